@@ -1,0 +1,52 @@
+# Two commands matter: `make run` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(CURDIR)/.tools/bin/uv
+VENV := $(CURDIR)/.venv
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON_DOWNLOADS := never
+export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
+
+.PHONY: run test lint typecheck check schema bench install clean
+
+$(UV):
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.synced
+
+## Start the service at http://$${HOST:-127.0.0.1}:$${PORT:-8000}/graphql (embedded servers unless configured).
+run: install
+	$(VENV)/bin/dvc serve
+
+## Run the whole test suite against real PostgreSQL and S3 (started by the tests).
+test: install
+	@mkdir -p $(XDG_RUNTIME_DIR); \
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$code
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+check: lint typecheck
+	$(VENV)/bin/dvc export-schema --check
+
+## Write schema.graphql from the code.
+schema: install
+	$(VENV)/bin/dvc export-schema
+
+bench: install
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `dvc` command line: serve, migrate, demo data, catalog import, schema export."""

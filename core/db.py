@@ -1,0 +1,65 @@
+"""Database engine and the per-request session.
+
+Strawberry resolves sibling fields concurrently, and one `AsyncSession` must never be used by
+two coroutines at once; `RequestDb` hands the request's single session out under a lock, so
+resolvers and dataloaders share it safely. Services never commit: the request boundary does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # A statement that runs away must not hold a connection forever.
+        connect_args={"server_settings": {"statement_timeout": "30000", "timezone": "UTC"}},
+    )
+
+
+def make_session_factory(engine: AsyncEngine) -> SessionFactory:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class RequestDb:
+    """One lazily opened session per request, used by one coroutine at a time."""
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self._factory = factory
+        self._session: AsyncSession | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._lock:
+            if self._session is None:
+                self._session = self._factory()
+            yield self._session
+
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
+
+    async def finish(self, *, commit: bool) -> None:
+        """Commit (or roll back) and close; called once by the request boundary."""
+        if self._session is None:
+            return
+        async with self._lock:
+            session, self._session = self._session, None
+            try:
+                if commit:
+                    await session.commit()
+                else:
+                    await session.rollback()
+            finally:
+                await session.close()

@@ -1,0 +1,57 @@
+"""Bring up what the configuration asks for: external servers, or embedded ones.
+
+With no `DATABASE_URL` an embedded PostgreSQL runs under `DATA_DIR/postgres`; with no
+`S3_ENDPOINT` an embedded SeaweedFS S3 runs under `DATA_DIR/s3`. Their addresses are exported
+as the same environment variables an operator would set, so app worker processes, tools and
+the migration runner see one configuration whichever way it came.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.embedded import EmbeddedServices
+from core.settings import Settings, get_settings
+
+
+@contextlib.contextmanager
+def prepared(settings: Settings | None = None) -> Iterator[Settings]:
+    settings = settings or get_settings()
+    root = settings.data_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    need_pg = settings.database_url is None
+    need_s3 = settings.s3_endpoint is None
+    with EmbeddedServices(root, postgres=need_pg, s3=need_s3) as services:
+        env: dict[str, str] = {}
+        if services.postgres is not None:
+            env["DATABASE_URL"] = services.postgres.database_url
+        if services.s3 is not None:
+            env.update(
+                S3_ENDPOINT=services.s3.endpoint,
+                S3_ACCESS_KEY=services.s3.access_key,
+                S3_SECRET_KEY=services.s3.secret_key,
+                S3_SECURE="false",
+            )
+        if settings.bootstrap_admin_token is None:
+            env["BOOTSTRAP_ADMIN_TOKEN"] = _local_admin_token(root)
+        os.environ.update(env)
+        get_settings.cache_clear()
+        try:
+            yield get_settings()
+        finally:
+            get_settings.cache_clear()
+
+
+def _local_admin_token(root: Path) -> str:
+    """A development admin token kept in DATA_DIR/admin-token (readable by the owner only)."""
+    path = root / "admin-token"
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token

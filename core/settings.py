@@ -1,0 +1,78 @@
+"""Configuration from environment variables, validated once at start.
+
+Every setting is documented in README.md ("Configuration") and `.env.example`. With no
+`DATABASE_URL` and no `S3_ENDPOINT` the service starts its own embedded PostgreSQL and
+S3-compatible store under `DATA_DIR` (see `core.embedded`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Process-wide settings. Names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
+    data_dir: Path = Field(Path("var"), description="Folder for the embedded servers' data.")
+
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of an external PostgreSQL (postgresql+asyncpg://…). "
+        "Unset: an embedded PostgreSQL is started under DATA_DIR.",
+    )
+    db_pool_size: int = Field(10, ge=1, le=200)
+
+    s3_endpoint: str | None = Field(
+        None, description="host:port of an external S3/MinIO. Unset: embedded SeaweedFS."
+    )
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = Field("dvc-files", min_length=3, max_length=63)
+    s3_secure: bool = Field(False, description="Use TLS to reach S3_ENDPOINT.")
+    s3_region: str | None = None
+
+    bootstrap_admin_token: str | None = Field(
+        None,
+        min_length=24,
+        description="Bearer token with system-admin rights until real accounts exist. "
+        "Unset under `make run`: one is generated into DATA_DIR/admin-token.",
+    )
+    load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
+    graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail at start, not at first use
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,240 @@
+"""Catalog administration mutations: one per state transition, each with a typed result union.
+
+Noun first (`procedureCreate`, `procedurePublish`…). Only catalog admins may call them; the
+life-cycle table in `services.catalog.lifecycle` decides what is allowed in which status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.permission import PermissionExtension
+from strawberry.types import Info
+
+from resolvers.common import run_command
+from resolvers.context import Context
+from schema.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from schema.inputs import AgencyInput, DecisionInput, FieldInput, ProcedureInput
+from schema.permissions import IsCatalogAdmin
+from schema.types.catalog import Agency, Field, Procedure
+from services.catalog import commands
+from services.catalog.lifecycle import CatalogAction
+from services.catalog.queries import procedure_by_code
+from services.errors import FieldIssue
+from services.errors import ValidationFailed as DomainValidationFailed
+
+
+@strawberry.type(description="Thủ tục đã được lưu (phiên bản dự thảo).")
+class ProcedureSaved:
+    procedure: Procedure = strawberry.field(description="Thủ tục, ở phiên bản vừa lưu.")
+
+
+@strawberry.type(description="Thủ tục đã được công bố.")
+class ProcedurePublished:
+    procedure: Procedure = strawberry.field(description="Thủ tục, ở phiên bản vừa công bố.")
+
+
+@strawberry.type(description="Trạng thái thủ tục đã thay đổi.")
+class ProcedureStatusChanged:
+    procedure: Procedure = strawberry.field(description="Thủ tục sau khi thay đổi.")
+
+
+@strawberry.type(description="Cơ quan đã được lưu.")
+class AgencySaved:
+    agency: Agency = strawberry.field(description="Cơ quan.")
+
+
+@strawberry.type(description="Các cơ quan đã được sáp nhập.")
+class AgenciesMerged:
+    successor: Agency = strawberry.field(description="Cơ quan kế thừa.")
+
+
+@strawberry.type(description="Lĩnh vực đã được lưu.")
+class FieldSaved:
+    field: Field = strawberry.field(description="Lĩnh vực.")
+
+
+ProcedureCreateResult = Annotated[
+    ProcedureSaved | ValidationFailed, strawberry.union("ProcedureCreateResult")
+]
+ProcedureAmendResult = Annotated[
+    ProcedureSaved | ValidationFailed | NotFound | InvalidTransition | Conflict,
+    strawberry.union("ProcedureAmendResult"),
+]
+ProcedurePublishResult = Annotated[
+    ProcedurePublished | ValidationFailed | NotFound | InvalidTransition | Conflict,
+    strawberry.union("ProcedurePublishResult"),
+]
+ProcedureStatusResult = Annotated[
+    ProcedureStatusChanged | ValidationFailed | NotFound | InvalidTransition | Conflict,
+    strawberry.union("ProcedureStatusResult"),
+]
+AgencySaveResult = Annotated[AgencySaved | ValidationFailed | NotFound, strawberry.union("AgencySaveResult")]
+AgencyMergeResult = Annotated[AgenciesMerged | ValidationFailed, strawberry.union("AgencyMergeResult")]
+FieldSaveResult = Annotated[FieldSaved | ValidationFailed | NotFound, strawberry.union("FieldSaveResult")]
+
+ADMIN = [PermissionExtension(permissions=[IsCatalogAdmin()])]
+
+
+def _uuid(value: strawberry.ID, path: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise DomainValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None
+
+
+async def _change_status(
+    info: Info[Context, None],
+    code: str,
+    action: CatalogAction,
+    *,
+    reason: str | None = None,
+    decision: DecisionInput | None = None,
+    expected_revision: int | None = None,
+) -> ProcedureStatusResult:
+    ctx = info.context
+
+    async def command(session: AsyncSession) -> ProcedureStatusChanged:
+        await commands.change_status(
+            session, code, action, actor=ctx.actor.label, now=ctx.now, today=ctx.today,
+            reason=reason, decision=decision.to_data() if decision else None,
+            expected_revision=expected_revision,
+        )
+        row = await procedure_by_code(session, code, version_no=None, may_see_drafts=True)
+        assert row is not None
+        return ProcedureStatusChanged(procedure=Procedure(procedure=row[0], row=row[1]))
+
+    return await run_command(info, command)  # type: ignore[return-value]
+
+
+@strawberry.type
+class CatalogMutation:
+    @strawberry.mutation(description="Tạo thủ tục mới ở trạng thái dự thảo.", extensions=ADMIN)
+    async def procedure_create(self, info: Info[Context, None], input: ProcedureInput) -> ProcedureCreateResult:  # noqa: A002
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> ProcedureSaved:
+            p, v = await commands.create_procedure(session, input.to_data(), actor=ctx.actor.label, now=ctx.now)
+            return ProcedureSaved(procedure=Procedure(procedure=p, row=v))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Sửa đổi thủ tục: tạo (hoặc soạn lại) phiên bản dự thảo; phiên bản đã công bố "
+        "không bao giờ bị sửa.",
+        extensions=ADMIN,
+    )
+    async def procedure_amend(
+        self,
+        info: Info[Context, None],
+        code: str,
+        input: ProcedureInput,  # noqa: A002
+        expected_revision: int | None = None,
+    ) -> ProcedureAmendResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> ProcedureSaved:
+            p, v = await commands.amend_procedure(
+                session, code, input.to_data(), actor=ctx.actor.label, now=ctx.now,
+                expected_revision=expected_revision,
+            )
+            return ProcedureSaved(procedure=Procedure(procedure=p, row=v))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Công bố phiên bản dự thảo theo quyết định của Chủ tịch UBND tỉnh.", extensions=ADMIN
+    )
+    async def procedure_publish(
+        self,
+        info: Info[Context, None],
+        code: str,
+        decision: DecisionInput,
+        expected_revision: int | None = None,
+    ) -> ProcedurePublishResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> ProcedurePublished:
+            p, v = await commands.publish_procedure(
+                session, code, decision.to_data(), actor=ctx.actor.label, now=ctx.now, today=ctx.today,
+                expected_revision=expected_revision,
+            )
+            return ProcedurePublished(procedure=Procedure(procedure=p, row=v))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Tạm ngừng thủ tục (nêu lý do).", extensions=ADMIN)
+    async def procedure_suspend(
+        self, info: Info[Context, None], code: str, reason: str, expected_revision: int | None = None
+    ) -> ProcedureStatusResult:
+        return await _change_status(info, code, CatalogAction.SUSPEND, reason=reason, expected_revision=expected_revision)
+
+    @strawberry.mutation(description="Cho thủ tục đang tạm ngừng tiếp tục áp dụng.", extensions=ADMIN)
+    async def procedure_resume(
+        self, info: Info[Context, None], code: str, expected_revision: int | None = None
+    ) -> ProcedureStatusResult:
+        return await _change_status(info, code, CatalogAction.RESUME, expected_revision=expected_revision)
+
+    @strawberry.mutation(description="Bãi bỏ thủ tục theo quyết định.", extensions=ADMIN)
+    async def procedure_abolish(
+        self,
+        info: Info[Context, None],
+        code: str,
+        decision: DecisionInput,
+        expected_revision: int | None = None,
+    ) -> ProcedureStatusResult:
+        return await _change_status(
+            info, code, CatalogAction.ABOLISH, decision=decision, expected_revision=expected_revision
+        )
+
+    @strawberry.mutation(description="Thêm cơ quan vào cây tổ chức.", extensions=ADMIN)
+    async def agency_create(self, info: Info[Context, None], input: AgencyInput) -> AgencySaveResult:  # noqa: A002
+        async def command(session: AsyncSession) -> AgencySaved:
+            return AgencySaved(agency=Agency(row=await commands.create_agency(session, input.to_data())))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Sửa thông tin cơ quan (đổi tên, đổi cấp trên…).", extensions=ADMIN)
+    async def agency_update(
+        self, info: Info[Context, None], id: strawberry.ID, input: AgencyInput  # noqa: A002
+    ) -> AgencySaveResult:
+        async def command(session: AsyncSession) -> AgencySaved:
+            row = await commands.update_agency(session, _uuid(id, "id"), input.to_data())
+            return AgencySaved(agency=Agency(row=row))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Sáp nhập cơ quan: các cơ quan nguồn thôi hoạt động từ ngày hiệu lực và chuyển "
+        "sang cơ quan kế thừa; hồ sơ cũ vẫn giữ cơ quan đã tiếp nhận.",
+        extensions=ADMIN,
+    )
+    async def agency_merge(
+        self, info: Info[Context, None], source_codes: list[str], target_code: str, effective_date: date
+    ) -> AgencyMergeResult:
+        async def command(session: AsyncSession) -> AgenciesMerged:
+            row = await commands.merge_agencies(session, source_codes, target_code, effective_date)
+            return AgenciesMerged(successor=Agency(row=row))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Thêm lĩnh vực.", extensions=ADMIN)
+    async def field_create(self, info: Info[Context, None], input: FieldInput) -> FieldSaveResult:  # noqa: A002
+        async def command(session: AsyncSession) -> FieldSaved:
+            return FieldSaved(field=Field.from_row(await commands.create_field(session, input.to_data())))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Sửa lĩnh vực.", extensions=ADMIN)
+    async def field_update(
+        self, info: Info[Context, None], id: strawberry.ID, input: FieldInput  # noqa: A002
+    ) -> FieldSaveResult:
+        async def command(session: AsyncSession) -> FieldSaved:
+            row = await commands.update_field(session, _uuid(id, "id"), input.to_data())
+            return FieldSaved(field=Field.from_row(row))
+
+        return await run_command(info, command)  # type: ignore[return-value]

@@ -1,0 +1,113 @@
+"""Public catalog queries: procedures (filtered, searched, paginated), agencies, fields."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context
+from schema.errors import ClientError
+from schema.types.catalog import (
+    AdministrativeLevel,
+    Agency,
+    Field,
+    OnlineMode,
+    PageInfo,
+    Procedure,
+    ProcedureConnection,
+    ProcedureEdge,
+    ProcedureStatus,
+)
+from services.catalog import queries
+from services.errors import ValidationFailed
+
+
+@strawberry.input(description="Bộ lọc danh sách thủ tục.")
+class ProcedureFilterInput:
+    level: str | None = strawberry.field(default=None, description="Mã cấp thực hiện.")
+    agency_code: str | None = strawberry.field(
+        default=None, description="Mã cơ quan có thẩm quyền hoặc tiếp nhận."
+    )
+    field_code: str | None = strawberry.field(default=None, description="Mã lĩnh vực.")
+    online_mode: OnlineMode | None = strawberry.field(default=None, description="Mức độ trực tuyến.")
+    status: ProcedureStatus | None = strawberry.field(
+        default=None,
+        description="Trạng thái (mặc định: đã công bố; DRAFT chỉ dành cho quản trị danh mục).",
+    )
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(
+        description="Danh sách thủ tục, lọc và tìm kiếm không phân biệt dấu, chữ hoa/thường, đ/d. "
+        "Có `search` thì xếp theo mức khớp; không thì theo mã thủ tục."
+    )
+    async def procedures(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        filter: ProcedureFilterInput | None = None,  # noqa: A002 — the GraphQL argument name
+        search: str | None = None,
+    ) -> ProcedureConnection:
+        ctx = info.context
+        f = filter or ProcedureFilterInput()
+        flt = queries.ProcedureFilter(
+            level=f.level,
+            agency_code=f.agency_code,
+            field_code=f.field_code,
+            online_mode=f.online_mode,
+            status=f.status,
+            search=search,
+        )
+        try:
+            async with ctx.db.session() as session:
+                page = await queries.list_procedures(
+                    session, flt, first=first, after=after, may_see_drafts=ctx.actor.can_manage_catalog
+                )
+        except ValidationFailed as error:
+            raise ClientError(error.issues[0].message, error.issues[0].code) from error
+        edges = [ProcedureEdge(cursor=c, node=Procedure(procedure=p, row=v)) for (p, v), c in page.items]
+        return ProcedureConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total,
+        )
+
+    @strawberry.field(
+        description="Một thủ tục theo mã: phiên bản đang áp dụng, hoặc phiên bản `version` nếu có."
+    )
+    async def procedure(
+        self, info: Info[Context, None], code: str, version: int | None = None
+    ) -> Procedure | None:
+        ctx = info.context
+        async with ctx.db.session() as session:
+            row = await queries.procedure_by_code(
+                session, code, version_no=version, may_see_drafts=ctx.actor.can_manage_catalog
+            )
+        return Procedure(procedure=row[0], row=row[1]) if row else None
+
+    @strawberry.field(description="Cây cơ quan: các cơ quan gốc (dùng `children` để đi xuống).")
+    async def agency_tree(self, info: Info[Context, None]) -> list[Agency]:
+        async with info.context.db.session() as session:
+            return [Agency(row=r) for r in await queries.agency_roots(session)]
+
+    @strawberry.field(description="Một cơ quan theo mã.")
+    async def agency(self, info: Info[Context, None], code: str) -> Agency | None:
+        row = await info.context.loaders.agency_by_code.load(code)
+        return Agency(row=row) if row else None
+
+    @strawberry.field(description="Các lĩnh vực thủ tục hành chính.")
+    async def fields(self, info: Info[Context, None]) -> list[Field]:
+        async with info.context.db.session() as session:
+            return [Field.from_row(r) for r in await queries.all_fields(session)]
+
+    @strawberry.field(description="Các cấp hành chính.")
+    async def administrative_levels(self, info: Info[Context, None]) -> list[AdministrativeLevel]:
+        async with info.context.db.session() as session:
+            return [AdministrativeLevel.from_row(r) for r in await queries.all_levels(session)]

@@ -1,0 +1,69 @@
+"""Per-request dataloaders, named `XByYLoader` after what they key on.
+
+Built fresh for every request (a loader living across requests would leak one caller's rows
+to another and serve stale data). Each batch is one SQL statement whatever its size.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import RequestDb
+from models.catalog import (
+    AdministrativeLevel,
+    Agency,
+    Field,
+    ProcedureComponent,
+    ProcedureEvent,
+    ProcedureFee,
+    ProcedureVersion,
+    WorkflowStep,
+)
+from services.catalog import queries
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _loader(db: RequestDb, fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+    async def batch(keys: list[K]) -> list[V]:
+        async with db.session() as session:
+            return await fetch(session, keys)
+
+    return DataLoader(batch)
+
+
+class Loaders:
+    def __init__(self, db: RequestDb) -> None:
+        self.agency_by_id: DataLoader[uuid.UUID, Agency | None] = _loader(db, queries.agencies_by_ids)
+        self.agency_by_code: DataLoader[str, Agency | None] = _loader(db, queries.agencies_by_codes)
+        self.agencies_by_parent_id: DataLoader[uuid.UUID, list[Agency]] = _loader(
+            db, queries.children_by_parent_ids
+        )
+        self.field_by_id: DataLoader[uuid.UUID, Field | None] = _loader(db, queries.fields_by_ids)
+        self.level_by_code: DataLoader[str, AdministrativeLevel | None] = _loader(
+            db, queries.levels_by_codes
+        )
+        self.components_by_version_id: DataLoader[uuid.UUID, list[ProcedureComponent]] = _loader(
+            db, queries.components_by_version_ids
+        )
+        self.fees_by_version_id: DataLoader[uuid.UUID, list[ProcedureFee]] = _loader(
+            db, queries.fees_by_version_ids
+        )
+        self.steps_by_version_id: DataLoader[uuid.UUID, list[WorkflowStep]] = _loader(
+            db, queries.steps_by_version_ids
+        )
+        self.receiving_agencies_by_version_id: DataLoader[uuid.UUID, list[Agency]] = _loader(
+            db, queries.receiving_agencies_by_version_ids
+        )
+        self.versions_by_procedure_id: DataLoader[uuid.UUID, list[ProcedureVersion]] = _loader(
+            db, queries.versions_by_procedure_ids
+        )
+        self.events_by_procedure_id: DataLoader[uuid.UUID, list[ProcedureEvent]] = _loader(
+            db, queries.events_by_procedure_ids
+        )

@@ -1,0 +1,42 @@
+"""The GraphQL schema: one schema for procedures, dossiers, data vaults and feedback."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers.catalog.mutations import CatalogMutation
+from resolvers.catalog.queries import CatalogQuery
+from schema.extensions import TransactionBoundary, should_mask
+from schema.subscriptions import Subscription
+
+
+@strawberry.type(description="Truy vấn.")
+class Query(CatalogQuery):
+    pass
+
+
+@strawberry.type(description="Thao tác ghi.")
+class Mutation(CatalogMutation):
+    pass
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            TransactionBoundary,
+            lambda: MaskErrors(
+                should_mask_error=should_mask, error_message="Lỗi hệ thống, vui lòng thử lại sau."
+            ),
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+        ],
+    )
+
+
+schema = build_schema()

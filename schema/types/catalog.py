@@ -1,0 +1,450 @@
+"""GraphQL types of the catalog: levels, agencies, fields, procedures and their parts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from models import catalog as m
+from resolvers.context import Context
+from services.catalog.lifecycle import CatalogAction as _CatalogAction
+from services.catalog.lifecycle import available_actions
+
+OnlineMode = strawberry.enum(
+    m.OnlineMode,
+    description="Mức độ dịch vụ công trực tuyến: FULL toàn trình, PARTIAL một phần, NONE chưa đáp ứng.",
+)
+ProcedureStatus = strawberry.enum(
+    m.ProcedureStatus,
+    description="Trạng thái thủ tục: DRAFT dự thảo, PUBLISHED đã công bố, SUSPENDED tạm ngừng, "
+    "ABOLISHED đã bãi bỏ.",
+)
+VersionState = strawberry.enum(
+    m.VersionState,
+    description="Trạng thái phiên bản: DRAFT dự thảo, PUBLISHED đang áp dụng, SUPERSEDED đã thay thế.",
+)
+CopyType = strawberry.enum(
+    m.CopyType,
+    description="Loại giấy tờ: bản chính, bản sao, bản sao chứng thực, bản chính hoặc bản sao.",
+)
+FeeKind = strawberry.enum(m.FeeKind, description="FEE phí, CHARGE lệ phí.")
+DeliveryMethod = strawberry.enum(
+    m.DeliveryMethod,
+    description="Hình thức trả kết quả: ONLINE trực tuyến, POST bưu chính, COUNTER trực tiếp.",
+)
+StepAgencyRef = strawberry.enum(
+    m.StepAgencyRef,
+    description="Ai thực hiện bước: RECEIVING Bộ phận Một cửa tiếp nhận, COMPETENT cơ quan có thẩm "
+    "quyền, AGENCY một cơ quan cụ thể (liên thông).",
+)
+CatalogAction = strawberry.enum(_CatalogAction, description="Thao tác trên vòng đời thủ tục.")
+
+
+@strawberry.enum(description="Vai trò cán bộ xử lý một bước quy trình.")
+class WorkflowRole(enum.Enum):
+    RECEPTION_OFFICER = "RECEPTION_OFFICER"
+    SPECIALIST = "SPECIALIST"
+    LEADER = "LEADER"
+    POSTAL_STAFF = "POSTAL_STAFF"
+
+
+def ctx(info: Info[Context, None]) -> Context:
+    return info.context
+
+
+@strawberry.type(description="Cấp hành chính (tỉnh, huyện — trước 01/7/2025 —, xã).")
+class AdministrativeLevel:
+    code: str = strawberry.field(description="Mã cấp: province, district, commune…")
+    name: str = strawberry.field(description="Tên cấp.")
+    rank: int = strawberry.field(description="Thứ bậc: 1 là cấp cao nhất.")
+
+    @classmethod
+    def from_row(cls, row: m.AdministrativeLevel) -> AdministrativeLevel:
+        return cls(code=row.code, name=row.name, rank=row.rank)
+
+
+@strawberry.type(description="Tài khoản thu phí, lệ phí của cơ quan (công khai).")
+class FeeAccount:
+    number: str = strawberry.field(description="Số tài khoản.")
+    bank: str = strawberry.field(description="Ngân hàng / Kho bạc.")
+    holder: str = strawberry.field(description="Chủ tài khoản.")
+
+
+@strawberry.type(description="Cơ quan, đơn vị trong cây tổ chức của tỉnh.")
+class Agency:
+    row: strawberry.Private[m.Agency]
+
+    @strawberry.field(description="Mã định danh duy nhất.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field(description="Mã cơ quan trên Cổng Dịch vụ công quốc gia (ví dụ H44.19).")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(
+        description="Mã định danh điện tử V1V2V3.Z1Z2.Y1Y2.MX1X2 (TT 01/2018/TT-VPCP), dùng trong mã hồ sơ."
+    )
+    def electronic_id(self) -> str | None:
+        return self.row.electronic_id
+
+    @strawberry.field(description="Tên cơ quan.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Là Bộ phận Một cửa tiếp nhận hồ sơ.")
+    def is_one_stop_unit(self) -> bool:
+        return self.row.is_one_stop_unit
+
+    @strawberry.field(description="Tài khoản thu phí, lệ phí.")
+    def fee_account(self) -> FeeAccount | None:
+        r = self.row
+        if r.fee_account_number is None:
+            return None
+        return FeeAccount(
+            number=r.fee_account_number, bank=r.fee_account_bank or "", holder=r.fee_account_holder or ""
+        )
+
+    @strawberry.field(description="Số điện thoại hỗ trợ.")
+    def support_phone(self) -> str | None:
+        return self.row.support_phone
+
+    @strawberry.field(description="Địa chỉ.")
+    def address(self) -> str | None:
+        return self.row.address
+
+    @strawberry.field(description="Ngày bắt đầu hoạt động (nếu có).")
+    def valid_from(self) -> date | None:
+        return self.row.valid_from
+
+    @strawberry.field(description="Ngày thôi hoạt động, ví dụ khi bị sáp nhập (nếu có).")
+    def valid_until(self) -> date | None:
+        return self.row.valid_until
+
+    @strawberry.field(description="Cấp hành chính.")
+    async def level(self, info: Info[Context, None]) -> AdministrativeLevel:
+        row = await ctx(info).loaders.level_by_code.load(self.row.level_code)
+        assert row is not None  # a foreign key guarantees it
+        return AdministrativeLevel.from_row(row)
+
+    @strawberry.field(description="Cơ quan cấp trên.")
+    async def parent(self, info: Info[Context, None]) -> Agency | None:
+        if self.row.parent_id is None:
+            return None
+        row = await ctx(info).loaders.agency_by_id.load(self.row.parent_id)
+        return Agency(row=row) if row else None
+
+    @strawberry.field(description="Cơ quan trực thuộc.")
+    async def children(self, info: Info[Context, None]) -> list[Agency]:
+        rows = await ctx(info).loaders.agencies_by_parent_id.load(self.row.id)
+        return [Agency(row=r) for r in rows]
+
+    @strawberry.field(description="Cơ quan kế thừa khi bị sáp nhập.")
+    async def successor(self, info: Info[Context, None]) -> Agency | None:
+        if self.row.successor_id is None:
+            return None
+        row = await ctx(info).loaders.agency_by_id.load(self.row.successor_id)
+        return Agency(row=row) if row else None
+
+
+@strawberry.type(description="Lĩnh vực thủ tục hành chính.")
+class Field:
+    id: strawberry.ID = strawberry.field(description="Mã định danh duy nhất.")
+    code: str = strawberry.field(description="Mã lĩnh vực.")
+    name: str = strawberry.field(description="Tên lĩnh vực.")
+
+    @classmethod
+    def from_row(cls, row: m.Field) -> Field:
+        return cls(id=strawberry.ID(str(row.id)), code=row.code, name=row.name)
+
+
+@strawberry.type(description="Thành phần hồ sơ phải (hoặc có thể) nộp.")
+class ProcedureComponent:
+    id: strawberry.ID = strawberry.field(description="Mã định danh duy nhất.")
+    position: int = strawberry.field(description="Thứ tự.")
+    name: str = strawberry.field(description="Tên giấy tờ.")
+    required: bool = strawberry.field(description="Bắt buộc.")
+    copy_type: CopyType = strawberry.field(description="Bản chính / bản sao.")
+    count: int = strawberry.field(description="Số lượng.")
+    template_url: str | None = strawberry.field(description="Mẫu đơn, tờ khai (nếu có).")
+    accepted_formats: list[str] = strawberry.field(description="Định dạng tệp chấp nhận (MIME).")
+    max_size_bytes: float = strawberry.field(description="Dung lượng tối đa (byte).")
+
+    @classmethod
+    def from_row(cls, r: m.ProcedureComponent) -> ProcedureComponent:
+        return cls(
+            id=strawberry.ID(str(r.id)),
+            position=r.position,
+            name=r.name,
+            required=r.required,
+            copy_type=r.copy_type,
+            count=r.count,
+            template_url=r.template_url,
+            accepted_formats=list(r.accepted_formats),
+            max_size_bytes=float(r.max_size_bytes),
+        )
+
+
+@strawberry.type(description="Phí hoặc lệ phí (VND).")
+class ProcedureFee:
+    kind: FeeKind = strawberry.field(description="Phí hay lệ phí.")
+    name: str = strawberry.field(description="Tên khoản thu.")
+    amount: int = strawberry.field(description="Mức thu (VND).")
+    online_amount: int | None = strawberry.field(
+        description="Mức thu khi nộp trực tuyến (null: như mức thu thông thường)."
+    )
+    note: str | None = strawberry.field(description="Ghi chú, đối tượng miễn giảm.")
+
+    @classmethod
+    def from_row(cls, r: m.ProcedureFee) -> ProcedureFee:
+        return cls(kind=r.kind, name=r.name, amount=r.amount, online_amount=r.online_amount, note=r.note)
+
+
+@strawberry.type(description="Một bước của quy trình nội bộ (quy trình điện tử).")
+class WorkflowStep:
+    row: strawberry.Private[m.WorkflowStep]
+
+    @strawberry.field(description="Thứ tự bước.")
+    def position(self) -> int:
+        return self.row.position
+
+    @strawberry.field(description="Tên bước.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Ai thực hiện bước.")
+    def agency_ref(self) -> StepAgencyRef:
+        return self.row.agency_ref
+
+    @strawberry.field(description="Vai trò thực hiện.")
+    def role(self) -> str:
+        return self.row.role
+
+    @strawberry.field(description="Thời gian của bước (ngày làm việc).")
+    def days(self) -> float:
+        return float(self.row.days)
+
+    @strawberry.field(description="Cơ quan thực hiện khi là bước liên thông.")
+    async def agency(self, info: Info[Context, None]) -> Agency | None:
+        if self.row.agency_id is None:
+            return None
+        row = await ctx(info).loaders.agency_by_id.load(self.row.agency_id)
+        return Agency(row=row) if row else None
+
+
+@strawberry.type(description="Quyết định công bố của Chủ tịch UBND tỉnh.")
+class Decision:
+    number: str = strawberry.field(description="Số quyết định.")
+    date: date = strawberry.field(description="Ngày quyết định.")
+
+
+@strawberry.type(description="Một phiên bản của thủ tục (tóm tắt).")
+class ProcedureVersionInfo:
+    version: int = strawberry.field(description="Số phiên bản.")
+    state: VersionState = strawberry.field(description="Trạng thái phiên bản.")
+    decision: Decision | None = strawberry.field(description="Quyết định công bố.")
+    published_at: datetime | None = strawberry.field(description="Thời điểm công bố trên hệ thống.")
+    change_note: str | None = strawberry.field(description="Nội dung sửa đổi.")
+
+
+@strawberry.type(description="Một sự kiện trong vòng đời thủ tục: tạo, sửa đổi, công bố, tạm ngừng, bãi bỏ.")
+class ProcedureEvent:
+    action: str = strawberry.field(description="Thao tác.")
+    from_status: str | None = strawberry.field(description="Trạng thái trước.")
+    to_status: str = strawberry.field(description="Trạng thái sau.")
+    actor: str = strawberry.field(description="Người thực hiện.")
+    decision_number: str | None = strawberry.field(description="Số quyết định.")
+    note: str | None = strawberry.field(description="Ghi chú, lý do.")
+    at: datetime = strawberry.field(description="Thời điểm.")
+
+
+def _decision(v: m.ProcedureVersion) -> Decision | None:
+    if v.decision_number is None or v.decision_date is None:
+        return None
+    return Decision(number=v.decision_number, date=v.decision_date)
+
+
+@strawberry.type(
+    description="Thủ tục hành chính, ở một phiên bản: phiên bản đang áp dụng, hoặc phiên bản được chọn."
+)
+class Procedure:
+    procedure: strawberry.Private[m.Procedure]
+    row: strawberry.Private[m.ProcedureVersion]
+
+    @strawberry.field(description="Mã định danh duy nhất của thủ tục.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.procedure.id))
+
+    @strawberry.field(description="Mã thủ tục trên CSDL quốc gia về TTHC (ví dụ 1.001193).")
+    def code(self) -> str:
+        return self.procedure.code
+
+    @strawberry.field(description="Trạng thái của thủ tục.")
+    def status(self) -> ProcedureStatus:
+        return self.procedure.status
+
+    @strawberry.field(description="Số phiên bản đang xem.")
+    def version(self) -> int:
+        return self.row.version_no
+
+    @strawberry.field(description="Trạng thái của phiên bản đang xem.")
+    def version_state(self) -> VersionState:
+        return self.row.state
+
+    @strawberry.field(description="Số hiệu sửa đổi, dùng để kiểm soát ghi đồng thời (expectedRevision).")
+    def revision(self) -> int:
+        return self.procedure.revision
+
+    @strawberry.field(description="Tên thủ tục.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Cấp thực hiện.")
+    async def levels(self, info: Info[Context, None]) -> list[AdministrativeLevel]:
+        rows = await ctx(info).loaders.level_by_code.load_many(self.row.levels)
+        return [AdministrativeLevel.from_row(r) for r in rows if r is not None]
+
+    @strawberry.field(description="Lĩnh vực.")
+    async def field(self, info: Info[Context, None]) -> Field:
+        row = await ctx(info).loaders.field_by_id.load(self.row.field_id)
+        assert row is not None  # a foreign key guarantees it
+        return Field.from_row(row)
+
+    @strawberry.field(
+        description="Cơ quan có thẩm quyền (null: UBND/cơ quan của cấp nơi tiếp nhận hồ sơ)."
+    )
+    async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
+        if self.row.competent_agency_id is None:
+            return None
+        row = await ctx(info).loaders.agency_by_id.load(self.row.competent_agency_id)
+        return Agency(row=row) if row else None
+
+    @strawberry.field(
+        description="Bộ phận Một cửa tiếp nhận (rỗng: mọi Bộ phận Một cửa của cấp thực hiện)."
+    )
+    async def receiving_agencies(self, info: Info[Context, None]) -> list[Agency]:
+        rows = await ctx(info).loaders.receiving_agencies_by_version_id.load(self.row.id)
+        return [Agency(row=r) for r in rows]
+
+    @strawberry.field(description="Căn cứ pháp lý.")
+    def legal_basis(self) -> str:
+        return self.row.legal_basis
+
+    @strawberry.field(description="Mức độ dịch vụ công trực tuyến.")
+    def online_mode(self) -> OnlineMode:
+        return self.row.online_mode
+
+    @strawberry.field(description="Thời hạn giải quyết (ngày làm việc).")
+    def processing_days(self) -> float:
+        return float(self.row.processing_days)
+
+    @strawberry.field(description="Thời hạn rút ngắn khi nộp trực tuyến (ngày làm việc), nếu có.")
+    def online_processing_days(self) -> float | None:
+        d = self.row.online_processing_days
+        return float(d) if d is not None else None
+
+    @strawberry.field(description="Phí, lệ phí.")
+    async def fees(self, info: Info[Context, None]) -> list[ProcedureFee]:
+        rows = await ctx(info).loaders.fees_by_version_id.load(self.row.id)
+        return [ProcedureFee.from_row(r) for r in rows]
+
+    @strawberry.field(description="Thành phần hồ sơ.")
+    async def components(self, info: Info[Context, None]) -> list[ProcedureComponent]:
+        rows = await ctx(info).loaders.components_by_version_id.load(self.row.id)
+        return [ProcedureComponent.from_row(r) for r in rows]
+
+    @strawberry.field(description="Tờ khai điện tử (JSON Schema, draft 2020-12).")
+    def form_schema(self) -> JSON:
+        return self.row.form_schema
+
+    @strawberry.field(description="Kết quả thực hiện.")
+    def result_name(self) -> str:
+        return self.row.result_name
+
+    @strawberry.field(description="Hình thức trả kết quả.")
+    def delivery_methods(self) -> list[DeliveryMethod]:
+        return [m.DeliveryMethod(x) for x in self.row.delivery_methods]
+
+    @strawberry.field(description="Quyết định công bố phiên bản này.")
+    def decision(self) -> Decision | None:
+        return _decision(self.row)
+
+    @strawberry.field(description="Thời điểm công bố phiên bản này trên hệ thống.")
+    def published_at(self) -> datetime | None:
+        return self.row.published_at
+
+    @strawberry.field(description="Quy trình nội bộ: các bước theo thứ tự.")
+    async def workflow(self, info: Info[Context, None]) -> list[WorkflowStep]:
+        rows = await ctx(info).loaders.steps_by_version_id.load(self.row.id)
+        return [WorkflowStep(row=r) for r in rows]
+
+    @strawberry.field(description="Mọi phiên bản (dự thảo chỉ hiện với quản trị danh mục).")
+    async def versions(self, info: Info[Context, None]) -> list[ProcedureVersionInfo]:
+        c = ctx(info)
+        rows = await c.loaders.versions_by_procedure_id.load(self.procedure.id)
+        return [
+            ProcedureVersionInfo(
+                version=v.version_no,
+                state=v.state,
+                decision=_decision(v),
+                published_at=v.published_at,
+                change_note=v.change_note,
+            )
+            for v in rows
+            if v.state is not m.VersionState.DRAFT or c.actor.can_manage_catalog
+        ]
+
+    @strawberry.field(description="Lịch sử vòng đời (chỉ quản trị danh mục).")
+    async def history(self, info: Info[Context, None]) -> list[ProcedureEvent]:
+        c = ctx(info)
+        if not c.actor.can_manage_catalog:
+            return []
+        rows = await c.loaders.events_by_procedure_id.load(self.procedure.id)
+        return [
+            ProcedureEvent(
+                action=e.action,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                actor=e.actor,
+                decision_number=e.decision_number,
+                note=e.note,
+                at=e.at,
+            )
+            for e in rows
+        ]
+
+    @strawberry.field(description="Thao tác vòng đời người gọi được làm lúc này.")
+    async def available_actions(self, info: Info[Context, None]) -> list[CatalogAction]:
+        c = ctx(info)
+        if not c.actor.can_manage_catalog:
+            return []
+        versions = await c.loaders.versions_by_procedure_id.load(self.procedure.id)
+        has_draft = any(v.state is m.VersionState.DRAFT for v in versions)
+        return available_actions(self.procedure.status, has_draft=has_draft)
+
+
+@strawberry.type(description="Thông tin phân trang Relay.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Còn trang sau.")
+    has_previous_page: bool = strawberry.field(description="Có trang trước.")
+    start_cursor: str | None = strawberry.field(description="Con trỏ của mục đầu.")
+    end_cursor: str | None = strawberry.field(description="Con trỏ của mục cuối.")
+
+
+@strawberry.type(description="Một mục trong danh sách thủ tục.")
+class ProcedureEdge:
+    cursor: str = strawberry.field(description="Con trỏ của mục.")
+    node: Procedure = strawberry.field(description="Thủ tục.")
+
+
+@strawberry.type(description="Danh sách thủ tục có phân trang (Relay).")
+class ProcedureConnection:
+    edges: list[ProcedureEdge] = strawberry.field(description="Các mục.")
+    page_info: PageInfo = strawberry.field(description="Thông tin phân trang.")
+    total_count: int = strawberry.field(description="Tổng số thủ tục khớp bộ lọc.")
+
+

@@ -1,0 +1,1 @@
+"""Business rules of the procedure catalog: validation, life cycle, commands and queries."""

@@ -1,0 +1,295 @@
+"""Catalog reads: the procedure list with filters and diacritic-insensitive search, and the
+batch lookups behind the per-request dataloaders (one statement per batch, whatever its size).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, and_, any_, case, exists, func, literal, literal_column, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.catalog import (
+    AdministrativeLevel,
+    Agency,
+    Field,
+    OnlineMode,
+    Procedure,
+    ProcedureComponent,
+    ProcedureEvent,
+    ProcedureFee,
+    ProcedureReceivingAgency,
+    ProcedureStatus,
+    ProcedureVersion,
+    VersionState,
+    WorkflowStep,
+)
+from services.pagination import Page, check_first, decode, encode_key, encode_offset
+from services.text import fold, prefix_tsquery
+
+ProcedureRow = tuple[Procedure, ProcedureVersion]
+
+
+@dataclass(frozen=True)
+class ProcedureFilter:
+    level: str | None = None
+    agency_code: str | None = None  # competent or receiving agency
+    field_code: str | None = None
+    online_mode: OnlineMode | None = None
+    status: ProcedureStatus | None = None
+    search: str | None = None
+
+
+PUBLIC_STATUSES = (ProcedureStatus.PUBLISHED, ProcedureStatus.SUSPENDED, ProcedureStatus.ABOLISHED)
+
+
+def _current_version_join() -> ColumnElement[bool]:
+    """The version shown for a procedure: the one in force, or the draft if never published."""
+    return or_(
+        ProcedureVersion.id == Procedure.published_version_id,
+        and_(
+            Procedure.published_version_id.is_(None),
+            ProcedureVersion.procedure_id == Procedure.id,
+            ProcedureVersion.state == VersionState.DRAFT,
+        ),
+    )
+
+
+async def list_procedures(
+    session: AsyncSession,
+    flt: ProcedureFilter,
+    *,
+    first: int,
+    after: str | None,
+    may_see_drafts: bool,
+) -> Page[ProcedureRow]:
+    first = check_first(first)
+    cursor = decode(after)
+    stmt: Select[tuple[Procedure, ProcedureVersion]] = select(Procedure, ProcedureVersion).join(
+        ProcedureVersion, _current_version_join()
+    )
+    if flt.status is not None:
+        if flt.status is ProcedureStatus.DRAFT and not may_see_drafts:
+            return Page([], False, False, 0)
+        stmt = stmt.where(Procedure.status == flt.status)
+    elif may_see_drafts:
+        pass
+    else:
+        stmt = stmt.where(Procedure.status == ProcedureStatus.PUBLISHED)
+    if flt.level is not None:
+        stmt = stmt.where(literal(flt.level) == any_(ProcedureVersion.levels))
+    if flt.online_mode is not None:
+        stmt = stmt.where(ProcedureVersion.online_mode == flt.online_mode)
+    if flt.field_code is not None:
+        stmt = stmt.where(
+            ProcedureVersion.field_id == select(Field.id).where(Field.code == flt.field_code).scalar_subquery()
+        )
+    if flt.agency_code is not None:
+        agency_id = select(Agency.id).where(Agency.code == flt.agency_code).scalar_subquery()
+        stmt = stmt.where(
+            or_(
+                ProcedureVersion.competent_agency_id == agency_id,
+                exists().where(
+                    ProcedureReceivingAgency.version_id == ProcedureVersion.id,
+                    ProcedureReceivingAgency.agency_id == agency_id,
+                ),
+            )
+        )
+
+    tsquery = prefix_tsquery(flt.search) if flt.search else None
+    if flt.search and tsquery is None:
+        return Page([], False, False, 0)
+    if tsquery is not None and flt.search is not None:
+        return await _search_page(session, stmt, flt.search, tsquery, first, cursor.offset or 0)
+
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if cursor.key is not None:
+        stmt = stmt.where(Procedure.code > cursor.key)
+    rows = (await session.execute(stmt.order_by(Procedure.code).limit(first + 1))).all()
+    items = [((p, v), encode_key(p.code)) for p, v in rows[:first]]
+    return Page(items, len(rows) > first, cursor.key is not None, total or 0)
+
+
+async def _search_page(
+    session: AsyncSession,
+    stmt: Select[tuple[Procedure, ProcedureVersion]],
+    raw: str,
+    tsquery: str,
+    first: int,
+    offset: int,
+) -> Page[ProcedureRow]:
+    """Rank: code match, then the whole phrase in the name (shorter names first), then words."""
+    phrase = fold(raw)
+    # Same expression as the GIN index ix_procedure_versions_search, so the index is used.
+    simple = literal_column("'simple'::regconfig")
+    query = func.to_tsquery(simple, tsquery)
+    vector = func.to_tsvector(simple, ProcedureVersion.search_text)
+    code_hit = Procedure.code.startswith(raw.strip(), autoescape=True)
+    stmt = stmt.where(or_(vector.op("@@")(query), code_hit))
+    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ordered = stmt.order_by(
+        case((code_hit, 0), (ProcedureVersion.search_text.contains(phrase, autoescape=True), 1), else_=2),
+        func.length(ProcedureVersion.search_text),
+        func.ts_rank_cd(vector, query).desc(),
+        Procedure.code,
+    )
+    rows = (await session.execute(ordered.offset(offset).limit(first + 1))).all()
+    items = [((p, v), encode_offset(offset + i + 1)) for i, (p, v) in enumerate(rows[:first])]
+    return Page(items, len(rows) > first, offset > 0, total or 0)
+
+
+async def procedure_by_code(
+    session: AsyncSession, code: str, *, version_no: int | None, may_see_drafts: bool
+) -> ProcedureRow | None:
+    """The version in force (or a given version). Drafts only for catalog admins."""
+    procedure = await session.scalar(select(Procedure).where(Procedure.code == code))
+    if procedure is None:
+        return None
+    stmt = select(ProcedureVersion).where(ProcedureVersion.procedure_id == procedure.id)
+    if version_no is not None:
+        stmt = stmt.where(ProcedureVersion.version_no == version_no)
+    elif procedure.published_version_id is not None:
+        stmt = stmt.where(ProcedureVersion.id == procedure.published_version_id)
+    else:
+        stmt = stmt.where(ProcedureVersion.state == VersionState.DRAFT)
+    version = await session.scalar(stmt)
+    if version is None:
+        return None
+    if version.state is VersionState.DRAFT and not may_see_drafts:
+        return None
+    return procedure, version
+
+
+# --- batch lookups for dataloaders ------------------------------------------------------
+
+
+async def agencies_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Agency | None]:
+    rows = {a.id: a for a in await session.scalars(select(Agency).where(Agency.id.in_(ids)))}
+    return [rows.get(i) for i in ids]
+
+
+async def agencies_by_codes(session: AsyncSession, codes: Sequence[str]) -> list[Agency | None]:
+    rows = {a.code: a for a in await session.scalars(select(Agency).where(Agency.code.in_(codes)))}
+    return [rows.get(c) for c in codes]
+
+
+async def children_by_parent_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[Agency]]:
+    grouped: dict[uuid.UUID, list[Agency]] = defaultdict(list)
+    for agency in await session.scalars(
+        select(Agency).where(Agency.parent_id.in_(ids)).order_by(Agency.code)
+    ):
+        if agency.parent_id is not None:
+            grouped[agency.parent_id].append(agency)
+    return [grouped[i] for i in ids]
+
+
+async def fields_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Field | None]:
+    rows = {f.id: f for f in await session.scalars(select(Field).where(Field.id.in_(ids)))}
+    return [rows.get(i) for i in ids]
+
+
+async def levels_by_codes(
+    session: AsyncSession, codes: Sequence[str]
+) -> list[AdministrativeLevel | None]:
+    rows = {
+        lv.code: lv
+        for lv in await session.scalars(
+            select(AdministrativeLevel).where(AdministrativeLevel.code.in_(codes))
+        )
+    }
+    return [rows.get(c) for c in codes]
+
+
+async def components_by_version_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[ProcedureComponent]]:
+    grouped: dict[uuid.UUID, list[ProcedureComponent]] = defaultdict(list)
+    for row in await session.scalars(
+        select(ProcedureComponent)
+        .where(ProcedureComponent.version_id.in_(ids))
+        .order_by(ProcedureComponent.position)
+    ):
+        grouped[row.version_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def fees_by_version_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[ProcedureFee]]:
+    grouped: dict[uuid.UUID, list[ProcedureFee]] = defaultdict(list)
+    for row in await session.scalars(
+        select(ProcedureFee).where(ProcedureFee.version_id.in_(ids)).order_by(ProcedureFee.position)
+    ):
+        grouped[row.version_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def steps_by_version_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[WorkflowStep]]:
+    grouped: dict[uuid.UUID, list[WorkflowStep]] = defaultdict(list)
+    for row in await session.scalars(
+        select(WorkflowStep).where(WorkflowStep.version_id.in_(ids)).order_by(WorkflowStep.position)
+    ):
+        grouped[row.version_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def receiving_agencies_by_version_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[Agency]]:
+    grouped: dict[uuid.UUID, list[Agency]] = defaultdict(list)
+    rows = await session.execute(
+        select(ProcedureReceivingAgency.version_id, Agency)
+        .join(Agency, Agency.id == ProcedureReceivingAgency.agency_id)
+        .where(ProcedureReceivingAgency.version_id.in_(ids))
+        .order_by(ProcedureReceivingAgency.position)
+    )
+    for version_id, agency in rows:
+        grouped[version_id].append(agency)
+    return [grouped[i] for i in ids]
+
+
+async def versions_by_procedure_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[ProcedureVersion]]:
+    grouped: dict[uuid.UUID, list[ProcedureVersion]] = defaultdict(list)
+    for row in await session.scalars(
+        select(ProcedureVersion)
+        .where(ProcedureVersion.procedure_id.in_(ids))
+        .order_by(ProcedureVersion.version_no)
+    ):
+        grouped[row.procedure_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def events_by_procedure_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[ProcedureEvent]]:
+    grouped: dict[uuid.UUID, list[ProcedureEvent]] = defaultdict(list)
+    for row in await session.scalars(
+        select(ProcedureEvent)
+        .where(ProcedureEvent.procedure_id.in_(ids))
+        .order_by(ProcedureEvent.at, ProcedureEvent.id)
+    ):
+        grouped[row.procedure_id].append(row)
+    return [grouped[i] for i in ids]
+
+
+async def agency_roots(session: AsyncSession) -> list[Agency]:
+    return list(
+        await session.scalars(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.code))
+    )
+
+
+async def all_levels(session: AsyncSession) -> list[AdministrativeLevel]:
+    return list(await session.scalars(select(AdministrativeLevel).order_by(AdministrativeLevel.rank)))
+
+
+async def all_fields(session: AsyncSession) -> list[Field]:
+    return list(await session.scalars(select(Field).order_by(Field.name)))

@@ -1,0 +1,1 @@
+"""Object storage (MinIO / any S3) for documents and results."""

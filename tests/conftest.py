@@ -1,0 +1,193 @@
+"""Test fixtures: real PostgreSQL and real S3, started once per test session.
+
+The servers are the same embedded ones `make run` uses (or external ones when TEST_DATABASE_URL
+and TEST_S3_ENDPOINT… are set). Migrations are applied by Alembic and the demo catalog is
+loaded once; each test then runs inside a transaction that is rolled back at its end, with
+the app's sessions joining it through savepoints — so a test sees the demo catalog, its own
+writes, and nothing of any other test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from app import Runtime, create_app
+from core import migrate
+from core.clock import FixedClock
+from core.db import make_engine
+from core.embedded import EmbeddedServices
+from core.settings import Settings
+from storage.s3 import ObjectStore, S3Config
+
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+# A fixed "now": Thursday 2026-11-26 09:00 in Hà Nội.
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str
+    s3: S3Config
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[Servers]:
+    external_db = os.environ.get("TEST_DATABASE_URL")
+    external_s3 = os.environ.get("TEST_S3_ENDPOINT")
+    with tempfile.TemporaryDirectory(prefix="dvc-test-") as tmp, EmbeddedServices(
+        Path(tmp), postgres=external_db is None, s3=external_s3 is None
+    ) as embedded:
+        if embedded.postgres is not None:
+            url = embedded.postgres.database_url
+        else:
+            assert external_db is not None
+            url = external_db
+        if embedded.s3 is not None:
+            s3 = S3Config(
+                embedded.s3.endpoint, embedded.s3.access_key, embedded.s3.secret_key, "dvc-test"
+            )
+        else:
+            s3 = S3Config(
+                os.environ["TEST_S3_ENDPOINT"],
+                os.environ["TEST_S3_ACCESS_KEY"],
+                os.environ["TEST_S3_SECRET_KEY"],
+                os.environ.get("TEST_S3_BUCKET", "dvc-test"),
+                secure=os.environ.get("TEST_S3_SECURE", "false") == "true",
+            )
+        migrate.upgrade(url)
+        yield Servers(url, s3)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(servers.database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def demo_catalog(engine: AsyncEngine) -> dict[str, Any]:
+    """The demo catalog, loaded (committed) once for the whole session."""
+    from services.catalog.importer import catalog_is_empty, load_document
+
+    doc: dict[str, Any] = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
+    async with AsyncSession(engine) as session:
+        if await catalog_is_empty(session):
+            await load_document(session, doc, actor="test:demo", now=NOW, today=NOW.date())
+            await session.commit()
+    return doc
+
+
+@pytest_asyncio.fixture(scope="session")
+async def store(servers: Servers) -> ObjectStore:
+    store = ObjectStore(servers.s3)
+    await store.ensure_bucket()
+    return store
+
+
+@pytest_asyncio.fixture
+async def connection(engine: AsyncEngine, demo_catalog: dict[str, Any]) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    # Sessions "commit" to a savepoint of the test's transaction, which is rolled back at the end.
+    return async_sessionmaker(
+        bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest_asyncio.fixture
+async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def settings(servers: Servers) -> Settings:
+    return Settings(
+        database_url=servers.database_url,
+        s3_endpoint=servers.s3.endpoint,
+        s3_access_key=servers.s3.access_key,
+        s3_secret_key=servers.s3.secret_key,
+        s3_bucket=servers.s3.bucket,
+        bootstrap_admin_token=ADMIN_TOKEN,
+        load_demo_data=False,
+    )
+
+
+@pytest_asyncio.fixture
+async def client(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], store: ObjectStore, clock: FixedClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    runtime = Runtime(settings=settings, session_factory=session_factory, store=store, broker=None, clock=clock)
+    app = create_app(runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, *args: Any) -> None:
+        self.count += 1
+        self.statements.append(str(args[2])[:200])
+
+
+@pytest.fixture
+def statements(connection: AsyncConnection) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    target = connection.sync_connection
+    assert target is not None
+    event.listen(target, "before_cursor_execute", counter)
+    yield counter
+    event.remove(target, "before_cursor_execute", counter)
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+    expect_errors: bool = False,
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    if not expect_errors:
+        assert "errors" not in body, body.get("errors")
+    return body
+
+
+async def admin_gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    return (await gql(client, query, variables, token=ADMIN_TOKEN))["data"]

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -19,7 +20,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 
 from auth.bootstrap import InvalidCredentials, actor_from_authorization
 from core.broker import Broker
@@ -51,7 +51,7 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._runtime_ref = runtime_ref
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         rt = self._runtime_ref["runtime"]
         try:
             actor = actor_from_authorization(
@@ -137,7 +137,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             async with rt.session_factory() as session:
                 await session.execute(text("SELECT 1"))
             checks["database"] = True
-        except Exception:  # noqa: BLE001 — any failure means "not ready"
+        except Exception:
             log.warning("readiness: database unreachable", exc_info=True)
             checks["database"] = False
         checks["objectStore"] = await rt.store.ping() if rt.store is not None else False

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import environment, migrate
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 app = typer.Typer(help="Hệ thống giải quyết thủ tục hành chính — công cụ vận hành.", no_args_is_help=True)
 console = Console(stderr=True)

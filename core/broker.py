@@ -47,7 +47,7 @@ class Broker:
             try:
                 conn = await asyncpg.connect(self._dsn)
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c: lost.set())
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._connected.set()
                 delay = 0.2
@@ -59,12 +59,14 @@ class Broker:
                         await conn.close()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 — log and retry, never die
+            except Exception:
                 log.warning("event listener lost its connection; retrying", exc_info=True)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if not isinstance(payload, str):
+            return
         try:
             event = json.loads(payload)
             topic = f"{event['topic']}:{event['key']}"

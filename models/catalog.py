@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -171,9 +172,7 @@ class ProcedureVersion(UUIDPk, Base):
     search_text: Mapped[str] = mapped_column(Text)
     field_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fields.id"), index=True)
     levels: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
-    competent_agency_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("agencies.id"), index=True
-    )
+    competent_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     online_mode: Mapped[OnlineMode] = mapped_column(_enum(OnlineMode, "online_mode"))
     processing_days: Mapped[Decimal] = mapped_column(Numeric(6, 1))
@@ -291,9 +290,7 @@ class WorkflowStep(UUIDPk, Base):
 
     __table_args__ = (
         CheckConstraint("days >= 0", name="days"),
-        CheckConstraint(
-            "(agency_ref = 'AGENCY') = (agency_id IS NOT NULL)", name="agency_matches_ref"
-        ),
+        CheckConstraint("(agency_ref = 'AGENCY') = (agency_id IS NOT NULL)", name="agency_matches_ref"),
     )
 
 
@@ -302,6 +299,8 @@ class ProcedureEvent(UUIDPk, Base):
 
     __tablename__ = "procedure_events"
 
+    # Order of recording: timestamps tie (one request, one clock), a sequence never does.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
     procedure_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("procedures.id", ondelete="CASCADE"), index=True
     )

@@ -30,7 +30,9 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def _loader(db: RequestDb, fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+def _loader(
+    db: RequestDb, fetch: Callable[[AsyncSession, Sequence[K]], Awaitable[list[V]]]
+) -> DataLoader[K, V]:
     async def batch(keys: list[K]) -> list[V]:
         async with db.session() as session:
             return await fetch(session, keys)
@@ -46,9 +48,7 @@ class Loaders:
             db, queries.children_by_parent_ids
         )
         self.field_by_id: DataLoader[uuid.UUID, Field | None] = _loader(db, queries.fields_by_ids)
-        self.level_by_code: DataLoader[str, AdministrativeLevel | None] = _loader(
-            db, queries.levels_by_codes
-        )
+        self.level_by_code: DataLoader[str, AdministrativeLevel | None] = _loader(db, queries.levels_by_codes)
         self.components_by_version_id: DataLoader[uuid.UUID, list[ProcedureComponent]] = _loader(
             db, queries.components_by_version_ids
         )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from graphql import GraphQLError
-from graphql.language import OperationType
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from resolvers.context import Context
 from schema.errors import ClientError
@@ -20,7 +20,7 @@ class TransactionBoundary(SchemaExtension):
     behind, and notifications sent with `pg_notify` inside the transaction go out only on commit.
     """
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         ec = self.execution_context
         ctx = ec.context
@@ -28,7 +28,7 @@ class TransactionBoundary(SchemaExtension):
             return
         result = ec.result
         failed = bool(getattr(result, "errors", None)) or ctx.rollback_only
-        is_mutation = ec.operation_type is OperationType.MUTATION
+        is_mutation = ec.graphql_document is not None and ec.operation_type is OperationType.MUTATION
         await ctx.db.finish(commit=is_mutation and not failed)
 
 
@@ -42,5 +42,3 @@ def should_mask(error: GraphQLError) -> bool:
     if original is None:
         return False
     return not isinstance(original, (GraphQLError, ClientError))
-
-

@@ -8,7 +8,8 @@ from decimal import Decimal
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.types.catalog import CopyType, DeliveryMethod, FeeKind, OnlineMode, StepAgencyRef, WorkflowRole
+from models.catalog import CopyType, DeliveryMethod, FeeKind, OnlineMode, StepAgencyRef
+from schema.types.catalog import WorkflowRole
 from services.catalog import data
 
 
@@ -66,7 +67,7 @@ class FieldInput:
 class ComponentInput:
     name: str = strawberry.field(description="Tên giấy tờ.")
     required: bool = strawberry.field(default=True, description="Bắt buộc.")
-    copy_type: CopyType = strawberry.field(default=CopyType.ORIGINAL_OR_COPY, description="Loại bản.")  # type: ignore[attr-defined]
+    copy_type: CopyType = strawberry.field(default=CopyType.ORIGINAL_OR_COPY, description="Loại bản.")
     count: int = strawberry.field(default=1, description="Số lượng.")
     template_url: str | None = strawberry.field(default=None, description="Đường dẫn mẫu.")
     accepted_formats: list[str] = strawberry.field(

@@ -16,7 +16,7 @@ from resolvers.context import Context
 
 class IsCatalogAdmin(BasePermission):
     message = "Bạn không có quyền quản trị danh mục thủ tục hành chính."
-    error_extensions = {"code": "FORBIDDEN"}
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 — strawberry reads it per class
 
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         return info.context.actor.can_manage_catalog

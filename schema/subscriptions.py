@@ -23,7 +23,9 @@ async def _current(ctx: Context, code: str) -> Procedure | None:
     await ctx.db.finish(commit=False)
     ctx.loaders = Loaders(ctx.db)
     async with ctx.db.session() as session:
-        row = await procedure_by_code(session, code, version_no=None, may_see_drafts=ctx.actor.can_manage_catalog)
+        row = await procedure_by_code(
+            session, code, version_no=None, may_see_drafts=ctx.actor.can_manage_catalog
+        )
     return Procedure(procedure=row[0], row=row[1]) if row else None
 
 

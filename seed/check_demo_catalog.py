@@ -8,6 +8,7 @@ Prints one summary line and exits 0 when the file is consistent; otherwise print
 every problem found (one per line, on stderr) and exits 1. Uses only the standard
 library and jsonschema.
 """
+
 from __future__ import annotations
 
 import csv
@@ -109,24 +110,40 @@ def check(doc: dict) -> tuple[Checker, dict]:
         for k in ("code", "electronic_id", "name", "level", "support_phone", "address"):
             c.need(isinstance(a.get(k), str) and a[k].strip(), w, f"missing/empty {k}")
         c.need(a.get("level") in levels, w, f"unknown level {a.get('level')!r}")
-        c.need(isinstance(a.get("electronic_id"), str) and bool(EID_RE.match(a["electronic_id"])), w,
-               f"electronic_id {a.get('electronic_id')!r} is not of the form V1V2V3.Z1Z2.Y1Y2.MX1X2")
+        c.need(
+            isinstance(a.get("electronic_id"), str) and bool(EID_RE.match(a["electronic_id"])),
+            w,
+            f"electronic_id {a.get('electronic_id')!r} is not of the form V1V2V3.Z1Z2.Y1Y2.MX1X2",
+        )
         c.need(isinstance(a.get("is_one_stop_unit"), bool), w, "is_one_stop_unit must be boolean")
         parent = a.get("parent_code")
         if parent is not None:
-            c.need(parent in seen, w, f"parent_code {parent!r} does not refer to an agency earlier in the list")
+            c.need(
+                parent in seen, w, f"parent_code {parent!r} does not refer to an agency earlier in the list"
+            )
         fa = a.get("fee_account")
         if fa is not None:
             if c.need(isinstance(fa, dict), w, "fee_account must be an object or null"):
-                c.need(bool(ACCOUNT_RE.match(str(fa.get("number", "")))), w, f"bad fee_account.number {fa.get('number')!r}")
+                c.need(
+                    bool(ACCOUNT_RE.match(str(fa.get("number", "")))),
+                    w,
+                    f"bad fee_account.number {fa.get('number')!r}",
+                )
                 c.need(bool(fa.get("bank")), w, "fee_account.bank empty")
                 c.need(fa.get("holder") == a.get("name"), w, "fee_account.holder should be the agency name")
         seen.add(a.get("code"))
     communes = [a for a in doc["agencies"] if a.get("level") == "commune"]
-    departments = [a for a in doc["agencies"] if a.get("level") == "province" and a.get("parent_code") is not None]
-    c.need(len(communes) >= MIN_COMMUNES, "agencies", f"only {len(communes)} communes (need >= {MIN_COMMUNES})")
-    c.need(len(departments) >= MIN_DEPARTMENTS, "agencies",
-           f"only {len(departments)} provincial departments (need >= {MIN_DEPARTMENTS})")
+    departments = [
+        a for a in doc["agencies"] if a.get("level") == "province" and a.get("parent_code") is not None
+    ]
+    c.need(
+        len(communes) >= MIN_COMMUNES, "agencies", f"only {len(communes)} communes (need >= {MIN_COMMUNES})"
+    )
+    c.need(
+        len(departments) >= MIN_DEPARTMENTS,
+        "agencies",
+        f"only {len(departments)} provincial departments (need >= {MIN_DEPARTMENTS})",
+    )
     for a in communes:
         c.need(a.get("is_one_stop_unit") is True, f"agency {a['code']}", "commune must be a one-stop unit")
     stats["agencies"] = len(doc["agencies"])
@@ -136,7 +153,11 @@ def check(doc: dict) -> tuple[Checker, dict]:
     fields = unique(c, doc["fields"], "code", "fields")
     unique(c, doc["fields"], "name", "fields")
     for f in doc["fields"]:
-        c.need(bool(FIELD_CODE_RE.match(str(f.get("code", "")))), f"field {f.get('code')}", "code must be short uppercase ASCII")
+        c.need(
+            bool(FIELD_CODE_RE.match(str(f.get("code", "")))),
+            f"field {f.get('code')}",
+            "code must be short uppercase ASCII",
+        )
         c.need(isinstance(f.get("name"), str) and f["name"], f"field {f.get('code')}", "empty name")
     stats["fields"] = len(doc["fields"])
 
@@ -161,35 +182,61 @@ def check(doc: dict) -> tuple[Checker, dict]:
         comp = p.get("competent_agency_code")
         if comp is not None:
             if c.need(comp in agencies, w, f"unknown competent_agency_code {comp!r}"):
-                c.need(agencies[comp]["level"] == "province", w, "competent_agency_code must be a provincial agency")
+                c.need(
+                    agencies[comp]["level"] == "province",
+                    w,
+                    "competent_agency_code must be a provincial agency",
+                )
         else:
-            c.need("province" not in plevels or len(plevels) > 1, w,
-                   "a province-only procedure needs an explicit competent_agency_code")
+            c.need(
+                "province" not in plevels or len(plevels) > 1,
+                w,
+                "a province-only procedure needs an explicit competent_agency_code",
+            )
         rec = p.get("receiving_agency_codes")
         if c.need(isinstance(rec, list), w, "receiving_agency_codes must be a list"):
             c.need(len(set(rec)) == len(rec), w, "duplicate receiving agency")
             for code in rec:
                 if c.need(code in agencies, w, f"unknown receiving agency {code!r}"):
-                    c.need(agencies[code]["is_one_stop_unit"] is True, w, f"receiving agency {code} is not a one-stop unit")
-                    c.need(agencies[code]["level"] in plevels, w,
-                           f"receiving agency {code} is at level {agencies[code]['level']}, not one of {plevels}")
+                    c.need(
+                        agencies[code]["is_one_stop_unit"] is True,
+                        w,
+                        f"receiving agency {code} is not a one-stop unit",
+                    )
+                    c.need(
+                        agencies[code]["level"] in plevels,
+                        w,
+                        f"receiving agency {code} is at level {agencies[code]['level']}, not one of {plevels}",
+                    )
             if not rec:
-                c.need(any(a["is_one_stop_unit"] and a["level"] in plevels for a in doc["agencies"]), w,
-                       "no one-stop unit exists at the procedure's level(s)")
+                c.need(
+                    any(a["is_one_stop_unit"] and a["level"] in plevels for a in doc["agencies"]),
+                    w,
+                    "no one-stop unit exists at the procedure's level(s)",
+                )
 
         mode = p.get("online_mode")
         c.need(mode in ONLINE_MODES, w, f"bad online_mode {mode!r}")
 
         days = p.get("processing_days")
-        if c.need(is_number(days) and days > 0, w, f"processing_days must be a positive number, got {days!r}"):
+        if c.need(
+            is_number(days) and days > 0, w, f"processing_days must be a positive number, got {days!r}"
+        ):
             c.need(is_half_multiple(days), w, "processing_days must be a multiple of 0.5")
         else:
             days = None
         odays = p.get("online_processing_days")
         if odays is not None:
-            if c.need(is_number(odays) and odays > 0, w, f"bad online_processing_days {odays!r}") and days is not None:
-                c.need(odays < days - EPS, w, f"online_processing_days {odays} is not < processing_days {days}")
-                c.need(mode in ("FULL", "PARTIAL"), w, "online time reduction on a procedure that is not online")
+            if (
+                c.need(is_number(odays) and odays > 0, w, f"bad online_processing_days {odays!r}")
+                and days is not None
+            ):
+                c.need(
+                    odays < days - EPS, w, f"online_processing_days {odays} is not < processing_days {days}"
+                )
+                c.need(
+                    mode in ("FULL", "PARTIAL"), w, "online time reduction on a procedure that is not online"
+                )
                 online_time_cut += 1
 
         fees = p.get("fees")
@@ -200,18 +247,32 @@ def check(doc: dict) -> tuple[Checker, dict]:
                 c.need(fe.get("kind") in FEE_KINDS, fw, f"bad kind {fe.get('kind')!r}")
                 c.need(isinstance(fe.get("name"), str) and fe["name"], fw, "empty name")
                 amt = fe.get("amount")
-                if not c.need(isinstance(amt, int) and not isinstance(amt, bool) and amt >= 0, fw, "amount must be a non-negative integer"):
+                if not c.need(
+                    isinstance(amt, int) and not isinstance(amt, bool) and amt >= 0,
+                    fw,
+                    "amount must be a non-negative integer",
+                ):
                     continue
                 oa = fe.get("online_amount")
                 if oa is not None:
-                    if c.need(isinstance(oa, int) and not isinstance(oa, bool) and oa >= 0, fw, "online_amount must be a non-negative integer or null"):
+                    if c.need(
+                        isinstance(oa, int) and not isinstance(oa, bool) and oa >= 0,
+                        fw,
+                        "online_amount must be a non-negative integer or null",
+                    ):
                         c.need(oa <= amt, fw, f"online_amount {oa} > amount {amt}")
-                        c.need(mode in ("FULL", "PARTIAL"), fw, "online fee on a procedure that is not online")
+                        c.need(
+                            mode in ("FULL", "PARTIAL"), fw, "online fee on a procedure that is not online"
+                        )
                         if oa < amt:
                             has_cut = True
                         if amt > 0 and oa * 2 == amt:
                             has_half = True
-                c.need(fe.get("note") is None or isinstance(fe.get("note"), str), fw, "note must be a string or null")
+                c.need(
+                    fe.get("note") is None or isinstance(fe.get("note"), str),
+                    fw,
+                    "note must be a string or null",
+                )
             if any(fe.get("amount", 0) > 0 for fe in fees):
                 paid += 1
                 online_fee_cut += has_cut
@@ -227,13 +288,26 @@ def check(doc: dict) -> tuple[Checker, dict]:
                 c.need(isinstance(x.get("name"), str) and x["name"].strip(), cw, "empty name")
                 c.need(isinstance(x.get("required"), bool), cw, "required must be boolean")
                 c.need(x.get("copy_type") in COPY_TYPES, cw, f"bad copy_type {x.get('copy_type')!r}")
-                c.need(isinstance(x.get("count"), int) and x["count"] >= 1, cw, "count must be an integer >= 1")
+                c.need(
+                    isinstance(x.get("count"), int) and x["count"] >= 1, cw, "count must be an integer >= 1"
+                )
                 t = x.get("template_url")
-                c.need(t is None or (isinstance(t, str) and t.startswith("https://")), cw, "template_url must be null or https URL")
+                c.need(
+                    t is None or (isinstance(t, str) and t.startswith("https://")),
+                    cw,
+                    "template_url must be null or https URL",
+                )
                 fmts = x.get("accepted_formats")
-                c.need(isinstance(fmts, list) and fmts and all(isinstance(m, str) and "/" in m for m in fmts), cw,
-                       "accepted_formats must be a non-empty list of MIME types")
-                c.need(is_number(x.get("max_size_mb")) and x["max_size_mb"] > 0, cw, "max_size_mb must be positive")
+                c.need(
+                    isinstance(fmts, list) and fmts and all(isinstance(m, str) and "/" in m for m in fmts),
+                    cw,
+                    "accepted_formats must be a non-empty list of MIME types",
+                )
+                c.need(
+                    is_number(x.get("max_size_mb")) and x["max_size_mb"] > 0,
+                    cw,
+                    "max_size_mb must be positive",
+                )
 
         fs = p.get("form_schema")
         if c.need(isinstance(fs, dict), w, "form_schema must be an object"):
@@ -243,25 +317,45 @@ def check(doc: dict) -> tuple[Checker, dict]:
                 c.err(w, f"form_schema is not a valid Draft 2020-12 schema: {e.message}")
             c.need(fs.get("type") == "object", w, "form_schema.type must be 'object'")
             c.need(isinstance(fs.get("title"), str) and fs["title"], w, "form_schema needs a title")
-            c.need(fs.get("additionalProperties") is False, w, "form_schema.additionalProperties must be false")
+            c.need(
+                fs.get("additionalProperties") is False, w, "form_schema.additionalProperties must be false"
+            )
             props = fs.get("properties") or {}
             c.need(3 <= len(props) <= 10, w, f"form_schema has {len(props)} properties (want 3-10)")
             for name, sub in props.items():
-                c.need(isinstance(sub, dict) and isinstance(sub.get("title"), str) and sub["title"], w,
-                       f"form_schema property {name!r} has no title")
+                c.need(
+                    isinstance(sub, dict) and isinstance(sub.get("title"), str) and sub["title"],
+                    w,
+                    f"form_schema property {name!r} has no title",
+                )
             req = fs.get("required", [])
-            c.need(isinstance(req, list) and set(req) <= set(props), w, "form_schema.required names unknown properties")
+            c.need(
+                isinstance(req, list) and set(req) <= set(props),
+                w,
+                "form_schema.required names unknown properties",
+            )
 
         dm = p.get("delivery_methods")
-        if c.need(isinstance(dm, list) and dm and set(dm) <= DELIVERY and len(set(dm)) == len(dm), w,
-                  f"bad delivery_methods {dm!r}"):
+        if c.need(
+            isinstance(dm, list) and dm and set(dm) <= DELIVERY and len(set(dm)) == len(dm),
+            w,
+            f"bad delivery_methods {dm!r}",
+        ):
             if mode == "FULL":
                 c.need("ONLINE" in dm, w, "a FULL online procedure must deliver ONLINE")
 
         dec = p.get("decision")
         if c.need(isinstance(dec, dict), w, "missing decision"):
-            c.need(isinstance(dec.get("number"), str) and "/QĐ-" in dec["number"], w, f"bad decision number {dec.get('number')!r}")
-            c.need(isinstance(dec.get("date"), str) and bool(DATE_RE.match(dec["date"])), w, f"bad decision date {dec.get('date')!r}")
+            c.need(
+                isinstance(dec.get("number"), str) and "/QĐ-" in dec["number"],
+                w,
+                f"bad decision number {dec.get('number')!r}",
+            )
+            c.need(
+                isinstance(dec.get("date"), str) and bool(DATE_RE.match(dec["date"])),
+                w,
+                f"bad decision date {dec.get('date')!r}",
+            )
 
         steps = p.get("steps")
         if c.need(isinstance(steps, list) and steps, w, "needs steps"):
@@ -276,9 +370,15 @@ def check(doc: dict) -> tuple[Checker, dict]:
                         other_agency = True
                 c.need(st.get("role") in STEP_ROLES, sw, f"bad role {st.get('role')!r}")
                 d = st.get("days")
-                if c.need(is_number(d) and d >= 0 and is_half_multiple(d), sw, f"days must be a multiple of 0.5, got {d!r}"):
+                if c.need(
+                    is_number(d) and d >= 0 and is_half_multiple(d),
+                    sw,
+                    f"days must be a multiple of 0.5, got {d!r}",
+                ):
                     if d == 0:
-                        c.need(i == len(steps) - 1, sw, "only the final (same-day return) step may take 0 days")
+                        c.need(
+                            i == len(steps) - 1, sw, "only the final (same-day return) step may take 0 days"
+                        )
                     total += d
             if days is not None:
                 c.need(abs(total - days) < EPS, w, f"steps add up to {total}, processing_days is {days}")
@@ -286,8 +386,11 @@ def check(doc: dict) -> tuple[Checker, dict]:
 
     unused = set(fields) - fields_used
     c.need(not unused, "fields", f"fields used by no procedure: {sorted(unused)}")
-    c.need(len(doc["procedures"]) >= MIN_PROCEDURES, "procedures",
-           f"only {len(doc['procedures'])} procedures (need >= {MIN_PROCEDURES})")
+    c.need(
+        len(doc["procedures"]) >= MIN_PROCEDURES,
+        "procedures",
+        f"only {len(doc['procedures'])} procedures (need >= {MIN_PROCEDURES})",
+    )
 
     # ---- optional: real codes/names/fields match the source CSV
     if SOURCE_CSV.exists():
@@ -299,12 +402,21 @@ def check(doc: dict) -> tuple[Checker, dict]:
             if r is None:
                 continue
             c.need(p["name"] == r["name"], f"procedure {p['code']}", "name differs from the source CSV")
-            c.need(fname.get(p.get("field_code")) == r["field"], f"procedure {p['code']}", "field differs from the source CSV")
+            c.need(
+                fname.get(p.get("field_code")) == r["field"],
+                f"procedure {p['code']}",
+                "field differs from the source CSV",
+            )
         stats["from_source"] = sum(1 for p in doc["procedures"] if p.get("code") in src)
 
-    stats.update(procedures=len(doc["procedures"]), online_time_cut=online_time_cut,
-                 paid=paid, online_fee_cut=online_fee_cut, online_fee_half=online_fee_half,
-                 inter_agency=inter_agency)
+    stats.update(
+        procedures=len(doc["procedures"]),
+        online_time_cut=online_time_cut,
+        paid=paid,
+        online_fee_cut=online_fee_cut,
+        online_fee_half=online_fee_half,
+        inter_agency=inter_agency,
+    )
     return c, stats
 
 
@@ -318,12 +430,14 @@ def main(argv: list[str]) -> int:
     c, s = check(doc)
     for prob in c.problems:
         print(prob, file=sys.stderr)
-    summary = (f"{path.name}: {s.get('agencies', 0)} agencies ({s.get('communes', 0)} communes), "
-               f"{s.get('fields', 0)} fields, {s.get('procedures', 0)} procedures "
-               f"({s.get('online_time_cut', 0)} with online time reduction, "
-               f"{s.get('online_fee_cut', 0)}/{s.get('paid', 0)} paid with online fee reduction "
-               f"[{s.get('online_fee_half', 0)} at exactly 50%], "
-               f"{s.get('inter_agency', 0)} inter-agency)")
+    summary = (
+        f"{path.name}: {s.get('agencies', 0)} agencies ({s.get('communes', 0)} communes), "
+        f"{s.get('fields', 0)} fields, {s.get('procedures', 0)} procedures "
+        f"({s.get('online_time_cut', 0)} with online time reduction, "
+        f"{s.get('online_fee_cut', 0)}/{s.get('paid', 0)} paid with online fee reduction "
+        f"[{s.get('online_fee_half', 0)} at exactly 50%], "
+        f"{s.get('inter_agency', 0)} inter-agency)"
+    )
     if c.problems:
         print(f"FAIL {summary} — {len(c.problems)} problem(s)")
         return 1

@@ -48,18 +48,17 @@ class Servers:
 def servers() -> Iterator[Servers]:
     external_db = os.environ.get("TEST_DATABASE_URL")
     external_s3 = os.environ.get("TEST_S3_ENDPOINT")
-    with tempfile.TemporaryDirectory(prefix="dvc-test-") as tmp, EmbeddedServices(
-        Path(tmp), postgres=external_db is None, s3=external_s3 is None
-    ) as embedded:
+    with (
+        tempfile.TemporaryDirectory(prefix="dvc-test-") as tmp,
+        EmbeddedServices(Path(tmp), postgres=external_db is None, s3=external_s3 is None) as embedded,
+    ):
         if embedded.postgres is not None:
             url = embedded.postgres.database_url
         else:
             assert external_db is not None
             url = external_db
         if embedded.s3 is not None:
-            s3 = S3Config(
-                embedded.s3.endpoint, embedded.s3.access_key, embedded.s3.secret_key, "dvc-test"
-            )
+            s3 = S3Config(embedded.s3.endpoint, embedded.s3.access_key, embedded.s3.secret_key, "dvc-test")
         else:
             s3 = S3Config(
                 os.environ["TEST_S3_ENDPOINT"],
@@ -143,9 +142,14 @@ def settings(servers: Servers) -> Settings:
 
 @pytest_asyncio.fixture
 async def client(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession], store: ObjectStore, clock: FixedClock
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    clock: FixedClock,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    runtime = Runtime(settings=settings, session_factory=session_factory, store=store, broker=None, clock=clock)
+    runtime = Runtime(
+        settings=settings, session_factory=session_factory, store=store, broker=None, clock=clock
+    )
     app = create_app(runtime)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
@@ -181,7 +185,9 @@ async def gql(
     expect_errors: bool = False,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     if not expect_errors:
@@ -189,5 +195,8 @@ async def gql(
     return body
 
 
-async def admin_gql(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    return (await gql(client, query, variables, token=ADMIN_TOKEN))["data"]
+async def admin_gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    data: dict[str, Any] = (await gql(client, query, variables, token=ADMIN_TOKEN))["data"]
+    return data

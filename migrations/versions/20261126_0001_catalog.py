@@ -133,6 +133,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_procedure_components_version_id'), 'procedure_components', ['version_id'], unique=False)
     op.create_table('procedure_events',
+    sa.Column('seq', sa.BigInteger(), sa.Identity(always=True), nullable=False),
     sa.Column('procedure_id', sa.Uuid(), nullable=False),
     sa.Column('version_id', sa.Uuid(), nullable=True),
     sa.Column('action', sa.String(length=40), nullable=False),
@@ -145,6 +146,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['procedure_id'], ['procedures.id'], name=op.f('fk_procedure_events_procedure_id_procedures'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['version_id'], ['procedure_versions.id'], name=op.f('fk_procedure_events_version_id_procedure_versions')),
+    sa.UniqueConstraint('seq', name=op.f('uq_procedure_events_seq')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_procedure_events'))
     )
     op.create_index(op.f('ix_procedure_events_procedure_id'), 'procedure_events', ['procedure_id'], unique=False)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
@@ -59,25 +60,35 @@ class FieldSaved:
 
 
 ProcedureCreateResult = Annotated[
-    ProcedureSaved | ValidationFailed, strawberry.union("ProcedureCreateResult")
+    ProcedureSaved | ValidationFailed,
+    strawberry.union("ProcedureCreateResult", description="Kết quả tạo thủ tục."),
 ]
 ProcedureAmendResult = Annotated[
     ProcedureSaved | ValidationFailed | NotFound | InvalidTransition | Conflict,
-    strawberry.union("ProcedureAmendResult"),
+    strawberry.union("ProcedureAmendResult", description="Kết quả sửa đổi thủ tục."),
 ]
 ProcedurePublishResult = Annotated[
     ProcedurePublished | ValidationFailed | NotFound | InvalidTransition | Conflict,
-    strawberry.union("ProcedurePublishResult"),
+    strawberry.union("ProcedurePublishResult", description="Kết quả công bố thủ tục."),
 ]
 ProcedureStatusResult = Annotated[
     ProcedureStatusChanged | ValidationFailed | NotFound | InvalidTransition | Conflict,
-    strawberry.union("ProcedureStatusResult"),
+    strawberry.union("ProcedureStatusResult", description="Kết quả thay đổi trạng thái thủ tục."),
 ]
-AgencySaveResult = Annotated[AgencySaved | ValidationFailed | NotFound, strawberry.union("AgencySaveResult")]
-AgencyMergeResult = Annotated[AgenciesMerged | ValidationFailed, strawberry.union("AgencyMergeResult")]
-FieldSaveResult = Annotated[FieldSaved | ValidationFailed | NotFound, strawberry.union("FieldSaveResult")]
+AgencySaveResult = Annotated[
+    AgencySaved | ValidationFailed | NotFound,
+    strawberry.union("AgencySaveResult", description="Kết quả lưu cơ quan."),
+]
+AgencyMergeResult = Annotated[
+    AgenciesMerged | ValidationFailed,
+    strawberry.union("AgencyMergeResult", description="Kết quả sáp nhập cơ quan."),
+]
+FieldSaveResult = Annotated[
+    FieldSaved | ValidationFailed | NotFound,
+    strawberry.union("FieldSaveResult", description="Kết quả lưu lĩnh vực."),
+]
 
-ADMIN = [PermissionExtension(permissions=[IsCatalogAdmin()])]
+ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsCatalogAdmin()])]
 
 
 def _uuid(value: strawberry.ID, path: str) -> uuid.UUID:
@@ -100,8 +111,14 @@ async def _change_status(
 
     async def command(session: AsyncSession) -> ProcedureStatusChanged:
         await commands.change_status(
-            session, code, action, actor=ctx.actor.label, now=ctx.now, today=ctx.today,
-            reason=reason, decision=decision.to_data() if decision else None,
+            session,
+            code,
+            action,
+            actor=ctx.actor.label,
+            now=ctx.now,
+            today=ctx.today,
+            reason=reason,
+            decision=decision.to_data() if decision else None,
             expected_revision=expected_revision,
         )
         row = await procedure_by_code(session, code, version_no=None, may_see_drafts=True)
@@ -114,11 +131,15 @@ async def _change_status(
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(description="Tạo thủ tục mới ở trạng thái dự thảo.", extensions=ADMIN)
-    async def procedure_create(self, info: Info[Context, None], input: ProcedureInput) -> ProcedureCreateResult:  # noqa: A002
+    async def procedure_create(
+        self, info: Info[Context, None], input: ProcedureInput
+    ) -> ProcedureCreateResult:
         ctx = info.context
 
         async def command(session: AsyncSession) -> ProcedureSaved:
-            p, v = await commands.create_procedure(session, input.to_data(), actor=ctx.actor.label, now=ctx.now)
+            p, v = await commands.create_procedure(
+                session, input.to_data(), actor=ctx.actor.label, now=ctx.now
+            )
             return ProcedureSaved(procedure=Procedure(procedure=p, row=v))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -132,14 +153,18 @@ class CatalogMutation:
         self,
         info: Info[Context, None],
         code: str,
-        input: ProcedureInput,  # noqa: A002
+        input: ProcedureInput,
         expected_revision: int | None = None,
     ) -> ProcedureAmendResult:
         ctx = info.context
 
         async def command(session: AsyncSession) -> ProcedureSaved:
             p, v = await commands.amend_procedure(
-                session, code, input.to_data(), actor=ctx.actor.label, now=ctx.now,
+                session,
+                code,
+                input.to_data(),
+                actor=ctx.actor.label,
+                now=ctx.now,
                 expected_revision=expected_revision,
             )
             return ProcedureSaved(procedure=Procedure(procedure=p, row=v))
@@ -160,7 +185,12 @@ class CatalogMutation:
 
         async def command(session: AsyncSession) -> ProcedurePublished:
             p, v = await commands.publish_procedure(
-                session, code, decision.to_data(), actor=ctx.actor.label, now=ctx.now, today=ctx.today,
+                session,
+                code,
+                decision.to_data(),
+                actor=ctx.actor.label,
+                now=ctx.now,
+                today=ctx.today,
                 expected_revision=expected_revision,
             )
             return ProcedurePublished(procedure=Procedure(procedure=p, row=v))
@@ -171,7 +201,9 @@ class CatalogMutation:
     async def procedure_suspend(
         self, info: Info[Context, None], code: str, reason: str, expected_revision: int | None = None
     ) -> ProcedureStatusResult:
-        return await _change_status(info, code, CatalogAction.SUSPEND, reason=reason, expected_revision=expected_revision)
+        return await _change_status(
+            info, code, CatalogAction.SUSPEND, reason=reason, expected_revision=expected_revision
+        )
 
     @strawberry.mutation(description="Cho thủ tục đang tạm ngừng tiếp tục áp dụng.", extensions=ADMIN)
     async def procedure_resume(
@@ -192,7 +224,7 @@ class CatalogMutation:
         )
 
     @strawberry.mutation(description="Thêm cơ quan vào cây tổ chức.", extensions=ADMIN)
-    async def agency_create(self, info: Info[Context, None], input: AgencyInput) -> AgencySaveResult:  # noqa: A002
+    async def agency_create(self, info: Info[Context, None], input: AgencyInput) -> AgencySaveResult:
         async def command(session: AsyncSession) -> AgencySaved:
             return AgencySaved(agency=Agency(row=await commands.create_agency(session, input.to_data())))
 
@@ -200,7 +232,10 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Sửa thông tin cơ quan (đổi tên, đổi cấp trên…).", extensions=ADMIN)
     async def agency_update(
-        self, info: Info[Context, None], id: strawberry.ID, input: AgencyInput  # noqa: A002
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        input: AgencyInput,
     ) -> AgencySaveResult:
         async def command(session: AsyncSession) -> AgencySaved:
             row = await commands.update_agency(session, _uuid(id, "id"), input.to_data())
@@ -223,7 +258,7 @@ class CatalogMutation:
         return await run_command(info, command)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Thêm lĩnh vực.", extensions=ADMIN)
-    async def field_create(self, info: Info[Context, None], input: FieldInput) -> FieldSaveResult:  # noqa: A002
+    async def field_create(self, info: Info[Context, None], input: FieldInput) -> FieldSaveResult:
         async def command(session: AsyncSession) -> FieldSaved:
             return FieldSaved(field=Field.from_row(await commands.create_field(session, input.to_data())))
 
@@ -231,7 +266,10 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Sửa lĩnh vực.", extensions=ADMIN)
     async def field_update(
-        self, info: Info[Context, None], id: strawberry.ID, input: FieldInput  # noqa: A002
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        input: FieldInput,
     ) -> FieldSaveResult:
         async def command(session: AsyncSession) -> FieldSaved:
             row = await commands.update_field(session, _uuid(id, "id"), input.to_data())

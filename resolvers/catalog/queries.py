@@ -5,18 +5,17 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from models.catalog import OnlineMode, ProcedureStatus
 from resolvers.context import Context
 from schema.errors import ClientError
 from schema.types.catalog import (
     AdministrativeLevel,
     Agency,
     Field,
-    OnlineMode,
     PageInfo,
     Procedure,
     ProcedureConnection,
     ProcedureEdge,
-    ProcedureStatus,
 )
 from services.catalog import queries
 from services.errors import ValidationFailed
@@ -47,7 +46,7 @@ class CatalogQuery:
         info: Info[Context, None],
         first: int = 20,
         after: str | None = None,
-        filter: ProcedureFilterInput | None = None,  # noqa: A002 — the GraphQL argument name
+        filter: ProcedureFilterInput | None = None,
         search: str | None = None,
     ) -> ProcedureConnection:
         ctx = info.context

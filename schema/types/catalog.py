@@ -11,37 +11,36 @@ from strawberry.types import Info
 
 from models import catalog as m
 from resolvers.context import Context
-from services.catalog.lifecycle import CatalogAction as _CatalogAction
-from services.catalog.lifecycle import available_actions
+from services.catalog.lifecycle import CatalogAction, available_actions
 
-OnlineMode = strawberry.enum(
+strawberry.enum(
     m.OnlineMode,
     description="Mức độ dịch vụ công trực tuyến: FULL toàn trình, PARTIAL một phần, NONE chưa đáp ứng.",
 )
-ProcedureStatus = strawberry.enum(
+strawberry.enum(
     m.ProcedureStatus,
     description="Trạng thái thủ tục: DRAFT dự thảo, PUBLISHED đã công bố, SUSPENDED tạm ngừng, "
     "ABOLISHED đã bãi bỏ.",
 )
-VersionState = strawberry.enum(
+strawberry.enum(
     m.VersionState,
     description="Trạng thái phiên bản: DRAFT dự thảo, PUBLISHED đang áp dụng, SUPERSEDED đã thay thế.",
 )
-CopyType = strawberry.enum(
+strawberry.enum(
     m.CopyType,
     description="Loại giấy tờ: bản chính, bản sao, bản sao chứng thực, bản chính hoặc bản sao.",
 )
-FeeKind = strawberry.enum(m.FeeKind, description="FEE phí, CHARGE lệ phí.")
-DeliveryMethod = strawberry.enum(
+strawberry.enum(m.FeeKind, description="FEE phí, CHARGE lệ phí.")
+strawberry.enum(
     m.DeliveryMethod,
     description="Hình thức trả kết quả: ONLINE trực tuyến, POST bưu chính, COUNTER trực tiếp.",
 )
-StepAgencyRef = strawberry.enum(
+strawberry.enum(
     m.StepAgencyRef,
     description="Ai thực hiện bước: RECEIVING Bộ phận Một cửa tiếp nhận, COMPETENT cơ quan có thẩm "
     "quyền, AGENCY một cơ quan cụ thể (liên thông).",
 )
-CatalogAction = strawberry.enum(_CatalogAction, description="Thao tác trên vòng đời thủ tục.")
+strawberry.enum(CatalogAction, description="Thao tác trên vòng đời thủ tục.")
 
 
 @strawberry.enum(description="Vai trò cán bộ xử lý một bước quy trình.")
@@ -168,7 +167,7 @@ class ProcedureComponent:
     position: int = strawberry.field(description="Thứ tự.")
     name: str = strawberry.field(description="Tên giấy tờ.")
     required: bool = strawberry.field(description="Bắt buộc.")
-    copy_type: CopyType = strawberry.field(description="Bản chính / bản sao.")
+    copy_type: m.CopyType = strawberry.field(description="Bản chính / bản sao.")
     count: int = strawberry.field(description="Số lượng.")
     template_url: str | None = strawberry.field(description="Mẫu đơn, tờ khai (nếu có).")
     accepted_formats: list[str] = strawberry.field(description="Định dạng tệp chấp nhận (MIME).")
@@ -191,7 +190,7 @@ class ProcedureComponent:
 
 @strawberry.type(description="Phí hoặc lệ phí (VND).")
 class ProcedureFee:
-    kind: FeeKind = strawberry.field(description="Phí hay lệ phí.")
+    kind: m.FeeKind = strawberry.field(description="Phí hay lệ phí.")
     name: str = strawberry.field(description="Tên khoản thu.")
     amount: int = strawberry.field(description="Mức thu (VND).")
     online_amount: int | None = strawberry.field(
@@ -217,7 +216,7 @@ class WorkflowStep:
         return self.row.name
 
     @strawberry.field(description="Ai thực hiện bước.")
-    def agency_ref(self) -> StepAgencyRef:
+    def agency_ref(self) -> m.StepAgencyRef:
         return self.row.agency_ref
 
     @strawberry.field(description="Vai trò thực hiện.")
@@ -245,7 +244,7 @@ class Decision:
 @strawberry.type(description="Một phiên bản của thủ tục (tóm tắt).")
 class ProcedureVersionInfo:
     version: int = strawberry.field(description="Số phiên bản.")
-    state: VersionState = strawberry.field(description="Trạng thái phiên bản.")
+    state: m.VersionState = strawberry.field(description="Trạng thái phiên bản.")
     decision: Decision | None = strawberry.field(description="Quyết định công bố.")
     published_at: datetime | None = strawberry.field(description="Thời điểm công bố trên hệ thống.")
     change_note: str | None = strawberry.field(description="Nội dung sửa đổi.")
@@ -284,7 +283,7 @@ class Procedure:
         return self.procedure.code
 
     @strawberry.field(description="Trạng thái của thủ tục.")
-    def status(self) -> ProcedureStatus:
+    def status(self) -> m.ProcedureStatus:
         return self.procedure.status
 
     @strawberry.field(description="Số phiên bản đang xem.")
@@ -292,7 +291,7 @@ class Procedure:
         return self.row.version_no
 
     @strawberry.field(description="Trạng thái của phiên bản đang xem.")
-    def version_state(self) -> VersionState:
+    def version_state(self) -> m.VersionState:
         return self.row.state
 
     @strawberry.field(description="Số hiệu sửa đổi, dùng để kiểm soát ghi đồng thời (expectedRevision).")
@@ -314,18 +313,14 @@ class Procedure:
         assert row is not None  # a foreign key guarantees it
         return Field.from_row(row)
 
-    @strawberry.field(
-        description="Cơ quan có thẩm quyền (null: UBND/cơ quan của cấp nơi tiếp nhận hồ sơ)."
-    )
+    @strawberry.field(description="Cơ quan có thẩm quyền (null: UBND/cơ quan của cấp nơi tiếp nhận hồ sơ).")
     async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
         if self.row.competent_agency_id is None:
             return None
         row = await ctx(info).loaders.agency_by_id.load(self.row.competent_agency_id)
         return Agency(row=row) if row else None
 
-    @strawberry.field(
-        description="Bộ phận Một cửa tiếp nhận (rỗng: mọi Bộ phận Một cửa của cấp thực hiện)."
-    )
+    @strawberry.field(description="Bộ phận Một cửa tiếp nhận (rỗng: mọi Bộ phận Một cửa của cấp thực hiện).")
     async def receiving_agencies(self, info: Info[Context, None]) -> list[Agency]:
         rows = await ctx(info).loaders.receiving_agencies_by_version_id.load(self.row.id)
         return [Agency(row=r) for r in rows]
@@ -335,7 +330,7 @@ class Procedure:
         return self.row.legal_basis
 
     @strawberry.field(description="Mức độ dịch vụ công trực tuyến.")
-    def online_mode(self) -> OnlineMode:
+    def online_mode(self) -> m.OnlineMode:
         return self.row.online_mode
 
     @strawberry.field(description="Thời hạn giải quyết (ngày làm việc).")
@@ -359,14 +354,14 @@ class Procedure:
 
     @strawberry.field(description="Tờ khai điện tử (JSON Schema, draft 2020-12).")
     def form_schema(self) -> JSON:
-        return self.row.form_schema
+        return JSON(self.row.form_schema)
 
     @strawberry.field(description="Kết quả thực hiện.")
     def result_name(self) -> str:
         return self.row.result_name
 
     @strawberry.field(description="Hình thức trả kết quả.")
-    def delivery_methods(self) -> list[DeliveryMethod]:
+    def delivery_methods(self) -> list[m.DeliveryMethod]:
         return [m.DeliveryMethod(x) for x in self.row.delivery_methods]
 
     @strawberry.field(description="Quyết định công bố phiên bản này.")
@@ -446,5 +441,3 @@ class ProcedureConnection:
     edges: list[ProcedureEdge] = strawberry.field(description="Các mục.")
     page_info: PageInfo = strawberry.field(description="Thông tin phân trang.")
     total_count: int = strawberry.field(description="Tổng số thủ tục khớp bộ lọc.")
-
-

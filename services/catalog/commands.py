@@ -188,9 +188,7 @@ async def merge_agencies(
     issues.raise_if_any()
     target = await session.get_one(Agency, ref.agencies[target_code][0])
     sources = (
-        await session.scalars(
-            select(Agency).where(Agency.code.in_(source_codes)).with_for_update()
-        )
+        await session.scalars(select(Agency).where(Agency.code.in_(source_codes)).with_for_update())
     ).all()
     for source in sources:
         source.valid_until = date.fromordinal(effective.toordinal() - 1)
@@ -359,9 +357,7 @@ async def amend_procedure(
     _check_revision(procedure, expected_revision)
     next_status(procedure.status, CatalogAction.AMEND)
     if data.code != code:
-        raise ValidationFailed(
-            [FieldIssue(("code",), "IMMUTABLE", "Không thể đổi mã của thủ tục đã có.")]
-        )
+        raise ValidationFailed([FieldIssue(("code",), "IMMUTABLE", "Không thể đổi mã của thủ tục đã có.")])
     ref = await _checked(session, data)
     version = await _draft(session, procedure.id)
     if version is None:

@@ -153,7 +153,17 @@ CSV_COLUMNS = {
     "decision_number": "số quyết định công bố (tuỳ chọn; có thì công bố ngay)",
     "decision_date": "ngày quyết định YYYY-MM-DD (cùng decision_number)",
 }
-REQUIRED_COLUMNS = ("code", "name", "field_code", "levels", "online_mode", "processing_days", "components", "result", "delivery_methods")
+REQUIRED_COLUMNS = (
+    "code",
+    "name",
+    "field_code",
+    "levels",
+    "online_mode",
+    "processing_days",
+    "components",
+    "result",
+    "delivery_methods",
+)
 OPTIONAL_MARK = "(không bắt buộc)"
 
 
@@ -247,16 +257,22 @@ def parse_csv(text: str) -> ParsedCsv:
         fees: tuple[FeeData, ...] = ()
         fee = _decimal(row["fee_vnd"], "fee_vnd", line, errors) if row.get("fee_vnd") else None
         online_fee = (
-            _decimal(row["online_fee_vnd"], "online_fee_vnd", line, errors) if row.get("online_fee_vnd") else None
+            _decimal(row["online_fee_vnd"], "online_fee_vnd", line, errors)
+            if row.get("online_fee_vnd")
+            else None
         )
         if fee:
             fees = (
-                FeeData(FeeKind.CHARGE, "Lệ phí", int(fee), int(online_fee) if online_fee is not None else None),
+                FeeData(
+                    FeeKind.CHARGE, "Lệ phí", int(fee), int(online_fee) if online_fee is not None else None
+                ),
             )
         decision = None
         if row.get("decision_number"):
             try:
-                decision = DecisionData(row["decision_number"], date.fromisoformat(row.get("decision_date", "")))
+                decision = DecisionData(
+                    row["decision_number"], date.fromisoformat(row.get("decision_date", ""))
+                )
             except ValueError:
                 errors.append(RowError(line, "decision_date", "ngày quyết định phải có dạng YYYY-MM-DD."))
         if row.get("field_name"):

@@ -8,8 +8,21 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, any_, case, exists, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    any_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import (
@@ -68,7 +81,7 @@ async def list_procedures(
 ) -> Page[ProcedureRow]:
     first = check_first(first)
     cursor = decode(after)
-    stmt: Select[tuple[Procedure, ProcedureVersion]] = select(Procedure, ProcedureVersion).join(
+    stmt: Select[Procedure, ProcedureVersion] = select(Procedure, ProcedureVersion).join(
         ProcedureVersion, _current_version_join()
     )
     if flt.status is not None:
@@ -85,7 +98,8 @@ async def list_procedures(
         stmt = stmt.where(ProcedureVersion.online_mode == flt.online_mode)
     if flt.field_code is not None:
         stmt = stmt.where(
-            ProcedureVersion.field_id == select(Field.id).where(Field.code == flt.field_code).scalar_subquery()
+            ProcedureVersion.field_id
+            == select(Field.id).where(Field.code == flt.field_code).scalar_subquery()
         )
     if flt.agency_code is not None:
         agency_id = select(Agency.id).where(Agency.code == flt.agency_code).scalar_subquery()
@@ -103,7 +117,9 @@ async def list_procedures(
     if flt.search and tsquery is None:
         return Page([], False, False, 0)
     if tsquery is not None and flt.search is not None:
-        return await _search_page(session, stmt, flt.search, tsquery, first, cursor.offset or 0)
+        return await _search_page(
+            session, stmt=stmt, raw=flt.search, tsquery=tsquery, first=first, offset=cursor.offset or 0
+        )
 
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     if cursor.key is not None:
@@ -115,7 +131,8 @@ async def list_procedures(
 
 async def _search_page(
     session: AsyncSession,
-    stmt: Select[tuple[Procedure, ProcedureVersion]],
+    *,
+    stmt: Select[Procedure, ProcedureVersion],
     raw: str,
     tsquery: str,
     first: int,
@@ -124,7 +141,7 @@ async def _search_page(
     """Rank: code match, then the whole phrase in the name (shorter names first), then words."""
     phrase = fold(raw)
     # Same expression as the GIN index ix_procedure_versions_search, so the index is used.
-    simple = literal_column("'simple'::regconfig")
+    simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
     query = func.to_tsquery(simple, tsquery)
     vector = func.to_tsvector(simple, ProcedureVersion.search_text)
     code_hit = Procedure.code.startswith(raw.strip(), autoescape=True)
@@ -176,9 +193,7 @@ async def agencies_by_codes(session: AsyncSession, codes: Sequence[str]) -> list
     return [rows.get(c) for c in codes]
 
 
-async def children_by_parent_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> list[list[Agency]]:
+async def children_by_parent_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[list[Agency]]:
     grouped: dict[uuid.UUID, list[Agency]] = defaultdict(list)
     for agency in await session.scalars(
         select(Agency).where(Agency.parent_id.in_(ids)).order_by(Agency.code)
@@ -193,9 +208,7 @@ async def fields_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list
     return [rows.get(i) for i in ids]
 
 
-async def levels_by_codes(
-    session: AsyncSession, codes: Sequence[str]
-) -> list[AdministrativeLevel | None]:
+async def levels_by_codes(session: AsyncSession, codes: Sequence[str]) -> list[AdministrativeLevel | None]:
     rows = {
         lv.code: lv
         for lv in await session.scalars(
@@ -218,9 +231,7 @@ async def components_by_version_ids(
     return [grouped[i] for i in ids]
 
 
-async def fees_by_version_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> list[list[ProcedureFee]]:
+async def fees_by_version_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[list[ProcedureFee]]:
     grouped: dict[uuid.UUID, list[ProcedureFee]] = defaultdict(list)
     for row in await session.scalars(
         select(ProcedureFee).where(ProcedureFee.version_id.in_(ids)).order_by(ProcedureFee.position)
@@ -229,9 +240,7 @@ async def fees_by_version_ids(
     return [grouped[i] for i in ids]
 
 
-async def steps_by_version_ids(
-    session: AsyncSession, ids: Sequence[uuid.UUID]
-) -> list[list[WorkflowStep]]:
+async def steps_by_version_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[list[WorkflowStep]]:
     grouped: dict[uuid.UUID, list[WorkflowStep]] = defaultdict(list)
     for row in await session.scalars(
         select(WorkflowStep).where(WorkflowStep.version_id.in_(ids)).order_by(WorkflowStep.position)
@@ -273,18 +282,14 @@ async def events_by_procedure_ids(
 ) -> list[list[ProcedureEvent]]:
     grouped: dict[uuid.UUID, list[ProcedureEvent]] = defaultdict(list)
     for row in await session.scalars(
-        select(ProcedureEvent)
-        .where(ProcedureEvent.procedure_id.in_(ids))
-        .order_by(ProcedureEvent.at, ProcedureEvent.id)
+        select(ProcedureEvent).where(ProcedureEvent.procedure_id.in_(ids)).order_by(ProcedureEvent.seq)
     ):
         grouped[row.procedure_id].append(row)
     return [grouped[i] for i in ids]
 
 
 async def agency_roots(session: AsyncSession) -> list[Agency]:
-    return list(
-        await session.scalars(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.code))
-    )
+    return list(await session.scalars(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.code)))
 
 
 async def all_levels(session: AsyncSession) -> list[AdministrativeLevel]:

@@ -217,9 +217,7 @@ def _check_components(issues: Issues, data: ProcedureData) -> None:
         if not 1 <= comp.count <= 100:
             issues.add(("components", i, "count"), "OUT_OF_RANGE", "Số lượng từ 1 đến 100.")
         if not comp.accepted_formats:
-            issues.add(
-                ("components", i, "acceptedFormats"), "REQUIRED", "Chọn ít nhất một định dạng tệp."
-            )
+            issues.add(("components", i, "acceptedFormats"), "REQUIRED", "Chọn ít nhất một định dạng tệp.")
         for j, fmt in enumerate(comp.accepted_formats):
             if fmt not in KNOWN_FORMATS:
                 issues.add(
@@ -257,7 +255,9 @@ def _check_steps(issues: Issues, data: ProcedureData, agencies: Mapping[str, boo
         _text(issues, ("steps", i, "name"), step.name, 500)
         _days(issues, ("steps", i, "days"), step.days)
         if step.role not in ROLE_NAMES:
-            issues.add(("steps", i, "role"), "UNKNOWN", f"Vai trò “{step.role}” không xử lý được bước quy trình.")
+            issues.add(
+                ("steps", i, "role"), "UNKNOWN", f"Vai trò “{step.role}” không xử lý được bước quy trình."
+            )
         if step.agency_ref is StepAgencyRef.AGENCY:
             if step.agency_code is None:
                 issues.add(("steps", i, "agencyCode"), "REQUIRED", "Chọn cơ quan thực hiện bước này.")

@@ -20,8 +20,8 @@ PROCEDURE_FIELDS = """
 ERRORS = """
   ... on UserError { __typename message code field }
   ... on ValidationFailed { errors { field code message } }
-  ... on InvalidTransition { status action }
 """
+TRANSITION_ERRORS = ERRORS + "  ... on InvalidTransition { status action }\n"
 
 
 def procedure_input(code: str = "9.999001", **overrides: Any) -> dict[str, Any]:
@@ -46,7 +46,13 @@ def procedure_input(code: str = "9.999001", **overrides: Any) -> dict[str, Any]:
         "workflow": [
             {"name": "Tiếp nhận", "agencyRef": "RECEIVING", "role": "RECEPTION_OFFICER", "days": 0.5},
             {"name": "Thẩm định", "agencyRef": "COMPETENT", "role": "SPECIALIST", "days": 3},
-            {"name": "Lấy ý kiến thuế", "agencyRef": "AGENCY", "agencyCode": "H44.96", "role": "SPECIALIST", "days": 1},
+            {
+                "name": "Lấy ý kiến thuế",
+                "agencyRef": "AGENCY",
+                "agencyCode": "H44.96",
+                "role": "SPECIALIST",
+                "days": 1,
+            },
             {"name": "Phê duyệt", "agencyRef": "COMPETENT", "role": "LEADER", "days": 0.5},
         ],
         "formSchema": {
@@ -59,38 +65,29 @@ def procedure_input(code: str = "9.999001", **overrides: Any) -> dict[str, Any]:
     return data
 
 
-CREATE = (
-    """
+CREATE = """
 mutation($input: ProcedureInput!) {
   procedureCreate(input: $input) {
     __typename
     ... on ProcedureSaved { procedure { %s } }
     %s
   }
-}"""
-    % (PROCEDURE_FIELDS, ERRORS)
-)
+}""" % (PROCEDURE_FIELDS, ERRORS)
 
-PUBLISH = (
-    """
+PUBLISH = """
 mutation($code: String!, $number: String!, $date: Date!, $rev: Int) {
   procedurePublish(code: $code, decision: {number: $number, date: $date}, expectedRevision: $rev) {
     __typename
     ... on ProcedurePublished { procedure { %s } }
     %s
   }
-}"""
-    % (PROCEDURE_FIELDS, ERRORS)
-)
+}""" % (PROCEDURE_FIELDS, TRANSITION_ERRORS)
 
-AMEND = (
-    """
+AMEND = """
 mutation($code: String!, $input: ProcedureInput!, $rev: Int) {
   procedureAmend(code: $code, input: $input, expectedRevision: $rev) {
     __typename
     ... on ProcedureSaved { procedure { %s } }
     %s
   }
-}"""
-    % (PROCEDURE_FIELDS, ERRORS)
-)
+}""" % (PROCEDURE_FIELDS, TRANSITION_ERRORS)

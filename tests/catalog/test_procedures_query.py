@@ -19,7 +19,8 @@ query($first: Int, $after: String, $filter: ProcedureFilterInput, $search: Strin
 
 
 async def _list(client: httpx.AsyncClient, **variables: Any) -> dict[str, Any]:
-    return (await gql(client, LIST, variables))["data"]["procedures"]
+    page: dict[str, Any] = (await gql(client, LIST, variables))["data"]["procedures"]
+    return page
 
 
 async def test_search_ignores_diacritics_case_and_d(client: httpx.AsyncClient) -> None:
@@ -48,7 +49,11 @@ async def test_search_by_code(client: httpx.AsyncClient) -> None:
 
 async def test_search_with_only_punctuation_finds_nothing(client: httpx.AsyncClient) -> None:
     page = await _list(client, search="!!!", first=5)
-    assert page == {"totalCount": 0, "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "endCursor": None}, "edges": []}
+    assert page == {
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "endCursor": None},
+        "edges": [],
+    }
 
 
 async def test_filters(client: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from cross_web import HTTPException
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -50,6 +51,11 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, runtime_ref: dict[str, Runtime], graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._runtime_ref = runtime_ref
+
+    def encode_json(self, data: object) -> str:
+        # UTF-8 as is (Vietnamese text stays readable and smaller) and several times faster.
+        # A str, not bytes: websocket frames must be text frames for graphql-ws clients.
+        return orjson.dumps(data).decode()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         rt = self._runtime_ref["runtime"]

@@ -20,13 +20,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import environment, migrate
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 app = typer.Typer(help="Hệ thống giải quyết thủ tục hành chính — công cụ vận hành.", no_args_is_help=True)
 console = Console(stderr=True)
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOG = ROOT / "seed" / "demo_catalog.json"
 T = TypeVar("T")
+
+
+@app.callback()
+def _check_configuration() -> None:
+    """Validate every setting before doing anything; a wrong value is named, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings()
+    except ValidationError as error:
+        console.print("[red]Cấu hình không hợp lệ:[/red]")
+        for item in error.errors():
+            name = ".".join(str(p) for p in item["loc"]).upper()
+            console.print(f"  • {name}: {item['msg']}")
+        raise typer.Exit(2) from None
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, commit: bool) -> T:

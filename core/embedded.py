@@ -11,22 +11,31 @@ data folder. Both are private to this machine:
 
 Pitfalls handled here (each checked on this machine with seaweedfs 4.48 and pgserver 0.1.4):
 
-* `weed server` defaults to `-volume.max=8`, and every bucket grows 7 volumes: the second bucket
-  already fails with HTTP 500 "No writable volumes". We pass `-volume.max=0` (derive the count
-  from free disk) with `-master.volumeSizeLimitMB=64`, so the count is large and each volume
-  small (volumes are sparse files; nothing is preallocated).
-* A restart on an existing folder waited ~18 s for a raft election; `-master.electionTimeout=1s`
-  brings it back to ~3 s. `-master.dir` is fixed because its default name contains the master
-  port, which would lose the raft state whenever the port changes.
+* `weed server` defaults to `-volume.max=8`, and every bucket grows 7 volumes: the third bucket
+  fails with HTTP 500 "No writable volumes" (so do the filer's own metadata logs). We pass
+  `-volume.max=0` (derive the count from free disk) with `-master.volumeSizeLimitMB=64`, so the
+  count is large and each volume small (volumes are sparse files; nothing is preallocated;
+  objects are chunked, so the limit does not cap object size).
+* weed keeps its raft state in `m<master port>`: with new ports each start it founds a new
+  cluster every time. The ports of the last run are kept in `ports.json` and reused when free.
+  Even then a restart waited ~18 s for a raft election; `-master.electionTimeout=1s` makes it
+  ~3 s. On a fresh folder the volume server may miss the first election and retry its
+  heartbeat 5 s later, so a first start takes 3-7 s; we wait for it (before it the store can
+  neither write nor read).
 * Telemetry to seaweedfs.com is on by default (`-master.telemetry=false`), the S3 command also
-  opens Iceberg (8181) and Lance (9101) servers on fixed ports (`=0` disables them), and glog
-  writes log files to /tmp (`-logtostderr` sends everything to our `weed.log`).
+  opens Iceberg (8181) and Lance (9101) servers on fixed ports (`=0` disables them), glog
+  writes log files to /tmp (`-logtostderr` sends everything to our `weed.log`), and toml files
+  in ~/.seaweedfs or /etc/seaweedfs would be read (`-config_dir` holds our own of each name).
 * Grpc ports default to port+10000; we pass every port explicitly.
 * SIGTERM takes ~15 s (the filer waits for its gRPC streams); we wait a few seconds, then SIGKILL
   the process group. Weed leaves `seaweedfs-*-<port>.sock` files in the temp dir; we remove ours.
-* pgserver trusts any live process whose pid is in a leftover `postmaster.pid`, and only stops
-  the server when no other pid is listed in its `.handle_pids.json`; stale entries from killed
-  runs are cleared before starting so neither a dead run nor a reused pid keeps us from starting.
+* pgserver trusts any process whose pid is in a leftover `postmaster.pid` -- a pid reused by
+  another program, or the zombie of a killed postmaster in a container whose pid 1 does not
+  reap -- and then never starts the server; and it only stops the server when no other pid is
+  listed in its `.handle_pids.json`, which a killed run never cleans. Both are repaired before
+  starting.
+* As root, pgserver runs PostgreSQL as a `pgserver` system user (created with useradd) and
+  adds o+rx to every parent folder of the data folder.
 
 The S3 store's master, volume and filer ports (HTTP and gRPC) have no authentication of their
 own: binding to loopback makes "processes on this machine" the trust boundary.
@@ -171,14 +180,18 @@ def _tail(path: Path, lines: int = 40) -> str:
 # ------------------------------------------------------------------------------- process cleanup
 
 _live_lock = threading.Lock()
-_live: dict[int, EmbeddedS3] = {}
-_hooks_installed = threading.Event()
+_live: dict[int, tuple[int, EmbeddedS3]] = {}  # weed pid -> (pid of the process that started it, handle)
+_atexit_registered = threading.Event()
+_signals_installed = threading.Event()
 
 
 def _stop_all_live() -> None:
-    """Stop every weed process this interpreter started; run at exit and on SIGTERM/SIGHUP."""
+    """Stop every weed process this interpreter started; run at exit and on SIGTERM/SIGHUP.
+
+    A forked child inherits the registry and the atexit hook but must not stop its parent's weed.
+    """
     with _live_lock:
-        handles = list(_live.values())
+        handles = [handle for owner, handle in _live.values() if owner == os.getpid()]
     for handle in handles:
         with contextlib.suppress(Exception):
             handle.stop()
@@ -201,12 +214,14 @@ def _install_exit_hooks() -> None:
     we never replace a handler that is not the default one.
     """
     with _live_lock:
-        if _hooks_installed.is_set():
+        if not _atexit_registered.is_set():
+            atexit.register(_stop_all_live)
+            _atexit_registered.set()
+        # Signal handlers can only be set from the main thread; a start from a worker thread
+        # (asyncio.to_thread) leaves them for a later start from the main thread.
+        if _signals_installed.is_set() or threading.current_thread() is not threading.main_thread():
             return
-        _hooks_installed.set()
-    atexit.register(_stop_all_live)
-    if threading.current_thread() is not threading.main_thread():
-        return
+        _signals_installed.set()
     for sig in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(sig) is signal.SIG_DFL:
             signal.signal(sig, _on_terminate)
@@ -243,20 +258,58 @@ class EmbeddedPostgres:
         self._server.cleanup()
 
 
+def _pid_exists(pid: int) -> bool:
+    """True while any process (zombies included) holds `pid`, the way pgserver/psutil see it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _is_our_postmaster(pid: int, data_dir: Path) -> bool:
+    """True if `pid` is a live (non-zombie) postgres serving `data_dir`."""
     args = _proc_cmdline(pid)
     if args is None:
-        return not Path("/proc").is_dir() and _pid_alive(pid)
+        # No /proc (not Linux): trust a live pid, as pgserver does.
+        return not Path("/proc").is_dir() and _pid_exists(pid)
     return bool(args) and Path(args[0]).name == "postgres" and str(data_dir) in args
 
 
-def _clear_stale_postmaster_pid(data_dir: Path) -> None:
-    """Remove a `postmaster.pid` that would mislead pgserver or PostgreSQL.
+def _wait_shared_memory_released(pid_lines: list[str], timeout: float) -> None:
+    """Wait until no process is attached to the old server's SysV shared memory segment.
 
-    pgserver treats any live process with the recorded pid as the running server (after a
-    reboot or in a container the pid is often reused), and it cannot parse a file cut short by
-    a crash during start-up. A dead pid with a complete file is left for PostgreSQL itself, which
-    also checks that no old backend still holds the shared memory.
+    Removing `postmaster.pid` also removes PostgreSQL's own guard against starting while
+    backends of a killed postmaster still run; they exit within moments of noticing its death,
+    so wait for the segment's attach count (line 7 holds "key shmid") to reach zero.
+    """
+    try:
+        shmid = pid_lines[6].split()[-1]
+    except IndexError:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            rows = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+        except OSError:
+            return
+        attached = [row.split()[6] for row in rows if row.split()[1] == shmid]
+        if not attached or attached[0] == "0":
+            return
+        time.sleep(0.05)
+
+
+def _clear_stale_postmaster_pid(data_dir: Path) -> None:
+    """Remove a `postmaster.pid` that would mislead pgserver into not starting the server.
+
+    pgserver treats any process with the recorded pid as the running server: a pid reused by
+    another program (after a reboot, in a container) or a zombie (a killed postmaster that a
+    container's pid 1 never reaps) then hands out a dead socket. It also cannot parse a file cut
+    short by a crash during start-up. The socket's `.lock` file, naming the same pid, goes too.
+    A complete file whose pid no longer exists is left alone:
+    pgserver starts the server and PostgreSQL itself checks the old shared memory.
     """
     pid_file = data_dir / "postmaster.pid"
     try:
@@ -268,11 +321,18 @@ def _clear_stale_postmaster_pid(data_dir: Path) -> None:
     except (IndexError, ValueError):
         pid_file.unlink(missing_ok=True)
         return
-    if _pid_alive(pid):
-        if not _is_our_postmaster(pid, data_dir):
-            pid_file.unlink(missing_ok=True)
-    elif len(lines) != 8:
-        pid_file.unlink(missing_ok=True)
+    if _is_our_postmaster(pid, data_dir):
+        return
+    if len(lines) == 8 and not _pid_exists(pid):
+        return
+    _wait_shared_memory_released(lines, timeout=5.0)
+    if len(lines) >= 5 and lines[3].strip().isdigit() and lines[4].strip():
+        # The socket's lock file names the same pid and would stop PostgreSQL for the same reason.
+        lock = Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock"
+        with contextlib.suppress(OSError, IndexError):
+            if lock.read_text().splitlines()[0].strip() == str(pid):
+                lock.unlink()
+    pid_file.unlink(missing_ok=True)
 
 
 def _prune_handle_pids(data_dir: Path) -> None:
@@ -333,7 +393,7 @@ def start_postgres(data_dir: Path, *, timeout: float = PG_START_TIMEOUT) -> Embe
         cached = PostgresServer._instances.get(data_dir)
         if cached is not None:
             info = cached._postmaster_info
-            if info is None or not info.is_running():
+            if info is None or not _is_our_postmaster(info.pid, data_dir):
                 # Killed behind our back: get_server would hand back the dead handle.
                 del PostgresServer._instances[data_dir]
     _install_exit_hooks()
@@ -489,7 +549,35 @@ def _kill_leftover_weed(data_dir: Path, store_dir: Path) -> None:
         end = time.monotonic() + 5
         while _proc_cmdline(pid) is not None and time.monotonic() < end:
             time.sleep(0.05)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            old_ports = json.loads((data_dir / "ports.json").read_text()).values()
+            _remove_weed_sockets(p for p in old_ports if isinstance(p, int))
     pid_file.unlink(missing_ok=True)
+
+
+_WEED_CONFIG_FILES = ("security", "master", "volume", "credential", "notification")
+
+
+def _write_weed_config(data_dir: Path) -> None:
+    """Write the toml files weed looks for into our `-config_dir`, so no others are read.
+
+    `-config_dir` is only searched first: without a file of each name there, weed falls back to
+    ./, ~/.seaweedfs, /usr/local/etc/seaweedfs and /etc/seaweedfs, where a machine that runs a
+    real SeaweedFS may keep e.g. a filer.toml pointing at its production store. Defaults are kept
+    (empty files), except filer.toml, which must name a store; it names the default leveldb2.
+    """
+    config_dir = data_dir / "config"
+    config_dir.mkdir(exist_ok=True)
+    contents = {
+        name: "# Embedded store: defaults. Written by core.embedded.\n" for name in _WEED_CONFIG_FILES
+    }
+    contents["filer"] = f"[leveldb2]\nenabled = true\ndir = {json.dumps(str(data_dir / 'filer'))}\n"
+    for name, text in contents.items():
+        path = config_dir / f"{name}.toml"
+        with contextlib.suppress(OSError):
+            if path.read_text() == text:
+                continue
+        path.write_text(text)
 
 
 def _weed_binary() -> str:
@@ -510,7 +598,7 @@ def weed_command(weed: str, data_dir: Path, identities: Path, ports: dict[str, i
     return [
         weed,
         "-logtostderr",  # global glog flag: no log files in /tmp, all output to weed.log
-        f"-config_dir={data_dir / 'config'}",  # not ./*.toml or ~/.seaweedfs of whoever runs us
+        f"-config_dir={data_dir / 'config'}",  # our toml files shadow ~/.seaweedfs, /etc/seaweedfs
         "server",
         f"-dir={data_dir / 'store'}",
         f"-master.dir={data_dir / 'master'}",
@@ -546,8 +634,9 @@ class _PendingS3:
     def __init__(self, data_dir: Path, port: int | None) -> None:
         self.data_dir = data_dir.expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for sub in ("store", "master", "config"):
+        for sub in ("store", "master", "filer"):
             (self.data_dir / sub).mkdir(exist_ok=True)
+        _write_weed_config(self.data_dir)
         if port is not None and not _port_is_free(port):
             raise RuntimeError(f"S3 port {LOOPBACK}:{port} is already in use")
         self.fixed_port = port
@@ -618,7 +707,7 @@ class _PendingS3:
             _process=process,
         )
         with _live_lock:
-            _live[process.pid] = handle
+            _live[process.pid] = (os.getpid(), handle)
         return handle
 
     def wait(self, timeout: float = S3_START_TIMEOUT) -> EmbeddedS3:

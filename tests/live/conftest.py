@@ -1,0 +1,77 @@
+"""Real app processes (uvicorn) on loopback, sharing the test session's PostgreSQL and S3.
+
+Used where a rolled-back test transaction cannot stand in: live events need real commits,
+and "another app process" must really be another process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.embedded import find_free_port
+from tests.conftest import ADMIN_TOKEN, Servers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(servers: Servers, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = find_free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": servers.database_url,
+        "S3_ENDPOINT": servers.s3.endpoint,
+        "S3_ACCESS_KEY": servers.s3.access_key,
+        "S3_SECRET_KEY": servers.s3.secret_key,
+        "S3_BUCKET": servers.s3.bucket,
+        "BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
+        "LOAD_DEMO_DATA": "false",
+    }
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app process exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"app process did not become ready: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_processes(
+    servers: Servers, demo_catalog: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[str]]:
+    """Two app processes on two addresses, over the demo catalog; returns their base URLs."""
+    logs = tmp_path_factory.mktemp("app-logs")
+    started = [_start(servers, logs / f"app-{i}.log") for i in range(2)]
+    try:
+        yield [base for _, base in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -1,0 +1,114 @@
+"""Live over real processes: a websocket subscriber on one app process sees a change committed
+through another (PostgreSQL LISTEN/NOTIFY), after the current state first."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.catalog.factories import CREATE, PUBLISH, procedure_input
+from tests.conftest import ADMIN_TOKEN
+
+SUBSCRIBE = "subscription($code: String!) { procedureChanged(code: $code) { code status version name } }"
+
+
+@pytest_asyncio.fixture
+async def code(engine: AsyncEngine) -> AsyncIterator[str]:
+    """A procedure code of this test's own; its committed rows are removed afterwards."""
+    value = f"6.{uuid.uuid4().int % 10**6:06d}"
+    yield value
+    async with engine.begin() as conn:
+        pid = "(SELECT id FROM procedures WHERE code = :c)"
+        await conn.execute(
+            text(f"UPDATE procedures SET published_version_id = NULL WHERE id = {pid}"), {"c": value}
+        )
+        for table in ("procedure_events", "procedure_versions"):
+            await conn.execute(text(f"DELETE FROM {table} WHERE procedure_id = {pid}"), {"c": value})
+        await conn.execute(text("DELETE FROM procedures WHERE code = :c"), {"c": value})
+
+
+async def _post(base: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def _next(ws: AsyncWebSocketSession) -> dict[str, Any]:
+    message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=10))
+    assert message["type"] == "next", message
+    assert message["payload"].get("data"), message
+    data: dict[str, Any] = message["payload"]["data"]["procedureChanged"]
+    return data
+
+
+async def test_subscriber_on_one_process_sees_commits_from_another(
+    app_processes: list[str], code: str
+) -> None:
+    writer, reader = app_processes
+    created = await _post(writer, CREATE, {"input": procedure_input(code)})
+    assert created["procedureCreate"]["__typename"] == "ProcedureSaved", created
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        aconnect_ws(
+            f"{reader}/graphql",
+            client,
+            subprotocols=["graphql-transport-ws"],
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        ) as ws,
+    ):
+        await ws.send_json({"type": "connection_init"})
+        assert json.loads(await ws.receive_text())["type"] == "connection_ack"
+        await ws.send_json(
+            {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"code": code}}}
+        )
+        first = await _next(ws)
+        assert (first["code"], first["status"], first["version"]) == (code, "DRAFT", 1)
+
+        await _post(writer, PUBLISH, {"code": code, "number": "9/QĐ-UBND", "date": "2026-11-20"})
+        published = await _next(ws)
+        assert (published["status"], published["version"]) == ("PUBLISHED", 1)
+
+        # A failed mutation commits nothing, so subscribers hear nothing.
+        failed = await _post(writer, PUBLISH, {"code": code, "number": "9/QĐ-UBND", "date": "2026-11-20"})
+        assert failed["procedurePublish"]["__typename"] == "InvalidTransition"
+        with contextlib.suppress(TimeoutError):
+            extra = await asyncio.wait_for(ws.receive_text(), timeout=1.0)
+            raise AssertionError(f"unexpected event after a failed mutation: {extra}")
+
+        await ws.send_json({"id": "1", "type": "complete"})
+
+
+async def test_unknown_procedure_subscription_ends_with_an_error(app_processes: list[str]) -> None:
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        aconnect_ws(f"{app_processes[0]}/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send_json({"type": "connection_init"})
+        assert json.loads(await ws.receive_text())["type"] == "connection_ack"
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"code": "0.000000"}},
+            }
+        )
+        message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=10))
+        assert message["type"] in {"error", "next"}
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"

@@ -1,0 +1,119 @@
+"""The `dvc` command line, run as a real process against a database of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.conftest import Servers
+
+ROOT = Path(__file__).resolve().parent.parent
+DVC = [sys.executable, "-m", "cli.main"]
+
+
+@pytest.fixture
+def cli_env(servers: Servers, tmp_path: Path) -> Iterator[dict[str, str]]:
+    dsn = servers.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute("DROP DATABASE IF EXISTS cli_check WITH (FORCE)")
+        await conn.execute("CREATE DATABASE cli_check")
+        await conn.close()
+
+    asyncio.run(recreate())
+    yield {
+        **os.environ,
+        "DATABASE_URL": servers.database_url.replace("/postgres?", "/cli_check?", 1),
+        "S3_ENDPOINT": servers.s3.endpoint,
+        "S3_ACCESS_KEY": servers.s3.access_key,
+        "S3_SECRET_KEY": servers.s3.secret_key,
+        "DATA_DIR": str(tmp_path / "var"),
+        "BOOTSTRAP_ADMIN_TOKEN": "cli-test-token-0123456789abcdef",
+    }
+
+
+def dvc(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*DVC, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def count(env: dict[str, str], sql: str) -> int:
+    async def run() -> int:
+        conn = await asyncpg.connect(env["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://", 1))
+        value = await conn.fetchval(sql)
+        await conn.close()
+        return int(value)
+
+    return asyncio.run(run())
+
+
+def test_help_explains_the_commands() -> None:
+    result = subprocess.run([*DVC, "--help"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    for command in ("serve", "migrate", "demo-load", "import-catalog", "export-schema"):
+        assert command in result.stdout
+
+
+def test_migrate_demo_load_and_import(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert dvc(cli_env, "migrate").returncode == 0
+    first = dvc(cli_env, "demo-load")
+    assert first.returncode == 0, first.stderr
+    demo = count(cli_env, "SELECT count(*) FROM procedures WHERE status = 'PUBLISHED'")
+    assert demo >= 40
+    again = dvc(cli_env, "demo-load")
+    assert "bỏ qua" in again.stderr
+    assert count(cli_env, "SELECT count(*) FROM procedures") == demo
+
+    header = "code,name,field_code,levels,online_mode,processing_days,components,result,delivery_methods"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        f"{header}\n5.000001,Tốt,HOTICH,commune,PARTIAL,3,Tờ khai,Giấy,COUNTER\n"
+        "5.000002,Xấu,HOTICH,commune,PARTIAL,ba,Tờ khai,Giấy,COUNTER\n",
+        encoding="utf-8",
+    )
+    result = dvc(cli_env, "import-catalog", str(bad))
+    assert result.returncode == 1
+    assert "dòng 3, cột processing_days" in result.stderr
+    assert "không nhập dòng nào" in result.stderr
+    assert count(cli_env, "SELECT count(*) FROM procedures WHERE code LIKE '5.%'") == 0
+
+    good = tmp_path / "good.csv"
+    good.write_text(
+        f"{header}\n5.000001,Tốt,HOTICH,commune,PARTIAL,3,Tờ khai,Giấy,COUNTER\n", encoding="utf-8"
+    )
+    dry = dvc(cli_env, "import-catalog", str(good), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert count(cli_env, "SELECT count(*) FROM procedures WHERE code LIKE '5.%'") == 0
+    done = dvc(cli_env, "import-catalog", str(good))
+    assert done.returncode == 0, done.stderr
+    assert "1 thủ tục mới" in done.stderr
+    assert count(cli_env, "SELECT count(*) FROM procedures WHERE code = '5.000001' AND status = 'DRAFT'") == 1
+
+
+def test_missing_file_is_a_clear_error(cli_env: dict[str, str]) -> None:
+    result = dvc(cli_env, "import-catalog", "/nonexistent.csv")
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr or "không" in result.stderr
+
+
+def test_export_schema_check(tmp_path: Path) -> None:
+    stale = tmp_path / "schema.graphql"
+    stale.write_text("type Query { x: Int }\n")
+    result = subprocess.run(
+        [*DVC, "export-schema", "--check", "--output", str(stale)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "đã cũ" in result.stderr

@@ -11,8 +11,8 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from cross_web import HTTPException
 import orjson
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette

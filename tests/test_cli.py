@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -19,7 +18,7 @@ DVC = [sys.executable, "-m", "cli.main"]
 
 
 @pytest.fixture
-def cli_env(servers: Servers, tmp_path: Path) -> Iterator[dict[str, str]]:
+def cli_env(servers: Servers, tmp_path: Path) -> dict[str, str]:
     dsn = servers.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
     async def recreate() -> None:
@@ -29,7 +28,7 @@ def cli_env(servers: Servers, tmp_path: Path) -> Iterator[dict[str, str]]:
         await conn.close()
 
     asyncio.run(recreate())
-    yield {
+    return {
         **os.environ,
         "DATABASE_URL": servers.database_url.replace("/postgres?", "/cli_check?", 1),
         "S3_ENDPOINT": servers.s3.endpoint,

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.catalog import OnlineMode
+from models.catalog import OnlineMode, StepAgencyRef
 from models.catalog import ProcedureStatus as S
-from models.catalog import StepAgencyRef
 from services.catalog import rules
 from services.catalog.data import ComponentData, DecisionData, ProcedureData, StepData
 from services.catalog.importer import default_workflow

@@ -37,6 +37,19 @@ async def code(engine: AsyncEngine) -> AsyncIterator[str]:
         await conn.execute(text("DELETE FROM procedures WHERE code = :c"), {"c": value})
 
 
+@contextlib.asynccontextmanager
+async def _connect(url: str, token: str | None = None) -> AsyncIterator[AsyncWebSocketSession]:
+    """A graphql-transport-ws connection, initialised and acknowledged."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        connect: Any = aconnect_ws  # its decorator hides the types from mypy
+        session: AsyncWebSocketSession
+        async with connect(url, client, subprotocols=["graphql-transport-ws"], headers=headers) as session:
+            await session.send_json({"type": "connection_init"})
+            assert json.loads(await session.receive_text())["type"] == "connection_ack"
+            yield session
+
+
 async def _post(base: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         response = await client.post(
@@ -46,7 +59,8 @@ async def _post(base: str, query: str, variables: dict[str, Any]) -> dict[str, A
         )
     body: dict[str, Any] = response.json()
     assert "errors" not in body, body
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 async def _next(ws: AsyncWebSocketSession) -> dict[str, Any]:
@@ -63,17 +77,7 @@ async def test_subscriber_on_one_process_sees_commits_from_another(
     writer, reader = app_processes
     created = await _post(writer, CREATE, {"input": procedure_input(code)})
     assert created["procedureCreate"]["__typename"] == "ProcedureSaved", created
-    async with (
-        httpx.AsyncClient(timeout=10) as client,
-        aconnect_ws(
-            f"{reader}/graphql",
-            client,
-            subprotocols=["graphql-transport-ws"],
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        ) as ws,
-    ):
-        await ws.send_json({"type": "connection_init"})
-        assert json.loads(await ws.receive_text())["type"] == "connection_ack"
+    async with _connect(f"{reader}/graphql", ADMIN_TOKEN) as ws:
         await ws.send_json(
             {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"code": code}}}
         )
@@ -95,12 +99,7 @@ async def test_subscriber_on_one_process_sees_commits_from_another(
 
 
 async def test_unknown_procedure_subscription_ends_with_an_error(app_processes: list[str]) -> None:
-    async with (
-        httpx.AsyncClient(timeout=10) as client,
-        aconnect_ws(f"{app_processes[0]}/graphql", client, subprotocols=["graphql-transport-ws"]) as ws,
-    ):
-        await ws.send_json({"type": "connection_init"})
-        assert json.loads(await ws.receive_text())["type"] == "connection_ack"
+    async with _connect(f"{app_processes[0]}/graphql") as ws:
         await ws.send_json(
             {
                 "id": "1",

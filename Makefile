@@ -6,9 +6,10 @@ UV := $(CURDIR)/.tools/bin/uv
 VENV := $(CURDIR)/.venv
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
+# pgserver (through platformdirs) wants a private runtime folder; give it one.
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: run test lint typecheck check schema bench install clean
+.PHONY: run test lint typecheck check schema bench install clean runtime-dir
 
 $(UV):
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -18,7 +19,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet
 	touch $@
 
-install: $(VENV)/.synced
+runtime-dir:
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+
+install: $(VENV)/.synced runtime-dir
 
 ## Start the service at http://$${HOST:-127.0.0.1}:$${PORT:-8000}/graphql (embedded servers unless configured).
 run: install
@@ -26,8 +30,7 @@ run: install
 
 ## Run the whole test suite against real PostgreSQL and S3 (started by the tests).
 test: install
-	@mkdir -p $(XDG_RUNTIME_DIR); \
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$code
 
 lint: install

@@ -1,15 +1,20 @@
-"""The ASGI application: GraphQL (HTTP and websockets), health and readiness.
+"""The ASGI application: GraphQL (HTTP and websockets), OAuth token endpoint, health, readiness.
 
-`create_app()` wires the process's long-lived parts (engine, object store, event broker)
-in the lifespan; tests pass their own `Runtime` to bind the app to a per-test transaction.
+`create_app()` wires the process's long-lived parts (engine, object store, event broker, token
+keys, identity provider client) in the lifespan; tests pass their own `Runtime` to bind the app
+to a per-test transaction and a fixed clock.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import unquote
 
 import orjson
 from cross_web import HTTPException
@@ -21,8 +26,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 
-from auth.bootstrap import InvalidCredentials, actor_from_authorization
+from auth.actor import ANONYMOUS, Actor
+from auth.oidc import OidcClient, OidcConfig
+from auth.tokens import InvalidToken, TokenConfig, verify_access
 from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
@@ -30,6 +39,10 @@ from core.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema import schema
+from services.accounts import admin as account_admin
+from services.accounts.actors import actor_for
+from services.accounts.journal import Journal, RequestMeta
+from services.accounts.policy import AccountPolicy
 from storage.s3 import ObjectStore, S3Config
 
 log = logging.getLogger("dvc")
@@ -44,7 +57,49 @@ class Runtime:
     store: ObjectStore | None
     broker: Broker | None
     clock: Clock
+    policy: AccountPolicy
+    oidc: OidcClient | None = None
     engine: AsyncEngine | None = None
+
+
+class Unauthorized(Exception):
+    pass
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized
+    return token.strip()
+
+
+def _meta(request: Request | WebSocket) -> RequestMeta:
+    return RequestMeta(
+        address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: RequestMeta) -> Actor:
+    """The actor behind a bearer token; a presented but bad token is refused, never anonymous."""
+    if token is None:
+        return ANONYMOUS
+    now = rt.clock.now()
+    try:
+        claims = verify_access(rt.policy.tokens, token, now=now)
+        async with db.session() as session:
+            actor, per_minute = await actor_for(session, claims)
+    except InvalidToken:
+        raise Unauthorized from None
+    if per_minute:
+        used = await Journal(rt.session_factory, meta, now).hit(
+            f"app:{actor.client_id}", window=timedelta(minutes=1)
+        )
+        if used > per_minute:
+            raise HTTPException(429, "Ứng dụng đã vượt giới hạn số lượt gọi mỗi phút.")
+    return actor
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -59,13 +114,13 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         rt = self._runtime_ref["runtime"]
-        try:
-            actor = actor_from_authorization(
-                request.headers.get("authorization"), rt.settings.bootstrap_admin_token
-            )
-        except InvalidCredentials:
-            raise HTTPException(401, "Thông tin xác thực không hợp lệ hoặc đã hết hạn.") from None
         db = RequestDb(rt.session_factory)
+        meta = _meta(request)
+        try:
+            actor = await authenticate(rt, db, _bearer(request.headers.get("authorization")), meta)
+        except Unauthorized:
+            await db.finish(commit=False)
+            raise HTTPException(401, "Thông tin xác thực không hợp lệ hoặc đã hết hạn.") from None
         return Context(
             request=request,
             response=response,
@@ -75,15 +130,33 @@ class GraphQLApp(GraphQL[Context, None]):
             loaders=Loaders(db),
             now=rt.clock.now(),
             session_factory=rt.session_factory,
+            policy=rt.policy,
+            meta=meta,
             broker=rt.broker,
+            oidc=rt.oidc,
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Websocket clients may authenticate in `connection_init` ({"Authorization": "Bearer …"})."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header is None:
+            return await super().on_ws_connect(context)
+        rt = self._runtime_ref["runtime"]
+        try:
+            context.actor = await authenticate(rt, context.db, _bearer(str(header)), context.meta)
+        except (Unauthorized, HTTPException):
+            raise ConnectionRejectionError from None
+        finally:
+            await context.db.finish(commit=False)
+        return await super().on_ws_connect(context)
 
 
 def runtime_from_settings(settings: Settings) -> Runtime:
-    if settings.database_url is None:
+    if settings.database_url is None or settings.jwt_secret is None:
         raise RuntimeError(
-            "DATABASE_URL is not set. Start the service with `make run` (or `dvc serve`), which "
-            "starts the embedded PostgreSQL and S3 store, or set DATABASE_URL and S3_ENDPOINT."
+            "DATABASE_URL and JWT_SECRET are not set. Start the service with `make run` (or `dvc serve`), "
+            "which starts the embedded PostgreSQL and S3 store and generates a key, or set them."
         )
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     store = None
@@ -105,7 +178,59 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         store=store,
         broker=Broker(dsn),
         clock=SystemClock(),
+        policy=policy_from_settings(settings),
+        oidc=oidc_from_settings(settings),
         engine=engine,
+    )
+
+
+def policy_from_settings(settings: Settings) -> AccountPolicy:
+    assert settings.jwt_secret is not None
+    return AccountPolicy(
+        tokens=TokenConfig(
+            secret=settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            access_ttl=timedelta(minutes=settings.access_token_minutes),
+            refresh_ttl=timedelta(days=settings.refresh_token_days),
+        )
+    )
+
+
+def oidc_from_settings(settings: Settings) -> OidcClient | None:
+    if not settings.national_id_issuer:
+        return None
+    return OidcClient(
+        OidcConfig(
+            issuer=settings.national_id_issuer,
+            client_id=settings.national_id_client_id or "",
+            client_secret=settings.national_id_client_secret or "",
+            redirect_uri=settings.national_id_redirect_uri or "",
+            citizen_id_claim=settings.national_id_citizen_id_claim,
+        )
+    )
+
+
+def _client_auth(request: Request, form: dict[str, str]) -> tuple[str, str] | None:
+    """client_secret_basic (preferred) or client_secret_post (RFC 6749 §2.3.1)."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            raw = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        client_id, sep, secret = raw.partition(":")
+        return (unquote(client_id), unquote(secret)) if sep else None
+    if "client_id" in form and "client_secret" in form:
+        return form["client_id"], form["client_secret"]
+    return None
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> Response:
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="dvc"'
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=headers
     )
 
 
@@ -153,11 +278,40 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             status_code=200 if ready else 503,
         )
 
+    async def oauth_token(request: Request) -> Response:
+        """RFC 6749 §4.4 client credentials grant for registered third-party applications."""
+        rt = ref["runtime"]
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        if form.get("grant_type") != "client_credentials":
+            return _oauth_error("unsupported_grant_type", "Only client_credentials is supported.")
+        credentials = _client_auth(request, form)
+        if credentials is None:
+            return _oauth_error("invalid_client", "Client authentication is required.", 401)
+        scopes = form["scope"].split() if form.get("scope") else None
+        journal = Journal(rt.session_factory, _meta(request), rt.clock.now())
+        async with rt.session_factory() as session:
+            try:
+                token = await account_admin.client_credentials(
+                    session, credentials[0], credentials[1], scopes, journal=journal, policy=rt.policy
+                )
+            except account_admin.OAuthError as error:
+                return _oauth_error(error.error, error.description, error.status)
+        return JSONResponse(
+            {
+                "access_token": token.access_token,
+                "token_type": "Bearer",
+                "expires_in": token.expires_in,
+                "scope": " ".join(token.scopes),
+            },
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
     graphql = GraphQLApp(ref, graphiql=settings.graphiql)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/oauth/token", oauth_token, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auth.roles import StaffRole
@@ -14,27 +16,61 @@ class ActorKind(enum.Enum):
     ORGANISATION = "ORGANISATION"
     STAFF = "STAFF"
     APP = "APP"  # third-party application with OAuth client credentials
-    BOOTSTRAP_ADMIN = "BOOTSTRAP_ADMIN"  # the configured token, until real accounts exist
+    SYSTEM = "SYSTEM"  # the service itself: jobs, imports, the command line
+
+
+EVERYWHERE = None  # a role held without agency limit (system admin)
 
 
 @dataclass(frozen=True)
 class Actor:
     kind: ActorKind
-    id: str | None = None
-    roles: frozenset[StaffRole] = field(default_factory=frozenset)
+    id: uuid.UUID | None = None
+    name: str | None = None
+    client_id: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    # For each role held: the agencies where it applies (sub-agencies already expanded), or
+    # EVERYWHERE.
+    roles: Mapping[StaffRole, frozenset[uuid.UUID] | None] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """How the actor is named in audit and process records."""
-        return f"{self.kind.value.lower()}:{self.id}" if self.id else self.kind.value.lower()
+        ident = self.client_id or (str(self.id) if self.id else None)
+        return f"{self.kind.value.lower()}:{ident}" if ident else self.kind.value.lower()
 
     @property
     def is_authenticated(self) -> bool:
         return self.kind is not ActorKind.ANONYMOUS
 
     @property
+    def is_person(self) -> bool:
+        return self.kind in (ActorKind.CITIZEN, ActorKind.ORGANISATION, ActorKind.STAFF)
+
+    def has_role(self, role: StaffRole, agency_id: uuid.UUID | None = None) -> bool:
+        """Holds `role`, at `agency_id` when given (anywhere when not)."""
+        if role not in self.roles:
+            return False
+        agencies = self.roles[role]
+        return agencies is EVERYWHERE or agency_id is None or agency_id in agencies
+
+    def agencies_with(self, role: StaffRole) -> frozenset[uuid.UUID] | None:
+        """Agencies where the role applies; None means everywhere; empty means nowhere."""
+        if role not in self.roles:
+            return frozenset()
+        return self.roles[role]
+
+    @property
+    def is_system_admin(self) -> bool:
+        return self.has_role(StaffRole.SYSTEM_ADMIN)
+
+    @property
     def can_manage_catalog(self) -> bool:
-        return self.kind is ActorKind.BOOTSTRAP_ADMIN or StaffRole.SYSTEM_ADMIN in self.roles
+        return self.kind is ActorKind.SYSTEM or self.is_system_admin
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
 
 
 ANONYMOUS = Actor(ActorKind.ANONYMOUS)
+SYSTEM = Actor(ActorKind.SYSTEM, name="system")

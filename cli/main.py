@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -71,11 +72,92 @@ def load_demo(settings: Settings) -> dict[str, int] | None:
         if not await catalog_is_empty(session):
             return None
         now = clock.now()
-        return await load_document(
+        loaded = await load_document(
             session, doc, actor="system:demo", now=now, today=now.astimezone(settings.zone).date()
         )
+        lines = await _demo_accounts(session, now, settings)
+        path = settings.data_dir / "demo-accounts.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return {**loaded, "accounts": len(lines) - 1}
 
     return _in_session(settings, work, commit=True)
+
+
+async def _demo_accounts(session: AsyncSession, now: datetime, settings: Settings) -> list[str]:
+    """Three accounts to explore with, with random passwords: a system admin, a one-stop
+    officer of the provincial service centre, and a citizen."""
+    import secrets
+
+    from sqlalchemy import update
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from app import policy_from_settings
+    from auth import passwords
+    from auth.actor import SYSTEM, Actor, ActorKind
+    from auth.roles import StaffRole
+    from models.accounts import Account, AccountStatus
+    from services.accounts.admin import AssignmentData, StaffData, create_staff, create_system_admin
+    from services.accounts.journal import Journal, RequestMeta
+    from services.accounts.service import CitizenRegistration, register_citizen
+
+    def password() -> str:
+        return "Demo-" + secrets.token_urlsafe(9)
+
+    lines = ["# Tài khoản mẫu (chỉ dùng để thử; tắt bằng LOAD_DEMO_DATA=false)"]
+    admin_pw = password()
+    await create_system_admin(
+        session,
+        email="admin@demo.dvc.local",
+        full_name="Quản trị Hệ thống",
+        password=admin_pw,
+        now=now,
+        actor=SYSTEM,
+    )
+    lines.append(f"quản trị hệ thống: admin@demo.dvc.local / {admin_pw}")
+    journal = Journal(async_sessionmaker(bind=session.bind), RequestMeta(user_agent="demo"), now)
+    policy = policy_from_settings(settings)
+    staff = await create_staff(
+        session,
+        Actor(ActorKind.SYSTEM, name="demo", roles={StaffRole.SYSTEM_ADMIN: None}),
+        StaffData(
+            full_name="Trần Thị Một Cửa",
+            email="motcua@demo.dvc.local",
+            phone=None,
+            assignments=(AssignmentData(StaffRole.RECEPTION_OFFICER, "H44.99"),),
+        ),
+        journal=journal,
+        policy=policy,
+    )
+    officer_pw = password()
+    staff.password_hash = passwords.hash_password(officer_pw)
+    staff.status = AccountStatus.ACTIVE
+    staff.email_verified_at = now
+    lines.append(f"cán bộ một cửa (H44.99): motcua@demo.dvc.local / {officer_pw}")
+    citizen_pw = password()
+    citizen = await register_citizen(
+        session,
+        CitizenRegistration(
+            citizen_id="025190000123",
+            full_name="Nguyễn Văn Dân",
+            birth_date=date(1990, 5, 17),
+            password=citizen_pw,
+            email="congdan@demo.dvc.local",
+            phone="0912345678",
+            address="Phường Việt Trì, Phú Thọ",
+        ),
+        journal=journal,
+        policy=policy,
+        today=now.date(),
+    )
+    await session.execute(
+        update(Account)
+        .where(Account.id == citizen.id)
+        .values(status=AccountStatus.ACTIVE, email_verified_at=now, phone_verified_at=now)
+    )
+    lines.append(f"công dân: congdan@demo.dvc.local (hoặc 025190000123) / {citizen_pw}")
+    return lines
 
 
 @app.command()
@@ -96,7 +178,8 @@ def serve(
                 console.print(f"Đã nạp dữ liệu mẫu: {loaded}")
         bind_host, bind_port = host or settings.host, port or settings.port
         console.print(f"GraphQL: [bold]http://{bind_host}:{bind_port}/graphql[/bold]")
-        console.print(f"Mã quản trị khởi tạo (Bearer): {settings.data_dir / 'admin-token'}")
+        if (settings.data_dir / "demo-accounts.txt").exists():
+            console.print(f"Tài khoản mẫu: {settings.data_dir / 'demo-accounts.txt'}")
         uvicorn.run(
             "app:app",
             host=bind_host,
@@ -159,6 +242,61 @@ def import_catalog(
         raise typer.Exit(1)
     verb = "Hợp lệ (chạy thử)" if dry_run else "Đã nhập"
     console.print(f"{verb}: {created} thủ tục mới, {amended} thủ tục sửa đổi.")
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="Thư điện tử của quản trị hệ thống.")],
+    name: Annotated[str, typer.Option(help="Họ và tên.")],
+    password_stdin: Annotated[bool, typer.Option(help="Đọc mật khẩu từ đầu vào chuẩn.")] = False,
+) -> None:
+    """Create a system administrator (the first account of a new installation)."""
+    from auth.actor import SYSTEM
+    from services.accounts.admin import create_system_admin
+    from services.errors import ValidationFailed
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+    clock = SystemClock()
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+
+        async def work(session: AsyncSession) -> list[str]:
+            try:
+                await create_system_admin(
+                    session, email=email, full_name=name, password=password, now=clock.now(), actor=SYSTEM
+                )
+            except ValidationFailed as error:
+                return [f"{'.'.join(map(str, i.path))}: {i.message}" for i in error.issues]
+            await session.commit()
+            return []
+
+        errors = _in_session(settings, work, commit=False)
+    if errors:
+        for line in errors:
+            console.print(f"[red]• {line}[/red]")
+        raise typer.Exit(1)
+    console.print(f"Đã tạo quản trị hệ thống {email}.")
+
+
+@app.command("run-jobs")
+def run_jobs() -> None:
+    """Run the scheduled jobs once (inactivity warnings and locks); schedule it daily."""
+    from services.accounts.service import run_inactivity
+
+    clock = SystemClock()
+    with environment.prepared() as settings:
+        from app import policy_from_settings
+
+        policy = policy_from_settings(settings)
+
+        async def work(session: AsyncSession) -> str:
+            result = await run_inactivity(session, now=clock.now(), policy=policy)
+            return f"cảnh báo {result.warned} tài khoản, khoá {result.locked} tài khoản"
+
+        console.print(f"Không hoạt động 01 năm: {_in_session(settings, work, commit=True)}.")
 
 
 @app.command("export-schema")

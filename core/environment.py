@@ -36,8 +36,8 @@ def prepared(settings: Settings | None = None) -> Iterator[Settings]:
                 S3_SECRET_KEY=services.s3.secret_key,
                 S3_SECURE="false",
             )
-        if settings.bootstrap_admin_token is None:
-            env["BOOTSTRAP_ADMIN_TOKEN"] = _local_admin_token(root)
+        if settings.jwt_secret is None:
+            env["JWT_SECRET"] = _local_secret(root / "jwt-secret")
         os.environ.update(env)
         get_settings.cache_clear()
         try:
@@ -46,12 +46,12 @@ def prepared(settings: Settings | None = None) -> Iterator[Settings]:
             get_settings.cache_clear()
 
 
-def _local_admin_token(root: Path) -> str:
-    """A development admin token kept in DATA_DIR/admin-token (readable by the owner only)."""
-    path = root / "admin-token"
+def _local_secret(path: Path) -> str:
+    """A key generated once and kept in DATA_DIR (readable by the owner only), so tokens
+    survive restarts of a one-box installation."""
     if path.exists():
         return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
     path.write_text(token + "\n")
-    path.chmod(0o600)
     return token

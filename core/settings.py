@@ -40,12 +40,24 @@ class Settings(BaseSettings):
     s3_secure: bool = Field(False, description="Use TLS to reach S3_ENDPOINT.")
     s3_region: str | None = None
 
-    bootstrap_admin_token: str | None = Field(
+    jwt_secret: str | None = Field(
         None,
-        min_length=24,
-        description="Bearer token with system-admin rights until real accounts exist. "
-        "Unset under `make run`: one is generated into DATA_DIR/admin-token.",
+        min_length=32,
+        description="Key signing access tokens (HS256). Unset: generated into DATA_DIR/jwt-secret.",
     )
+    jwt_issuer: str = Field("dvc", min_length=1, description="`iss` of access tokens.")
+    access_token_minutes: int = Field(15, ge=1, le=60)
+    refresh_token_days: int = Field(30, ge=1, le=365)
+
+    national_id_issuer: str | None = Field(
+        None, description="OpenID Connect issuer of the national e-identity (VNeID / national portal)."
+    )
+    national_id_client_id: str | None = None
+    national_id_client_secret: str | None = None
+    national_id_redirect_uri: str | None = Field(
+        None, description="The front end's callback URL registered at the identity provider."
+    )
+    national_id_citizen_id_claim: str = Field("citizen_id", description="Claim carrying the citizen ID.")
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
@@ -72,6 +84,16 @@ class Settings(BaseSettings):
     def _s3_complete(self) -> Settings:
         if self.s3_endpoint and not (self.s3_access_key and self.s3_secret_key):
             raise ValueError("S3_ENDPOINT needs S3_ACCESS_KEY and S3_SECRET_KEY")
+        return self
+
+    @model_validator(mode="after")
+    def _national_id_complete(self) -> Settings:
+        parts = (self.national_id_client_id, self.national_id_client_secret, self.national_id_redirect_uri)
+        if self.national_id_issuer and not all(parts):
+            raise ValueError(
+                "NATIONAL_ID_ISSUER needs NATIONAL_ID_CLIENT_ID, NATIONAL_ID_CLIENT_SECRET and "
+                "NATIONAL_ID_REDIRECT_URI"
+            )
         return self
 
     @property

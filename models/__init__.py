@@ -1,5 +1,19 @@
 """SQLAlchemy models. Import every module here so Alembic sees all tables."""
 
+from models.accounts import (
+    Account,
+    CitizenProfile,
+    Notification,
+    OAuthClient,
+    OidcLogin,
+    OneTimeCode,
+    OrganisationProfile,
+    RateCounter,
+    RefreshToken,
+    SecurityEvent,
+    StaffAssignment,
+    Vault,
+)
 from models.base import Base
 from models.catalog import (
     AdministrativeLevel,
@@ -15,15 +29,27 @@ from models.catalog import (
 )
 
 __all__ = [
+    "Account",
     "AdministrativeLevel",
     "Agency",
     "Base",
+    "CitizenProfile",
     "Field",
+    "Notification",
+    "OAuthClient",
+    "OidcLogin",
+    "OneTimeCode",
+    "OrganisationProfile",
     "Procedure",
     "ProcedureComponent",
     "ProcedureEvent",
     "ProcedureFee",
     "ProcedureReceivingAgency",
     "ProcedureVersion",
+    "RateCounter",
+    "RefreshToken",
+    "SecurityEvent",
+    "StaffAssignment",
+    "Vault",
     "WorkflowStep",
 ]

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from resolvers.context import Context
-from schema.errors import UserError, to_graphql
-from services.errors import DomainError
+from schema.errors import ClientError, UserError, to_graphql
+from services.errors import DomainError, Forbidden, Refused
 
 T = TypeVar("T")
 
@@ -24,6 +24,12 @@ async def run_command(
     try:
         async with ctx.db.session() as session:
             return await command(session)
+    except Forbidden as error:
+        raise ClientError(error.message, error.code) from error
+    except Refused as error:
+        # A refusal may carry bookkeeping that must stay (a wrong password counts).
+        ctx.rollback_only = not error.keep_writes
+        return to_graphql(error)
     except DomainError as error:
         ctx.rollback_only = True
         return to_graphql(error)

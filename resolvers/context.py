@@ -10,10 +10,13 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from auth.actor import Actor
+from auth.oidc import OidcClient
 from core.broker import Broker
 from core.db import RequestDb, SessionFactory
 from core.settings import Settings
 from resolvers.loaders import Loaders
+from services.accounts.journal import Journal, RequestMeta
+from services.accounts.policy import AccountPolicy
 
 
 @dataclass
@@ -26,9 +29,19 @@ class Context:
     loaders: Loaders
     now: datetime
     session_factory: SessionFactory
+    policy: AccountPolicy
+    meta: RequestMeta
     broker: Broker | None = None
+    oidc: OidcClient | None = None
+    # graphql-transport-ws `connection_init` payload (websockets only)
+    connection_params: dict[str, object] | None = None
     # Set by a mutation that answered with an error: nothing it wrote may be committed.
     rollback_only: bool = field(default=False)
+
+    @property
+    def journal(self) -> Journal:
+        """Records that must outlive this request's transaction (failures, counters)."""
+        return Journal(self.session_factory, self.meta, self.now)
 
     @property
     def today(self) -> date:

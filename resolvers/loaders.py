@@ -14,6 +14,7 @@ from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import RequestDb
+from models.accounts import CitizenProfile, OrganisationProfile, StaffAssignment, Vault
 from models.catalog import (
     AdministrativeLevel,
     Agency,
@@ -24,6 +25,7 @@ from models.catalog import (
     ProcedureVersion,
     WorkflowStep,
 )
+from services.accounts import queries as account_queries
 from services.catalog import queries
 
 K = TypeVar("K")
@@ -66,4 +68,16 @@ class Loaders:
         )
         self.events_by_procedure_id: DataLoader[uuid.UUID, list[ProcedureEvent]] = _loader(
             db, queries.events_by_procedure_ids
+        )
+        self.citizen_by_account_id: DataLoader[uuid.UUID, CitizenProfile | None] = _loader(
+            db, account_queries.citizens_by_account_ids
+        )
+        self.organisation_by_account_id: DataLoader[uuid.UUID, OrganisationProfile | None] = _loader(
+            db, account_queries.organisations_by_account_ids
+        )
+        self.assignments_by_account_id: DataLoader[uuid.UUID, list[StaffAssignment]] = _loader(
+            db, account_queries.assignments_by_account_ids
+        )
+        self.vault_by_account_id: DataLoader[uuid.UUID, Vault | None] = _loader(
+            db, account_queries.vaults_by_account_ids
         )

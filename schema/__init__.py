@@ -6,6 +6,7 @@ import strawberry
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from schema.extensions import TransactionBoundary, should_mask
@@ -13,12 +14,12 @@ from schema.subscriptions import Subscription
 
 
 @strawberry.type(description="Truy vấn.")
-class Query(CatalogQuery):
+class Query(CatalogQuery, AccountQuery):
     pass
 
 
 @strawberry.type(description="Thao tác ghi.")
-class Mutation(CatalogMutation):
+class Mutation(CatalogMutation, AccountMutation):
     pass
 
 

@@ -47,6 +47,11 @@ class Conflict(UserError):
     pass
 
 
+@strawberry.type(description="Yêu cầu bị từ chối (sai thông tin, bị khoá, quá số lần thử, mã sai…).")
+class Refused(UserError):
+    retry_after_seconds: int | None = strawberry.field(description="Thử lại sau bao nhiêu giây (nếu có).")
+
+
 def _path(path: domain.Path) -> list[str]:
     return [str(p) for p in path]
 
@@ -64,6 +69,10 @@ def to_graphql(error: domain.DomainError) -> UserError:
         )
     if isinstance(error, domain.Conflict):
         return Conflict(message=error.message, code=error.code, field=None)
+    if isinstance(error, domain.Refused):
+        return Refused(
+            message=error.message, code=error.code, field=None, retry_after_seconds=error.retry_after
+        )
     raise TypeError(f"unmapped domain error {type(error).__name__}")  # a bug: masked as internal
 
 

@@ -1,7 +1,8 @@
 """Declarative permissions for fields and mutations (strawberry `PermissionExtension`).
 
-A refused caller gets a top-level GraphQL error with a stable `code` extension; rows the caller
-may not see are filtered by the queries themselves and come back as "not found".
+A refused caller gets a top-level GraphQL error with a stable `code` extension
+(`UNAUTHENTICATED` when nobody is signed in, `FORBIDDEN` otherwise); rows the caller may not
+see are filtered by the queries themselves and come back as "not found".
 """
 
 from __future__ import annotations
@@ -11,12 +12,57 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from auth.actor import Actor
+from auth.roles import StaffRole
 from resolvers.context import Context
 
 
-class IsCatalogAdmin(BasePermission):
-    message = "Bạn không có quyền quản trị danh mục thủ tục hành chính."
+class _Rule(BasePermission):
+    message = "Bạn không có quyền thực hiện thao tác này."
     error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012 — strawberry reads it per class
 
+    def allows(self, actor: Actor) -> bool:  # each rule says whom it lets through
+        return False
+
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
-        return info.context.actor.can_manage_catalog
+        actor = info.context.actor
+        if self.allows(actor):
+            return True
+        if not actor.is_authenticated:
+            # strawberry builds the error from these two attributes after this call
+            self.message = "Bạn cần đăng nhập để thực hiện thao tác này."
+            self.error_extensions = {"code": "UNAUTHENTICATED"}
+        else:
+            self.message = type(self).message
+            self.error_extensions = type(self).error_extensions
+        return False
+
+
+class IsAuthenticatedPerson(_Rule):
+    """A signed-in citizen, organisation or staff member (not an app)."""
+
+    def allows(self, actor: Actor) -> bool:
+        return actor.is_person and actor.id is not None
+
+
+class IsSystemAdmin(_Rule):
+    message = "Chỉ quản trị hệ thống được thực hiện thao tác này."
+
+    def allows(self, actor: Actor) -> bool:
+        return actor.is_system_admin
+
+
+class IsCatalogAdmin(_Rule):
+    message = "Bạn không có quyền quản trị danh mục thủ tục hành chính."
+
+    def allows(self, actor: Actor) -> bool:
+        return actor.can_manage_catalog
+
+
+class IsAccountAdmin(_Rule):
+    """A system admin, or an agency admin (within their agencies, enforced by the queries)."""
+
+    message = "Bạn không có quyền quản trị tài khoản."
+
+    def allows(self, actor: Actor) -> bool:
+        return actor.is_system_admin or bool(actor.agencies_with(StaffRole.AGENCY_ADMIN))

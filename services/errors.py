@@ -74,3 +74,28 @@ class Issues:
     def raise_if_any(self) -> None:
         if self.items:
             raise ValidationFailed(self.items)
+
+
+class Forbidden(DomainError):
+    """The actor may not do this at all (a top-level error, not a result)."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "Bạn không có quyền thực hiện thao tác này.") -> None:
+        super().__init__(message)
+
+
+class Refused(DomainError):
+    """A refusal with its own code (wrong credentials, locked, rate limited, bad code…).
+
+    `keep_writes`: what the command wrote before refusing must be committed (e.g. nothing but
+    bookkeeping); by default a refusal rolls everything back.
+    """
+
+    def __init__(
+        self, code: str, message: str, *, retry_after: int | None = None, keep_writes: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+        self.keep_writes = keep_writes

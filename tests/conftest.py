@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ import pytest_asyncio
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app
+from app import Runtime, create_app, policy_from_settings
+from auth.tokens import TokenConfig, issue_access
 from core import migrate
 from core.clock import FixedClock
 from core.db import make_engine
@@ -32,10 +34,17 @@ from core.embedded import EmbeddedServices
 from core.settings import Settings
 from storage.s3 import ObjectStore, S3Config
 
-ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 # A fixed "now": Thursday 2026-11-26 09:00 in Hà Nội.
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
+JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+TOKENS = TokenConfig(JWT_SECRET)
+# The session's system administrator (created with the demo catalog) and a long-lived token for
+# it, valid under the fixed test clock and under the real clock of the live app processes.
+ADMIN_ID = uuid.UUID("00000000-0000-4000-8000-00000000a001")
+ADMIN_TOKEN = issue_access(
+    TokenConfig(JWT_SECRET, access_ttl=timedelta(days=3650)), account_id=ADMIN_ID, token_version=1, now=NOW
+)
 
 
 @dataclass(frozen=True)
@@ -84,9 +93,22 @@ async def demo_catalog(engine: AsyncEngine) -> dict[str, Any]:
     from services.catalog.importer import catalog_is_empty, load_document
 
     doc: dict[str, Any] = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
+    from auth.actor import SYSTEM
+    from services.accounts.admin import create_system_admin
+
     async with AsyncSession(engine) as session:
         if await catalog_is_empty(session):
             await load_document(session, doc, actor="test:demo", now=NOW, today=NOW.date())
+            admin = await create_system_admin(
+                session,
+                email="admin@test.dvc.local",
+                full_name="Quản trị Kiểm thử",
+                password="Admin-pass-123",
+                now=NOW,
+                actor=SYSTEM,
+                account_id=ADMIN_ID,
+            )
+            assert admin.id == ADMIN_ID
             await session.commit()
     return doc
 
@@ -135,7 +157,7 @@ def settings(servers: Servers) -> Settings:
         s3_access_key=servers.s3.access_key,
         s3_secret_key=servers.s3.secret_key,
         s3_bucket=servers.s3.bucket,
-        bootstrap_admin_token=ADMIN_TOKEN,
+        jwt_secret=JWT_SECRET,
         load_demo_data=False,
     )
 
@@ -148,7 +170,12 @@ async def client(
     clock: FixedClock,
 ) -> AsyncIterator[httpx.AsyncClient]:
     runtime = Runtime(
-        settings=settings, session_factory=session_factory, store=store, broker=None, clock=clock
+        settings=settings,
+        session_factory=session_factory,
+        store=store,
+        broker=None,
+        clock=clock,
+        policy=policy_from_settings(settings),
     )
     app = create_app(runtime)
     transport = httpx.ASGITransport(app=app)

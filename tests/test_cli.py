@@ -35,7 +35,7 @@ def cli_env(servers: Servers, tmp_path: Path) -> dict[str, str]:
         "S3_ACCESS_KEY": servers.s3.access_key,
         "S3_SECRET_KEY": servers.s3.secret_key,
         "DATA_DIR": str(tmp_path / "var"),
-        "BOOTSTRAP_ADMIN_TOKEN": "cli-test-token-0123456789abcdef",
+        "JWT_SECRET": "cli-test-secret-0123456789abcdef0123456789",
     }
 
 

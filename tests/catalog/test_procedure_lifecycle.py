@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from tests.catalog.factories import AMEND, CREATE, PUBLISH, TRANSITION_ERRORS, procedure_input
-from tests.conftest import admin_gql, gql
+from tests.conftest import ADMIN_ID, admin_gql, gql
 
 STATUS = (
     """
@@ -135,7 +135,7 @@ async def test_history_records_every_decision(client: httpx.AsyncClient) -> None
     ]
     assert history[1]["decisionNumber"] == "100/QĐ-UBND"
     assert history[2]["note"] == "Chờ sửa đổi văn bản"
-    assert {h["actor"] for h in history} == {"bootstrap_admin:bootstrap"}
+    assert {h["actor"] for h in history} == {f"staff:{ADMIN_ID}"}
     # The public sees no history.
     public = (await gql(client, query))["data"]["procedure"]["history"]
     assert public == []

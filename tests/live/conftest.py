@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from core.embedded import find_free_port
-from tests.conftest import ADMIN_TOKEN, Servers
+from tests.conftest import JWT_SECRET, Servers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def _start(servers: Servers, log: Path) -> tuple[subprocess.Popen[bytes], str]:
         "S3_ACCESS_KEY": servers.s3.access_key,
         "S3_SECRET_KEY": servers.s3.secret_key,
         "S3_BUCKET": servers.s3.bucket,
-        "BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
+        "JWT_SECRET": JWT_SECRET,
         "LOAD_DEMO_DATA": "false",
     }
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor

@@ -15,7 +15,7 @@ import httpx
 from core.embedded import find_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ("DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "BOOTSTRAP_ADMIN_TOKEN")
+CONFIG = ("DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "JWT_SECRET")
 
 
 def _processes_using(folder: Path) -> list[int]:
@@ -64,9 +64,19 @@ def test_serve_from_nothing(tmp_path: Path) -> None:
             "code": "1.001193",
             "name": "Thủ tục đăng ký khai sinh",
         }
-        token = (data / "admin-token").read_text().strip()
-        assert len(token) >= 32
-        assert oct((data / "admin-token").stat().st_mode)[-3:] == "600"
+        secret = (data / "jwt-secret").read_text().strip()
+        assert len(secret) >= 32
+        for private in ("jwt-secret", "demo-accounts.txt"):
+            assert oct((data / private).stat().st_mode)[-3:] == "600"
+        admin = next(
+            line for line in (data / "demo-accounts.txt").read_text().splitlines() if "admin@" in line
+        )
+        email, password = admin.split(": ", 1)[1].split(" / ")
+        signin = "mutation($i: String!, $p: String!) { signIn(identifier: $i, password: $p) { __typename } }"
+        body = httpx.post(
+            f"{base}/graphql", json={"query": signin, "variables": {"i": email, "p": password}}
+        ).json()
+        assert body["data"]["signIn"]["__typename"] == "SignedIn"
         assert _processes_using(data), "embedded servers should be running under the data folder"
     finally:
         process.send_signal(signal.SIGTERM)

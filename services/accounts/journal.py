@@ -1,0 +1,113 @@
+"""Security records: the audit trail, rate counters and outgoing notifications.
+
+A success is recorded in the same transaction as the change it describes (no record of a change
+that was rolled back). A refusal that must leave a trace (a wrong password counts, a spent
+code stays spent) writes only that trace and raises `Refused(keep_writes=True)`, so the request
+commits it. Rate counters are counted by the `Journal` in a short transaction of their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import literal_column
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from auth.actor import Actor
+from models.accounts import Notification, RateCounter, SecurityEvent
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """Where a request came from, for the audit trail and per-address limits."""
+
+    address: str | None = None
+    user_agent: str | None = None
+
+
+def security_event(
+    event: str,
+    outcome: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    meta: RequestMeta,
+    subject_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> SecurityEvent:
+    return SecurityEvent(
+        at=now,
+        event=event,
+        outcome=outcome,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        subject_id=subject_id,
+        address=meta.address,
+        user_agent=(meta.user_agent or "")[:300] or None,
+        detail=detail or {},
+    )
+
+
+def notification(
+    *,
+    account_id: uuid.UUID | None,
+    channel: str,
+    destination: str,
+    template: str,
+    subject: str,
+    body: str,
+    now: datetime,
+) -> Notification:
+    return Notification(
+        account_id=account_id,
+        channel=channel,
+        destination=destination,
+        template=template,
+        subject=subject,
+        body=body,
+        created_at=now,
+    )
+
+
+async def hit(session: AsyncSession, key: str, *, window: timedelta, now: datetime) -> int:
+    """Count one more event for `key` in the current fixed window; returns the new count."""
+    seconds = int(window.total_seconds())
+    start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
+    stmt = (
+        insert(RateCounter)
+        .values(key=key, window_start=start, count=1)
+        .on_conflict_do_update(
+            index_elements=[RateCounter.key, RateCounter.window_start],
+            set_={"count": RateCounter.count + literal_column("1")},
+        )
+        .returning(RateCounter.count)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+class Journal:
+    """Writes that must outlive the request's transaction."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], meta: RequestMeta, now: datetime) -> None:
+        self._factory = factory
+        self.meta = meta
+        self.now = now
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self._factory() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+
+    async def hit(self, key: str, *, window: timedelta) -> int:
+        async def work(session: AsyncSession) -> int:
+            return await hit(session, key, window=window, now=self.now)
+
+        return await self.run(work)

@@ -1,0 +1,62 @@
+"""Vietnamese texts of the messages sent to account owners."""
+
+from __future__ import annotations
+
+from datetime import date
+
+SYSTEM_NAME = "Hệ thống giải quyết thủ tục hành chính"
+
+
+def verification_code(code: str, minutes: int) -> tuple[str, str]:
+    return (
+        "Mã xác thực tài khoản",
+        f"Mã xác thực của bạn là {code}. Mã có hiệu lực trong {minutes} phút. "
+        f"Không chia sẻ mã này cho bất kỳ ai. — {SYSTEM_NAME}",
+    )
+
+
+def reset_code(code: str, minutes: int) -> tuple[str, str]:
+    return (
+        "Mã đặt lại mật khẩu",
+        f"Mã đặt lại mật khẩu của bạn là {code}, có hiệu lực trong {minutes} phút. Nếu bạn không yêu "
+        f"cầu, hãy bỏ qua tin này. — {SYSTEM_NAME}",
+    )
+
+
+LOCK_REASONS = {
+    "FAILED_SIGN_INS": "nhập sai mật khẩu 5 lần liên tiếp",
+    "INACTIVITY": "không đăng nhập trong 01 năm",
+    "OWNER_REQUEST": "theo yêu cầu của chủ tài khoản",
+    "DECEASED": "chủ tài khoản đã qua đời",
+    "DISSOLVED": "tổ chức đã giải thể, chấm dứt hoạt động",
+    "UNASSIGNED": "cán bộ không còn được phân công nhiệm vụ",
+    "ADMIN": "theo quyết định của quản trị hệ thống",
+}
+
+
+def locked(reason: str) -> tuple[str, str]:
+    return (
+        "Tài khoản đã bị khoá",
+        f"Tài khoản của bạn đã bị khoá do {LOCK_REASONS.get(reason, reason)}. Để mở khoá, vui lòng liên "
+        f"hệ bộ phận hỗ trợ hoặc quản trị hệ thống. — {SYSTEM_NAME}",
+    )
+
+
+def inactivity_warning(lock_on: date) -> tuple[str, str]:
+    return (
+        "Tài khoản sắp bị khoá do không sử dụng",
+        f"Tài khoản của bạn chưa đăng nhập gần 01 năm và sẽ bị khoá từ ngày {lock_on:%d/%m/%Y} nếu bạn "
+        f"không đăng nhập trước ngày đó. — {SYSTEM_NAME}",
+    )
+
+
+def unlocked() -> tuple[str, str]:
+    return ("Tài khoản đã được mở khoá", f"Tài khoản của bạn đã được mở khoá. — {SYSTEM_NAME}")
+
+
+def staff_welcome(code: str, minutes: int) -> tuple[str, str]:
+    return (
+        "Tài khoản cán bộ đã được tạo",
+        f"Tài khoản cán bộ của bạn đã được tạo. Dùng mã {code} (hiệu lực {minutes} phút) để đặt mật khẩu "
+        f"lần đầu. — {SYSTEM_NAME}",
+    )

@@ -1,0 +1,106 @@
+"""Shared steps for account tests: register, read the outbox, verify, sign in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts import Notification
+from tests.conftest import gql
+
+REGISTER = """
+mutation($input: CitizenRegisterInput!) { citizenRegister(input: $input) {
+  __typename
+  ... on Registered { verificationSentTo account { id status kind displayName email phone emailVerified
+      citizen { citizenId fullName birthDate } vault { id } } }
+  ... on ValidationFailed { errors { field code message } }
+  ... on Refused { code message }
+} }"""
+
+VERIFY = """
+mutation($d: String!, $c: String!) { contactVerify(destination: $d, code: $c) {
+  __typename ... on AccountSaved { account { status emailVerified phoneVerified } } ... on Refused { code message }
+} }"""
+
+SIGN_IN = """
+mutation($i: String!, $p: String!) { signIn(identifier: $i, password: $p) {
+  __typename
+  ... on SignedIn { session { accessToken refreshToken accessTokenExpiresAt account { id displayName kind } } }
+  ... on Refused { code message }
+} }"""
+
+REFRESH = """
+mutation($t: String!) { tokenRefresh(refreshToken: $t) {
+  __typename ... on SignedIn { session { accessToken refreshToken } } ... on Refused { code message }
+} }"""
+
+PASSWORD = "Mat-khau-an-toan-2026"
+
+
+def citizen_input(n: int = 1, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "citizenId": f"0251900{n:05d}",
+        "fullName": "Nguyễn Thị Lan",
+        "birthDate": "1992-03-04",
+        "password": PASSWORD,
+        "email": f"lan{n}@example.vn",
+        "phone": f"09123{n:05d}",
+        "address": "Phường Việt Trì, tỉnh Phú Thọ",
+    }
+    data.update(overrides)
+    return data
+
+
+async def last_code(session: AsyncSession, destination: str) -> str:
+    """The code in the newest message sent to `destination` (the outbox, as a test reads it)."""
+    row = await session.scalar(
+        select(Notification)
+        .where(Notification.destination == destination)
+        .order_by(Notification.seq.desc())
+        .limit(1)
+    )
+    assert row is not None, f"nothing sent to {destination}"
+    match = re.search(r"\b(\d{6})\b", row.body)
+    assert match, row.body
+    return match.group(1)
+
+
+async def messages_to(session: AsyncSession, destination: str) -> list[Notification]:
+    return list(
+        await session.scalars(
+            select(Notification).where(Notification.destination == destination).order_by(Notification.seq)
+        )
+    )
+
+
+async def register(client: httpx.AsyncClient, n: int = 1, **overrides: Any) -> dict[str, Any]:
+    result: dict[str, Any] = (await gql(client, REGISTER, {"input": citizen_input(n, **overrides)}))["data"][
+        "citizenRegister"
+    ]
+    return result
+
+
+async def active_citizen(client: httpx.AsyncClient, session: AsyncSession, n: int = 1) -> dict[str, Any]:
+    """Registered and verified by e-mail; returns the registration result."""
+    result = await register(client, n)
+    assert result["__typename"] == "Registered", result
+    email = citizen_input(n)["email"]
+    verified = (await gql(client, VERIFY, {"d": email, "c": await last_code(session, email)}))["data"]
+    assert verified["contactVerify"]["account"]["status"] == "ACTIVE"
+    return result
+
+
+async def sign_in(client: httpx.AsyncClient, identifier: str, password: str = PASSWORD) -> dict[str, Any]:
+    result: dict[str, Any] = (await gql(client, SIGN_IN, {"i": identifier, "p": password}))["data"]["signIn"]
+    return result
+
+
+async def token_for(client: httpx.AsyncClient, session: AsyncSession, n: int = 1) -> str:
+    await active_citizen(client, session, n)
+    signed = await sign_in(client, citizen_input(n)["email"])
+    token: str = signed["session"]["accessToken"]
+    return token

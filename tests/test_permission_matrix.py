@@ -1,0 +1,280 @@
+"""Who may call what: every mutation and every protected query, read from the schema itself,
+against an anonymous caller, a forged token, and a signed-in citizen. A refused call changes
+nothing. (Row-level rules — another citizen's or another agency's records — are tested with
+the features: tests/accounts/test_staff.py and friends.)"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth import passwords
+from auth.tokens import TokenConfig, issue_access
+from models.accounts import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    CitizenProfile,
+    SecurityEvent,
+    StaffAssignment,
+)
+from models.catalog import Agency, Field, Procedure, ProcedureEvent
+from schema import schema
+from tests.catalog.factories import CREATE, procedure_input
+from tests.conftest import ADMIN_ID, NOW, TOKENS, gql
+
+ZERO = "00000000-0000-0000-0000-000000000000"
+PUBLIC, PERSON, ACCOUNT_ADMIN, SYSTEM_ADMIN, CATALOG_ADMIN = (
+    "public",
+    "person",
+    "account",
+    "system",
+    "catalog",
+)
+
+MUTATIONS: dict[str, tuple[str, str]] = {
+    "procedureCreate": (CATALOG_ADMIN, CREATE),
+    "procedureAmend": (
+        CATALOG_ADMIN,
+        'mutation { procedureAmend(code: "1.001193", input: {code: "1.001193", name: "x", fieldCode: "HOTICH", '
+        'levels: ["commune"], onlineMode: PARTIAL, processingDays: 1, resultName: "x", deliveryMethods: [COUNTER], '
+        "components: [], workflow: []}) { __typename } }",
+    ),
+    "procedurePublish": (
+        CATALOG_ADMIN,
+        'mutation { procedurePublish(code: "1.001193", decision: {number: "1", date: "2026-01-01"}) { __typename } }',
+    ),
+    "procedureSuspend": (
+        CATALOG_ADMIN,
+        'mutation { procedureSuspend(code: "1.001193", reason: "x") { __typename } }',
+    ),
+    "procedureResume": (CATALOG_ADMIN, 'mutation { procedureResume(code: "1.001193") { __typename } }'),
+    "procedureAbolish": (
+        CATALOG_ADMIN,
+        'mutation { procedureAbolish(code: "1.001193", decision: {number: "1", date: "2026-01-01"}) { __typename } }',
+    ),
+    "agencyCreate": (
+        CATALOG_ADMIN,
+        'mutation { agencyCreate(input: {code: "X1", name: "X", levelCode: "commune"}) { __typename } }',
+    ),
+    "agencyUpdate": (
+        CATALOG_ADMIN,
+        f'mutation {{ agencyUpdate(id: "{ZERO}", input: {{code: "X1", name: "X", levelCode: "commune"}}) '
+        "{ __typename } }",
+    ),
+    "agencyMerge": (
+        CATALOG_ADMIN,
+        'mutation { agencyMerge(sourceCodes: ["H44.100"], targetCode: "H44.101", effectiveDate: "2026-01-01") '
+        "{ __typename } }",
+    ),
+    "fieldCreate": (CATALOG_ADMIN, 'mutation { fieldCreate(input: {code: "XX", name: "X"}) { __typename } }'),
+    "fieldUpdate": (
+        CATALOG_ADMIN,
+        f'mutation {{ fieldUpdate(id: "{ZERO}", input: {{code: "XX", name: "X"}}) {{ __typename }} }}',
+    ),
+    "citizenRegister": (
+        PUBLIC,
+        'mutation { citizenRegister(input: {citizenId: "x", fullName: "x", birthDate: "2000-01-01", password: "x"}) '
+        "{ __typename } }",
+    ),
+    "organisationRegister": (
+        PUBLIC,
+        'mutation { organisationRegister(input: {taxCode: "x", name: "x", representativeName: "x", password: "x"}) '
+        "{ __typename } }",
+    ),
+    "contactVerify": (PUBLIC, 'mutation { contactVerify(destination: "a@b.vn", code: "1") { __typename } }'),
+    "contactVerificationResend": (
+        PUBLIC,
+        'mutation { contactVerificationResend(destination: "a@b.vn") { __typename } }',
+    ),
+    "signIn": (PUBLIC, 'mutation { signIn(identifier: "a@b.vn", password: "x") { __typename } }'),
+    "tokenRefresh": (PUBLIC, 'mutation { tokenRefresh(refreshToken: "x") { __typename } }'),
+    "signOut": (PUBLIC, 'mutation { signOut(refreshToken: "x") { __typename } }'),
+    "signOutEverywhere": (PERSON, "mutation { signOutEverywhere { __typename } }"),
+    "passwordChange": (
+        PERSON,
+        'mutation { passwordChange(currentPassword: "x", newPassword: "y") { __typename } }',
+    ),
+    "passwordResetRequest": (
+        PUBLIC,
+        'mutation { passwordResetRequest(destination: "a@b.vn") { __typename } }',
+    ),
+    "passwordReset": (
+        PUBLIC,
+        'mutation { passwordReset(destination: "a@b.vn", code: "1", newPassword: "x") { __typename } }',
+    ),
+    "accountLockRequest": (PERSON, "mutation { accountLockRequest { __typename } }"),
+    "nationalIdentitySignInStart": (PUBLIC, "mutation { nationalIdentitySignInStart { __typename } }"),
+    "nationalIdentitySignInComplete": (
+        PUBLIC,
+        'mutation { nationalIdentitySignInComplete(state: "x", code: "y") { __typename } }',
+    ),
+    "staffCreate": (
+        ACCOUNT_ADMIN,
+        'mutation { staffCreate(input: {fullName: "X", email: "x@y.vn", '
+        'assignments: [{role: SPECIALIST, agencyCode: "H44.19"}]}) { __typename } }',
+    ),
+    "staffAssign": (
+        ACCOUNT_ADMIN,
+        f'mutation {{ staffAssign(accountId: "{ADMIN_ID}", assignment: {{role: LEADER, agencyCode: "H44.19"}}) '
+        "{ __typename } }",
+    ),
+    "staffUnassign": (
+        ACCOUNT_ADMIN,
+        f'mutation {{ staffUnassign(assignmentId: "{ZERO}") {{ __typename }} }}',
+    ),
+    "accountLock": (
+        ACCOUNT_ADMIN,
+        f'mutation {{ accountLock(accountId: "{ADMIN_ID}", reason: ADMIN) {{ __typename }} }}',
+    ),
+    "accountUnlock": (
+        ACCOUNT_ADMIN,
+        f'mutation {{ accountUnlock(accountId: "{ADMIN_ID}") {{ __typename }} }}',
+    ),
+    "accountPasswordReset": (
+        ACCOUNT_ADMIN,
+        f'mutation {{ accountPasswordReset(accountId: "{ADMIN_ID}") {{ __typename }} }}',
+    ),
+    "accountDelete": (
+        SYSTEM_ADMIN,
+        f'mutation {{ accountDelete(accountId: "{ADMIN_ID}", reason: "x") {{ __typename }} }}',
+    ),
+    "appRegister": (
+        SYSTEM_ADMIN,
+        'mutation { appRegister(input: {name: "x", contactEmail: "a@b.vn", scopes: ["catalog:read"]}) '
+        "{ __typename } }",
+    ),
+    "appRevoke": (SYSTEM_ADMIN, 'mutation { appRevoke(clientId: "x") { __typename } }'),
+}
+
+PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
+    "accounts": (ACCOUNT_ADMIN, "{ accounts { items { id } } }"),
+    "account": (PERSON, f'{{ account(id: "{ADMIN_ID}") {{ id }} }}'),
+    "securityEvents": (PERSON, "{ securityEvents { items { seq } } }"),
+    "apps": (SYSTEM_ADMIN, "{ apps { clientId } }"),
+}
+PUBLIC_QUERIES = {"procedures", "procedure", "agencyTree", "agency", "fields", "administrativeLevels", "me"}
+
+
+def _root_fields(type_name: str) -> set[str]:
+    graphql_type = schema._schema.type_map[type_name]
+    return set(graphql_type.fields)  # type: ignore[attr-defined]
+
+
+def test_every_mutation_is_in_the_matrix() -> None:
+    assert _root_fields("Mutation") == set(MUTATIONS)
+
+
+def test_every_query_is_public_or_in_the_matrix() -> None:
+    assert _root_fields("Query") == PUBLIC_QUERIES | set(PROTECTED_QUERIES)
+
+
+@pytest_asyncio.fixture
+async def citizen_token(session: AsyncSession) -> str:
+    account = Account(
+        id=uuid.uuid4(),
+        kind=AccountKind.CITIZEN,
+        status=AccountStatus.ACTIVE,
+        display_name="Công dân Khác",
+        email="khac@example.vn",
+        email_verified_at=NOW,
+        password_hash=passwords.hash_password("Mat-khau-123"),
+        failed_sign_ins=0,
+        token_version=1,
+    )
+    session.add(account)
+    await session.flush()
+    session.add(
+        CitizenProfile(
+            account_id=account.id,
+            citizen_id="001099000777",
+            full_name="Công dân Khác",
+            birth_date=date(1999, 1, 1),
+        )
+    )
+    await session.commit()
+    return issue_access(TOKENS, account_id=account.id, token_version=1, now=NOW)
+
+
+Counts = Callable[[], Awaitable[tuple[int | None, ...]]]
+
+
+@pytest.fixture
+def counts(session: AsyncSession) -> Counts:
+    async def run() -> tuple[int | None, ...]:
+        tables = (Procedure, ProcedureEvent, Agency, Field, Account, StaffAssignment)
+        return tuple([await session.scalar(select(func.count()).select_from(t)) for t in tables])
+
+    return run
+
+
+CASES = [
+    (name, level, query)
+    for name, (level, query) in {**MUTATIONS, **PROTECTED_QUERIES}.items()
+    if level != PUBLIC
+]
+ADMIN_CASES = [case for case in CASES if case[1] != PERSON]
+
+
+@pytest.mark.parametrize(("name", "level", "query"), CASES, ids=[c[0] for c in CASES])
+async def test_anonymous_is_refused_and_nothing_changes(
+    name: str, level: str, query: str, client: httpx.AsyncClient, counts: Counts
+) -> None:
+    before = await counts()
+    variables = {"input": procedure_input()} if name == "procedureCreate" else {}
+    body = await gql(client, query, variables, expect_errors=True)
+    assert body["data"] is None or set(body["data"].values()) == {None}
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "đăng nhập" in body["errors"][0]["message"]
+    assert await counts() == before
+
+
+@pytest.mark.parametrize(("name", "level", "query"), ADMIN_CASES, ids=[c[0] for c in ADMIN_CASES])
+async def test_a_citizen_is_refused_admin_acts(
+    name: str, level: str, query: str, client: httpx.AsyncClient, citizen_token: str, counts: Counts
+) -> None:
+    before = await counts()
+    variables = {"input": procedure_input()} if name == "procedureCreate" else {}
+    body = await gql(client, query, variables, token=citizen_token, expect_errors=True)
+    assert body["data"] is None or set(body["data"].values()) == {None}
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await counts() == before
+
+
+@pytest.mark.parametrize(("name", "level", "query"), CASES, ids=[c[0] for c in CASES])
+async def test_forged_token_is_refused(name: str, level: str, query: str, client: httpx.AsyncClient) -> None:
+    forged = issue_access(
+        TokenConfig("another-secret-0123456789abcdef0123456789"),
+        account_id=ADMIN_ID,
+        token_version=1,
+        now=NOW,
+    )
+    response = await client.post(
+        "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert response.status_code == 401
+
+
+async def test_a_citizen_cannot_read_another_account(client: httpx.AsyncClient, citizen_token: str) -> None:
+    body = await gql(client, f'{{ account(id: "{ADMIN_ID}") {{ id email }} }}', token=citizen_token)
+    assert body["data"]["account"] is None
+    query = f'{{ securityEvents(accountId: "{ADMIN_ID}") {{ items {{ seq }} }} }}'
+    events = await gql(client, query, token=citizen_token)
+    assert events["data"]["securityEvents"]["items"] == []
+
+
+async def test_security_events_of_a_citizen_are_their_own(
+    client: httpx.AsyncClient, citizen_token: str, session: AsyncSession
+) -> None:
+    assert await session.scalar(select(func.count()).select_from(SecurityEvent))  # there are others' events
+    body = await gql(client, "{ securityEvents { items { subjectId } } }", token=citizen_token)
+    subjects = {e["subjectId"] for e in body["data"]["securityEvents"]["items"]}
+    me = (await gql(client, "{ me { id } }", token=citizen_token))["data"]["me"]["id"]
+    assert subjects <= {me}

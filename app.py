@@ -7,6 +7,7 @@ to a per-test transaction and a fixed clock.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -43,6 +44,7 @@ from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
 from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
+from services.accounts.service import run_inactivity
 from storage.s3 import ObjectStore, S3Config
 
 log = logging.getLogger("dvc")
@@ -121,6 +123,9 @@ class GraphQLApp(GraphQL[Context, None]):
         except Unauthorized:
             await db.finish(commit=False)
             raise HTTPException(401, "Thông tin xác thực không hợp lệ hoặc đã hết hạn.") from None
+        except HTTPException:
+            await db.finish(commit=False)  # a refused request must not keep a connection
+            raise
         return Context(
             request=request,
             response=response,
@@ -250,13 +255,34 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             await rt.store.ensure_bucket()
         if rt.broker is not None:
             await rt.broker.start()
+        jobs = asyncio.create_task(jobs_loop()) if owned and rt.settings.jobs_interval_minutes else None
         try:
             yield
         finally:
+            if jobs is not None:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
             if rt.broker is not None:
                 await rt.broker.stop()
             if owned and rt.engine is not None:
                 await rt.engine.dispose()
+
+    async def jobs_loop() -> None:
+        """Scheduled jobs (the one-year inactivity rule) in every process; an advisory lock lets
+        only one of them work at a time, and the jobs themselves are idempotent."""
+        rt = ref["runtime"]
+        interval = rt.settings.jobs_interval_minutes * 60
+        while True:
+            try:
+                async with rt.session_factory() as session:
+                    if await session.scalar(text("SELECT pg_try_advisory_xact_lock(4242001)")):
+                        result = await run_inactivity(session, now=rt.clock.now(), policy=rt.policy)
+                        await session.commit()
+                        log.info("inactivity job: %s warned, %s locked", result.warned, result.locked)
+            except Exception:  # a failed run is retried at the next interval
+                log.exception("scheduled jobs failed")
+            await asyncio.sleep(interval)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         None, description="The front end's callback URL registered at the identity provider."
     )
     national_id_citizen_id_claim: str = Field("citizen_id", description="Claim carrying the citizen ID.")
+    jobs_interval_minutes: int = Field(
+        360,
+        ge=0,
+        description="How often each app process runs the scheduled jobs (0: never; use `dvc run-jobs`).",
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")

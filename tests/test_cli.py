@@ -116,3 +116,58 @@ def test_export_schema_check(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "đã cũ" in result.stderr
+
+
+def test_create_admin_then_sign_in(cli_env: dict[str, str]) -> None:
+    assert dvc(cli_env, "migrate").returncode == 0
+    weak = subprocess.run(
+        [*DVC, "create-admin", "--email", "qt@phutho.gov.vn", "--name", "Quản Trị", "--password-stdin"],
+        cwd=ROOT,
+        env=cli_env,
+        input="123\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert weak.returncode == 1
+    assert "password" in weak.stderr
+    assert "ít nhất 8" in weak.stderr
+    made = subprocess.run(
+        [*DVC, "create-admin", "--email", "qt@phutho.gov.vn", "--name", "Quản Trị", "--password-stdin"],
+        cwd=ROOT,
+        env=cli_env,
+        input="Quan-tri-2026\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    assert (
+        count(
+            cli_env,
+            "SELECT count(*) FROM staff_assignments WHERE role = 'SYSTEM_ADMIN' AND agency_id IS NULL",
+        )
+        == 1
+    )
+    assert count(cli_env, "SELECT count(*) FROM vaults") == 1
+    again = subprocess.run(
+        [*DVC, "create-admin", "--email", "qt@phutho.gov.vn", "--name", "Quản Trị", "--password-stdin"],
+        cwd=ROOT,
+        env=cli_env,
+        input="Quan-tri-2026\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 1
+    assert "đã được dùng" in again.stderr
+
+
+def test_run_jobs(cli_env: dict[str, str]) -> None:
+    assert dvc(cli_env, "migrate").returncode == 0
+    result = dvc(cli_env, "run-jobs")
+    assert result.returncode == 0, result.stderr
+    assert "cảnh báo 0 tài khoản, khoá 0 tài khoản" in result.stderr

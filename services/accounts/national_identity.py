@@ -15,12 +15,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import ANONYMOUS
-from auth.oidc import OidcClient, OidcError
+from auth.oidc import IdentityClaims, OidcClient, OidcError
 from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, OidcLogin, Vault
-from services.accounts import messages, rules
+from services.accounts import rules
 from services.accounts.journal import Journal, security_event
 from services.accounts.policy import AccountPolicy
-from services.accounts.service import Session, _start_session, person
+from services.accounts.service import Session, _lock_text, _start_session, person, revoke_everything
 from services.errors import Refused
 
 LOGIN_TTL = timedelta(minutes=10)
@@ -107,21 +107,10 @@ async def complete(
         )
     else:
         account = await session.get_one(Account, profile.account_id, with_for_update=True)
+        if account.status is AccountStatus.LOCKED:
+            raise Refused("ACCOUNT_LOCKED", f"Tài khoản đã bị khoá do {_lock_text(account)}.")
         if profile.national_identity_subject is None:
-            profile.national_identity_subject = claims.subject
-            session.add(
-                security_event(
-                    "NATIONAL_ID_LINK",
-                    "SUCCESS",
-                    actor=person(account),
-                    now=journal.now,
-                    meta=journal.meta,
-                    subject_id=account.id,
-                )
-            )
-    if account.status is AccountStatus.LOCKED:
-        reason = account.lock_reason.value if account.lock_reason else "ADMIN"
-        raise Refused("ACCOUNT_LOCKED", f"Tài khoản đã bị khoá do {messages.LOCK_REASONS[reason]}.")
+            await _first_link(session, account, profile, claims, journal)
     if account.status is AccountStatus.PENDING:
         account.status = AccountStatus.ACTIVE  # the identity provider vouches for the person
     account.failed_sign_ins = 0
@@ -138,6 +127,37 @@ async def complete(
         )
     )
     return await _start_session(session, account, policy=policy, journal=journal)
+
+
+async def _first_link(
+    session: AsyncSession, account: Account, profile: CitizenProfile, claims: IdentityClaims, journal: Journal
+) -> None:
+    """First sign-in with the national identity into a self-registered account.
+
+    Whoever registered it only claimed the citizen ID; the identity provider proves it. So the
+    registrant's credentials are not trusted to follow: the password is removed, contacts are
+    marked unverified, every session is revoked, and the name and birth date come from the
+    provider. The person can verify a contact and set a password again afterwards.
+    """
+    profile.national_identity_subject = claims.subject
+    if claims.full_name:
+        profile.full_name = account.display_name = rules.normalise_name(claims.full_name)
+    if claims.birth_date:
+        profile.birth_date = claims.birth_date
+    account.password_hash = None
+    account.email_verified_at = account.phone_verified_at = None
+    await revoke_everything(session, account, now=journal.now)
+    session.add(
+        security_event(
+            "NATIONAL_ID_LINK",
+            "SUCCESS",
+            actor=person(account),
+            now=journal.now,
+            meta=journal.meta,
+            subject_id=account.id,
+            detail={"credentialsReset": True},
+        )
+    )
 
 
 async def _create(

@@ -369,7 +369,11 @@ async def resend_verification(
         raise Refused("RATE_LIMITED", "Đã gửi quá nhiều mã tới địa chỉ này, vui lòng thử lại sau.")
     account = await session.scalar(
         select(Account).where(
-            or_(Account.email == dest, Account.phone == dest), Account.status == AccountStatus.PENDING
+            or_(
+                (Account.email == dest) & Account.email_verified_at.is_(None),
+                (Account.phone == dest) & Account.phone_verified_at.is_(None),
+            ),
+            Account.status.in_([AccountStatus.PENDING, AccountStatus.ACTIVE]),
         )
     )
     if account is not None:

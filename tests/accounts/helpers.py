@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import Notification
-from tests.conftest import gql
+from auth import passwords
+from auth.tokens import issue_access
+from models.accounts import Account, AccountKind, AccountStatus, Notification, StaffAssignment
+from models.catalog import Agency
+from tests.conftest import NOW, TOKENS, gql
 
 REGISTER = """
 mutation($input: CitizenRegisterInput!) { citizenRegister(input: $input) {
@@ -104,3 +108,39 @@ async def token_for(client: httpx.AsyncClient, session: AsyncSession, n: int = 1
     signed = await sign_in(client, citizen_input(n)["email"])
     token: str = signed["session"]["accessToken"]
     return token
+
+
+async def make_staff(
+    session: AsyncSession, email: str, *assignments: tuple[str, str | None, bool]
+) -> tuple[uuid.UUID, str]:
+    """An active staff account with (role, agency code, include sub-agencies) assignments,
+    committed to the test's transaction; returns its id and an access token."""
+    account = Account(
+        id=uuid.uuid4(),
+        kind=AccountKind.STAFF,
+        status=AccountStatus.ACTIVE,
+        display_name=f"Cán bộ {email.split('@', maxsplit=1)[0]}",
+        email=email,
+        email_verified_at=NOW,
+        password_hash=passwords.hash_password(PASSWORD),
+        failed_sign_ins=0,
+        token_version=1,
+    )
+    session.add(account)
+    await session.flush()
+    for role, agency_code, sub in assignments:
+        agency_id = (
+            await session.scalar(select(Agency.id).where(Agency.code == agency_code)) if agency_code else None
+        )
+        session.add(
+            StaffAssignment(
+                account_id=account.id,
+                agency_id=agency_id,
+                role=role,
+                include_sub_agencies=sub,
+                created_at=NOW,
+                created_by="test",
+            )
+        )
+    await session.commit()
+    return account.id, issue_access(TOKENS, account_id=account.id, token_version=1, now=NOW)

@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
-from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,14 +39,19 @@ async def code(engine: AsyncEngine) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def _connect(url: str, token: str | None = None) -> AsyncIterator[AsyncWebSocketSession]:
-    """A graphql-transport-ws connection, initialised and acknowledged."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+async def _connect(
+    url: str, token: str | None = None, *, in_init: bool = False
+) -> AsyncIterator[AsyncWebSocketSession]:
+    """A graphql-transport-ws connection, initialised and acknowledged. The token travels in the
+    handshake's Authorization header, or (`in_init`) in the `connection_init` payload."""
+    bearer = f"Bearer {token}" if token else None
+    headers = {"Authorization": bearer} if bearer and not in_init else {}
+    payload = {"Authorization": bearer} if bearer and in_init else {}
     async with httpx.AsyncClient(timeout=10) as client:
         connect: Any = aconnect_ws  # its decorator hides the types from mypy
         session: AsyncWebSocketSession
         async with connect(url, client, subprotocols=["graphql-transport-ws"], headers=headers) as session:
-            await session.send_json({"type": "connection_init"})
+            await session.send_json({"type": "connection_init", "payload": payload})
             assert json.loads(await session.receive_text())["type"] == "connection_ack"
             yield session
 
@@ -111,3 +117,30 @@ async def test_unknown_procedure_subscription_ends_with_an_error(app_processes: 
         assert message["type"] in {"error", "next"}
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_websocket_authenticates_in_connection_init(app_processes: list[str], code: str) -> None:
+    created = await _post(app_processes[0], CREATE, {"input": procedure_input(code)})
+    assert created["procedureCreate"]["__typename"] == "ProcedureSaved"
+    subscribe = {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"code": code}}}
+    async with _connect(f"{app_processes[1]}/graphql", ADMIN_TOKEN, in_init=True) as ws:
+        await ws.send_json(subscribe)
+        assert (await _next(ws))["status"] == "DRAFT"  # a draft: only a catalog admin sees it
+    async with _connect(f"{app_processes[1]}/graphql") as ws:  # anonymous: the draft does not exist
+        await ws.send_json(subscribe)
+        message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=10))
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_websocket_with_a_forged_token_is_closed(app_processes: list[str]) -> None:
+    forged = ADMIN_TOKEN[:-4] + ("AAAA" if not ADMIN_TOKEN.endswith("AAAA") else "BBBB")
+    async with httpx.AsyncClient(timeout=10) as client:
+        connect: Any = aconnect_ws
+        async with connect(
+            f"{app_processes[0]}/graphql", client, subprotocols=["graphql-transport-ws"]
+        ) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {forged}"}})
+            with pytest.raises(WebSocketDisconnect) as closed:
+                await asyncio.wait_for(ws.receive_text(), timeout=10)
+            assert closed.value.code == 4403

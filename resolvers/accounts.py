@@ -518,6 +518,27 @@ class AccountMutation:
         return await run_command(info, command)  # type: ignore[return-value]
 
     @strawberry.mutation(
+        description="Bàn giao: vai trò của cán bộ thôi việc chuyển cho người kế nhiệm; tài khoản cũ bị khoá.",
+        extensions=ACCOUNT_ADMIN,
+    )
+    async def staff_hand_over(
+        self, info: Info[Context, None], from_account_id: strawberry.ID, to_account_id: strawberry.ID
+    ) -> AccountAdminResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> AccountSaved:
+            successor = await admin.hand_over(
+                session,
+                ctx.actor,
+                _uuid(from_account_id, "fromAccountId"),
+                _uuid(to_account_id, "toAccountId"),
+                journal=ctx.journal,
+            )
+            return AccountSaved(account=Account(row=successor))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
         description="Khoá tài khoản: chủ tài khoản qua đời (DECEASED), tổ chức giải thể (DISSOLVED) hoặc "
         "quyết định khác (ADMIN).",
         extensions=ACCOUNT_ADMIN,

@@ -130,6 +130,10 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         ACCOUNT_ADMIN,
         f'mutation {{ staffUnassign(assignmentId: "{ZERO}") {{ __typename }} }}',
     ),
+    "staffHandOver": (
+        ACCOUNT_ADMIN,
+        f'mutation {{ staffHandOver(fromAccountId: "{ZERO}", toAccountId: "{ADMIN_ID}") {{ __typename }} }}',
+    ),
     "accountLock": (
         ACCOUNT_ADMIN,
         f'mutation {{ accountLock(accountId: "{ADMIN_ID}", reason: ADMIN) {{ __typename }} }}',

@@ -579,3 +579,79 @@ async def create_system_admin(
     )
     await session.flush()
     return account
+
+
+async def hand_over(
+    session: AsyncSession, actor: Actor, from_id: uuid.UUID, to_id: uuid.UUID, *, journal: Journal
+) -> Account:
+    """Bàn giao: a departing staff member's roles pass to a successor, the departing account
+    hands its roles back and locks (no longer assigned).
+
+    Open dossier steps assigned to the departing member follow the same hand-over once dossiers
+    exist (the dossier work reassigns by this event).
+    """
+    _require_admin(actor)
+    if from_id == to_id:
+        raise ValidationFailed(
+            [FieldIssue(("toAccountId",), "SAME_ACCOUNT", "Không thể bàn giao cho chính mình.")]
+        )
+    departing = await manageable(session, actor, from_id)
+    successor = await manageable(session, actor, to_id)
+    issues = Issues()
+    if departing.kind is not AccountKind.STAFF:
+        issues.add(("fromAccountId",), "NOT_STAFF", "Chỉ bàn giao giữa các tài khoản cán bộ.")
+    if successor.kind is not AccountKind.STAFF:
+        issues.add(("toAccountId",), "NOT_STAFF", "Chỉ bàn giao giữa các tài khoản cán bộ.")
+    elif successor.status not in (AccountStatus.ACTIVE, AccountStatus.PENDING):
+        issues.add(("toAccountId",), "NOT_ACTIVE", "Cán bộ nhận bàn giao phải đang hoạt động.")
+    issues.raise_if_any()
+    roles = list(
+        await session.scalars(
+            select(StaffAssignment)
+            .where(StaffAssignment.account_id == departing.id, StaffAssignment.ended_at.is_(None))
+            .with_for_update()
+        )
+    )
+    held = {
+        (a.role, a.agency_id)
+        for a in await session.scalars(
+            select(StaffAssignment).where(
+                StaffAssignment.account_id == successor.id, StaffAssignment.ended_at.is_(None)
+            )
+        )
+    }
+    managed = actor.agencies_with(StaffRole.AGENCY_ADMIN)
+    for row in roles:
+        if not actor.is_system_admin and (
+            row.agency_id is None or (managed is not None and row.agency_id not in managed)
+        ):
+            raise Forbidden("Bạn chỉ được bàn giao vai trò trong cơ quan mình quản trị.")
+        if (row.role, row.agency_id) not in held:
+            session.add(
+                StaffAssignment(
+                    account_id=successor.id,
+                    agency_id=row.agency_id,
+                    role=row.role,
+                    include_sub_agencies=row.include_sub_agencies,
+                    created_at=journal.now,
+                    created_by=actor.label,
+                )
+            )
+        row.ended_at = journal.now
+    successor.token_version += 1
+    session.add(
+        security_event(
+            "STAFF_HAND_OVER",
+            "SUCCESS",
+            actor=actor,
+            now=journal.now,
+            meta=journal.meta,
+            subject_id=departing.id,
+            detail={"to": str(successor.id), "roles": sorted(r.role for r in roles)},
+        )
+    )
+    await session.flush()
+    if departing.status is not AccountStatus.LOCKED:
+        await lock(session, departing, LockReason.UNASSIGNED, actor=actor, now=journal.now, meta=journal.meta)
+    await session.flush()
+    return successor

@@ -26,7 +26,7 @@ from models.accounts import Account, AccountStatus, CitizenProfile, LockReason, 
 from services.accounts.journal import RequestMeta
 from services.accounts.service import lock
 from storage.s3 import ObjectStore
-from tests.accounts.helpers import register, sign_in
+from tests.accounts.helpers import last_code, register, sign_in
 from tests.conftest import NOW, gql
 from tests.oidc_provider import DEFAULT_USER, Misbehaviour, Provider, oidc_provider_fixture  # noqa: F401
 
@@ -42,7 +42,7 @@ mutation($s: String!, $c: String!) { nationalIdentitySignInComplete(state: $s, c
   ... on Refused { code message }
 } }"""
 
-ME = """{ me { id kind status displayName
+ME = """{ me { id kind status displayName emailVerified
   citizen { citizenId fullName birthDate linkedToNationalIdentity } vault { id } } }"""
 
 CITIZEN_ID = str(DEFAULT_USER["citizen_id"])
@@ -234,6 +234,38 @@ async def test_existing_registered_citizen_is_linked_not_duplicated(
     assert profile.national_identity_subject == SUBJECT
     linked = await events(session, "NATIONAL_ID_LINK", "SUCCESS")
     assert [str(e.subject_id) for e in linked] == [account_id]
+
+
+async def test_a_registrant_who_claimed_someone_elses_id_loses_access_on_first_link(
+    oidc_client: httpx.AsyncClient, browser: httpx.AsyncClient, provider: Provider, session: AsyncSession
+) -> None:
+    """Self-registration only claims a citizen ID; the identity provider proves it. Whoever
+    registered with that ID (and verified their own e-mail) must not keep a way in."""
+    registered = await register(oidc_client, 1, citizenId=CITIZEN_ID, fullName="Kẻ Mạo Danh")
+    email = registered["account"]["email"]
+    verify = "mutation($d: String!, $c: String!) { contactVerify(destination: $d, code: $c) { __typename } }"
+    await oidc_client.post(
+        "/graphql", json={"query": verify, "variables": {"d": email, "c": await last_code(session, email)}}
+    )
+    before = await sign_in(oidc_client, email)
+    assert before["__typename"] == "SignedIn"
+
+    result = await national_sign_in(oidc_client, browser, provider)
+    assert result["__typename"] == "SignedIn", result
+    mine = await me(oidc_client, result["session"]["accessToken"])
+    assert mine["citizen"]["fullName"] != "Kẻ Mạo Danh"  # the provider's name wins
+    assert mine["emailVerified"] is False
+    assert (await sign_in(oidc_client, email))[
+        "code"
+    ] == "BAD_CREDENTIALS"  # the registrant's password is gone
+    refreshed = await oidc_client.post(
+        "/graphql",
+        json={
+            "query": "mutation($t: String!) { tokenRefresh(refreshToken: $t) { __typename ... on Refused { code } } }",
+            "variables": {"t": before["session"]["refreshToken"]},
+        },
+    )
+    assert refreshed.json()["data"]["tokenRefresh"]["code"] == "INVALID_REFRESH_TOKEN"
 
 
 async def test_second_sign_in_with_the_same_subject_finds_the_same_account(

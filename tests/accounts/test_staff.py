@@ -174,3 +174,39 @@ async def test_assigning_twice_is_applied_once(client: httpx.AsyncClient, sessio
         "LEADER",
         "SPECIALIST",
     ]
+
+
+HAND_OVER = """mutation($a: ID!, $b: ID!) { staffHandOver(fromAccountId: $a, toAccountId: $b) {
+  __typename ... on AccountSaved { account { assignments { role agency { code } } } }
+  ... on ValidationFailed { errors { field code } } ... on NotFound { code } } }"""
+
+
+async def test_hand_over_passes_roles_and_locks_the_departing(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    departing, token = await make_staff(
+        session, "di@phutho.gov.vn", ("SPECIALIST", "H44.19", False), ("LEADER", "H44.19", False)
+    )
+    successor, _ = await make_staff(session, "den@phutho.gov.vn", ("SPECIALIST", "H44.19", False))
+    result = (await admin_gql(client, HAND_OVER, {"a": str(departing), "b": str(successor)}))["staffHandOver"]
+    roles = sorted((a["role"], a["agency"]["code"]) for a in result["account"]["assignments"])
+    assert roles == [("LEADER", "H44.19"), ("SPECIALIST", "H44.19")]  # no duplicate SPECIALIST
+    session.expire_all()
+    gone = await session.get_one(Account, departing)
+    assert (gone.status, gone.lock_reason) == (AccountStatus.LOCKED, LockReason.UNASSIGNED)
+    response = await client.post(
+        "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+    same = (await admin_gql(client, HAND_OVER, {"a": str(successor), "b": str(successor)}))["staffHandOver"]
+    assert same["errors"] == [{"field": ["toAccountId"], "code": "SAME_ACCOUNT"}]
+
+
+async def test_agency_admin_cannot_hand_over_across_agencies(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    _, justice_admin = await make_staff(session, "qt2@phutho.gov.vn", ("AGENCY_ADMIN", "H44.19", False))
+    outsider, _ = await make_staff(session, "ngoai@phutho.gov.vn", ("SPECIALIST", "H44.45", False))
+    insider, _ = await make_staff(session, "trong@phutho.gov.vn", ("SPECIALIST", "H44.19", False))
+    result = await gql(client, HAND_OVER, {"a": str(outsider), "b": str(insider)}, token=justice_admin)
+    assert result["data"]["staffHandOver"] == {"__typename": "NotFound", "code": "NOT_FOUND"}

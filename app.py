@@ -12,9 +12,9 @@ import base64
 import binascii
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import unquote
 
 import orjson
@@ -45,6 +45,7 @@ from services.accounts.actors import actor_for
 from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
 from services.accounts.service import run_inactivity
+from services.calendar import WorkingCalendar
 from storage.s3 import ObjectStore, S3Config
 
 log = logging.getLogger("dvc")
@@ -60,6 +61,7 @@ class Runtime:
     broker: Broker | None
     clock: Clock
     policy: AccountPolicy
+    calendar: WorkingCalendar
     oidc: OidcClient | None = None
     engine: AsyncEngine | None = None
 
@@ -137,6 +139,8 @@ class GraphQLApp(GraphQL[Context, None]):
             session_factory=rt.session_factory,
             policy=rt.policy,
             meta=meta,
+            calendar=rt.calendar,
+            store=rt.store,
             broker=rt.broker,
             oidc=rt.oidc,
         )
@@ -184,8 +188,21 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         broker=Broker(dsn),
         clock=SystemClock(),
         policy=policy_from_settings(settings),
+        calendar=default_calendar(settings),
         oidc=oidc_from_settings(settings),
         engine=engine,
+    )
+
+
+def default_calendar(settings: Settings, overrides: Iterable[tuple[date, bool]] = ()) -> WorkingCalendar:
+    """Vietnam's public holidays around now, corrected by the admins' overrides."""
+    year = datetime.now(settings.zone).year
+    days = list(overrides)
+    return WorkingCalendar.vietnam(
+        range(year - 3, year + 3),
+        zone=settings.zone,
+        extra_days_off=[d for d, working in days if not working],
+        extra_working_days=[d for d, working in days if working],
     )
 
 

@@ -27,6 +27,18 @@ from models.catalog import (
     ProcedureVersion,
     WorkflowStep,
 )
+from models.dossiers import (
+    Dossier,
+    DossierAttachment,
+    DossierCodeCounter,
+    DossierEvent,
+    DossierStep,
+    EventConsumer,
+    EventDelivery,
+    HolidayOverride,
+    IdempotencyKey,
+    StoredFile,
+)
 
 __all__ = [
     "Account",
@@ -34,7 +46,16 @@ __all__ = [
     "Agency",
     "Base",
     "CitizenProfile",
+    "Dossier",
+    "DossierAttachment",
+    "DossierCodeCounter",
+    "DossierEvent",
+    "DossierStep",
+    "EventConsumer",
+    "EventDelivery",
     "Field",
+    "HolidayOverride",
+    "IdempotencyKey",
     "Notification",
     "OAuthClient",
     "OidcLogin",
@@ -50,6 +71,7 @@ __all__ = [
     "RefreshToken",
     "SecurityEvent",
     "StaffAssignment",
+    "StoredFile",
     "Vault",
     "WorkflowStep",
 ]

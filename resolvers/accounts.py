@@ -194,7 +194,7 @@ class AccountQuery:
         return Account(row=row) if row else None
 
     @strawberry.field(description="Tài khoản người gọi được quản trị.", extensions=ACCOUNT_ADMIN)
-    async def accounts(  # noqa: PLR0917 — GraphQL arguments
+    async def accounts(
         self,
         info: Info[Context, None],
         kind: AccountKind | None = None,

@@ -17,6 +17,8 @@ from core.settings import Settings
 from resolvers.loaders import Loaders
 from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
+from services.calendar import WorkingCalendar
+from storage.s3 import ObjectStore
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Context:
     session_factory: SessionFactory
     policy: AccountPolicy
     meta: RequestMeta
+    calendar: WorkingCalendar
+    store: ObjectStore | None = None
     broker: Broker | None = None
     oidc: OidcClient | None = None
     # graphql-transport-ws `connection_init` payload (websockets only)

@@ -19,14 +19,17 @@ from models.catalog import (
     AdministrativeLevel,
     Agency,
     Field,
+    Procedure,
     ProcedureComponent,
     ProcedureEvent,
     ProcedureFee,
     ProcedureVersion,
     WorkflowStep,
 )
+from models.dossiers import DossierAttachment, DossierEvent, DossierStep, StoredFile
 from services.accounts import queries as account_queries
 from services.catalog import queries
+from services.dossiers import queries as dossier_queries
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -81,3 +84,17 @@ class Loaders:
         self.vault_by_account_id: DataLoader[uuid.UUID, Vault | None] = _loader(
             db, account_queries.vaults_by_account_ids
         )
+        self.steps_by_dossier_id: DataLoader[uuid.UUID, list[DossierStep]] = _loader(
+            db, dossier_queries.steps_by_dossier_ids
+        )
+        self.events_by_dossier_id: DataLoader[uuid.UUID, list[DossierEvent]] = _loader(
+            db, dossier_queries.events_by_dossier_ids
+        )
+        self.attachments_by_dossier_id: DataLoader[uuid.UUID, list[DossierAttachment]] = _loader(
+            db, dossier_queries.attachments_by_dossier_ids
+        )
+        self.version_by_id: DataLoader[uuid.UUID, ProcedureVersion | None] = _loader(
+            db, queries.versions_by_ids
+        )
+        self.procedure_by_id: DataLoader[uuid.UUID, Procedure | None] = _loader(db, queries.procedures_by_ids)
+        self.file_by_id: DataLoader[uuid.UUID, StoredFile | None] = _loader(db, queries.files_by_ids)

@@ -9,17 +9,23 @@ from strawberry.schema.config import StrawberryConfig
 from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
+from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription
 from schema.extensions import TransactionBoundary, should_mask
-from schema.subscriptions import Subscription
+from schema.subscriptions import CatalogSubscription
 
 
 @strawberry.type(description="Truy vấn.")
-class Query(CatalogQuery, AccountQuery):
+class Query(CatalogQuery, AccountQuery, DossierQuery):
+    pass
+
+
+@strawberry.type(description="Đăng ký nhận thay đổi trực tiếp.")
+class Subscription(CatalogSubscription, DossierSubscription):
     pass
 
 
 @strawberry.type(description="Thao tác ghi.")
-class Mutation(CatalogMutation, AccountMutation):
+class Mutation(CatalogMutation, AccountMutation, DossierMutation):
     pass
 
 

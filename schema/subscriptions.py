@@ -29,8 +29,8 @@ async def _current(ctx: Context, code: str) -> Procedure | None:
     return Procedure(procedure=row[0], row=row[1]) if row else None
 
 
-@strawberry.type(description="Đăng ký nhận thay đổi trực tiếp.")
-class Subscription:
+@strawberry.type
+class CatalogSubscription:
     @strawberry.subscription(
         description="Thủ tục theo mã: trạng thái hiện tại, rồi mỗi lần được sửa đổi, công bố, tạm "
         "ngừng hoặc bãi bỏ."

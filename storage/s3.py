@@ -50,3 +50,22 @@ class ObjectStore:
             )
         except Exception:  # noqa: BLE001 — any failure means "not ready"
             return False
+
+    async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """Small objects written by the service itself (scans at the counter, generated slips)."""
+        import io
+
+        await asyncio.to_thread(
+            self.client.put_object, self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
+        )
+
+    async def get_bytes(self, key: str) -> bytes:
+        def run() -> bytes:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await asyncio.to_thread(run)

@@ -32,11 +32,13 @@ from core.clock import FixedClock
 from core.db import make_engine
 from core.embedded import EmbeddedServices
 from core.settings import Settings
+from services.calendar import WorkingCalendar
 from storage.s3 import ObjectStore, S3Config
 
 # A fixed "now": Thursday 2026-11-26 09:00 in Hà Nội.
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
+CALENDAR = WorkingCalendar.vietnam(range(2024, 2030))
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 TOKENS = TokenConfig(JWT_SECRET)
 # The session's system administrator (created with the demo catalog) and a long-lived token for
@@ -176,6 +178,7 @@ async def client(
         broker=None,
         clock=clock,
         policy=policy_from_settings(settings),
+        calendar=CALENDAR,
     )
     app = create_app(runtime)
     transport = httpx.ASGITransport(app=app)

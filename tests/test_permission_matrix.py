@@ -156,6 +156,61 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         "{ __typename } }",
     ),
     "appRevoke": (SYSTEM_ADMIN, 'mutation { appRevoke(clientId: "x") { __typename } }'),
+    "dossierSaveDraft": (
+        PERSON,
+        'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '
+        "formData: {}}) { __typename } }",
+    ),
+    "dossierRegisterAtCounter": (
+        PERSON,
+        'mutation { dossierRegisterAtCounter(procedureCode: "1.001193", receivingAgencyCode: "H44.100", '
+        'applicant: {name: "x"}, formData: {}, components: []) { __typename } }',
+    ),
+    "dossierSubmit": (PERSON, f'mutation {{ dossierSubmit(id: "{ZERO}") {{ __typename }} }}'),
+    "dossierReceive": (PERSON, f'mutation {{ dossierReceive(id: "{ZERO}") {{ __typename }} }}'),
+    "dossierRequestCompletion": (
+        PERSON,
+        f'mutation {{ dossierRequestCompletion(id: "{ZERO}", items: ["x"]) {{ __typename }} }}',
+    ),
+    "dossierRefuseReceipt": (
+        PERSON,
+        f'mutation {{ dossierRefuseReceipt(id: "{ZERO}", reasons: ["x"]) {{ __typename }} }}',
+    ),
+    "dossierResubmit": (
+        PERSON,
+        f'mutation {{ dossierResubmit(id: "{ZERO}", components: []) {{ __typename }} }}',
+    ),
+    "dossierAssign": (
+        PERSON,
+        f'mutation {{ dossierAssign(id: "{ZERO}", assigneeId: "{ZERO}") {{ __typename }} }}',
+    ),
+    "dossierForward": (PERSON, f'mutation {{ dossierForward(id: "{ZERO}") {{ __typename }} }}'),
+    "dossierSendBack": (
+        PERSON,
+        f'mutation {{ dossierSendBack(id: "{ZERO}", comment: "x") {{ __typename }} }}',
+    ),
+    "dossierRequestSupplement": (
+        PERSON,
+        f'mutation {{ dossierRequestSupplement(id: "{ZERO}", items: ["x"]) {{ __typename }} }}',
+    ),
+    "dossierSupplement": (
+        PERSON,
+        f'mutation {{ dossierSupplement(id: "{ZERO}", components: []) {{ __typename }} }}',
+    ),
+    "dossierApologize": (
+        PERSON,
+        f'mutation {{ dossierApologize(id: "{ZERO}", newAppointment: "2027-01-01T00:00:00+00:00", reason: "x") {{ __typename }} }}',
+    ),
+    "dossierApprove": (
+        PERSON,
+        f'mutation {{ dossierApprove(id: "{ZERO}", resultFileIds: []) {{ __typename }} }}',
+    ),
+    "dossierRefuse": (PERSON, f'mutation {{ dossierRefuse(id: "{ZERO}", reasons: ["x"]) {{ __typename }} }}'),
+    "dossierReturn": (
+        PERSON,
+        f'mutation {{ dossierReturn(id: "{ZERO}", method: "ONLINE") {{ __typename }} }}',
+    ),
+    "dossierWithdraw": (PERSON, f'mutation {{ dossierWithdraw(id: "{ZERO}") {{ __typename }} }}'),
 }
 
 PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
@@ -163,8 +218,20 @@ PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
     "account": (PERSON, f'{{ account(id: "{ADMIN_ID}") {{ id }} }}'),
     "securityEvents": (PERSON, "{ securityEvents { items { seq } } }"),
     "apps": (SYSTEM_ADMIN, "{ apps { clientId } }"),
+    "dossier": (PERSON, f'{{ dossier(id: "{ZERO}") {{ id }} }}'),
+    "dossiers": (PERSON, "{ dossiers { edges { cursor } } }"),
+    "inbox": (PERSON, "{ inbox { edges { cursor } } }"),
 }
-PUBLIC_QUERIES = {"procedures", "procedure", "agencyTree", "agency", "fields", "administrativeLevels", "me"}
+PUBLIC_QUERIES = {
+    "procedures",
+    "procedure",
+    "agencyTree",
+    "agency",
+    "fields",
+    "administrativeLevels",
+    "me",
+    "dossierStatus",
+}
 
 
 def _root_fields(type_name: str) -> set[str]:

@@ -40,6 +40,7 @@ from models.catalog import (
     VersionState,
     WorkflowStep,
 )
+from models.dossiers import StoredFile
 from services.pagination import Page, check_first, decode, encode_key, encode_offset
 from services.text import fold, prefix_tsquery
 
@@ -298,3 +299,20 @@ async def all_levels(session: AsyncSession) -> list[AdministrativeLevel]:
 
 async def all_fields(session: AsyncSession) -> list[Field]:
     return list(await session.scalars(select(Field).order_by(Field.name)))
+
+
+async def versions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[ProcedureVersion | None]:
+    rows = {
+        v.id: v for v in await session.scalars(select(ProcedureVersion).where(ProcedureVersion.id.in_(ids)))
+    }
+    return [rows.get(i) for i in ids]
+
+
+async def procedures_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Procedure | None]:
+    rows = {p.id: p for p in await session.scalars(select(Procedure).where(Procedure.id.in_(ids)))}
+    return [rows.get(i) for i in ids]
+
+
+async def files_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[StoredFile | None]:
+    rows = {f.id: f for f in await session.scalars(select(StoredFile).where(StoredFile.id.in_(ids)))}
+    return [rows.get(i) for i in ids]

@@ -27,7 +27,7 @@ from services.accounts.journal import RequestMeta
 from services.accounts.service import lock
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import last_code, register, sign_in
-from tests.conftest import NOW, gql
+from tests.conftest import CALENDAR, NOW, gql
 from tests.oidc_provider import DEFAULT_USER, Misbehaviour, Provider, oidc_provider_fixture  # noqa: F401
 
 START = """mutation { nationalIdentitySignInStart {
@@ -71,6 +71,7 @@ async def oidc_client(
         broker=None,
         clock=clock,
         policy=policy_from_settings(settings),
+        calendar=CALENDAR,
         oidc=OidcClient(
             OidcConfig(
                 issuer=provider.issuer,

@@ -1,0 +1,281 @@
+"""Dossiers (hồ sơ thủ tục hành chính): submission, reception, processing steps, the process
+control trail, and the transactional outbox of their events.
+
+A dossier keeps the procedure version it was submitted under (components, time, fees,
+workflow), and the agency that received it, so later catalog or organisation changes never
+rewrite a dossier in progress. Its business, payment, delivery and sync statuses are separate.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, Timestamps, UUIDPk
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=True, validate_strings=True)
+
+
+class DossierStatus(enum.Enum):
+    """Trạng thái nghiệp vụ của hồ sơ."""
+
+    DRAFT = "DRAFT"  # đang soạn, chưa nộp
+    SUBMITTED = "SUBMITTED"  # đã nộp, chờ tiếp nhận
+    AWAITING_COMPLETION = "AWAITING_COMPLETION"  # yêu cầu bổ sung, hoàn thiện (before reception)
+    IN_PROGRESS = "IN_PROGRESS"  # đang giải quyết
+    SUPPLEMENT_REQUESTED = "SUPPLEMENT_REQUESTED"  # chờ bổ sung trong khi giải quyết (clock stopped)
+    RESULT_READY = "RESULT_READY"  # có kết quả, chờ trả
+    REFUSED = "REFUSED"  # từ chối giải quyết, chờ trả văn bản trả lời
+    CLOSED = "CLOSED"  # đã trả kết quả, kết thúc
+    REJECTED = "REJECTED"  # từ chối tiếp nhận
+    WITHDRAWN = "WITHDRAWN"  # công dân rút hồ sơ
+
+
+class Channel(enum.Enum):
+    ONLINE = "ONLINE"  # trực tuyến
+    COUNTER = "COUNTER"  # trực tiếp tại Bộ phận Một cửa
+    POST = "POST"  # qua bưu chính công ích
+    NATIONAL_PORTAL = "NATIONAL_PORTAL"  # Cổng Dịch vụ công quốc gia
+
+
+class PaymentStatus(enum.Enum):
+    NOT_REQUIRED = "NOT_REQUIRED"
+    UNPAID = "UNPAID"
+    PAID = "PAID"
+    REFUNDED = "REFUNDED"
+
+
+class DeliveryStatus(enum.Enum):
+    NOT_READY = "NOT_READY"
+    AWAITING_PICKUP = "AWAITING_PICKUP"
+    DELIVERED = "DELIVERED"
+
+
+class SyncStatus(enum.Enum):
+    PENDING = "PENDING"  # events not yet delivered to every consumer
+    SYNCED = "SYNCED"
+
+
+class Punctuality(enum.Enum):
+    EARLY = "EARLY"  # trước hạn
+    ON_TIME = "ON_TIME"  # đúng hạn
+    LATE = "LATE"  # quá hạn
+
+
+class FileStatus(enum.Enum):
+    QUARANTINED = "QUARANTINED"  # uploaded, not yet checked
+    READY = "READY"
+    REJECTED = "REJECTED"
+
+
+class StoredFile(UUIDPk, Base):
+    """A file in the object store; its bytes are there, its facts here. Keys reveal nothing."""
+
+    __tablename__ = "stored_files"
+
+    owner_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    object_key: Mapped[str] = mapped_column(String(200), unique=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[FileStatus] = mapped_column(_enum(FileStatus, "file_status"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Dossier(UUIDPk, Timestamps, Base):
+    __tablename__ = "dossiers"
+
+    # Mã hồ sơ (Circular 01/2018 art. 19), issued at reception: <electronic id>-YYMMDD-XXXX.
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    procedure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedures.id"), index=True)
+    procedure_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedure_versions.id"))
+    applicant_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    applicant_name: Mapped[str] = mapped_column(String(300))
+    applicant_id_number: Mapped[str | None] = mapped_column(String(14), index=True)  # citizen ID or tax code
+    applicant_phone: Mapped[str | None] = mapped_column(String(20))
+    applicant_email: Mapped[str | None] = mapped_column(String(320))
+    applicant_address: Mapped[str | None] = mapped_column(String(500))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "dossier_channel"))
+    receiving_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    status: Mapped[DossierStatus] = mapped_column(_enum(DossierStatus, "dossier_status"))
+    payment_status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
+    delivery_status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "delivery_status"))
+    sync_status: Mapped[SyncStatus] = mapped_column(_enum(SyncStatus, "sync_status"))
+    delivery_method: Mapped[str | None] = mapped_column(String(16))
+    form_data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    counts_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
+    # The appointment on the receipt; never moved. `due_at` moves with paused clocks and apologies.
+    appointment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    apologised: Mapped[bool] = mapped_column(Boolean, default=False)
+    completion_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_step: Mapped[int | None] = mapped_column(Integer)
+    result_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    punctuality: Mapped[Punctuality | None] = mapped_column(_enum(Punctuality, "punctuality"))
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    # Printed only in the QR code of the receipt: the second factor of a public lookup.
+    lookup_secret: Mapped[str] = mapped_column(String(64))
+    # Optimistic concurrency: each act states the version it saw.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Hash of the last trail event (the chain's head).
+    trail_head: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_dossiers_status_due", "status", "due_at"),
+        Index("ix_dossiers_agency_status", "receiving_agency_id", "status"),
+    )
+
+
+class AttachmentKind(enum.Enum):
+    COMPONENT = "COMPONENT"  # thành phần hồ sơ
+    SUPPLEMENT = "SUPPLEMENT"  # tài liệu bổ sung
+    RESULT = "RESULT"  # kết quả giải quyết
+
+
+class DossierAttachment(UUIDPk, Base):
+    __tablename__ = "dossier_attachments"
+
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    component_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("procedure_components.id"))
+    kind: Mapped[AttachmentKind] = mapped_column(_enum(AttachmentKind, "attachment_kind"))
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    added_by: Mapped[str] = mapped_column(String(200))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DossierStep(UUIDPk, Base):
+    """One workflow step of one dossier: who holds it, by when, and how it ended."""
+
+    __tablename__ = "dossier_steps"
+
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(500))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    days: Mapped[str] = mapped_column(String(10))  # the step's share, as written in the workflow
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    punctuality: Mapped[Punctuality | None] = mapped_column(_enum(Punctuality, "punctuality"))
+
+    __table_args__ = (UniqueConstraint("dossier_id", "position", name="uq_dossier_steps_position"),)
+
+
+class DossierEvent(Base):
+    """Phiếu kiểm soát quá trình giải quyết: one append-only row per act, chained by hash.
+
+    Also the transactional outbox: rows are written in the same transaction as the change and
+    delivered to consumers in `seq` order per dossier. A trigger refuses UPDATE and DELETE.
+    """
+
+    __tablename__ = "dossier_events"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column()
+    actor_label: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str | None] = mapped_column(String(40))
+    agency_id: Mapped[uuid.UUID | None] = mapped_column()
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    from_step: Mapped[int | None] = mapped_column(Integer)
+    to_step: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    punctuality: Mapped[str | None] = mapped_column(String(10))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class DossierCodeCounter(Base):
+    """The daily sequence of dossier codes per receiving agency (never duplicated)."""
+
+    __tablename__ = "dossier_code_counters"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyKey(Base):
+    """A client-supplied key: the same mutation retried with it is applied once."""
+
+    __tablename__ = "idempotency_keys"
+
+    actor: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(60))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HolidayOverride(Base):
+    """An admin's correction of the calendar: an extra day off, or a weekend day worked."""
+
+    __tablename__ = "holiday_overrides"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_working_day: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class EventConsumer(UUIDPk, Base):
+    """A registered receiver of dossier events (the national portal adapter, webhooks)."""
+
+    __tablename__ = "event_consumers"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    secret: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EventDelivery(Base):
+    """How far each consumer has received each dossier's events (in order, at least once)."""
+
+    __tablename__ = "event_deliveries"
+
+    consumer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("event_consumers.id", ondelete="CASCADE"), primary_key=True
+    )
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
+    delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)

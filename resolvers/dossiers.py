@@ -1,0 +1,760 @@
+"""Dossier queries, one mutation per act of the life cycle, and live subscriptions.
+
+Every act takes the dossier `id`, the `expectedVersion` the caller saw (optimistic concurrency:
+a stale one answers `Conflict`) and an optional `idempotencyKey` (a retry with the same key is
+applied once and answers the first result).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import PermissionExtension
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from models.dossiers import Channel, DossierStatus
+from resolvers.common import run_command
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, ValidationFailed
+from schema.permissions import IsAuthenticatedPerson
+from schema.types.catalog import PageInfo
+from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
+from services import idempotency
+from services.dossiers import commands, queries
+from services.dossiers.commands import ActContext, Applicant, ComponentFiles, DraftData
+from services.dossiers.workflow import STATUS_LABELS
+from services.errors import FieldIssue
+from services.errors import NotFound as DomainNotFound
+from services.errors import ValidationFailed as DomainValidationFailed
+
+PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]
+
+
+@strawberry.input(description="Tệp của một thành phần hồ sơ.")
+class ComponentFilesInput:
+    component_id: strawberry.ID = strawberry.field(description="Mã thành phần hồ sơ của thủ tục.")
+    file_ids: list[strawberry.ID] = strawberry.field(
+        description="Các tệp đã tải lên (hoặc lấy từ kho dữ liệu)."
+    )
+
+
+@strawberry.input(description="Hồ sơ nháp.")
+class DossierDraftInput:
+    procedure_code: str = strawberry.field(description="Mã thủ tục.")
+    receiving_agency_code: str = strawberry.field(description="Bộ phận Một cửa nộp vào.")
+    form_data: JSON = strawberry.field(description="Tờ khai điện tử (theo formSchema của thủ tục).")
+    components: list[ComponentFilesInput] = strawberry.field(
+        default_factory=list, description="Thành phần hồ sơ."
+    )
+    delivery_method: str | None = strawberry.field(default=None, description="Hình thức nhận kết quả.")
+
+
+@strawberry.input(description="Người nộp (hồ sơ nộp trực tiếp hoặc qua bưu chính).")
+class ApplicantInput:
+    name: str = strawberry.field(description="Họ tên / tên tổ chức.")
+    id_number: str | None = strawberry.field(default=None, description="Số định danh / mã số thuế.")
+    phone: str | None = strawberry.field(default=None, description="Điện thoại.")
+    email: str | None = strawberry.field(default=None, description="Thư điện tử.")
+    address: str | None = strawberry.field(default=None, description="Địa chỉ.")
+
+
+@strawberry.input(description="Bộ lọc tìm kiếm hồ sơ.")
+class DossierFilterInput:
+    code: str | None = strawberry.field(default=None, description="Mã hồ sơ (hoặc phần đầu).")
+    applicant: str | None = strawberry.field(default=None, description="Tên hoặc số định danh người nộp.")
+    procedure_code: str | None = strawberry.field(default=None, description="Mã thủ tục.")
+    status: DossierStatus | None = strawberry.field(default=None, description="Trạng thái.")
+    overdue: bool | None = strawberry.field(
+        default=None, description="Chỉ hồ sơ quá hạn (true) / chưa quá hạn."
+    )
+    near_deadline: bool | None = strawberry.field(
+        default=None, description="Chỉ hồ sơ sắp đến hạn (trong 1 ngày)."
+    )
+    received_from: datetime | None = strawberry.field(default=None, description="Tiếp nhận từ.")
+    received_to: datetime | None = strawberry.field(default=None, description="Tiếp nhận đến (không gồm).")
+
+
+@strawberry.type(description="Một mục trong danh sách hồ sơ.")
+class DossierEdge:
+    cursor: str = strawberry.field(description="Con trỏ.")
+    node: Dossier = strawberry.field(description="Hồ sơ.")
+
+
+@strawberry.type(description="Danh sách hồ sơ có phân trang (Relay).")
+class DossierConnection:
+    edges: list[DossierEdge] = strawberry.field(description="Các mục.")
+    page_info: PageInfo = strawberry.field(description="Phân trang.")
+
+
+@strawberry.type(description="Hồ sơ sau thao tác.")
+class DossierChanged:
+    dossier: Dossier = strawberry.field(description="Hồ sơ.")
+    replayed: bool = strawberry.field(
+        description="Yêu cầu lặp lại với cùng khoá: không làm lại, trả kết quả cũ."
+    )
+
+
+DossierActResult = Annotated[
+    DossierChanged | ValidationFailed | InvalidTransition | Conflict | NotFound,
+    strawberry.union("DossierActResult", description="Kết quả một thao tác trên hồ sơ."),
+]
+
+
+def _uuid(value: strawberry.ID | str, path: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise DomainValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None
+
+
+def _components(items: list[ComponentFilesInput]) -> tuple[ComponentFiles, ...]:
+    return tuple(
+        ComponentFiles(_uuid(c.component_id, "componentId"), tuple(_uuid(f, "fileIds") for f in c.file_ids))
+        for c in items
+    )
+
+
+def _page(page: Any) -> DossierConnection:
+    edges = [DossierEdge(cursor=c, node=Dossier(row=d)) for d, c in page.items]
+    return DossierConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+Command = Callable[[AsyncSession, uuid.UUID, ActContext], Awaitable[Any]]
+
+
+async def _act(
+    info: Info[Context, None],
+    operation: str,
+    dossier_id: strawberry.ID,
+    expected_version: int | None,
+    idempotency_key: str | None,
+    command: Command,
+    arguments: dict[str, Any] | None = None,
+    *,
+    comment: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> DossierActResult:
+    ctx = info.context
+
+    async def run(session: AsyncSession) -> DossierChanged:
+        ident = _uuid(dossier_id, "id")
+        # Row access first: a dossier the caller may not read does not exist for them.
+        if await queries.dossier_for(session, ctx.actor, ident) is None:
+            raise DomainNotFound("hồ sơ", str(dossier_id))
+        if idempotency_key:
+            digest = idempotency.request_hash(operation, {"id": str(ident), **(arguments or {})})
+            earlier = await idempotency.claim(
+                session,
+                actor=ctx.actor.label,
+                key=idempotency_key,
+                operation=operation,
+                digest=digest,
+                now=ctx.now,
+            )
+            if earlier is not None:
+                replay = await queries.dossier_for(session, ctx.actor, ident)
+                assert replay is not None
+                return DossierChanged(dossier=Dossier(row=replay), replayed=True)
+        act = ActContext(
+            actor=ctx.actor,
+            now=ctx.now,
+            calendar=ctx.calendar,
+            expected_version=expected_version,
+            comment=comment,
+            data=data or {},
+        )
+        dossier = await command(session, ident, act)
+        if idempotency_key:
+            await idempotency.remember(
+                session, actor=ctx.actor.label, key=idempotency_key, response={"dossierId": str(ident)}
+            )
+        return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
+
+    return await run_command(info, run)  # type: ignore[return-value]
+
+
+# --- queries ----------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class DossierQuery:
+    @strawberry.field(description="Một hồ sơ (của mình, hoặc cơ quan mình xử lý).", extensions=PERSON)
+    async def dossier(self, info: Info[Context, None], id: strawberry.ID) -> Dossier | None:
+        try:
+            ident = uuid.UUID(str(id))
+        except ValueError:
+            return None
+        async with info.context.db.session() as session:
+            row = await queries.dossier_for(session, info.context.actor, ident)
+        return Dossier(row=row) if row else None
+
+    @strawberry.field(
+        description="Tìm hồ sơ: của mình (công dân) hoặc của cơ quan (cán bộ); mới nhất trước.",
+        extensions=PERSON,
+    )
+    async def dossiers(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        filter: DossierFilterInput | None = None,
+    ) -> DossierConnection:
+        f = filter or DossierFilterInput()
+        flt = queries.DossierFilter(
+            code=f.code,
+            applicant=f.applicant,
+            procedure_code=f.procedure_code,
+            status=f.status,
+            overdue=f.overdue,
+            near_deadline=f.near_deadline,
+            received_from=f.received_from,
+            received_to=f.received_to,
+        )
+        ctx = info.context
+        try:
+            async with ctx.db.session() as session:
+                page = await queries.search(session, ctx.actor, flt, now=ctx.now, first=first, after=after)
+        except DomainValidationFailed as error:
+            raise ClientError(error.issues[0].message, error.issues[0].code) from error
+        return _page(page)
+
+    @strawberry.field(
+        description="Hộp việc: hồ sơ người gọi xử lý được lúc này, hạn gần nhất trước.", extensions=PERSON
+    )
+    async def inbox(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> DossierConnection:
+        ctx = info.context
+        try:
+            async with ctx.db.session() as session:
+                page = await queries.inbox(session, ctx.actor, first=first, after=after)
+        except DomainValidationFailed as error:
+            raise ClientError(error.issues[0].message, error.issues[0].code) from error
+        return _page(page)
+
+    @strawberry.field(
+        description="Tra cứu công khai theo mã hồ sơ: trạng thái không có thông tin cá nhân; kèm số định "
+        "danh của người nộp hoặc mã bí mật trên QR thì trả cả hồ sơ."
+    )
+    async def dossier_status(
+        self, info: Info[Context, None], code: str, id_number: str | None = None, secret: str | None = None
+    ) -> DossierLookup | None:
+        ctx = info.context
+        async with ctx.db.session() as session:
+            found = await queries.lookup(session, code, id_number=id_number, secret=secret)
+        if found is None or found.dossier.code is None:
+            return None
+        d = found.dossier
+        version = await ctx.loaders.version_by_id.load(d.procedure_version_id)
+        agency = await ctx.loaders.agency_by_id.load(d.receiving_agency_id)
+        public = DossierPublicStatus(
+            code=d.code or "",
+            procedure_name=version.name if version else "",
+            agency_name=agency.name if agency else "",
+            status=d.status,
+            status_label=STATUS_LABELS[d.status],
+            received_at=d.received_at,
+            appointment_at=d.appointment_at,
+            finished_at=d.finished_at,
+        )
+        return DossierLookup(public=public, dossier=Dossier(row=d) if found.full else None)
+
+
+# --- mutations ----------------------------------------------------------------------------------------
+
+
+DraftResult = Annotated[
+    DossierChanged | ValidationFailed | NotFound,
+    strawberry.union("DossierDraftResult", description="Kết quả lưu hồ sơ nháp."),
+]
+
+
+@strawberry.type
+class DossierMutation:
+    @strawberry.mutation(description="Lưu hồ sơ nháp (tạo mới khi không có id).", extensions=PERSON)
+    async def dossier_save_draft(
+        self, info: Info[Context, None], input: DossierDraftInput, id: strawberry.ID | None = None
+    ) -> DraftResult:
+        ctx = info.context
+
+        async def run(session: AsyncSession) -> DossierChanged:
+            data = DraftData(
+                procedure_code=input.procedure_code,
+                receiving_agency_code=input.receiving_agency_code,
+                form_data=input.form_data if isinstance(input.form_data, dict) else {},
+                components=_components(input.components),
+                delivery_method=input.delivery_method,
+            )
+            dossier = await commands.save_draft(
+                session, ctx.actor, data, now=ctx.now, dossier_id=_uuid(id, "id") if id else None
+            )
+            return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
+
+        return await run_command(info, run)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Nộp hồ sơ: kiểm tra tự động (tờ khai, thành phần bắt buộc) và xác nhận ngay thời điểm "
+        "bắt đầu tính thời hạn.",
+        extensions=PERSON,
+    )
+    async def dossier_submit(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await _act(info, "submit", id, expected_version, idempotency_key, commands.submit)
+
+    @strawberry.mutation(
+        description="Cán bộ một cửa nhập hồ sơ nộp trực tiếp hoặc qua bưu chính thay người nộp.",
+        extensions=PERSON,
+    )
+    async def dossier_register_at_counter(
+        self,
+        info: Info[Context, None],
+        procedure_code: str,
+        receiving_agency_code: str,
+        applicant: ApplicantInput,
+        form_data: JSON,
+        components: list[ComponentFilesInput],
+        by_post: bool = False,
+    ) -> DraftResult:
+        ctx = info.context
+
+        async def run(session: AsyncSession) -> DossierChanged:
+            dossier = await commands.register_at_counter(
+                session,
+                ctx.actor,
+                procedure_code=procedure_code,
+                agency_code=receiving_agency_code,
+                applicant=Applicant(
+                    applicant.name, applicant.id_number, applicant.phone, applicant.email, applicant.address
+                ),
+                form_data=form_data if isinstance(form_data, dict) else {},
+                components=_components(components),
+                channel=Channel.POST if by_post else Channel.COUNTER,
+                now=ctx.now,
+                calendar=ctx.calendar,
+            )
+            return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
+
+        return await run_command(info, run)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Tiếp nhận: cấp mã hồ sơ và ngày hẹn trả kết quả.", extensions=PERSON)
+    async def dossier_receive(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await _act(info, "receive", id, expected_version, idempotency_key, commands.receive)
+
+    @strawberry.mutation(
+        description="Yêu cầu bổ sung, hoàn thiện hồ sơ (một lần, hướng dẫn đầy đủ từng nội dung).",
+        extensions=PERSON,
+    )
+    async def dossier_request_completion(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        items: list[str],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await _act(
+            info,
+            "request_completion",
+            id,
+            expected_version,
+            idempotency_key,
+            commands.request_completion,
+            {"items": items},
+            data={"items": items},
+        )
+
+    @strawberry.mutation(description="Từ chối tiếp nhận, nêu rõ lý do.", extensions=PERSON)
+    async def dossier_refuse_receipt(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        reasons: list[str],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await _act(
+            info,
+            "refuse_receipt",
+            id,
+            expected_version,
+            idempotency_key,
+            commands.refuse_receipt,
+            {"reasons": reasons},
+            data={"reasons": reasons},
+        )
+
+    @strawberry.mutation(description="Nộp lại hồ sơ đã bổ sung, hoàn thiện.", extensions=PERSON)
+    async def dossier_resubmit(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        components: list[ComponentFilesInput],
+        form_data: JSON | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        parts = _components(components)
+        data = form_data if isinstance(form_data, dict) else None
+
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.resubmit(session, ident, act, form_data=data, components=parts)
+
+        return await _act(
+            info,
+            "resubmit",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"components": [str(c) for c in parts], "formData": data},
+        )
+
+    @strawberry.mutation(description="Phân công người xử lý bước hiện tại.", extensions=PERSON)
+    async def dossier_assign(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        assignee_id: strawberry.ID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        who = _uuid(assignee_id, "assigneeId")
+
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.assign(session, ident, act, who)
+
+        return await _act(
+            info, "assign", id, expected_version, idempotency_key, command, {"assignee": str(who)}
+        )
+
+    @strawberry.mutation(description="Chuyển bước tiếp theo (có thể chọn người nhận).", extensions=PERSON)
+    async def dossier_forward(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        comment: str | None = None,
+        assignee_id: strawberry.ID | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        who = _uuid(assignee_id, "assigneeId") if assignee_id else None
+
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.forward(session, ident, act, who)
+
+        return await _act(
+            info,
+            "forward",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"assignee": str(who), "comment": comment},
+            comment=comment,
+        )
+
+    @strawberry.mutation(description="Trả hồ sơ về bước trước.", extensions=PERSON)
+    async def dossier_send_back(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        comment: str,
+        to_step: int | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.send_back(session, ident, act, to_step)
+
+        return await _act(
+            info,
+            "send_back",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"toStep": to_step, "comment": comment},
+            comment=comment,
+        )
+
+    @strawberry.mutation(
+        description="Yêu cầu người nộp bổ sung tài liệu; dừng tính thời gian đến khi bổ sung.",
+        extensions=PERSON,
+    )
+    async def dossier_request_supplement(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        items: list[str],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await _act(
+            info,
+            "request_supplement",
+            id,
+            expected_version,
+            idempotency_key,
+            commands.request_supplement,
+            {"items": items},
+            data={"items": items},
+        )
+
+    @strawberry.mutation(description="Bổ sung tài liệu; thời hạn được tính tiếp.", extensions=PERSON)
+    async def dossier_supplement(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        components: list[ComponentFilesInput],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        parts = _components(components)
+
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.supplement(session, ident, act, parts)
+
+        return await _act(
+            info,
+            "supplement",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"components": [str(c) for c in parts]},
+        )
+
+    @strawberry.mutation(
+        description="Xin lỗi và hẹn lại ngày trả kết quả (hồ sơ vẫn tính là quá hạn).", extensions=PERSON
+    )
+    async def dossier_apologize(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        new_appointment: datetime,
+        reason: str,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.apologize(session, ident, act, new_appointment)
+
+        return await _act(
+            info,
+            "apologize",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"newAppointment": new_appointment.isoformat(), "reason": reason},
+            comment=reason,
+        )
+
+    @strawberry.mutation(description="Phê duyệt và đính kèm kết quả (bản điện tử).", extensions=PERSON)
+    async def dossier_approve(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        result_file_ids: list[strawberry.ID],
+        comment: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        files = [_uuid(f, "resultFileIds") for f in result_file_ids]
+
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.approve(session, ident, act, files)
+
+        return await _act(
+            info,
+            "approve",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"files": [str(f) for f in files], "comment": comment},
+            comment=comment,
+        )
+
+    @strawberry.mutation(description="Từ chối giải quyết, nêu rõ lý do.", extensions=PERSON)
+    async def dossier_refuse(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        reasons: list[str],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await _act(
+            info,
+            "refuse",
+            id,
+            expected_version,
+            idempotency_key,
+            commands.refuse,
+            {"reasons": reasons},
+            data={"reasons": reasons},
+        )
+
+    @strawberry.mutation(
+        description="Trả kết quả (ONLINE, POST hoặc COUNTER theo thủ tục) và kết thúc hồ sơ.",
+        extensions=PERSON,
+    )
+    async def dossier_return(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        method: str,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
+            return await commands.return_result(session, ident, act, method)
+
+        return await _act(info, "return", id, expected_version, idempotency_key, command, {"method": method})
+
+    @strawberry.mutation(description="Người nộp rút hồ sơ (trước khi có kết quả).", extensions=PERSON)
+    async def dossier_withdraw(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await _act(
+            info,
+            "withdraw",
+            id,
+            expected_version,
+            idempotency_key,
+            commands.withdraw,
+            {"reason": reason},
+            comment=reason,
+        )
+
+
+# --- subscriptions ------------------------------------------------------------------------------------
+
+
+async def dossier_changes(
+    info: Info[Context, None],
+    id: strawberry.ID | None,
+    code: str | None,
+    id_number: str | None,
+    secret: str | None,
+) -> AsyncGenerator[Dossier, None]:
+    ctx = info.context
+    if ctx.broker is None:
+        raise ClientError("Máy chủ không hỗ trợ nhận thay đổi trực tiếp.", "UNAVAILABLE")
+
+    async def current() -> Dossier | None:
+        await ctx.db.finish(commit=False)
+        ctx.loaders = Loaders(ctx.db)
+        async with ctx.db.session() as session:
+            if id is not None:
+                try:
+                    row = await queries.dossier_for(session, ctx.actor, uuid.UUID(str(id)))
+                except ValueError:
+                    row = None
+            elif code is not None:
+                found = await queries.lookup(session, code, id_number=id_number, secret=secret)
+                row = found.dossier if found and found.full else None
+            else:
+                row = None
+        return Dossier(row=row) if row else None
+
+    first = await current()
+    if first is None:
+        raise ClientError("Không tìm thấy hồ sơ.", "NOT_FOUND")
+    key = str(first.row.id)
+    async with ctx.broker.subscribe("dossier", key) as queue:
+        latest = await current()  # re-read after subscribing: nothing committed in between is lost
+        yield latest or first
+        try:
+            while True:
+                await queue.get()
+                while not queue.empty():
+                    queue.get_nowait()
+                changed = await current()
+                if changed is not None:
+                    yield changed
+        finally:
+            await ctx.db.finish(commit=False)
+
+
+@strawberry.type
+class DossierSubscription:
+    @strawberry.subscription(
+        description="Trạng thái hồ sơ trực tiếp: trạng thái hiện tại, rồi mỗi thay đổi đã ghi. Theo `id` "
+        "(người nộp, cán bộ có thẩm quyền) hoặc theo `code` kèm số định danh người nộp hoặc mã trên QR."
+    )
+    async def dossier_status_changed(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID | None = None,
+        code: str | None = None,
+        id_number: str | None = None,
+        secret: str | None = None,
+    ) -> AsyncGenerator[Dossier, None]:
+        async for item in dossier_changes(info, id, code, id_number, secret):
+            yield item
+
+    @strawberry.subscription(
+        description="Hộp việc của một cơ quan: mỗi hồ sơ của cơ quan vừa thay đổi (cán bộ của cơ quan đó)."
+    )
+    async def inbox_changed(
+        self, info: Info[Context, None], agency_code: str
+    ) -> AsyncGenerator[Dossier, None]:
+        ctx = info.context
+        if ctx.broker is None:
+            raise ClientError("Máy chủ không hỗ trợ nhận thay đổi trực tiếp.", "UNAVAILABLE")
+        agency = await ctx.loaders.agency_by_code.load(agency_code)
+        if agency is None or (
+            not any(ctx.actor.has_role(role, agency.id) for role in queries.STAFF_ROLES)
+            and not ctx.actor.is_system_admin
+        ):
+            raise ClientError("Bạn không thuộc cơ quan này.", "FORBIDDEN")
+        async with ctx.broker.subscribe("inbox", str(agency.id)) as queue:
+            try:
+                while True:
+                    event = await queue.get()
+                    await ctx.db.finish(commit=False)
+                    ctx.loaders = Loaders(ctx.db)
+                    try:
+                        changed = uuid.UUID(str(event.get("ref")))
+                    except ValueError:
+                        continue
+                    async with ctx.db.session() as session:
+                        row = await queries.dossier_for(session, ctx.actor, changed)
+                    if row is not None:
+                        yield Dossier(row=row)
+            finally:
+                await ctx.db.finish(commit=False)

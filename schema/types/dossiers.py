@@ -1,0 +1,350 @@
+"""GraphQL types of dossiers: the dossier, its steps, attachments, trail, and the public status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from models import dossiers as m
+from resolvers.context import Context
+from schema.types.catalog import Agency, Procedure
+from services.dossiers import commands, workflow
+from services.dossiers.queries import check_trail
+
+strawberry.enum(
+    m.DossierStatus,
+    description="Trạng thái hồ sơ: đang soạn, chờ tiếp nhận, chờ bổ sung hoàn thiện, đang giải quyết, chờ bổ "
+    "sung (dừng tính thời gian), có kết quả, từ chối giải quyết, đã trả kết quả, từ chối tiếp nhận, đã rút.",
+)
+strawberry.enum(
+    m.Channel, description="Kênh nộp: trực tuyến, trực tiếp, bưu chính, Cổng Dịch vụ công quốc gia."
+)
+strawberry.enum(m.PaymentStatus, description="Trạng thái thanh toán phí, lệ phí.")
+strawberry.enum(m.DeliveryStatus, description="Trạng thái trả kết quả.")
+strawberry.enum(m.SyncStatus, description="Trạng thái đồng bộ với các hệ thống khác.")
+strawberry.enum(m.Punctuality, description="Trước hạn, đúng hạn, quá hạn.")
+strawberry.enum(m.AttachmentKind, description="Thành phần hồ sơ, tài liệu bổ sung, kết quả.")
+strawberry.enum(workflow.Action, name="DossierAction", description="Thao tác trên hồ sơ.")
+
+
+@strawberry.type(description="Người nộp hồ sơ, như khi nộp.")
+class Applicant:
+    name: str = strawberry.field(description="Họ tên / tên tổ chức.")
+    id_number: str | None = strawberry.field(description="Số định danh cá nhân / mã số thuế.")
+    phone: str | None = strawberry.field(description="Điện thoại.")
+    email: str | None = strawberry.field(description="Thư điện tử.")
+    address: str | None = strawberry.field(description="Địa chỉ.")
+
+
+@strawberry.type(description="Một bước xử lý của hồ sơ.")
+class DossierStep:
+    row: strawberry.Private[m.DossierStep]
+
+    @strawberry.field(description="Thứ tự bước.")
+    def position(self) -> int:
+        return self.row.position
+
+    @strawberry.field(description="Tên bước.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Vai trò xử lý.")
+    def role(self) -> str:
+        return self.row.role
+
+    @strawberry.field(description="Thời gian của bước (ngày làm việc).")
+    def days(self) -> float:
+        return float(self.row.days)
+
+    @strawberry.field(description="Người được phân công (mã tài khoản).")
+    def assignee_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.row.assignee_id)) if self.row.assignee_id else None
+
+    @strawberry.field(description="Bắt đầu lúc.")
+    def started_at(self) -> datetime | None:
+        return self.row.started_at
+
+    @strawberry.field(description="Hạn của bước.")
+    def due_at(self) -> datetime | None:
+        return self.row.due_at
+
+    @strawberry.field(description="Kết thúc lúc.")
+    def finished_at(self) -> datetime | None:
+        return self.row.finished_at
+
+    @strawberry.field(description="Trước hạn / đúng hạn / quá hạn.")
+    def punctuality(self) -> m.Punctuality | None:
+        return self.row.punctuality
+
+    @strawberry.field(description="Cơ quan xử lý bước.")
+    async def agency(self, info: Info[Context, None]) -> Agency | None:
+        row = await info.context.loaders.agency_by_id.load(self.row.agency_id)
+        return Agency(row=row) if row else None
+
+
+@strawberry.type(description="Tệp đính kèm hồ sơ.")
+class Attachment:
+    row: strawberry.Private[m.DossierAttachment]
+
+    @strawberry.field(description="Loại.")
+    def kind(self) -> m.AttachmentKind:
+        return self.row.kind
+
+    @strawberry.field(description="Thành phần hồ sơ (nếu có).")
+    def component_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.row.component_id)) if self.row.component_id else None
+
+    @strawberry.field(description="Mã tệp.")
+    def file_id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.file_id))
+
+    @strawberry.field(description="Thời điểm đính kèm.")
+    def added_at(self) -> datetime:
+        return self.row.added_at
+
+    @strawberry.field(description="Tên tệp.")
+    async def filename(self, info: Info[Context, None]) -> str:
+        f = await info.context.loaders.file_by_id.load(self.row.file_id)
+        return f.filename if f else ""
+
+    @strawberry.field(description="Dung lượng (byte).")
+    async def size(self, info: Info[Context, None]) -> float:
+        f = await info.context.loaders.file_by_id.load(self.row.file_id)
+        return float(f.size) if f else 0
+
+    @strawberry.field(description="Mã băm SHA-256.")
+    async def sha256(self, info: Info[Context, None]) -> str:
+        f = await info.context.loaders.file_by_id.load(self.row.file_id)
+        return f.sha256 if f else ""
+
+
+@strawberry.type(description="Một dòng của phiếu kiểm soát quá trình giải quyết (không sửa, không xoá được).")
+class TrailEvent:
+    seq: int = strawberry.field(description="Số thứ tự.")
+    at: datetime = strawberry.field(description="Thời điểm.")
+    action: str = strawberry.field(description="Thao tác.")
+    actor: str = strawberry.field(description="Người thực hiện.")
+    role: str | None = strawberry.field(description="Vai trò.")
+    from_status: str | None = strawberry.field(description="Trạng thái trước.")
+    to_status: str = strawberry.field(description="Trạng thái sau.")
+    from_step: int | None = strawberry.field(description="Từ bước.")
+    to_step: int | None = strawberry.field(description="Sang bước.")
+    comment: str | None = strawberry.field(description="Ý kiến.")
+    punctuality: str | None = strawberry.field(description="Bước kết thúc trước hạn / đúng hạn / quá hạn.")
+    data: JSON = strawberry.field(description="Chi tiết (mã hồ sơ, ngày hẹn, nội dung yêu cầu…).")
+    hash: str = strawberry.field(description="Mã băm nối chuỗi với dòng trước.")
+
+    @classmethod
+    def from_row(cls, e: m.DossierEvent) -> TrailEvent:
+        data: Any = e.data
+        return cls(
+            seq=e.seq,
+            at=e.at,
+            action=e.action,
+            actor=e.actor_label,
+            role=e.actor_role,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            from_step=e.from_step,
+            to_step=e.to_step,
+            comment=e.comment,
+            punctuality=e.punctuality,
+            data=data,
+            hash=e.hash,
+        )
+
+
+@strawberry.type(description="Kết quả kiểm tra tính toàn vẹn của phiếu kiểm soát.")
+class TrailCheck:
+    valid: bool = strawberry.field(description="Chuỗi băm còn nguyên vẹn.")
+    events: int = strawberry.field(description="Số dòng đã kiểm tra.")
+    broken_at_seq: int | None = strawberry.field(description="Dòng đầu tiên sai (nếu có).")
+
+
+@strawberry.type(description="Hồ sơ thủ tục hành chính (chỉ người nộp và cán bộ có thẩm quyền xem được).")
+class Dossier:
+    row: strawberry.Private[m.Dossier]
+
+    @strawberry.field(description="Mã định danh.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field(description="Mã hồ sơ (cấp khi tiếp nhận).")
+    def code(self) -> str | None:
+        return self.row.code
+
+    @strawberry.field(description="Trạng thái.")
+    def status(self) -> m.DossierStatus:
+        return self.row.status
+
+    @strawberry.field(description="Trạng thái thanh toán.")
+    def payment_status(self) -> m.PaymentStatus:
+        return self.row.payment_status
+
+    @strawberry.field(description="Trạng thái trả kết quả.")
+    def delivery_status(self) -> m.DeliveryStatus:
+        return self.row.delivery_status
+
+    @strawberry.field(description="Trạng thái đồng bộ.")
+    def sync_status(self) -> m.SyncStatus:
+        return self.row.sync_status
+
+    @strawberry.field(description="Kênh nộp.")
+    def channel(self) -> m.Channel:
+        return self.row.channel
+
+    @strawberry.field(description="Số phiên bản, dùng cho expectedVersion khi thao tác.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="Người nộp.")
+    def applicant(self) -> Applicant:
+        r = self.row
+        return Applicant(
+            name=r.applicant_name,
+            id_number=r.applicant_id_number,
+            phone=r.applicant_phone,
+            email=r.applicant_email,
+            address=r.applicant_address,
+        )
+
+    @strawberry.field(description="Tờ khai điện tử đã điền.")
+    def form_data(self) -> JSON:
+        return JSON(self.row.form_data)
+
+    @strawberry.field(description="Thời điểm nộp.")
+    def submitted_at(self) -> datetime | None:
+        return self.row.submitted_at
+
+    @strawberry.field(
+        description="Thời điểm bắt đầu tính thời hạn (ngoài giờ hành chính: ngày làm việc kế tiếp)."
+    )
+    def counts_from(self) -> datetime | None:
+        return self.row.counts_from
+
+    @strawberry.field(description="Thời điểm tiếp nhận.")
+    def received_at(self) -> datetime | None:
+        return self.row.received_at
+
+    @strawberry.field(description="Ngày hẹn trả kết quả trên giấy tiếp nhận (không đổi).")
+    def appointment_at(self) -> datetime | None:
+        return self.row.appointment_at
+
+    @strawberry.field(description="Hạn hiện tại (dời khi dừng tính thời gian hoặc hẹn lại).")
+    def due_at(self) -> datetime | None:
+        return self.row.due_at
+
+    @strawberry.field(description="Đang dừng tính thời gian từ lúc (chờ bổ sung).")
+    def paused_at(self) -> datetime | None:
+        return self.row.paused_at
+
+    @strawberry.field(description="Đã có phiếu xin lỗi và hẹn lại.")
+    def apologised(self) -> bool:
+        return self.row.apologised
+
+    @strawberry.field(description="Thời điểm có kết quả.")
+    def result_at(self) -> datetime | None:
+        return self.row.result_at
+
+    @strawberry.field(description="Thời điểm kết thúc.")
+    def finished_at(self) -> datetime | None:
+        return self.row.finished_at
+
+    @strawberry.field(description="Trước hạn / đúng hạn / quá hạn, so với ngày hẹn ban đầu.")
+    def punctuality(self) -> m.Punctuality | None:
+        return self.row.punctuality
+
+    @strawberry.field(description="Bước đang xử lý.")
+    def current_step(self) -> int | None:
+        return self.row.current_step
+
+    @strawberry.field(description="Quá hạn (đang mở, chưa dừng tính thời gian, đã qua hạn).")
+    def overdue(self, info: Info[Context, None]) -> bool:
+        r = self.row
+        return (
+            r.status not in workflow.FINAL
+            and r.paused_at is None
+            and r.due_at is not None
+            and r.due_at < info.context.now
+        )
+
+    @strawberry.field(description="Sắp đến hạn (trong 1 ngày tới).")
+    def near_deadline(self, info: Info[Context, None]) -> bool:
+        r, now = self.row, info.context.now
+        if r.status in workflow.FINAL or r.due_at is None or r.due_at < now:
+            return False
+        return (
+            info.context.calendar.working_minutes_between(now, r.due_at)
+            <= info.context.calendar.minutes_per_day()
+        )
+
+    @strawberry.field(description="Mã bí mật in trên mã QR của giấy tiếp nhận (để tra cứu đầy đủ).")
+    def lookup_secret(self) -> str:
+        return self.row.lookup_secret
+
+    @strawberry.field(description="Thủ tục, đúng phiên bản khi nộp.")
+    async def procedure(self, info: Info[Context, None]) -> Procedure | None:
+        loaders = info.context.loaders
+        version = await loaders.version_by_id.load(self.row.procedure_version_id)
+        procedure = await loaders.procedure_by_id.load(self.row.procedure_id)
+        return Procedure(procedure=procedure, row=version) if procedure and version else None
+
+    @strawberry.field(description="Bộ phận Một cửa tiếp nhận.")
+    async def receiving_agency(self, info: Info[Context, None]) -> Agency | None:
+        row = await info.context.loaders.agency_by_id.load(self.row.receiving_agency_id)
+        return Agency(row=row) if row else None
+
+    @strawberry.field(description="Các bước xử lý.")
+    async def steps(self, info: Info[Context, None]) -> list[DossierStep]:
+        return [DossierStep(row=r) for r in await info.context.loaders.steps_by_dossier_id.load(self.row.id)]
+
+    @strawberry.field(description="Tệp đính kèm.")
+    async def attachments(self, info: Info[Context, None]) -> list[Attachment]:
+        return [
+            Attachment(row=r) for r in await info.context.loaders.attachments_by_dossier_id.load(self.row.id)
+        ]
+
+    @strawberry.field(description="Phiếu kiểm soát quá trình giải quyết.")
+    async def trail(self, info: Info[Context, None]) -> list[TrailEvent]:
+        return [
+            TrailEvent.from_row(e) for e in await info.context.loaders.events_by_dossier_id.load(self.row.id)
+        ]
+
+    @strawberry.field(description="Kiểm tra chuỗi băm của phiếu kiểm soát.")
+    async def trail_check(self, info: Info[Context, None]) -> TrailCheck:
+        async with info.context.db.session() as session:
+            result = await check_trail(session, self.row)
+        return TrailCheck(valid=result.valid, events=result.events, broken_at_seq=result.broken_at_seq)
+
+    @strawberry.field(description="Thao tác người gọi được làm lúc này.")
+    async def available_actions(self, info: Info[Context, None]) -> list[workflow.Action]:
+        steps = await info.context.loaders.steps_by_dossier_id.load(self.row.id)
+        async with info.context.db.session() as session:
+            s = await commands.situation(session, self.row, steps)
+        return workflow.available_actions(info.context.actor, s)
+
+
+@strawberry.type(description="Trạng thái công khai của hồ sơ: không có thông tin cá nhân.")
+class DossierPublicStatus:
+    code: str = strawberry.field(description="Mã hồ sơ.")
+    procedure_name: str = strawberry.field(description="Tên thủ tục.")
+    agency_name: str = strawberry.field(description="Cơ quan tiếp nhận.")
+    status: m.DossierStatus = strawberry.field(description="Trạng thái.")
+    status_label: str = strawberry.field(description="Trạng thái bằng lời.")
+    received_at: datetime | None = strawberry.field(description="Ngày tiếp nhận.")
+    appointment_at: datetime | None = strawberry.field(description="Ngày hẹn trả.")
+    finished_at: datetime | None = strawberry.field(description="Ngày kết thúc.")
+
+
+@strawberry.type(
+    description="Kết quả tra cứu: trạng thái công khai; cả hồ sơ khi có yếu tố xác thực thứ hai."
+)
+class DossierLookup:
+    public: DossierPublicStatus = strawberry.field(description="Trạng thái công khai.")
+    dossier: Dossier | None = strawberry.field(
+        description="Hồ sơ đầy đủ (khi có số định danh hoặc mã bí mật)."
+    )

@@ -1,0 +1,1 @@
+"""Dossiers: submission, reception, processing, return — and their trail, codes and lookups."""

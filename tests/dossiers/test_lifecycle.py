@@ -1,0 +1,233 @@
+"""The whole path over GraphQL (HTTP): save a draft, submit (the automatic check refuses an
+incomplete one), ask for completion, resubmit, receive (code and appointment), process across
+two agencies, pause for documents (the clock stops), apologise with a new date, approve with a
+result, return and close — time moving as it would, working days and holidays counted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.clock import FixedClock
+from storage.s3 import ObjectStore
+from tests.conftest import CALENDAR, gql
+from tests.dossiers.helpers import DRAFT_RESULT, act, scene, upload
+
+SAVE = (
+    """mutation($input: DossierDraftInput!, $id: ID) { r: dossierSaveDraft(input: $input, id: $id) { %s } }"""
+    % DRAFT_RESULT
+)
+
+
+def at(local: str) -> datetime:
+    """A moment given in Hà Nội time."""
+    return datetime.fromisoformat(local + "+07:00").astimezone(UTC)
+
+
+async def test_the_whole_path(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, clock: FixedClock
+) -> None:
+    s = await scene(client, session)
+    form_file = await upload(session, store, s.citizen_id)
+    draft_input = {
+        "procedureCode": s.code,
+        "receivingAgencyCode": "H44.99",
+        "formData": {},
+        "components": [],
+        "deliveryMethod": "ONLINE",
+    }
+
+    # Thursday 26/11/2026, 09:00: a draft, then a submission the automatic check refuses.
+    clock.at = at("2026-11-26T09:00:00")
+    draft = (await gql(client, SAVE, {"input": draft_input}, token=s.citizen))["data"]["r"]
+    assert draft["dossier"]["status"] == "DRAFT"
+    dossier_id = draft["dossier"]["id"]
+    refused = await act(client, s.citizen, "dossierSubmit", id=dossier_id)
+    assert refused["__typename"] == "ValidationFailed"
+    assert {tuple(e["field"]): e["code"] for e in refused["errors"]} == {
+        ("formData", "hoTen"): "REQUIRED",
+        ("components", s.components["Tờ khai theo mẫu"]): "MISSING_COMPONENT",
+    }
+    complete = {
+        **draft_input,
+        "formData": {"hoTen": "Nguyễn Thị Lan"},
+        "components": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [form_file]}],
+    }
+    saved = (await gql(client, SAVE, {"input": complete, "id": dossier_id}, token=s.citizen))["data"]["r"]
+    version = saved["dossier"]["version"]
+    submitted = await act(client, s.citizen, "dossierSubmit", "expectedVersion: $v", id=dossier_id, v=version)
+    d = submitted["dossier"]
+    assert d["status"] == "SUBMITTED"
+    assert datetime.fromisoformat(d["countsFrom"]) == at("2026-11-26T09:00:00")
+    assert d["code"] is None
+    assert d["availableActions"] == ["WITHDRAW"]
+
+    # The one-stop officer asks for completion (once), the citizen completes it.
+    clock.at = at("2026-11-26T10:00:00")
+    asked = await act(
+        client,
+        s.reception,
+        "dossierRequestCompletion",
+        "items: $items",
+        id=dossier_id,
+        items=["Bổ sung bản sao giấy tờ tùy thân có chứng thực"],
+    )
+    assert asked["dossier"]["status"] == "AWAITING_COMPLETION"
+    id_copy = await upload(session, store, s.citizen_id, "cccd.pdf")
+    clock.at = at("2026-11-26T17:10:00")  # after hours: counts from Friday morning
+    resubmitted = await act(
+        client,
+        s.citizen,
+        "dossierResubmit",
+        "components: $components",
+        id=dossier_id,
+        components=[{"componentId": s.components["Bản sao giấy tờ tùy thân"], "fileIds": [id_copy]}],
+    )
+    assert resubmitted["dossier"]["status"] == "SUBMITTED"
+    assert datetime.fromisoformat(resubmitted["dossier"]["countsFrom"]) == at("2026-11-27T07:30:00")
+
+    # Friday 08:00: received. A code, and an appointment 4 working days later (online: reduced).
+    clock.at = at("2026-11-27T08:00:00")
+    again = await act(
+        client, s.reception, "dossierRequestCompletion", "items: $items", id=dossier_id, items=["x"]
+    )
+    assert again["__typename"] == "InvalidTransition"  # only once
+    received = (await act(client, s.reception, "dossierReceive", id=dossier_id))["dossier"]
+    assert received["code"] == "000.00.99.H44-261127-0001"
+    expected = CALENDAR.add_working_days(at("2026-11-27T07:30:00"), Decimal(4))
+    assert datetime.fromisoformat(received["appointmentAt"]) == expected
+    assert expected == at("2026-12-02T17:00:00")  # Fri, Mon, Tue, Wed: the weekend skipped
+    steps = received["steps"]
+    assert [st["agency"]["code"] for st in steps] == ["H44.99", "H44.19", "H44.96", "H44.19"]
+    assert [st["days"] for st in steps] == [0.5, 2.5, 1.0, 0.5]  # scaled to the online time
+    assert steps[0]["finishedAt"]
+    assert received["currentStep"] == 2
+    assert steps[1]["assigneeId"] == str(s.specialist_id)  # assigned automatically
+
+    # Across two agencies: examination, then the tax office, which asks for documents.
+    clock.at = at("2026-11-30T09:00:00")
+    forwarded = (
+        await act(
+            client,
+            s.specialist,
+            "dossierForward",
+            "comment: $comment",
+            id=dossier_id,
+            comment="Hồ sơ đủ điều kiện",
+        )
+    )["dossier"]
+    assert forwarded["currentStep"] == 3
+    assert forwarded["steps"][1]["punctuality"] in ("EARLY", "ON_TIME")
+    clock.at = at("2026-12-01T10:00:00")  # Tuesday 10:00
+    paused = (
+        await act(
+            client,
+            s.tax,
+            "dossierRequestSupplement",
+            "items: $items",
+            id=dossier_id,
+            items=["Tờ khai thuế có chữ ký"],
+        )
+    )["dossier"]
+    assert paused["status"] == "SUPPLEMENT_REQUESTED"
+    due_before = datetime.fromisoformat(paused["dueAt"])
+    clock.at = at("2026-12-03T10:00:00")  # Thursday 10:00: two working days later
+    tax_form = await upload(session, store, s.citizen_id, "to-khai-thue.pdf")
+    resumed = (
+        await act(
+            client,
+            s.citizen,
+            "dossierSupplement",
+            "components: $components",
+            id=dossier_id,
+            components=[{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [tax_form]}],
+        )
+    )["dossier"]
+    assert resumed["status"] == "IN_PROGRESS"
+    paused_minutes = CALENDAR.working_minutes_between(at("2026-12-01T10:00:00"), at("2026-12-03T10:00:00"))
+    assert paused_minutes == 2 * CALENDAR.minutes_per_day()
+    assert datetime.fromisoformat(resumed["dueAt"]) == CALENDAR.add_working_minutes(
+        due_before, paused_minutes
+    )
+    # the receipt's date never moves
+    assert datetime.fromisoformat(resumed["appointmentAt"]) == datetime.fromisoformat(
+        received["appointmentAt"]
+    )
+
+    clock.at = at("2026-12-03T14:00:00")
+    to_leader = (await act(client, s.tax, "dossierForward", id=dossier_id))["dossier"]
+    assert to_leader["currentStep"] == 4
+
+    # Late: the leader apologises with a new date; then approves with the electronic result.
+    clock.at = at("2026-12-08T09:00:00")
+    new_date = at("2026-12-10T16:00:00")
+    sorry = (
+        await act(
+            client,
+            s.leader,
+            "dossierApologize",
+            "newAppointment: $when, reason: $reason",
+            id=dossier_id,
+            when=new_date.isoformat(),
+            reason="Chờ ý kiến cơ quan thuế",
+        )
+    )["dossier"]
+    assert (sorry["apologised"], datetime.fromisoformat(sorry["dueAt"])) == (True, new_date)
+    result_file = await upload(session, store, None, "giay-phep.pdf")
+    clock.at = at("2026-12-09T09:00:00")
+    approved = (
+        await act(
+            client, s.leader, "dossierApprove", "resultFileIds: $files", id=dossier_id, files=[result_file]
+        )
+    )["dossier"]
+    assert (approved["status"], approved["deliveryStatus"]) == ("RESULT_READY", "AWAITING_PICKUP")
+    assert "RESULT" in {a["kind"] for a in approved["attachments"]}
+    withdraw = await act(client, s.citizen, "dossierWithdraw", id=dossier_id)
+    assert withdraw["__typename"] == "InvalidTransition"  # no withdrawing a ready result
+
+    # Returned online and closed; late against the receipt's appointment, apology or not.
+    clock.at = at("2026-12-09T10:00:00")
+    closed = (
+        await act(client, s.reception, "dossierReturn", "method: $method", id=dossier_id, method="ONLINE")
+    )["dossier"]
+    assert (closed["status"], closed["deliveryStatus"], closed["punctuality"]) == (
+        "CLOSED",
+        "DELIVERED",
+        "LATE",
+    )
+    assert closed["availableActions"] == []
+
+    actions = [e["action"] for e in closed["trail"]]
+    assert actions == [
+        "SUBMIT",
+        "REQUEST_COMPLETION",
+        "RESUBMIT",
+        "RECEIVE",
+        "FORWARD",
+        "REQUEST_SUPPLEMENT",
+        "SUPPLEMENT",
+        "FORWARD",
+        "APOLOGIZE",
+        "APPROVE",
+        "RETURN",
+    ]
+    assert closed["trail"][4]["comment"] == "Hồ sơ đủ điều kiện"
+    assert closed["trail"][1]["data"]["items"] == ["Bổ sung bản sao giấy tờ tùy thân có chứng thực"]
+    assert closed["trailCheck"] == {"valid": True, "events": 11, "brokenAtSeq": None}
+
+    # Public lookup: the bare code shows no personal data; with the ID number, the whole dossier.
+    lookup = """query($c: String!, $n: String) { dossierStatus(code: $c, idNumber: $n) {
+        public { code procedureName agencyName status statusLabel } dossier { applicant { name } } } }"""
+    public = (await gql(client, lookup, {"c": closed["code"]}))["data"]["dossierStatus"]
+    assert public["public"]["statusLabel"] == "đã trả kết quả"
+    assert public["dossier"] is None
+    assert "Lan" not in str(public)
+    full = (await gql(client, lookup, {"c": closed["code"], "n": "025190000001"}))["data"]["dossierStatus"]
+    assert full["dossier"]["applicant"]["name"] == "Nguyễn Thị Lan"
+    wrong = (await gql(client, lookup, {"c": closed["code"], "n": "025190000002"}))["data"]["dossierStatus"]
+    assert wrong["dossier"] is None
+    assert (await gql(client, lookup, {"c": "000.00.99.H44-261127-9999"}))["data"]["dossierStatus"] is None
+    _ = timedelta

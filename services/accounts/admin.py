@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import passwords, tokens
@@ -32,6 +32,7 @@ from models.accounts import (
     Vault,
 )
 from models.catalog import Agency
+from models.dossiers import DossierStep
 from services.accounts import rules
 from services.accounts.journal import Journal, security_event
 from services.accounts.policy import AccountPolicy
@@ -587,8 +588,8 @@ async def hand_over(
     """Bàn giao: a departing staff member's roles pass to a successor, the departing account
     hands its roles back and locks (no longer assigned).
 
-    Open dossier steps assigned to the departing member follow the same hand-over once dossiers
-    exist (the dossier work reassigns by this event).
+    Open dossier steps held by the departing member pass to the successor too, so no dossier is
+    left waiting on someone who has gone.
     """
     _require_admin(actor)
     if from_id == to_id:
@@ -638,6 +639,18 @@ async def hand_over(
                 )
             )
         row.ended_at = journal.now
+    moved = (
+        (
+            await session.execute(
+                update(DossierStep)
+                .where(DossierStep.assignee_id == departing.id, DossierStep.finished_at.is_(None))
+                .values(assignee_id=successor.id)
+                .returning(DossierStep.dossier_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     successor.token_version += 1
     session.add(
         security_event(
@@ -647,7 +660,7 @@ async def hand_over(
             now=journal.now,
             meta=journal.meta,
             subject_id=departing.id,
-            detail={"to": str(successor.id), "roles": sorted(r.role for r in roles)},
+            detail={"to": str(successor.id), "roles": sorted(r.role for r in roles), "openSteps": len(moved)},
         )
     )
     await session.flush()

@@ -94,9 +94,9 @@ async def scene(client: httpx.AsyncClient, session: AsyncSession) -> Scene:
     )
 
 
-def long_token(account_id: uuid.UUID) -> str:
+def long_token(account_id: uuid.UUID, version: int = 1) -> str:
     """Tests move the clock by days; their tokens must outlive that."""
-    return issue_access(LONG, account_id=account_id, token_version=1, now=NOW)
+    return issue_access(LONG, account_id=account_id, token_version=version, now=NOW)
 
 
 async def upload(

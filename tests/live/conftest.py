@@ -6,28 +6,36 @@ and "another app process" must really be another process.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from core import migrate
 from core.embedded import find_free_port
-from tests.conftest import JWT_SECRET, Servers
+from tests.conftest import ADMIN_ID, JWT_SECRET, NOW, Servers
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(servers: Servers, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start(
+    servers: Servers, log: Path, database_url: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = find_free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": servers.database_url,
+        "DATABASE_URL": database_url or servers.database_url,
         "S3_ENDPOINT": servers.s3.endpoint,
         "S3_ACCESS_KEY": servers.s3.access_key,
         "S3_SECRET_KEY": servers.s3.secret_key,
@@ -67,6 +75,64 @@ def app_processes(
     started = [_start(servers, logs / f"app-{i}.log") for i in range(2)]
     try:
         yield [base for _, base in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@dataclass(frozen=True)
+class LiveSite:
+    """Two app processes over a database of their own (committed data stays there)."""
+
+    database_url: str
+    bases: list[str]
+
+
+@pytest.fixture(scope="module")
+def live_site(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    dsn = servers.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute("DROP DATABASE IF EXISTS live_check WITH (FORCE)")
+        await conn.execute("CREATE DATABASE live_check")
+        await conn.close()
+
+    asyncio.run(recreate())
+    url = servers.database_url.replace("/postgres?", "/live_check?", 1)
+    migrate.upgrade(url)
+
+    async def seed() -> None:
+        from auth.actor import SYSTEM
+        from services.accounts.admin import create_system_admin
+        from services.catalog.importer import load_document
+
+        doc = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
+        engine = create_async_engine(url)
+        async with AsyncSession(engine) as session:
+            await load_document(session, doc, actor="test:demo", now=NOW, today=NOW.date())
+            await create_system_admin(
+                session,
+                email="admin@test.dvc.local",
+                full_name="Quản trị Kiểm thử",
+                password="Admin-pass-123",
+                now=NOW,
+                actor=SYSTEM,
+                account_id=ADMIN_ID,
+            )
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(seed())
+    logs = tmp_path_factory.mktemp("live-site-logs")
+    started = [_start(servers, logs / f"app-{i}.log", url) for i in range(2)]
+    try:
+        yield LiveSite(url, [base for _, base in started])
     finally:
         for process, _ in started:
             process.terminate()

@@ -1,0 +1,233 @@
+"""Who may see and act on a dossier; retries applied once; stale versions refused; the trail
+refuses edits and its hash chain exposes any that slip through; hand-over moves open steps."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.s3 import ObjectStore
+from tests.accounts.helpers import make_staff
+from tests.conftest import admin_gql, gql
+from tests.dossiers.helpers import DRAFT_RESULT, Scene, act, long_token, scene, upload
+
+SAVE = """mutation($input: DossierDraftInput!) { r: dossierSaveDraft(input: $input) { %s } }""" % DRAFT_RESULT
+
+
+async def submitted(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> tuple[Scene, str]:
+    s = await scene(client, session)
+    form_file = await upload(session, store, s.citizen_id)
+    draft_input = {
+        "procedureCode": s.code,
+        "receivingAgencyCode": "H44.99",
+        "formData": {"hoTen": "Nguyễn Thị Lan"},
+        "components": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [form_file]}],
+    }
+    draft = (await gql(client, SAVE, {"input": draft_input}, token=s.citizen))["data"]["r"]
+    dossier_id = draft["dossier"]["id"]
+    assert (await act(client, s.citizen, "dossierSubmit", id=dossier_id))["dossier"]["status"] == "SUBMITTED"
+    return s, dossier_id
+
+
+async def _read(client: httpx.AsyncClient, token: str, dossier_id: str) -> Any:
+    return (
+        await gql(
+            client, "query($id: ID!) { dossier(id: $id) { id status } }", {"id": dossier_id}, token=token
+        )
+    )["data"]["dossier"]
+
+
+async def test_only_the_applicant_and_the_agencies_involved_see_it(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    other_citizen_id, _ = await make_staff(
+        session, "khong-lien-quan@phutho.gov.vn", ("SPECIALIST", "H44.45", False)
+    )
+    stranger = long_token(other_citizen_id)
+    assert await _read(client, s.citizen, dossier_id) is not None
+    assert await _read(client, s.reception, dossier_id) is not None
+    assert await _read(client, stranger, dossier_id) is None  # another agency's staff: not found
+    listed = (await gql(client, "{ dossiers { edges { node { id } } } }", token=stranger))["data"]["dossiers"]
+    assert listed["edges"] == []
+    # Acting on it is "not found" too, and changes nothing.
+    refused = await act(client, stranger, "dossierReceive", id=dossier_id)
+    assert refused["__typename"] == "NotFound"
+    assert (await _read(client, s.citizen, dossier_id))["status"] == "SUBMITTED"
+
+
+async def test_another_citizen_cannot_see_or_touch_it(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    from tests.accounts.helpers import token_for
+
+    _, dossier_id = await submitted(client, session, store)
+    other = await token_for(client, session, 2)
+    assert await _read(client, other, dossier_id) is None
+    assert (await act(client, other, "dossierWithdraw", id=dossier_id))["__typename"] == "NotFound"
+
+
+async def test_roles_are_enforced_by_the_table(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    # The citizen cannot receive their own dossier; before reception the competent agency's
+    # specialist does not even see it (no step of it is theirs yet).
+    assert (await act(client, s.citizen, "dossierReceive", id=dossier_id))[
+        "__typename"
+    ] == "InvalidTransition"
+    assert (await act(client, s.specialist, "dossierReceive", id=dossier_id))["__typename"] == "NotFound"
+    assert (await act(client, s.reception, "dossierReceive", id=dossier_id))["dossier"][
+        "status"
+    ] == "IN_PROGRESS"
+    # The reception officer may not forward the specialist's step; the assignee may.
+    assert (await act(client, s.reception, "dossierForward", id=dossier_id))[
+        "__typename"
+    ] == "InvalidTransition"
+    assert (await act(client, s.specialist, "dossierForward", id=dossier_id))["dossier"]["currentStep"] == 3
+
+
+async def test_a_stale_version_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    version = (
+        await gql(
+            client, "query($id: ID!) { dossier(id: $id) { version } }", {"id": dossier_id}, token=s.reception
+        )
+    )["data"]["dossier"]["version"]
+    first = await act(client, s.reception, "dossierReceive", "expectedVersion: $v", id=dossier_id, v=version)
+    assert first["__typename"] == "DossierChanged"
+    second = await act(
+        client,
+        s.reception,
+        "dossierRequestCompletion",
+        "items: $items, expectedVersion: $v",
+        id=dossier_id,
+        v=version,
+        items=["x"],
+    )
+    assert (second["__typename"], second["code"]) == ("Conflict", "CHANGED_BY_SOMEONE_ELSE")
+
+
+async def test_a_retry_with_the_same_key_is_applied_once(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    first = await act(
+        client, s.reception, "dossierReceive", "idempotencyKey: $key", id=dossier_id, key="nhan-ho-so-0001"
+    )
+    again = await act(
+        client, s.reception, "dossierReceive", "idempotencyKey: $key", id=dossier_id, key="nhan-ho-so-0001"
+    )
+    assert (first["replayed"], again["replayed"]) == (False, True)
+    assert first["dossier"]["code"] == again["dossier"]["code"]
+    assert [e["action"] for e in again["dossier"]["trail"]].count("RECEIVE") == 1
+    # The same key for something else is refused, not silently replayed.
+    other = await act(
+        client,
+        s.reception,
+        "dossierRequestCompletion",
+        "items: $items, idempotencyKey: $key",
+        id=dossier_id,
+        key="nhan-ho-so-0001",
+        items=["x"],
+    )
+    assert other["__typename"] == "ValidationFailed"
+    assert other["errors"][0]["code"] == "KEY_REUSED"
+
+
+async def test_a_failed_act_leaves_the_key_free(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    empty = await act(
+        client,
+        s.reception,
+        "dossierRequestCompletion",
+        "items: $items, idempotencyKey: $key",
+        id=dossier_id,
+        key="yeu-cau-0001",
+        items=[],
+    )
+    assert empty["__typename"] == "ValidationFailed"
+    done = await act(
+        client,
+        s.reception,
+        "dossierRequestCompletion",
+        "items: $items, idempotencyKey: $key",
+        id=dossier_id,
+        key="yeu-cau-0001",
+        items=["Bổ sung bản sao"],
+    )
+    assert (done["__typename"], done["replayed"]) == ("DossierChanged", False)
+
+
+async def test_the_trail_refuses_edits_and_the_chain_catches_them(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    await act(client, s.reception, "dossierReceive", id=dossier_id)
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with session.begin_nested():
+            await session.execute(
+                text("UPDATE dossier_events SET comment = 'sửa' WHERE dossier_id = :d"), {"d": dossier_id}
+            )
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with session.begin_nested():
+            await session.execute(text("DELETE FROM dossier_events WHERE dossier_id = :d"), {"d": dossier_id})
+    # Someone with the power to switch the trigger off edits a row: the chain shows where.
+    await session.execute(text("ALTER TABLE dossier_events DISABLE TRIGGER dossier_events_append_only"))
+    await session.execute(
+        text(
+            "UPDATE dossier_events SET comment = 'đã sửa' WHERE seq = (SELECT min(seq) FROM dossier_events WHERE dossier_id = :d)"
+        ),
+        {"d": dossier_id},
+    )
+    await session.execute(text("ALTER TABLE dossier_events ENABLE TRIGGER dossier_events_append_only"))
+    await session.commit()
+    check = (
+        await gql(
+            client,
+            "query($id: ID!) { dossier(id: $id) { trailCheck { valid brokenAtSeq } trail { action } } }",
+            {"id": dossier_id},
+            token=s.reception,
+        )
+    )["data"]["dossier"]
+    assert check["trailCheck"]["valid"] is False
+    assert check["trailCheck"]["brokenAtSeq"] is not None
+
+
+async def test_hand_over_moves_open_steps(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    received = (await act(client, s.reception, "dossierReceive", id=dossier_id))["dossier"]
+    assert received["steps"][1]["assigneeId"] == str(s.specialist_id)
+    successor, _ = await make_staff(session, "ke-nhiem@phutho.gov.vn", ("SPECIALIST", "H44.19", False))
+    mutation = (
+        """mutation($a: ID!, $b: ID!) { staffHandOver(fromAccountId: $a, toAccountId: $b) { __typename } }"""
+    )
+    result = await admin_gql(client, mutation, {"a": str(s.specialist_id), "b": str(successor)})
+    assert result["staffHandOver"]["__typename"] == "AccountSaved"
+    after = (
+        await gql(
+            client,
+            "query($id: ID!) { dossier(id: $id) { steps { assigneeId } } }",
+            {"id": dossier_id},
+            token=s.reception,
+        )
+    )["data"]["dossier"]
+    assert after["steps"][1]["assigneeId"] == str(successor)
+    # (the hand-over bumped the successor's token version: their roles changed)
+    forwarded = await act(client, long_token(successor, version=2), "dossierForward", id=dossier_id)
+    assert forwarded["dossier"]["currentStep"] == 3
+    _ = uuid

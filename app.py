@@ -46,6 +46,7 @@ from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
 from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
+from services.holidays import CalendarCache
 from storage.s3 import ObjectStore, S3Config
 
 log = logging.getLogger("dvc")
@@ -62,6 +63,7 @@ class Runtime:
     clock: Clock
     policy: AccountPolicy
     calendar: WorkingCalendar
+    calendars: CalendarCache | None = None  # production: rebuilt when admins change the overrides
     oidc: OidcClient | None = None
     engine: AsyncEngine | None = None
 
@@ -139,7 +141,7 @@ class GraphQLApp(GraphQL[Context, None]):
             session_factory=rt.session_factory,
             policy=rt.policy,
             meta=meta,
-            calendar=rt.calendar,
+            calendar=await rt.calendars.get(rt.clock.now()) if rt.calendars else rt.calendar,
             store=rt.store,
             broker=rt.broker,
             oidc=rt.oidc,
@@ -181,11 +183,13 @@ def runtime_from_settings(settings: Settings) -> Runtime:
             )
         )
     dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    factory = make_session_factory(engine)
     return Runtime(
         settings=settings,
-        session_factory=make_session_factory(engine),
+        session_factory=factory,
         store=store,
         broker=Broker(dsn),
+        calendars=CalendarCache(settings.zone, factory),
         clock=SystemClock(),
         policy=policy_from_settings(settings),
         calendar=default_calendar(settings),
@@ -272,14 +276,18 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             await rt.store.ensure_bucket()
         if rt.broker is not None:
             await rt.broker.start()
-        jobs = asyncio.create_task(jobs_loop()) if owned and rt.settings.jobs_interval_minutes else None
+        tasks = []
+        if owned and rt.settings.jobs_interval_minutes:
+            tasks.append(asyncio.create_task(jobs_loop()))
+        if rt.broker is not None and rt.calendars is not None:
+            tasks.append(asyncio.create_task(calendar_watch(rt.broker, rt.calendars)))
         try:
             yield
         finally:
-            if jobs is not None:
-                jobs.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await jobs
+                    await task
             if rt.broker is not None:
                 await rt.broker.stop()
             if owned and rt.engine is not None:
@@ -300,6 +308,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             except Exception:  # a failed run is retried at the next interval
                 log.exception("scheduled jobs failed")
             await asyncio.sleep(interval)
+
+    async def calendar_watch(broker: Broker, calendars: CalendarCache) -> None:
+        async with broker.subscribe("calendar", "overrides") as queue:
+            while True:
+                await queue.get()
+                calendars.invalidate()
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})

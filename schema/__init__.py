@@ -7,6 +7,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.accounts import AccountMutation, AccountQuery
+from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription
@@ -15,7 +16,7 @@ from schema.subscriptions import CatalogSubscription
 
 
 @strawberry.type(description="Truy vấn.")
-class Query(CatalogQuery, AccountQuery, DossierQuery):
+class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery):
     pass
 
 
@@ -25,7 +26,7 @@ class Subscription(CatalogSubscription, DossierSubscription):
 
 
 @strawberry.type(description="Thao tác ghi.")
-class Mutation(CatalogMutation, AccountMutation, DossierMutation):
+class Mutation(CatalogMutation, AccountMutation, DossierMutation, CalendarMutation):
     pass
 
 

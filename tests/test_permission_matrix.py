@@ -156,6 +156,14 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         "{ __typename } }",
     ),
     "appRevoke": (SYSTEM_ADMIN, 'mutation { appRevoke(clientId: "x") { __typename } }'),
+    "holidayOverrideSet": (
+        SYSTEM_ADMIN,
+        'mutation { holidayOverrideSet(day: "2026-12-07", isWorkingDay: false, name: "x") { __typename } }',
+    ),
+    "holidayOverrideRemove": (
+        SYSTEM_ADMIN,
+        'mutation { holidayOverrideRemove(day: "2026-12-07") { __typename } }',
+    ),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '
@@ -231,6 +239,7 @@ PUBLIC_QUERIES = {
     "administrativeLevels",
     "me",
     "dossierStatus",
+    "workingCalendar",
 }
 
 

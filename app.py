@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import unquote
 
+import httpx
 import orjson
 from cross_web import HTTPException
 from sqlalchemy import text
@@ -47,6 +48,7 @@ from services.accounts.policy import AccountPolicy
 from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.holidays import CalendarCache
+from services.outbox import run_dispatcher
 from storage.s3 import ObjectStore, S3Config
 
 log = logging.getLogger("dvc")
@@ -279,11 +281,34 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         tasks = []
         if owned and rt.settings.jobs_interval_minutes:
             tasks.append(asyncio.create_task(jobs_loop()))
+        outbox_stop = asyncio.Event()
+        outbox_http = httpx.AsyncClient(timeout=10.0) if owned else None
+        outbox = (
+            asyncio.create_task(
+                run_dispatcher(
+                    rt.session_factory,
+                    outbox_http,
+                    rt.clock,
+                    interval=1.0,
+                    stop=outbox_stop,
+                    broker=rt.broker,
+                ),
+                name="outbox-dispatcher",
+            )
+            if outbox_http is not None
+            else None
+        )
         if rt.broker is not None and rt.calendars is not None:
             tasks.append(asyncio.create_task(calendar_watch(rt.broker, rt.calendars)))
         try:
             yield
         finally:
+            if outbox is not None and outbox_http is not None:
+                # first, before the broker and engine go: an unfinished round is simply redelivered
+                outbox_stop.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(outbox, timeout=15)
+                await outbox_http.aclose()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -335,6 +335,45 @@ def servers() -> None:
         signal.sigwait(signals)
 
 
+@app.command("outbox")
+def outbox_cmd(
+    replay_consumer: Annotated[
+        str | None, typer.Option(help="Gửi lại cho bên nhận này (cùng --from-seq).")
+    ] = None,
+    from_seq: Annotated[int | None, typer.Option(min=1, help="Gửi lại từ sự kiện số này.")] = None,
+) -> None:
+    """Show each event consumer's backlog; with --replay-consumer and --from-seq, send again."""
+    from services import outbox
+    from services.errors import NotFound
+
+    if (replay_consumer is None) != (from_seq is None):
+        console.print("[red]Dùng --replay-consumer cùng với --from-seq.[/red]")
+        raise typer.Exit(2)
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+
+        async def work(session: AsyncSession) -> tuple[int | None, list[outbox.ConsumerBacklog]]:
+            moved = None
+            if replay_consumer is not None and from_seq is not None:
+                moved = await outbox.replay(session, replay_consumer, from_seq)
+            return moved, await outbox.backlog(session)
+
+        try:
+            moved, rows = _in_session(settings, work, commit=True)
+        except NotFound as error:
+            console.print(f"[red]{error.message}[/red]")
+            raise typer.Exit(1) from None
+    if moved is not None:
+        console.print(f"Gửi lại cho {replay_consumer} từ sự kiện {from_seq}: {moved} hồ sơ.")
+    print("consumer\tactive\tpending_events\tpending_dossiers\tretrying_dossiers\toldest_pending_at")
+    for b in rows:
+        oldest = b.oldest_pending_at.isoformat() if b.oldest_pending_at else "-"
+        print(
+            f"{b.name}\t{'yes' if b.active else 'no'}\t{b.pending_events}\t{b.pending_dossiers}"
+            f"\t{b.retrying_dossiers}\t{oldest}"
+        )
+
+
 def main() -> None:
     app()
 

@@ -74,8 +74,10 @@ class Broker:
             log.warning("malformed notification ignored: %r", payload[:200])
             return
         for key in (topic, f"{event['topic']}:*"):
-            for queue in self._subscribers.get(key, ()):
-                queue.put_nowait(event)
+            for queue in list(self._subscribers.get(key, ())):
+                # A stalled subscriber loses its own events, never anyone else's.
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(event)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str, key: str = "*") -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:

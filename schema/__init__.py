@@ -11,12 +11,13 @@ from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription
+from resolvers.outbox import OutboxMutation, OutboxQuery
 from schema.extensions import TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
 
 
 @strawberry.type(description="Truy vấn.")
-class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery):
+class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery, OutboxQuery):
     pass
 
 
@@ -26,7 +27,7 @@ class Subscription(CatalogSubscription, DossierSubscription):
 
 
 @strawberry.type(description="Thao tác ghi.")
-class Mutation(CatalogMutation, AccountMutation, DossierMutation, CalendarMutation):
+class Mutation(CatalogMutation, AccountMutation, DossierMutation, CalendarMutation, OutboxMutation):
     pass
 
 

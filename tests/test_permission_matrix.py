@@ -164,6 +164,14 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         SYSTEM_ADMIN,
         'mutation { holidayOverrideRemove(day: "2026-12-07") { __typename } }',
     ),
+    "eventConsumerRegister": (
+        SYSTEM_ADMIN,
+        'mutation { eventConsumerRegister(name: "x", url: "https://x.example") { __typename } }',
+    ),
+    "eventConsumerSetActive": (
+        SYSTEM_ADMIN,
+        'mutation { eventConsumerSetActive(name: "x", active: false) { __typename } }',
+    ),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '
@@ -229,6 +237,7 @@ PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
     "dossier": (PERSON, f'{{ dossier(id: "{ZERO}") {{ id }} }}'),
     "dossiers": (PERSON, "{ dossiers { edges { cursor } } }"),
     "inbox": (PERSON, "{ inbox { edges { cursor } } }"),
+    "outboxBacklog": (SYSTEM_ADMIN, "{ outboxBacklog { name } }"),
 }
 PUBLIC_QUERIES = {
     "procedures",

@@ -102,7 +102,11 @@ class ActContext:
 
 
 async def _locked(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
-    dossier = await session.scalar(select(Dossier).where(Dossier.id == dossier_id).with_for_update())
+    # FOR NO KEY UPDATE: acts stay serialised, but rows merely referencing the dossier (outbox
+    # deliveries) can still be inserted meanwhile.
+    dossier = await session.scalar(
+        select(Dossier).where(Dossier.id == dossier_id).with_for_update(key_share=True)
+    )
     if dossier is None:
         raise NotFound("hồ sơ", str(dossier_id))
     return dossier

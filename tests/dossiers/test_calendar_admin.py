@@ -42,3 +42,24 @@ async def test_override_days_and_rebuild(client: httpx.AsyncClient, session: Asy
     assert removed["holidayOverrideRemove"]["__typename"] == "CalendarChanged"
     again = await admin_gql(client, 'mutation { holidayOverrideRemove(day: "2026-12-07") { __typename } }')
     assert again["holidayOverrideRemove"]["__typename"] == "NotFound"
+
+
+async def test_register_a_consumer_and_see_its_backlog(client: httpx.AsyncClient) -> None:
+    register = """mutation($n: String!, $u: String!) { eventConsumerRegister(name: $n, url: $u) {
+        __typename ... on EventConsumerRegistered { secret consumer { name active } }
+        ... on ValidationFailed { errors { field code } } } }"""
+    made = (await admin_gql(client, register, {"n": "cong-quoc-gia", "u": "https://dvcqg.example/sync"}))[
+        "eventConsumerRegister"
+    ]
+    assert made["consumer"] == {"name": "cong-quoc-gia", "active": True}
+    assert len(made["secret"]) >= 32
+    dup = (await admin_gql(client, register, {"n": "cong-quoc-gia", "u": "ftp://x"}))["eventConsumerRegister"]
+    assert {tuple(e["field"]): e["code"] for e in dup["errors"]} == {
+        ("url",): "BAD_FORMAT",
+        ("name",): "DUPLICATE",
+    }
+    backlog = (await admin_gql(client, "{ outboxBacklog { name active pendingEvents } }"))["outboxBacklog"]
+    assert {"name": "cong-quoc-gia", "active": True, "pendingEvents": 0} in backlog
+    off = """mutation { eventConsumerSetActive(name: "cong-quoc-gia", active: false) {
+        ... on EventConsumerSaved { consumer { active } } } }"""
+    assert (await admin_gql(client, off))["eventConsumerSetActive"]["consumer"]["active"] is False

@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 # pgserver (through platformdirs) wants a private runtime folder; give it one.
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: run test lint typecheck check schema bench install clean runtime-dir
+.PHONY: run test lint typecheck check schema bench install clean runtime-dir clamav
 
 $(UV):
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -22,7 +22,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 runtime-dir:
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 
-install: $(VENV)/.synced runtime-dir
+clamav:
+	@bash scripts/install-clamav.sh || echo "ClamAV not installed: uploads will stay quarantined" >&2
+
+install: $(VENV)/.synced runtime-dir clamav
 
 ## Start the service at http://$${HOST:-127.0.0.1}:$${PORT:-8000}/graphql (embedded servers unless configured).
 run: install

@@ -49,6 +49,8 @@ from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.holidays import CalendarCache
 from services.outbox import run_dispatcher
+from services.uploads import Scanner
+from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
 
 log = logging.getLogger("dvc")
@@ -66,6 +68,7 @@ class Runtime:
     policy: AccountPolicy
     calendar: WorkingCalendar
     calendars: CalendarCache | None = None  # production: rebuilt when admins change the overrides
+    scanner: Scanner | None = None
     oidc: OidcClient | None = None
     engine: AsyncEngine | None = None
 
@@ -145,6 +148,7 @@ class GraphQLApp(GraphQL[Context, None]):
             meta=meta,
             calendar=await rt.calendars.get(rt.clock.now()) if rt.calendars else rt.calendar,
             store=rt.store,
+            scanner=rt.scanner,
             broker=rt.broker,
             oidc=rt.oidc,
         )
@@ -196,6 +200,7 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         policy=policy_from_settings(settings),
         calendar=default_calendar(settings),
         oidc=oidc_from_settings(settings),
+        scanner=ClamAV(settings.clamd_socket) if settings.clamd_socket else None,
         engine=engine,
     )
 

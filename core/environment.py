@@ -9,13 +9,18 @@ the migration runner see one configuration whichever way it came.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from core.clamd import clamd_binary, start_clamd
 from core.embedded import EmbeddedServices
 from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
@@ -25,7 +30,7 @@ def prepared(settings: Settings | None = None) -> Iterator[Settings]:
     root.mkdir(parents=True, exist_ok=True)
     need_pg = settings.database_url is None
     need_s3 = settings.s3_endpoint is None
-    with EmbeddedServices(root, postgres=need_pg, s3=need_s3) as services:
+    with EmbeddedServices(root, postgres=need_pg, s3=need_s3) as services, _scanner(settings, root) as socket:
         env: dict[str, str] = {}
         if services.postgres is not None:
             env["DATABASE_URL"] = services.postgres.database_url
@@ -36,6 +41,8 @@ def prepared(settings: Settings | None = None) -> Iterator[Settings]:
                 S3_SECRET_KEY=services.s3.secret_key,
                 S3_SECURE="false",
             )
+        if socket is not None:
+            env["CLAMD_SOCKET"] = socket
         if settings.jwt_secret is None:
             env["JWT_SECRET"] = _local_secret(root / "jwt-secret")
         os.environ.update(env)
@@ -44,6 +51,28 @@ def prepared(settings: Settings | None = None) -> Iterator[Settings]:
             yield get_settings()
         finally:
             get_settings.cache_clear()
+
+
+@contextlib.contextmanager
+def _scanner(settings: Settings, root: Path) -> Iterator[str | None]:
+    """An embedded clamd when no external one is configured (and clamd is installed)."""
+    if settings.clamd_socket is not None or clamd_binary() is None:
+        if settings.clamd_socket is None:
+            log.warning("clamd is not installed: uploads stay quarantined (run scripts/install-clamav.sh)")
+        yield None
+        return
+    signatures = settings.clamav_signatures
+    if signatures is None:
+        system = Path("/var/lib/clamav")
+        real = system.is_dir() and any(system.glob("*.c[lv]d"))
+        signatures = system if real else ROOT / "assets" / "clamav"
+        if not real:
+            log.warning("no ClamAV signature database: only the test signature is loaded; run freshclam")
+    handle = start_clamd(root / "clamav", signatures=signatures, timeout=120)
+    try:
+        yield handle.socket_path
+    finally:
+        handle.stop()
 
 
 def _local_secret(path: Path) -> str:

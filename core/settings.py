@@ -63,6 +63,15 @@ class Settings(BaseSettings):
         ge=0,
         description="How often each app process runs the scheduled jobs (0: never; use `dvc run-jobs`).",
     )
+    clamd_socket: str | None = Field(
+        None,
+        description="Unix socket of an external clamd. Unset: an embedded clamd runs under DATA_DIR/clamav.",
+    )
+    clamav_signatures: Path | None = Field(
+        None,
+        description="Signature folder for the embedded clamd. Unset: /var/lib/clamav when freshclam has "
+        "filled it, else the project's test signature only (EICAR) — fine for trying, not for production.",
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")

@@ -35,9 +35,14 @@ from models.dossiers import (
     DossierStep,
     EventConsumer,
     EventDelivery,
+    FileDownload,
     HolidayOverride,
     IdempotencyKey,
     StoredFile,
+    VaultAccess,
+    VaultDocument,
+    VaultDocumentVersion,
+    VaultGrant,
 )
 
 __all__ = [
@@ -54,6 +59,7 @@ __all__ = [
     "EventConsumer",
     "EventDelivery",
     "Field",
+    "FileDownload",
     "HolidayOverride",
     "IdempotencyKey",
     "Notification",
@@ -73,5 +79,9 @@ __all__ = [
     "StaffAssignment",
     "StoredFile",
     "Vault",
+    "VaultAccess",
+    "VaultDocument",
+    "VaultDocumentVersion",
+    "VaultGrant",
     "WorkflowStep",
 ]

@@ -26,9 +26,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps, UUIDPk
@@ -91,7 +92,12 @@ class FileStatus(enum.Enum):
 
 
 class StoredFile(UUIDPk, Base):
-    """A file in the object store; its bytes are there, its facts here. Keys reveal nothing."""
+    """A file in the object store; its bytes are there, its facts here. Keys reveal nothing.
+
+    An upload starts QUARANTINED with what the client declared; completion checks size,
+    checksum, the type detected from the bytes and a malware scan, then makes it READY or
+    REJECTED (and removes the bytes). Never-completed uploads expire and are cleaned up.
+    """
 
     __tablename__ = "stored_files"
 
@@ -103,6 +109,92 @@ class StoredFile(UUIDPk, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[FileStatus] = mapped_column(_enum(FileStatus, "file_status"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    upload_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    scan_verdict: Mapped[str | None] = mapped_column(String(20))  # CLEAN | INFECTED
+    scan_signature: Mapped[str | None] = mapped_column(String(200))
+    rejection: Mapped[str | None] = mapped_column(String(300))
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FileDownload(UUIDPk, Base):
+    """Every download handed out (a presigned URL) is recorded: who, when, from where, why."""
+
+    __tablename__ = "file_downloads"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"), index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column()
+    actor_label: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(String(60))
+    basis: Mapped[str] = mapped_column(String(40))  # OWNER | DOSSIER | VAULT_GRANT
+
+
+class VaultSource(enum.Enum):
+    """Where a vault document came from (Decree 45/2020 art. 10, 16)."""
+
+    UPLOAD = "UPLOAD"  # tải lên
+    ISSUED_COPY = "ISSUED_COPY"  # bản sao điện tử cấp từ sổ gốc
+    CERTIFIED_COPY = "CERTIFIED_COPY"  # bản sao điện tử chứng thực từ bản chính
+    DIGITISED = "DIGITISED"  # số hoá tại Bộ phận Một cửa
+    RESULT = "RESULT"  # kết quả giải quyết thủ tục
+
+
+class VaultDocument(UUIDPk, Timestamps, Base):
+    """A document in an account's data vault, reusable in new dossiers without uploading again."""
+
+    __tablename__ = "vault_documents"
+
+    vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vaults.id", ondelete="CASCADE"), index=True)
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    search_text: Mapped[str] = mapped_column(Text)
+    doc_type: Mapped[str | None] = mapped_column(String(200))
+    issuer: Mapped[str | None] = mapped_column(String(300))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[VaultSource] = mapped_column(_enum(VaultSource, "vault_source"))
+    source_dossier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dossiers.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VaultDocumentVersion(UUIDPk, Base):
+    __tablename__ = "vault_document_versions"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_documents.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VaultGrant(UUIDPk, Base):
+    """The owner's consent for an agency to read vault documents (scope, purpose, expiry)."""
+
+    __tablename__ = "vault_grants"
+
+    vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vaults.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    document_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(Uuid()))  # None: every document
+    purpose: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VaultAccess(UUIDPk, Base):
+    """Every read of a vault document by someone other than its owner, visible to the owner."""
+
+    __tablename__ = "vault_accesses"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_documents.id", ondelete="CASCADE"), index=True
+    )
+    actor_label: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    basis: Mapped[str] = mapped_column(String(40))  # DOSSIER | GRANT
+    reference: Mapped[uuid.UUID | None] = mapped_column()
 
 
 class Dossier(UUIDPk, Timestamps, Base):

@@ -18,6 +18,7 @@ from resolvers.loaders import Loaders
 from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
 from services.calendar import WorkingCalendar
+from services.uploads import Scanner
 from storage.s3 import ObjectStore
 
 
@@ -35,6 +36,7 @@ class Context:
     meta: RequestMeta
     calendar: WorkingCalendar
     store: ObjectStore | None = None
+    scanner: Scanner | None = None
     broker: Broker | None = None
     oidc: OidcClient | None = None
     # graphql-transport-ws `connection_init` payload (websockets only)

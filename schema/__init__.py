@@ -11,13 +11,14 @@ from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription
+from resolvers.files import FileMutation, FileQuery
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from schema.extensions import TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
 
 
 @strawberry.type(description="Truy vấn.")
-class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery, OutboxQuery):
+class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery, OutboxQuery, FileQuery):
     pass
 
 
@@ -27,7 +28,9 @@ class Subscription(CatalogSubscription, DossierSubscription):
 
 
 @strawberry.type(description="Thao tác ghi.")
-class Mutation(CatalogMutation, AccountMutation, DossierMutation, CalendarMutation, OutboxMutation):
+class Mutation(
+    CatalogMutation, AccountMutation, DossierMutation, CalendarMutation, OutboxMutation, FileMutation
+):
     pass
 
 

@@ -8,9 +8,15 @@ objects are only ever reached through presigned, short-lived URLs.
 from __future__ import annotations
 
 import asyncio
+import io
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from minio import Minio
+from minio.datatypes import PostPolicy
+from minio.error import S3Error
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,6 @@ class ObjectStore:
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         """Small objects written by the service itself (scans at the counter, generated slips)."""
-        import io
-
         await asyncio.to_thread(
             self.client.put_object, self.bucket, key, io.BytesIO(data), len(data), content_type=content_type
         )
@@ -69,3 +73,54 @@ class ObjectStore:
                 response.release_conn()
 
         return await asyncio.to_thread(run)
+
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.config.secure else "http"
+        return f"{scheme}://{self.config.endpoint}/{self.bucket}"
+
+    def presigned_upload(
+        self, key: str, *, content_type: str, size: int, expires: timedelta
+    ) -> tuple[str, dict[str, str]]:
+        """A browser form POST the store itself enforces: this key, this content type, exactly
+        this many bytes, for `expires`. The store checks expiry by its own clock, so the policy
+        is dated by the real clock, like the request signature the SDK computes."""
+        policy = PostPolicy(self.bucket, datetime.now(UTC) + expires)
+        policy.add_equals_condition("key", key)
+        policy.add_equals_condition("Content-Type", content_type)
+        policy.add_content_length_range_condition(size, size)
+        fields = self.client.presigned_post_policy(policy)
+        return self.base_url, {"key": key, "Content-Type": content_type, **fields}
+
+    def presigned_download(self, key: str, *, filename: str, expires: timedelta) -> str:
+        disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+        return self.client.presigned_get_object(
+            self.bucket, key, expires=expires, response_headers={"response-content-disposition": disposition}
+        )
+
+    async def size_of(self, key: str) -> int | None:
+        def run() -> int | None:
+            try:
+                return int(self.client.stat_object(self.bucket, key).size or 0)
+            except S3Error as error:
+                if error.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                    return None
+                raise
+
+        return await asyncio.to_thread(run)
+
+    async def chunks(self, key: str, size: int = 1 << 20) -> AsyncIterator[bytes]:
+        """The object's bytes in chunks, read in a worker thread: memory stays flat whatever the size."""
+        response = await asyncio.to_thread(self.client.get_object, self.bucket, key)
+        try:
+            while True:
+                chunk = await asyncio.to_thread(response.read, size)
+                if not chunk:
+                    break
+                yield bytes(chunk)
+        finally:
+            response.close()
+            response.release_conn()
+
+    async def remove(self, key: str) -> None:
+        await asyncio.to_thread(self.client.remove_object, self.bucket, key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,11 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app import Runtime, create_app, policy_from_settings
 from auth.tokens import TokenConfig, issue_access
 from core import migrate
+from core.clamd import EmbeddedClamd, clamd_binary, start_clamd
 from core.clock import FixedClock
 from core.db import make_engine
 from core.embedded import EmbeddedServices
 from core.settings import Settings
 from services.calendar import WorkingCalendar
+from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
 
 # A fixed "now": Thursday 2026-11-26 09:00 in Hà Nội.
@@ -80,6 +83,17 @@ def servers() -> Iterator[Servers]:
             )
         migrate.upgrade(url)
         yield Servers(url, s3)
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedClamd]:
+    """A real clamd with the project's test signature (EICAR), installed from the distribution's
+    packages by the project's own script when missing."""
+    if clamd_binary() is None:
+        subprocess.run(["bash", str(ROOT / "scripts" / "install-clamav.sh")], check=True)
+    handle = start_clamd(tmp_path_factory.mktemp("clamd"), signatures=ROOT / "assets" / "clamav")
+    yield handle
+    handle.stop()
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -166,6 +180,7 @@ def settings(servers: Servers) -> Settings:
 
 @pytest_asyncio.fixture
 async def client(
+    clamd: EmbeddedClamd,
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     store: ObjectStore,
@@ -179,6 +194,7 @@ async def client(
         clock=clock,
         policy=policy_from_settings(settings),
         calendar=CALENDAR,
+        scanner=ClamAV(clamd.socket_path),
     )
     app = create_app(runtime)
     transport = httpx.ASGITransport(app=app)

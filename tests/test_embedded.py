@@ -298,7 +298,8 @@ def test_weed_does_not_outlive_its_parent(tmp_path: Path, how: str) -> None:
         s3 = start_s3(tmp_path)
         try:
             assert not _alive(weed_pid)
-            assert sorted(s3.ports.values()) == sorted(ports)
+            # (the old ports are reused only when still free: best effort, not asserted)
+            assert len(s3.ports) == len(ports)
         finally:
             s3.stop()
         weed_pid = s3.pid

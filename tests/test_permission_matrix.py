@@ -172,6 +172,32 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         SYSTEM_ADMIN,
         'mutation { eventConsumerSetActive(name: "x", active: false) { __typename } }',
     ),
+    "fileUploadStart": (
+        PERSON,
+        'mutation { fileUploadStart(filename: "a.pdf", contentType: "application/pdf", size: 1, sha256: "x") '
+        "{ __typename } }",
+    ),
+    "fileUploadComplete": (PERSON, f'mutation {{ fileUploadComplete(fileId: "{ZERO}") {{ __typename }} }}'),
+    "fileDownload": (PERSON, f'mutation {{ fileDownload(fileId: "{ZERO}") {{ __typename }} }}'),
+    "vaultDocumentAdd": (
+        PERSON,
+        f'mutation {{ vaultDocumentAdd(fileId: "{ZERO}", title: "x") {{ __typename }} }}',
+    ),
+    "vaultDocumentRename": (
+        PERSON,
+        f'mutation {{ vaultDocumentRename(id: "{ZERO}", title: "x") {{ __typename }} }}',
+    ),
+    "vaultDocumentNewVersion": (
+        PERSON,
+        f'mutation {{ vaultDocumentNewVersion(id: "{ZERO}", fileId: "{ZERO}") {{ __typename }} }}',
+    ),
+    "vaultDocumentDelete": (PERSON, f'mutation {{ vaultDocumentDelete(id: "{ZERO}") {{ __typename }} }}'),
+    "vaultGrantCreate": (
+        PERSON,
+        'mutation { vaultGrantCreate(agencyCode: "H44.19", purpose: "x", expiresAt: "2030-01-01T00:00:00+00:00") '
+        "{ __typename } }",
+    ),
+    "vaultGrantRevoke": (PERSON, f'mutation {{ vaultGrantRevoke(id: "{ZERO}") {{ __typename }} }}'),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '
@@ -238,6 +264,10 @@ PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
     "dossiers": (PERSON, "{ dossiers { edges { cursor } } }"),
     "inbox": (PERSON, "{ inbox { edges { cursor } } }"),
     "outboxBacklog": (SYSTEM_ADMIN, "{ outboxBacklog { name } }"),
+    "vaultDocuments": (PERSON, "{ vaultDocuments { items { id } } }"),
+    "vaultSuggestions": (PERSON, '{ vaultSuggestions(procedureCode: "1.001193") { componentId } }'),
+    "vaultGrants": (PERSON, "{ vaultGrants { id } }"),
+    "vaultAccesses": (PERSON, "{ vaultAccesses { at } }"),
 }
 PUBLIC_QUERIES = {
     "procedures",

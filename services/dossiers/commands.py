@@ -58,6 +58,7 @@ from services.dossiers import trail
 from services.dossiers.workflow import FINAL, Action, Situation, check
 from services.errors import Conflict, FieldIssue, Issues, NotFound, ValidationFailed
 from services.events import announce
+from services.vault import copy_results, vault_file_ids
 
 # --- inputs -------------------------------------------------------------------------------------
 
@@ -256,6 +257,8 @@ async def _attach(
     issues = Issues()
     wanted = [f for c in components for f in c.file_ids]
     files = {f.id: f for f in await session.scalars(select(StoredFile).where(StoredFile.id.in_(wanted)))}
+    # Documents of the applicant's vault are reused as they are, without uploading again.
+    from_vault = await vault_file_ids(session, owner_id, wanted)
     for i, comp in enumerate(components):
         definition = known.get(comp.component_id)
         if definition is None:
@@ -266,7 +269,10 @@ async def _attach(
         for j, file_id in enumerate(comp.file_ids):
             stored = files.get(file_id)
             path = ("components", i, "fileIds", j)
-            if stored is None or (stored.owner_account_id not in (owner_id, actor.id)):
+            mine = stored is not None and (
+                stored.owner_account_id in (owner_id, actor.id) or stored.id in from_vault
+            )
+            if stored is None or not mine:
                 issues.add(path, "UNKNOWN", "Không tìm thấy tệp.")
             elif stored.status is not FileStatus.READY:
                 issues.add(path, "NOT_READY", "Tệp chưa được kiểm tra xong hoặc đã bị từ chối.")
@@ -1037,6 +1043,7 @@ async def return_result(
     judged = ctx.calendar.punctuality(ready, dossier.appointment_at or ready)
     dossier.punctuality = Punctuality.LATE if dossier.apologised else Punctuality(judged.value)
     dossier.current_step = None
+    await copy_results(session, dossier, result_name=version.result_name, now=ctx.now)
     _record(
         session,
         dossier,

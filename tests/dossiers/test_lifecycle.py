@@ -230,4 +230,27 @@ async def test_the_whole_path(
     wrong = (await gql(client, lookup, {"c": closed["code"], "n": "025190000002"}))["data"]["dossierStatus"]
     assert wrong["dossier"] is None
     assert (await gql(client, lookup, {"c": "000.00.99.H44-261127-9999"}))["data"]["dossierStatus"] is None
+
+    # The result went into the citizen's vault on return: kept by law, downloadable, reusable.
+    docs = (await gql(client, "{ vaultDocuments { items { id title source fileId } } }", token=s.citizen))[
+        "data"
+    ]
+    [result_doc] = docs["vaultDocuments"]["items"]
+    assert result_doc["source"] == "RESULT"
+    assert result_doc["title"] == f"Giấy phép — hồ sơ {closed['code']}"
+    delete = "mutation($id: ID!) { r: vaultDocumentDelete(id: $id) { __typename ... on Refused { code } } }"
+    assert (await gql(client, delete, {"id": result_doc["id"]}, token=s.citizen))["data"]["r"][
+        "code"
+    ] == "KEPT_BY_LAW"
+    link = """mutation($id: ID!) { r: fileDownload(fileId: $id) { __typename } }"""
+    assert (await gql(client, link, {"id": result_doc["fileId"]}, token=s.citizen))["data"]["r"][
+        "__typename"
+    ] == "DownloadLink"
+    reuse = {
+        **complete,
+        "components": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [result_doc["fileId"]]}],
+    }
+    second = (await gql(client, SAVE, {"input": reuse}, token=s.citizen))["data"]["r"]
+    assert second["__typename"] == "DossierChanged", second  # reused from the vault, not uploaded again
+    assert [a["filename"] for a in second["dossier"]["attachments"]] == ["giay-phep.pdf"]
     _ = timedelta

@@ -110,7 +110,7 @@ async def world(live_site: LiveSite, store: ObjectStore) -> World:
     tokens: dict[str, str] = {}
     async with AsyncSession(engine, expire_on_commit=False) as session:
         from auth import passwords
-        from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile
+        from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
 
         citizen = Account(
             id=uuid.uuid4(),
@@ -128,6 +128,7 @@ async def world(live_site: LiveSite, store: ObjectStore) -> World:
         session.add(
             CitizenProfile(account_id=citizen.id, citizen_id="025190000001", full_name="Nguyễn Thị Lan")
         )
+        session.add(Vault(account_id=citizen.id, created_at=NOW))  # every account has one
         await session.commit()
         tokens["citizen"] = long_token(citizen.id)
         for name, email, role, agency in (

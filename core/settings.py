@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         description="Signature folder for the embedded clamd. Unset: /var/lib/clamav when freshclam has "
         "filled it, else the project's test signature only (EICAR) — fine for trying, not for production.",
     )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public address printed in QR codes (lookup and verification links).",
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")

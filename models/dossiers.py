@@ -129,6 +129,22 @@ class FileDownload(UUIDPk, Base):
     basis: Mapped[str] = mapped_column(String(40))  # OWNER | DOSSIER | VAULT_GRANT
 
 
+class PaperConversion(UUIDPk, Base):
+    """Chuyển đổi văn bản điện tử sang giấy (Decree 45/2020 art. 18): which electronic document,
+    its checksum, by whom, when — checkable by anyone holding the paper's verification code."""
+
+    __tablename__ = "paper_conversions"
+
+    verification_code: Mapped[str] = mapped_column(String(20), unique=True)
+    source_file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+    source_checksum: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    converted_by: Mapped[str] = mapped_column(String(200))
+    converted_by_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
+    converted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    output_file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+
+
 class VaultSource(enum.Enum):
     """Where a vault document came from (Decree 45/2020 art. 10, 16)."""
 
@@ -250,6 +266,7 @@ class AttachmentKind(enum.Enum):
     COMPONENT = "COMPONENT"  # thành phần hồ sơ
     SUPPLEMENT = "SUPPLEMENT"  # tài liệu bổ sung
     RESULT = "RESULT"  # kết quả giải quyết
+    SLIP = "SLIP"  # phiếu, giấy tờ do hệ thống lập (mẫu 01–05)
 
 
 class DossierAttachment(UUIDPk, Base):

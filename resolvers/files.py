@@ -20,6 +20,8 @@ from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import IsAuthenticatedPerson
 from services import uploads, vault
 from services.catalog.queries import procedure_by_code
+from services.documents import issue as documents
+from services.documents.issue import SlipForm
 from services.errors import FieldIssue
 from services.errors import NotFound as DomainNotFound
 from services.errors import ValidationFailed as DomainValidationFailed
@@ -444,6 +446,106 @@ class FileMutation:
                 grant=VaultGrant.from_row(
                     await vault.revoke_grant(session, ctx.actor, _uuid(id, "id"), now=ctx.now)
                 )
+            )
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+
+strawberry.enum(
+    SlipForm,
+    description="Mẫu phiếu (TT 01/2018/TT-VPCP): 01 tiếp nhận, 02 yêu cầu bổ sung, 03 từ chối, "
+    "04 xin lỗi hẹn lại, 05 kiểm soát quá trình.",
+)
+
+
+@strawberry.type(description="Văn bản đã chuyển đổi sang giấy; mã xác minh in trên bản giấy.")
+class PaperConverted:
+    file: StoredFile = strawberry.field(description="Tệp PDF để in.")
+    verification_code: str = strawberry.field(description="Mã xác minh.")
+    verification_url: str = strawberry.field(description="Địa chỉ xác minh (trong mã QR).")
+
+
+@strawberry.type(description="Kết quả xác minh bản chuyển đổi (không có thông tin cá nhân).")
+class ConversionVerification:
+    verification_code: str = strawberry.field(description="Mã xác minh.")
+    title: str = strawberry.field(description="Tên văn bản gốc.")
+    source_system: str = strawberry.field(description="Hệ thống chuyển đổi.")
+    issuing_agency: str | None = strawberry.field(description="Cơ quan chuyển đổi (nếu là cán bộ).")
+    converted_at: datetime = strawberry.field(description="Thời điểm chuyển đổi.")
+    checksum_sha256: str = strawberry.field(description="Mã băm SHA-256 của văn bản điện tử gốc.")
+
+
+ConvertResult = Annotated[
+    PaperConverted | NotFound | Refused, strawberry.union("PaperConvertResult", description="Kết quả.")
+]
+
+
+@strawberry.type
+class DocumentQuery:
+    @strawberry.field(
+        description="Xác minh bản giấy chuyển đổi từ văn bản điện tử theo mã in trên giấy (công khai)."
+    )
+    async def conversion_verify(self, info: Info[Context, None], code: str) -> ConversionVerification | None:
+        async with info.context.db.session() as session:
+            found = await documents.verify(session, code)
+        if found is None:
+            return None
+        row, agency = found
+        return ConversionVerification(
+            verification_code=row.verification_code,
+            title=row.title,
+            source_system=documents.SYSTEM_NAME,
+            issuing_agency=agency,
+            converted_at=row.converted_at,
+            checksum_sha256=row.source_checksum,
+        )
+
+
+@strawberry.type
+class DocumentMutation:
+    @strawberry.mutation(description="Lập phiếu của hồ sơ (PDF, lưu cùng hồ sơ).", extensions=PERSON)
+    async def dossier_slip(
+        self, info: Info[Context, None], id: strawberry.ID, form: SlipForm
+    ) -> CompleteResult:
+        ctx = info.context
+        store = _store(ctx)
+
+        async def command(session: AsyncSession) -> FileResult:
+            row = await documents.issue_slip(
+                session,
+                store,
+                ctx.actor,
+                _uuid(id, "id"),
+                form,
+                now=ctx.now,
+                zone=ctx.settings.zone,
+                base_url=ctx.settings.public_base_url,
+            )
+            return FileResult(file=StoredFile(row=row))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Chuyển đổi một văn bản điện tử được phép xem sang bản giấy có mã xác minh.",
+        extensions=PERSON,
+    )
+    async def paper_convert(self, info: Info[Context, None], file_id: strawberry.ID) -> ConvertResult:
+        ctx = info.context
+        store = _store(ctx)
+
+        async def command(session: AsyncSession) -> PaperConverted:
+            row, output = await documents.convert(
+                session,
+                store,
+                ctx.actor,
+                _uuid(file_id, "fileId"),
+                now=ctx.now,
+                zone=ctx.settings.zone,
+                base_url=ctx.settings.public_base_url,
+            )
+            url = f"{ctx.settings.public_base_url.rstrip('/')}/xac-minh/{row.verification_code}"
+            return PaperConverted(
+                file=StoredFile(row=output), verification_code=row.verification_code, verification_url=url
             )
 
         return await run_command(info, command)  # type: ignore[return-value]

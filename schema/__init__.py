@@ -11,14 +11,14 @@ from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription
-from resolvers.files import FileMutation, FileQuery
+from resolvers.files import DocumentMutation, DocumentQuery, FileMutation, FileQuery
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from schema.extensions import TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
 
 
 @strawberry.type(description="Truy vấn.")
-class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery, OutboxQuery, FileQuery):
+class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery, OutboxQuery, FileQuery, DocumentQuery):
     pass
 
 
@@ -29,7 +29,13 @@ class Subscription(CatalogSubscription, DossierSubscription):
 
 @strawberry.type(description="Thao tác ghi.")
 class Mutation(
-    CatalogMutation, AccountMutation, DossierMutation, CalendarMutation, OutboxMutation, FileMutation
+    CatalogMutation,
+    AccountMutation,
+    DossierMutation,
+    CalendarMutation,
+    OutboxMutation,
+    FileMutation,
+    DocumentMutation,
 ):
     pass
 

@@ -198,6 +198,8 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         "{ __typename } }",
     ),
     "vaultGrantRevoke": (PERSON, f'mutation {{ vaultGrantRevoke(id: "{ZERO}") {{ __typename }} }}'),
+    "dossierSlip": (PERSON, f'mutation {{ dossierSlip(id: "{ZERO}", form: RECEIPT) {{ __typename }} }}'),
+    "paperConvert": (PERSON, f'mutation {{ paperConvert(fileId: "{ZERO}") {{ __typename }} }}'),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '
@@ -279,6 +281,7 @@ PUBLIC_QUERIES = {
     "me",
     "dossierStatus",
     "workingCalendar",
+    "conversionVerify",
 }
 
 

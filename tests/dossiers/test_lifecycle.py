@@ -5,16 +5,21 @@ result, return and close — time moving as it would, working days and holidays 
 
 from __future__ import annotations
 
+import hashlib
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
+import pypdfium2 as pdfium
+import zxingcpp
+from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import FixedClock
 from storage.s3 import ObjectStore
 from tests.conftest import CALENDAR, gql
-from tests.dossiers.helpers import DRAFT_RESULT, act, scene, upload
+from tests.dossiers.helpers import DRAFT_RESULT, PDF, act, scene, upload
 
 SAVE = (
     """mutation($input: DossierDraftInput!, $id: ID) { r: dossierSaveDraft(input: $input, id: $id) { %s } }"""
@@ -253,4 +258,50 @@ async def test_the_whole_path(
     second = (await gql(client, SAVE, {"input": reuse}, token=s.citizen))["data"]["r"]
     assert second["__typename"] == "DossierChanged", second  # reused from the vault, not uploaded again
     assert [a["filename"] for a in second["dossier"]["attachments"]] == ["giay-phep.pdf"]
+
+    # The official slips, generated on demand and stored with the dossier; the paper conversion
+    # of the result, verifiable by anyone from the code on the paper.
+    slip = """mutation($id: ID!, $f: SlipForm!) { r: dossierSlip(id: $id, form: $f) {
+        __typename ... on FileResult { file { id filename } } ... on Refused { code } } }"""
+    for form in ("RECEIPT", "COMPLETION_REQUEST", "APOLOGY", "CONTROL_SLIP"):
+        made = (await gql(client, slip, {"id": dossier_id, "f": form}, token=s.reception))["data"]["r"]
+        assert made["__typename"] == "FileResult", (form, made)
+        if form == "RECEIPT":
+            receipt_file = made["file"]["id"]
+    absent = (await gql(client, slip, {"id": dossier_id, "f": "REFUSAL_OF_RECEIPT"}, token=s.reception))[
+        "data"
+    ]["r"]
+    assert absent == {"__typename": "Refused", "code": "NOT_APPLICABLE"}
+    receipt_pdf = await _fetch(client, s.citizen, receipt_file)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(receipt_pdf)).pages)
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text
+    assert closed["code"] in text
+    assert "Nguyễn Thị Lan" in text
+    convert = """mutation($f: ID!) { r: paperConvert(fileId: $f) {
+        __typename ... on PaperConverted { verificationCode verificationUrl file { id } } } }"""
+    paper = (await gql(client, convert, {"f": result_doc["fileId"]}, token=s.citizen))["data"]["r"]
+    verify = """query($c: String!) { conversionVerify(code: $c) { title checksumSha256 convertedAt sourceSystem } }"""
+    checked = (await gql(client, verify, {"c": paper["verificationCode"]}))["data"]["conversionVerify"]
+    assert checked["title"] == "giay-phep.pdf"
+    assert checked["checksumSha256"] == hashlib.sha256(PDF).hexdigest()
+    assert (await gql(client, verify, {"c": "KHONGCO"}))["data"]["conversionVerify"] is None
+    paper_pdf = await _fetch(client, s.citizen, paper["file"]["id"])
+    paper_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(paper_pdf)).pages)
+    assert "BẢN CHUYỂN ĐỔI TỪ VĂN BẢN ĐIỆN TỬ" in paper_text
+    image = pdfium.PdfDocument(paper_pdf)[0].render(scale=3).to_pil()
+    decoded = [b.text for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
+    assert decoded == [paper["verificationUrl"]]
     _ = timedelta
+
+
+async def _fetch(client: httpx.AsyncClient, token: str, file_id: str) -> bytes:
+    link = (
+        await gql(
+            client,
+            "mutation($id: ID!) { r: fileDownload(fileId: $id) { ... on DownloadLink { url } } }",
+            {"id": file_id},
+            token=token,
+        )
+    )["data"]["r"]
+    async with httpx.AsyncClient(timeout=30) as browser:
+        return (await browser.get(link["url"])).content

@@ -1,0 +1,261 @@
+"""Issue the official slips of a dossier and paper conversions, and verify a conversion.
+
+Slips (Circular 01/2018 forms 01–05) are generated on demand from the dossier as it stands, and
+stored with it. A paper conversion (Decree 45/2020 art. 18) prints a statement of what was
+converted, by whom, when, with the source's SHA-256 and a verification code; anyone holding the
+paper can check it through `verify`, which discloses no personal data.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.actor import Actor, ActorKind
+from auth.roles import StaffRole
+from models.catalog import Agency, Procedure, ProcedureComponent, ProcedureVersion
+from models.dossiers import (
+    AttachmentKind,
+    Dossier,
+    DossierAttachment,
+    DossierStep,
+    PaperConversion,
+    StoredFile,
+)
+from services.documents import slips
+from services.dossiers.queries import dossier_for, trail_of
+from services.errors import NotFound, Refused
+from services.files import store_bytes
+from services.vault import download_basis
+from storage.s3 import ObjectStore
+
+SYSTEM_NAME = "Hệ thống thông tin giải quyết thủ tục hành chính tỉnh"
+
+
+class SlipForm(enum.Enum):
+    RECEIPT = "RECEIPT"  # mẫu 01
+    COMPLETION_REQUEST = "COMPLETION_REQUEST"  # mẫu 02
+    REFUSAL_OF_RECEIPT = "REFUSAL_OF_RECEIPT"  # mẫu 03
+    APOLOGY = "APOLOGY"  # mẫu 04
+    CONTROL_SLIP = "CONTROL_SLIP"  # mẫu 05
+
+
+_NEEDS = {
+    SlipForm.RECEIPT: "RECEIVE",
+    SlipForm.COMPLETION_REQUEST: "REQUEST_COMPLETION",
+    SlipForm.REFUSAL_OF_RECEIPT: "REFUSE_RECEIPT",
+    SlipForm.APOLOGY: "APOLOGIZE",
+}
+
+
+async def issue_slip(
+    session: AsyncSession,
+    store: ObjectStore,
+    actor: Actor,
+    dossier_id: uuid.UUID,
+    form: SlipForm,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    base_url: str,
+) -> StoredFile:
+    dossier = await dossier_for(session, actor, dossier_id)
+    if dossier is None:
+        raise NotFound("hồ sơ", str(dossier_id))
+    events = await trail_of(session, dossier.id)
+    needed = _NEEDS.get(form)
+    event = next((e for e in reversed(events) if e.action == needed), None) if needed else None
+    if needed and event is None:
+        raise Refused("NOT_APPLICABLE", "Hồ sơ chưa có thao tác tương ứng với phiếu này.")
+    if (
+        dossier.code is None
+        and form is not SlipForm.REFUSAL_OF_RECEIPT
+        and form is not SlipForm.COMPLETION_REQUEST
+    ):
+        raise Refused("NOT_RECEIVED", "Hồ sơ chưa được tiếp nhận.")
+    version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
+    procedure = await session.get_one(Procedure, dossier.procedure_id)
+    agency = await session.get_one(Agency, dossier.receiving_agency_id)
+    code = dossier.code or f"(chưa cấp mã) {str(dossier.id)[:8]}"
+    head = slips.SlipDossier(
+        code=code,
+        procedure_code=procedure.code,
+        procedure_name=version.name,
+        applicant_name=dossier.applicant_name,
+        applicant_id=dossier.applicant_id_number,
+        applicant_address=dossier.applicant_address,
+        applicant_phone=dossier.applicant_phone,
+        agency_name=agency.name,
+        received_at=dossier.received_at,
+        appointment_at=dossier.appointment_at,
+        lookup_url=slips.lookup_url(
+            base_url,
+            code,
+            secret=dossier.lookup_secret,
+            procedure_code=procedure.code,
+            applicant_id=dossier.applicant_id_number,
+        ),
+    )
+    officer = event.actor_label if event else actor.label
+    if form is SlipForm.RECEIPT:
+        components = [
+            slips.SlipComponent(c.name, c.copy_type.value, c.count)
+            for c in await session.scalars(
+                select(ProcedureComponent)
+                .join(DossierAttachment, DossierAttachment.component_id == ProcedureComponent.id)
+                .where(DossierAttachment.dossier_id == dossier.id, DossierAttachment.removed_at.is_(None))
+                .distinct()
+                .order_by(ProcedureComponent.position)
+            )
+        ]
+        pdf = slips.receipt(head, components, officer=officer, zone=zone)
+    elif form is SlipForm.COMPLETION_REQUEST:
+        assert event is not None
+        pdf = slips.completion_request(
+            head, list(event.data.get("items", [])), officer=officer, at=event.at, zone=zone
+        )
+    elif form is SlipForm.REFUSAL_OF_RECEIPT:
+        assert event is not None
+        pdf = slips.refusal_of_receipt(
+            head, list(event.data.get("reasons", [])), officer=officer, at=event.at, zone=zone
+        )
+    elif form is SlipForm.APOLOGY:
+        assert event is not None
+        pdf = slips.apology(
+            head,
+            event.comment or "",
+            datetime.fromisoformat(event.data["newAppointment"]),
+            signer=officer,
+            at=event.at,
+            zone=zone,
+        )
+    else:
+        steps = {
+            s.position: s.name
+            for s in await session.scalars(select(DossierStep).where(DossierStep.dossier_id == dossier.id))
+        }
+        rows = [
+            slips.TrailRow(
+                at=e.at,
+                action=e.action,
+                from_party=e.actor_label,
+                to_party=steps.get(e.to_step or 0, e.to_status),
+                step=steps.get(e.from_step or 0),
+                punctuality=e.punctuality,
+                comment=e.comment,
+            )
+            for e in events
+        ]
+        pdf = slips.control_slip(head, rows, zone=zone)
+    file = await store_bytes(
+        session,
+        store,
+        owner_id=None,
+        filename=f"{form.value.lower()}-{code}.pdf",
+        content_type="application/pdf",
+        data=pdf,
+        now=now,
+    )
+    session.add(
+        DossierAttachment(
+            dossier_id=dossier.id,
+            component_id=None,
+            kind=AttachmentKind.SLIP,
+            file_id=file.id,
+            added_at=now,
+            added_by=actor.label,
+        )
+    )
+    await session.flush()
+    return file
+
+
+def _agency_of(actor: Actor) -> uuid.UUID | None:
+    for role in (StaffRole.RECEPTION_OFFICER, StaffRole.SPECIALIST, StaffRole.LEADER):
+        agencies = actor.agencies_with(role)
+        if agencies:
+            return sorted(agencies)[0]
+    return None
+
+
+async def convert(
+    session: AsyncSession,
+    store: ObjectStore,
+    actor: Actor,
+    file_id: uuid.UUID,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    base_url: str,
+) -> tuple[PaperConversion, StoredFile]:
+    """Render an electronic document the caller may read as a printable, verifiable paper."""
+    source = await session.get(StoredFile, file_id)
+    if source is None or await download_basis(session, actor, source, now=now) is None:
+        raise NotFound("tệp", str(file_id))
+    code = secrets.token_hex(6).upper()
+    who = actor.name or actor.label
+    if actor.kind is ActorKind.STAFF:
+        who = f"{who} ({actor.label})"
+    dossier_code = await session.scalar(
+        select(Dossier.code)
+        .join(DossierAttachment, DossierAttachment.dossier_id == Dossier.id)
+        .where(DossierAttachment.file_id == source.id)
+        .limit(1)
+    )
+    url = f"{base_url.rstrip('/')}/xac-minh/{code}"
+    description = f"Tệp “{source.filename}” ({source.size} byte, {source.content_type})" + (
+        f", thuộc hồ sơ {dossier_code}" if dossier_code else ""
+    )
+    pdf = slips.conversion(
+        slips.Conversion(
+            title=source.filename,
+            source_system=SYSTEM_NAME,
+            converted_by=who,
+            converted_at=now,
+            source_description=description,
+            checksum_sha256=source.sha256,
+            verification_code=code,
+            verification_url=url,
+            body_lines=[description],
+        ),
+        zone=zone,
+    )
+    output = await store_bytes(
+        session,
+        store,
+        owner_id=actor.id if actor.is_person else None,
+        filename=f"ban-chuyen-doi-{code}.pdf",
+        content_type="application/pdf",
+        data=pdf,
+        now=now,
+    )
+    row = PaperConversion(
+        verification_code=code,
+        source_file_id=source.id,
+        source_checksum=source.sha256,
+        title=source.filename,
+        converted_by=who,
+        converted_by_agency_id=_agency_of(actor),
+        converted_at=now,
+        output_file_id=output.id,
+    )
+    session.add(row)
+    await session.flush()
+    return row, output
+
+
+async def verify(session: AsyncSession, code: str) -> tuple[PaperConversion, str | None] | None:
+    """The conversion behind a paper's code, and the issuing agency's name (no personal data)."""
+    row = await session.scalar(
+        select(PaperConversion).where(PaperConversion.verification_code == code.strip().upper())
+    )
+    if row is None:
+        return None
+    agency = await session.get(Agency, row.converted_by_agency_id) if row.converted_by_agency_id else None
+    return row, agency.name if agency else None

@@ -40,6 +40,7 @@ from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
 from core.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from resolvers.pages import lookup_page, verification_page
 from schema import schema
 from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
@@ -393,12 +394,26 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
         )
 
+    async def lookup_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        handler = lookup_page(rt.session_factory, rt.settings.zone)
+        response: Response = await handler(request)
+        return response
+
+    async def verification_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        handler = verification_page(rt.session_factory, rt.settings.zone)
+        response: Response = await handler(request)
+        return response
+
     graphql = GraphQLApp(ref, graphiql=settings.graphiql)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/oauth/token", oauth_token, methods=["POST"]),
+            Route("/tra-cuu/{code}", lookup_route),
+            Route("/xac-minh/{code}", verification_route),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import FixedClock
+from core.settings import Settings
 from storage.s3 import ObjectStore
 from tests.conftest import CALENDAR, gql
 from tests.dossiers.helpers import DRAFT_RESULT, PDF, act, scene, upload
@@ -33,7 +34,11 @@ def at(local: str) -> datetime:
 
 
 async def test_the_whole_path(
-    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, clock: FixedClock
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    store: ObjectStore,
+    clock: FixedClock,
+    settings: Settings,
 ) -> None:
     s = await scene(client, session)
     form_file = await upload(session, store, s.citizen_id)
@@ -291,6 +296,15 @@ async def test_the_whole_path(
     image = pdfium.PdfDocument(paper_pdf)[0].render(scale=3).to_pil()
     decoded = [b.text for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
     assert decoded == [paper["verificationUrl"]]
+    # The link works: the verification page, then the public lookup page the receipt's QR opens.
+    page = await client.get(paper["verificationUrl"].replace(settings.public_base_url, ""))
+    assert page.status_code == 200
+    assert "Bản giấy này được chuyển đổi từ văn bản điện tử" in page.text
+    assert hashlib.sha256(PDF).hexdigest() in page.text
+    assert (await client.get("/xac-minh/KHONGCO")).status_code == 404
+    public = await client.get(f"/tra-cuu/{closed['code']}")
+    assert "đã trả kết quả" in public.text
+    assert "Nguyễn Thị Lan" not in public.text  # no personal data on the public page
     _ = timedelta
 
 

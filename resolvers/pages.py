@@ -1,0 +1,95 @@
+"""Small server-rendered pages the printed QR codes open: the public lookup of a dossier and the
+verification of a paper conversion. Vietnamese, readable on a phone, no JavaScript, no personal
+data beyond what the public lookup allows."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from core.db import SessionFactory
+from models.catalog import Agency, ProcedureVersion
+from services.documents.issue import SYSTEM_NAME, verify
+from services.dossiers.queries import lookup
+from services.dossiers.workflow import STATUS_LABELS
+
+STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:1rem;
+max-width:40rem;margin:auto;color:#1b1b1b;line-height:1.5}h1{font-size:1.3rem;color:#a3120f}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}
+.ok{color:#176b2c}.no{color:#a3120f}footer{margin-top:2rem;font-size:.85rem;color:#555}"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (
+        f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}"
+        f"<footer>{escape(SYSTEM_NAME)}</footer></body></html>"
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _when(value: datetime | None, zone: ZoneInfo) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(zone).strftime("%H:%M ngày %d/%m/%Y")
+
+
+Page = Callable[[Request], Awaitable[HTMLResponse]]
+
+
+def lookup_page(factory: SessionFactory, zone: ZoneInfo) -> Page:
+    async def page(request: Request) -> HTMLResponse:
+        code = request.path_params["code"]
+        async with factory() as session:
+            found = await lookup(session, code)
+            if found is None or found.dossier.code is None:
+                return _page("Không tìm thấy hồ sơ", f"<p>Không có hồ sơ mã <b>{escape(code)}</b>.</p>", 404)
+            d = found.dossier
+            version = await session.get(ProcedureVersion, d.procedure_version_id)
+            agency = await session.get(Agency, d.receiving_agency_id)
+        rows = [
+            ("Mã hồ sơ", d.code),
+            ("Thủ tục", version.name if version else ""),
+            ("Nơi tiếp nhận", agency.name if agency else ""),
+            ("Trạng thái", STATUS_LABELS[d.status]),
+            ("Ngày tiếp nhận", _when(d.received_at, zone)),
+            ("Ngày hẹn trả", _when(d.appointment_at, zone)),
+            ("Ngày kết thúc", _when(d.finished_at, zone)),
+        ]
+        body = "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows) + "</dl>"
+        return _page("Tra cứu hồ sơ", body)
+
+    return page
+
+
+def verification_page(factory: SessionFactory, zone: ZoneInfo) -> Page:
+    async def page(request: Request) -> HTMLResponse:
+        code = request.path_params["code"]
+        async with factory() as session:
+            found = await verify(session, code)
+        if found is None:
+            body = f'<p class="no">Không có bản chuyển đổi nào mang mã <b>{escape(code)}</b>.</p>'
+            return _page("Xác minh bản chuyển đổi", body, 404)
+        row, agency = found
+        rows = [
+            ("Mã xác minh", row.verification_code),
+            ("Văn bản gốc", row.title),
+            ("Hệ thống", SYSTEM_NAME),
+            ("Cơ quan chuyển đổi", agency or "—"),
+            ("Thời điểm chuyển đổi", _when(row.converted_at, zone)),
+            ("SHA-256 văn bản gốc", row.source_checksum),
+        ]
+        body = (
+            '<p class="ok">Bản giấy này được chuyển đổi từ văn bản điện tử lưu trên hệ thống.</p><dl>'
+            + "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows)
+            + "</dl>"
+        )
+        return _page("Xác minh bản chuyển đổi", body)
+
+    return page

@@ -13,6 +13,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from auth.roles import StaffRole
 from models import dossiers as m
 from resolvers.common import run_command
 from resolvers.context import Context
@@ -547,5 +548,62 @@ class DocumentMutation:
             return PaperConverted(
                 file=StoredFile(row=output), verification_code=row.verification_code, verification_url=url
             )
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+
+@strawberry.type
+class CounterMutation:
+    @strawberry.mutation(
+        description="Số hoá tại một cửa: đưa bản quét đã gắn vào hồ sơ vào kho dữ liệu của người nộp "
+        "(khi người nộp đồng ý).",
+        extensions=PERSON,
+    )
+    async def dossier_digitise_to_vault(
+        self,
+        info: Info[Context, None],
+        dossier_id: strawberry.ID,
+        file_id: strawberry.ID,
+        title: str,
+        consent: bool,
+    ) -> DocumentResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> VaultDocumentSaved:
+            from services.dossiers.queries import dossier_for
+
+            dossier = await dossier_for(session, ctx.actor, _uuid(dossier_id, "dossierId"))
+            if dossier is None or not ctx.actor.has_role(
+                StaffRole.RECEPTION_OFFICER, dossier.receiving_agency_id
+            ):
+                raise DomainNotFound("hồ sơ", str(dossier_id))
+            doc = await vault.digitise_into_vault(
+                session, ctx.actor, dossier, _uuid(file_id, "fileId"), title, consent=consent, now=ctx.now
+            )
+            return VaultDocumentSaved(document=VaultDocument(row=doc))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Sổ theo dõi hồ sơ (mẫu 06) của một cơ quan trong một kỳ (PDF).", extensions=PERSON
+    )
+    async def tracking_book(
+        self, info: Info[Context, None], agency_code: str, start: datetime, end: datetime
+    ) -> CompleteResult:
+        ctx = info.context
+        store = _store(ctx)
+
+        async def command(session: AsyncSession) -> FileResult:
+            row = await documents.tracking_book(
+                session,
+                store,
+                ctx.actor,
+                agency_code=agency_code,
+                start=start,
+                end=end,
+                now=ctx.now,
+                zone=ctx.settings.zone,
+            )
+            return FileResult(file=StoredFile(row=row))
 
         return await run_command(info, command)  # type: ignore[return-value]

@@ -462,3 +462,40 @@ async def download_basis(
                     )
                 return "VAULT_GRANT"
     return None
+
+
+async def digitise_into_vault(
+    session: AsyncSession,
+    actor: Actor,
+    dossier: Dossier,
+    file_id: uuid.UUID,
+    title: str,
+    *,
+    consent: bool,
+    now: datetime,
+) -> VaultDocument:
+    """Counter digitisation (Decree 107/2021 art. 21a): a scan an officer attached to a dossier
+    goes into the applicant's vault — only with the applicant's consent, recorded by the officer."""
+    if not consent:
+        raise ValidationFailed(
+            [FieldIssue(("consent",), "REQUIRED", "Cần sự đồng ý của người nộp để lưu vào kho.")]
+        )
+    if dossier.applicant_account_id is None:
+        raise Refused("NO_ACCOUNT", "Người nộp chưa có tài khoản để lưu vào kho dữ liệu.")
+    attached = await session.scalar(
+        select(DossierAttachment.id).where(
+            DossierAttachment.dossier_id == dossier.id,
+            DossierAttachment.file_id == file_id,
+            DossierAttachment.removed_at.is_(None),
+        )
+    )
+    if attached is None:
+        raise ValidationFailed([FieldIssue(("fileId",), "UNKNOWN", "Tệp không thuộc hồ sơ này.")])
+    vault = await vault_of(session, dossier.applicant_account_id)
+    data = DocumentData(title=title, source=VaultSource.DIGITISED, issuer=actor.label)
+    doc = _new_document(vault.id, file_id, data, now, source_dossier_id=dossier.id)
+    session.add(doc)
+    await session.flush()
+    session.add(VaultDocumentVersion(document_id=doc.id, version=1, file_id=file_id, created_at=now))
+    await session.flush()
+    return doc

@@ -200,6 +200,16 @@ MUTATIONS: dict[str, tuple[str, str]] = {
     "vaultGrantRevoke": (PERSON, f'mutation {{ vaultGrantRevoke(id: "{ZERO}") {{ __typename }} }}'),
     "dossierSlip": (PERSON, f'mutation {{ dossierSlip(id: "{ZERO}", form: RECEIPT) {{ __typename }} }}'),
     "paperConvert": (PERSON, f'mutation {{ paperConvert(fileId: "{ZERO}") {{ __typename }} }}'),
+    "dossierDigitiseToVault": (
+        PERSON,
+        f'mutation {{ dossierDigitiseToVault(dossierId: "{ZERO}", fileId: "{ZERO}", title: "x", consent: true) '
+        "{ __typename } }",
+    ),
+    "trackingBook": (
+        PERSON,
+        'mutation { trackingBook(agencyCode: "H44.99", start: "2026-01-01T00:00:00+00:00", '
+        'end: "2026-12-31T00:00:00+00:00") { __typename } }',
+    ),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '

@@ -259,3 +259,62 @@ async def verify(session: AsyncSession, code: str) -> tuple[PaperConversion, str
         return None
     agency = await session.get(Agency, row.converted_by_agency_id) if row.converted_by_agency_id else None
     return row, agency.name if agency else None
+
+
+async def tracking_book(
+    session: AsyncSession,
+    store: ObjectStore,
+    actor: Actor,
+    *,
+    agency_code: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    zone: ZoneInfo,
+) -> StoredFile:
+    """Sổ theo dõi hồ sơ (form 06): the dossiers an agency received in a period, for its staff."""
+    agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
+    allowed = agency is not None and (
+        actor.is_system_admin
+        or any(
+            actor.has_role(r, agency.id)
+            for r in (StaffRole.RECEPTION_OFFICER, StaffRole.LEADER, StaffRole.STATISTICS_VIEWER)
+        )
+    )
+    if agency is None or not allowed:
+        raise NotFound("cơ quan", agency_code)
+    if end <= start:
+        raise Refused("BAD_PERIOD", "Kỳ theo dõi không hợp lệ.")
+    rows = []
+    found = await session.execute(
+        select(Dossier, ProcedureVersion.name)
+        .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+        .where(
+            Dossier.receiving_agency_id == agency.id, Dossier.received_at >= start, Dossier.received_at < end
+        )
+        .order_by(Dossier.received_at)
+    )
+    for dossier, procedure_name in found.all():
+        rows.append(
+            slips.BookRow(
+                code=dossier.code or "",
+                applicant_name=dossier.applicant_name,
+                procedure_name=procedure_name,
+                received_at=dossier.received_at,
+                appointment_at=dossier.appointment_at,
+                finished_at=dossier.finished_at,
+                status=dossier.status.value,
+                punctuality=dossier.punctuality.value if dossier.punctuality else None,
+            )
+        )
+    period = f"từ {start.astimezone(zone):%d/%m/%Y} đến {end.astimezone(zone):%d/%m/%Y}"
+    pdf = slips.tracking_book(agency.name, period, rows, zone=zone)
+    return await store_bytes(
+        session,
+        store,
+        owner_id=actor.id,
+        filename=f"so-theo-doi-{agency.code}.pdf",
+        content_type="application/pdf",
+        data=pdf,
+        now=now,
+    )

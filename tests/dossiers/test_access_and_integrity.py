@@ -231,3 +231,42 @@ async def test_hand_over_moves_open_steps(
     forwarded = await act(client, long_token(successor, version=2), "dossierForward", id=dossier_id)
     assert forwarded["dossier"]["currentStep"] == 3
     _ = uuid
+
+
+async def test_counter_digitisation_and_the_tracking_book(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    received = (await act(client, s.reception, "dossierReceive", id=dossier_id))["dossier"]
+    file_id = (
+        await gql(
+            client,
+            "query($id: ID!) { dossier(id: $id) { attachments { fileId } } }",
+            {"id": dossier_id},
+            token=s.reception,
+        )
+    )["data"]["dossier"]["attachments"][0]["fileId"]
+    digitise = """mutation($d: ID!, $f: ID!, $c: Boolean!) { r: dossierDigitiseToVault(dossierId: $d, fileId: $f,
+        title: "Tờ khai (bản quét tại một cửa)", consent: $c) {
+        __typename ... on VaultDocumentSaved { document { source title } } ... on ValidationFailed { errors { code } } } }"""
+    refused = (await gql(client, digitise, {"d": dossier_id, "f": file_id, "c": False}, token=s.reception))[
+        "data"
+    ]["r"]
+    assert refused["errors"] == [{"code": "REQUIRED"}]
+    done = (await gql(client, digitise, {"d": dossier_id, "f": file_id, "c": True}, token=s.reception))[
+        "data"
+    ]["r"]
+    assert done["document"]["source"] == "DIGITISED"
+    not_reception = (
+        await gql(client, digitise, {"d": dossier_id, "f": file_id, "c": True}, token=s.specialist)
+    )["data"]["r"]
+    assert not_reception["__typename"] == "NotFound"
+    vault_items = (await gql(client, "{ vaultDocuments { items { source } } }", token=s.citizen))["data"]
+    assert {"source": "DIGITISED"} in vault_items["vaultDocuments"]["items"]
+    book = """mutation { r: trackingBook(agencyCode: "H44.99", start: "2026-01-01T00:00:00+00:00",
+        end: "2027-01-01T00:00:00+00:00") { __typename ... on FileResult { file { filename size } } ... on NotFound { code } } }"""
+    made = (await gql(client, book, token=s.reception))["data"]["r"]
+    assert made["__typename"] == "FileResult"
+    assert made["file"]["size"] > 1000
+    assert (await gql(client, book, token=s.citizen))["data"]["r"]["__typename"] == "NotFound"
+    assert received["code"]

@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures with their baseline from the same run; they are not tests."""

@@ -50,7 +50,7 @@ from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.holidays import CalendarCache
 from services.outbox import run_dispatcher
-from services.uploads import Scanner
+from services.uploads import Scanner, clean_expired
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
 
@@ -334,8 +334,16 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                 async with rt.session_factory() as session:
                     if await session.scalar(text("SELECT pg_try_advisory_xact_lock(4242001)")):
                         result = await run_inactivity(session, now=rt.clock.now(), policy=rt.policy)
+                        cleaned = (
+                            await clean_expired(session, rt.store, now=rt.clock.now()) if rt.store else 0
+                        )
                         await session.commit()
-                        log.info("inactivity job: %s warned, %s locked", result.warned, result.locked)
+                        log.info(
+                            "jobs: %s warned, %s locked, %s abandoned uploads removed",
+                            result.warned,
+                            result.locked,
+                            cleaned,
+                        )
             except Exception:  # a failed run is retried at the next interval
                 log.exception("scheduled jobs failed")
             await asyncio.sleep(interval)

@@ -288,13 +288,20 @@ def run_jobs() -> None:
 
     clock = SystemClock()
     with environment.prepared() as settings:
-        from app import policy_from_settings
+        from app import policy_from_settings, runtime_from_settings
+        from services.uploads import clean_expired
 
         policy = policy_from_settings(settings)
 
+        runtime = runtime_from_settings(settings)
+
         async def work(session: AsyncSession) -> str:
             result = await run_inactivity(session, now=clock.now(), policy=policy)
-            return f"cảnh báo {result.warned} tài khoản, khoá {result.locked} tài khoản"
+            cleaned = await clean_expired(session, runtime.store, now=clock.now()) if runtime.store else 0
+            return (
+                f"cảnh báo {result.warned} tài khoản, khoá {result.locked} tài khoản; "
+                f"xoá {cleaned} tệp tải lên dở dang"
+            )
 
         console.print(f"Không hoạt động 01 năm: {_in_session(settings, work, commit=True)}.")
 

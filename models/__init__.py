@@ -28,6 +28,7 @@ from models.catalog import (
     WorkflowStep,
 )
 from models.dossiers import (
+    ArchiveExport,
     Dossier,
     DossierAttachment,
     DossierCodeCounter,
@@ -50,6 +51,7 @@ __all__ = [
     "Account",
     "AdministrativeLevel",
     "Agency",
+    "ArchiveExport",
     "Base",
     "CitizenProfile",
     "Dossier",

@@ -129,6 +129,19 @@ class FileDownload(UUIDPk, Base):
     basis: Mapped[str] = mapped_column(String(40))  # OWNER | DOSSIER | VAULT_GRANT
 
 
+class ArchiveExport(UUIDPk, Base):
+    """A package handed to an agency's archive: files, metadata, trails, a checksummed manifest."""
+
+    __tablename__ = "archive_exports"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    closed_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    dossiers: Mapped[int] = mapped_column(Integer)
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
 class PaperConversion(UUIDPk, Base):
     """Chuyển đổi văn bản điện tử sang giấy (Decree 45/2020 art. 18): which electronic document,
     its checksum, by whom, when — checkable by anyone holding the paper's verification code."""
@@ -255,6 +268,8 @@ class Dossier(UUIDPk, Timestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Hash of the last trail event (the chain's head).
     trail_head: Mapped[str | None] = mapped_column(String(64))
+    # Lưu trữ: exported to the agency's archive (Kon Tum art. 14–15); its files stay readable.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_dossiers_status_due", "status", "due_at"),

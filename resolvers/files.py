@@ -19,7 +19,7 @@ from resolvers.common import run_command
 from resolvers.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import IsAuthenticatedPerson
-from services import uploads, vault
+from services import archive, uploads, vault
 from services.catalog.queries import procedure_by_code
 from services.documents import issue as documents
 from services.documents.issue import SlipForm
@@ -605,5 +605,39 @@ class CounterMutation:
                 zone=ctx.settings.zone,
             )
             return FileResult(file=StoredFile(row=row))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+
+@strawberry.type(description="Gói lưu trữ đã xuất.")
+class ArchiveExported:
+    file: StoredFile = strawberry.field(
+        description="Tệp zip (tệp, siêu dữ liệu, phiếu kiểm soát, bản kê mã băm)."
+    )
+    dossiers: int = strawberry.field(description="Số hồ sơ đã chuyển sang lưu trữ.")
+
+
+ArchiveResult = Annotated[
+    ArchiveExported | NotFound | Refused, strawberry.union("ArchiveExportResult", description="Kết quả.")
+]
+
+
+@strawberry.type
+class ArchiveMutation:
+    @strawberry.mutation(
+        description="Xuất gói lưu trữ các hồ sơ đã kết thúc trước một thời điểm, chuyển chúng sang lưu trữ.",
+        extensions=PERSON,
+    )
+    async def archive_export(
+        self, info: Info[Context, None], agency_code: str, closed_before: datetime
+    ) -> ArchiveResult:
+        ctx = info.context
+        store = _store(ctx)
+
+        async def command(session: AsyncSession) -> ArchiveExported:
+            done = await archive.export(
+                session, store, ctx.actor, agency_code=agency_code, closed_before=closed_before, now=ctx.now
+            )
+            return ArchiveExported(file=StoredFile(row=done.file), dossiers=done.export.dossiers)
 
         return await run_command(info, command)  # type: ignore[return-value]

@@ -11,7 +11,14 @@ from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription
-from resolvers.files import CounterMutation, DocumentMutation, DocumentQuery, FileMutation, FileQuery
+from resolvers.files import (
+    ArchiveMutation,
+    CounterMutation,
+    DocumentMutation,
+    DocumentQuery,
+    FileMutation,
+    FileQuery,
+)
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from schema.extensions import TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
@@ -37,6 +44,7 @@ class Mutation(
     FileMutation,
     DocumentMutation,
     CounterMutation,
+    ArchiveMutation,
 ):
     pass
 

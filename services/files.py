@@ -7,9 +7,11 @@ with the files work and end in the same `StoredFile` rows.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,3 +51,44 @@ async def store_bytes(
     session.add(row)
     await session.flush()
     return row
+
+
+async def store_file(
+    session: AsyncSession,
+    store: ObjectStore,
+    *,
+    owner_id: uuid.UUID | None,
+    filename: str,
+    content_type: str,
+    path: Path,
+    now: datetime,
+) -> StoredFile:
+    """Like `store_bytes`, for a file on disk: never held in memory whole."""
+    sha256, size = await asyncio.to_thread(_digest, path)
+    file_id = uuid.uuid4()
+    key = object_key(file_id, now)
+    await store.put_file(key, str(path), content_type)
+    row = StoredFile(
+        id=file_id,
+        owner_account_id=owner_id,
+        object_key=key,
+        filename=filename[:300],
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        status=FileStatus.READY,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as source:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

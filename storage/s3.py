@@ -124,3 +124,7 @@ class ObjectStore:
 
     async def remove(self, key: str) -> None:
         await asyncio.to_thread(self.client.remove_object, self.bucket, key)
+
+    async def put_file(self, key: str, path: str, content_type: str) -> None:
+        """A file on disk, streamed to the store in parts (archive packages can be large)."""
+        await asyncio.to_thread(self.client.fput_object, self.bucket, key, path, content_type=content_type)

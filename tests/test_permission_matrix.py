@@ -210,6 +210,10 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         'mutation { trackingBook(agencyCode: "H44.99", start: "2026-01-01T00:00:00+00:00", '
         'end: "2026-12-31T00:00:00+00:00") { __typename } }',
     ),
+    "archiveExport": (
+        PERSON,
+        'mutation { archiveExport(agencyCode: "H44.99", closedBefore: "2026-12-01T00:00:00+00:00") { __typename } }',
+    ),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '

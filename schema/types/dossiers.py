@@ -258,6 +258,10 @@ class Dossier:
     def punctuality(self) -> m.Punctuality | None:
         return self.row.punctuality
 
+    @strawberry.field(description="Thời điểm chuyển sang lưu trữ (nếu đã lưu trữ).")
+    def archived_at(self) -> datetime | None:
+        return self.row.archived_at
+
     @strawberry.field(description="Bước đang xử lý.")
     def current_step(self) -> int | None:
         return self.row.current_step

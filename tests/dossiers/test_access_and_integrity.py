@@ -3,6 +3,7 @@ refuses edits and its hash chain exposes any that slip through; hand-over moves 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -270,3 +271,67 @@ async def test_counter_digitisation_and_the_tracking_book(
     assert made["file"]["size"] > 1000
     assert (await gql(client, book, token=s.citizen))["data"]["r"]["__typename"] == "NotFound"
     assert received["code"]
+
+
+async def test_archive_export(client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore) -> None:
+    import io
+    import json
+    import zipfile
+
+    from tests.accounts.helpers import make_staff as staff
+
+    s, dossier_id = await submitted(client, session, store)
+    withdrawn = await act(client, s.citizen, "dossierWithdraw", id=dossier_id)
+    assert withdrawn["dossier"]["status"] == "WITHDRAWN"
+    admin_id, _ = await staff(session, "qt-trungtam@phutho.gov.vn", ("AGENCY_ADMIN", "H44.99", False))
+    export = """mutation($b: DateTime!) { r: archiveExport(agencyCode: "H44.99", closedBefore: $b) {
+        __typename ... on ArchiveExported { dossiers file { id filename } } ... on Refused { code } } }"""
+    assert (await gql(client, export, {"b": "2026-11-26T00:00:00+00:00"}, token=long_token(admin_id)))[
+        "data"
+    ]["r"]["code"] == "NOTHING_TO_ARCHIVE"  # finished after that moment
+    refused = await gql(
+        client, export, {"b": "2026-12-31T00:00:00+00:00"}, token=s.reception, expect_errors=True
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    done = (await gql(client, export, {"b": "2026-12-31T00:00:00+00:00"}, token=long_token(admin_id)))[
+        "data"
+    ]["r"]
+    assert done["dossiers"] == 1
+    link = (
+        await gql(
+            client,
+            "mutation($id: ID!) { r: fileDownload(fileId: $id) { ... on DownloadLink { url } } }",
+            {"id": done["file"]["id"]},
+            token=long_token(admin_id),
+        )
+    )["data"]["r"]
+    async with httpx.AsyncClient(timeout=30) as browser:
+        package = zipfile.ZipFile(io.BytesIO((await browser.get(link["url"])).content))
+    manifest = json.loads(package.read("manifest.json"))
+    for entry in manifest["entries"]:
+        data = package.read(entry["path"])
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert entry.get("recorded", entry["sha256"]) == entry["sha256"]
+    names = [e["path"] for e in manifest["entries"]]
+    assert any(n.endswith("/dossier.json") for n in names)
+    assert any(n.endswith("/trail.json") for n in names)
+    assert any("/files/component-" in n for n in names)
+    archived = (
+        await gql(
+            client,
+            "query($id: ID!) { dossier(id: $id) { archivedAt attachments { fileId } } }",
+            {"id": dossier_id},
+            token=s.citizen,
+        )
+    )["data"]["dossier"]
+    assert archived["archivedAt"] is not None
+    # archived files stay readable
+    file_link = (
+        await gql(
+            client,
+            "mutation($id: ID!) { r: fileDownload(fileId: $id) { __typename } }",
+            {"id": archived["attachments"][0]["fileId"]},
+            token=s.citizen,
+        )
+    )["data"]["r"]
+    assert file_link["__typename"] == "DownloadLink"

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
         description="Signature folder for the embedded clamd. Unset: /var/lib/clamav when freshclam has "
         "filled it, else the project's test signature only (EICAR) — fine for trying, not for production.",
     )
+    retention_years: int = Field(
+        10, ge=1, le=100, description="Years archived dossiers' files are kept at least (retain_until)."
+    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="Public address printed in QR codes (lookup and verification links).",

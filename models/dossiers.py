@@ -114,6 +114,8 @@ class StoredFile(UUIDPk, Base):
     scan_signature: Mapped[str | None] = mapped_column(String(200))
     rejection: Mapped[str | None] = mapped_column(String(300))
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Kept at least until (set when its dossier is archived); None: as long as it is referenced.
+    retain_until: Mapped[date | None] = mapped_column(Date)
 
 
 class FileDownload(UUIDPk, Base):

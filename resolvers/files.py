@@ -636,7 +636,13 @@ class ArchiveMutation:
 
         async def command(session: AsyncSession) -> ArchiveExported:
             done = await archive.export(
-                session, store, ctx.actor, agency_code=agency_code, closed_before=closed_before, now=ctx.now
+                session,
+                store,
+                ctx.actor,
+                agency_code=agency_code,
+                closed_before=closed_before,
+                now=ctx.now,
+                retention_years=ctx.settings.retention_years,
             )
             return ArchiveExported(file=StoredFile(row=done.file), dossiers=done.export.dossiers)
 

@@ -17,7 +17,7 @@ import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,7 @@ async def export(
     agency_code: str,
     closed_before: datetime,
     now: datetime,
+    retention_years: int = 10,
 ) -> Exported:
     agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
     if agency is None:
@@ -143,6 +144,7 @@ async def export(
                     .where(DossierAttachment.dossier_id == d.id, DossierAttachment.removed_at.is_(None))
                 )
                 for kind, stored in files.all():
+                    stored.retain_until = date(now.year + retention_years, now.month, min(now.day, 28))
                     name = f"{folder}/files/{kind.value.lower()}-{stored.id.hex[:8]}-{stored.filename}"
                     digest = hashlib.sha256()
                     size = 0

@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.dossiers import StoredFile
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
 from tests.conftest import admin_gql, gql
@@ -335,3 +336,10 @@ async def test_archive_export(client: httpx.AsyncClient, session: AsyncSession, 
         )
     )["data"]["r"]
     assert file_link["__typename"] == "DownloadLink"
+    kept = await session.scalar(
+        select(StoredFile.retain_until).where(
+            StoredFile.id == uuid.UUID(archived["attachments"][0]["fileId"])
+        )
+    )
+    assert kept is not None
+    assert kept.year == 2036

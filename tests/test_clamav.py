@@ -43,10 +43,15 @@ def test_eicar_matches_the_shipped_signature() -> None:
     assert name == "Eicar-Test-Signature"
 
 
-@pytest.fixture(scope="module")
-def clamd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedClamd]:
+def _installed() -> None:
     if clamd_binary() is None:
         subprocess.run(["bash", str(ROOT / "scripts" / "install-clamav.sh")], check=True, timeout=600)
+    assert clamd_binary() is not None
+
+
+@pytest.fixture(scope="module")
+def clamd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedClamd]:
+    _installed()
     handle = start_clamd(tmp_path_factory.mktemp("clamd"), signatures=TEST_HDB)
     yield handle
     handle.stop()
@@ -212,8 +217,7 @@ async def test_refresh_signatures_reloads_updated_ones(tmp_path_factory: pytest.
 
 async def test_stopped_clamd_raises_scan_error_quickly(tmp_path_factory: pytest.TempPathFactory) -> None:
     """A data folder too long for a Unix socket path gets its socket in a short private folder."""
-    if clamd_binary() is None:
-        pytest.skip("clamd not installed")  # the module fixture installs it when run first
+    _installed()
     data_dir = tmp_path_factory.mktemp("long") / ("d" * 60) / ("e" * 60)
     handle = start_clamd(data_dir, signatures=TEST_HDB, timeout=30)
     try:

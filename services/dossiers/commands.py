@@ -186,6 +186,20 @@ def _record(
     return event
 
 
+async def _settle(
+    session: AsyncSession,
+    dossier: Dossier,
+    action: Action | str,
+    ctx: ActContext,
+    **kwargs: Any,
+) -> None:
+    """The end of every act: its trail line, the announcement (sent only if the transaction
+    commits), and a flush so constraint violations surface inside the command."""
+    _record(session, dossier, action, ctx, **kwargs)
+    await _announce(session, dossier)
+    await session.flush()
+
+
 async def _announce(session: AsyncSession, dossier: Dossier) -> None:
     await announce(session, "dossier", str(dossier.id))
     await announce(session, "inbox", str(dossier.receiving_agency_id), ref=str(dossier.id))
@@ -455,7 +469,7 @@ async def submit(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) 
     await _completeness(session, dossier, version)
     dossier.submitted_at = ctx.now
     dossier.counts_from = ctx.calendar.counts_from(ctx.now)
-    _record(
+    await _settle(
         session,
         dossier,
         Action.SUBMIT,
@@ -463,8 +477,6 @@ async def submit(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) 
         from_status=previous,
         data={"countsFrom": dossier.counts_from.isoformat()},
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -532,7 +544,7 @@ async def register_at_counter(
     await session.flush()
     await _completeness(session, dossier, version)
     ctx = ActContext(actor=actor, now=now, calendar=calendar)
-    _record(
+    await _settle(
         session,
         dossier,
         "REGISTER",
@@ -542,8 +554,6 @@ async def register_at_counter(
         agency_id=agency.id,
         data={"channel": channel.value},
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -661,7 +671,7 @@ async def receive(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext)
         await _start_step(session, first_work, ctx.now)
         dossier.current_step = first_work.position
     await session.flush()
-    _record(
+    await _settle(
         session,
         dossier,
         Action.RECEIVE,
@@ -671,8 +681,6 @@ async def receive(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext)
         agency_id=agency.id,
         data={"code": dossier.code, "appointment": dossier.appointment_at.isoformat()},
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -696,7 +704,7 @@ async def request_completion(session: AsyncSession, dossier_id: uuid.UUID, ctx: 
     _items(ctx, "items", "Liệt kê đầy đủ từng nội dung cần bổ sung, hoàn thiện.")
     dossier, _, previous = await _act(session, dossier_id, Action.REQUEST_COMPLETION, ctx)
     dossier.completion_requested = True
-    _record(
+    await _settle(
         session,
         dossier,
         Action.REQUEST_COMPLETION,
@@ -705,8 +713,6 @@ async def request_completion(session: AsyncSession, dossier_id: uuid.UUID, ctx: 
         role=StaffRole.RECEPTION_OFFICER.value,
         agency_id=dossier.receiving_agency_id,
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -715,7 +721,7 @@ async def refuse_receipt(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActC
     _items(ctx, "reasons", "Nêu rõ lý do từ chối tiếp nhận.")
     dossier, _, previous = await _act(session, dossier_id, Action.REFUSE_RECEIPT, ctx)
     dossier.finished_at = ctx.now
-    _record(
+    await _settle(
         session,
         dossier,
         Action.REFUSE_RECEIPT,
@@ -724,8 +730,6 @@ async def refuse_receipt(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActC
         role=StaffRole.RECEPTION_OFFICER.value,
         agency_id=dossier.receiving_agency_id,
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -755,9 +759,7 @@ async def resubmit(
     await _completeness(session, dossier, version)
     dossier.submitted_at = ctx.now
     dossier.counts_from = ctx.calendar.counts_from(ctx.now)
-    _record(session, dossier, Action.RESUBMIT, ctx, from_status=previous)
-    await _announce(session, dossier)
-    await session.flush()
+    await _settle(session, dossier, Action.RESUBMIT, ctx, from_status=previous)
     return dossier
 
 
@@ -802,7 +804,7 @@ async def assign(
             ]
         )
     step.assignee_id = assignee_id
-    _record(
+    await _settle(
         session,
         dossier,
         Action.ASSIGN,
@@ -813,8 +815,6 @@ async def assign(
         agency_id=step.agency_id,
         data={"assignee": str(assignee_id)},
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -827,7 +827,7 @@ async def forward(
     following = next(s for s in steps if s.position > step.position and not _is_reception_step(s, dossier))
     await _start_step(session, following, ctx.now, assignee_id)
     dossier.current_step = following.position
-    _record(
+    await _settle(
         session,
         dossier,
         Action.FORWARD,
@@ -838,8 +838,6 @@ async def forward(
         role=step.role,
         agency_id=step.agency_id,
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -855,7 +853,7 @@ async def send_back(
     punctuality = _finish(step, ctx)
     await _start_step(session, target, ctx.now, target.assignee_id)
     dossier.current_step = target.position
-    _record(
+    await _settle(
         session,
         dossier,
         Action.SEND_BACK,
@@ -866,8 +864,6 @@ async def send_back(
         role=step.role,
         agency_id=step.agency_id,
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -877,7 +873,7 @@ async def request_supplement(session: AsyncSession, dossier_id: uuid.UUID, ctx: 
     dossier, steps, previous = await _act(session, dossier_id, Action.REQUEST_SUPPLEMENT, ctx)
     step = _current(steps, dossier)
     dossier.paused_at = ctx.now
-    _record(
+    await _settle(
         session,
         dossier,
         Action.REQUEST_SUPPLEMENT,
@@ -887,8 +883,6 @@ async def request_supplement(session: AsyncSession, dossier_id: uuid.UUID, ctx: 
         role=step.role,
         agency_id=step.agency_id,
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -919,11 +913,9 @@ async def supplement(
         if step.finished_at is None and step.due_at is not None:
             step.due_at = ctx.calendar.add_working_minutes(step.due_at, paused)
     dossier.paused_at = None
-    _record(
+    await _settle(
         session, dossier, Action.SUPPLEMENT, ctx, from_status=previous, data={"pausedWorkingMinutes": paused}
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -942,7 +934,7 @@ async def apologize(
     dossier.due_at = new_appointment
     dossier.apologised = True
     step = _current(steps, dossier)
-    _record(
+    await _settle(
         session,
         dossier,
         Action.APOLOGIZE,
@@ -953,8 +945,6 @@ async def apologize(
         agency_id=step.agency_id,
         data={"newAppointment": new_appointment.isoformat()},
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -997,7 +987,7 @@ async def _conclude(
         await _start_step(session, returning, ctx.now)
         dossier.current_step = returning.position
     dossier.delivery_status = DeliveryStatus.AWAITING_PICKUP
-    _record(
+    await _settle(
         session,
         dossier,
         action,
@@ -1009,8 +999,6 @@ async def _conclude(
         agency_id=step.agency_id,
         data={"resultFiles": [str(f.id) for f in files]},
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -1044,7 +1032,7 @@ async def return_result(
     dossier.punctuality = Punctuality.LATE if dossier.apologised else Punctuality(judged.value)
     dossier.current_step = None
     await copy_results(session, dossier, result_name=version.result_name, now=ctx.now)
-    _record(
+    await _settle(
         session,
         dossier,
         Action.RETURN,
@@ -1055,8 +1043,6 @@ async def return_result(
         punctuality=dossier.punctuality,
         data={"method": method},
     )
-    await _announce(session, dossier)
-    await session.flush()
     return dossier
 
 
@@ -1067,9 +1053,7 @@ async def withdraw(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext
             step.finished_at = ctx.now
     dossier.finished_at = ctx.now
     dossier.current_step = None
-    _record(session, dossier, Action.WITHDRAW, ctx, from_status=previous)
-    await _announce(session, dossier)
-    await session.flush()
+    await _settle(session, dossier, Action.WITHDRAW, ctx, from_status=previous)
     return dossier
 
 

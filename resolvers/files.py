@@ -13,7 +13,6 @@ from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from auth.roles import StaffRole
 from models import dossiers as m
 from resolvers.common import run_command
 from resolvers.context import Context
@@ -570,15 +569,14 @@ class CounterMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> VaultDocumentSaved:
-            from services.dossiers.queries import dossier_for
-
-            dossier = await dossier_for(session, ctx.actor, _uuid(dossier_id, "dossierId"))
-            if dossier is None or not ctx.actor.has_role(
-                StaffRole.RECEPTION_OFFICER, dossier.receiving_agency_id
-            ):
-                raise DomainNotFound("hồ sơ", str(dossier_id))
             doc = await vault.digitise_into_vault(
-                session, ctx.actor, dossier, _uuid(file_id, "fileId"), title, consent=consent, now=ctx.now
+                session,
+                ctx.actor,
+                _uuid(dossier_id, "dossierId"),
+                _uuid(file_id, "fileId"),
+                title,
+                consent=consent,
+                now=ctx.now,
             )
             return VaultDocumentSaved(document=VaultDocument(row=doc))
 

@@ -467,7 +467,7 @@ async def download_basis(
 async def digitise_into_vault(
     session: AsyncSession,
     actor: Actor,
-    dossier: Dossier,
+    dossier_id: uuid.UUID,
     file_id: uuid.UUID,
     title: str,
     *,
@@ -475,7 +475,11 @@ async def digitise_into_vault(
     now: datetime,
 ) -> VaultDocument:
     """Counter digitisation (Decree 107/2021 art. 21a): a scan an officer attached to a dossier
-    goes into the applicant's vault — only with the applicant's consent, recorded by the officer."""
+    goes into the applicant's vault — only with the applicant's consent, recorded by an officer
+    of the receiving unit."""
+    dossier = await session.scalar(select(Dossier).where(Dossier.id == dossier_id, readable(actor)))
+    if dossier is None or not actor.has_role(StaffRole.RECEPTION_OFFICER, dossier.receiving_agency_id):
+        raise NotFound("hồ sơ", str(dossier_id))
     if not consent:
         raise ValidationFailed(
             [FieldIssue(("consent",), "REQUIRED", "Cần sự đồng ý của người nộp để lưu vào kho.")]

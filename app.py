@@ -41,6 +41,7 @@ from core.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.pages import lookup_page, verification_page
+from resolvers.sms import inbound
 from schema import schema
 from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
@@ -414,6 +415,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         response: Response = await handler(request)
         return response
 
+    async def sms_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        handler = inbound(rt.session_factory, rt.settings.sms_gateway_key, rt.settings.zone)
+        return await handler(request)
+
     graphql = GraphQLApp(ref, graphiql=settings.graphiql)
     return Starlette(
         routes=[
@@ -422,6 +428,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/oauth/token", oauth_token, methods=["POST"]),
             Route("/tra-cuu/{code}", lookup_route),
             Route("/xac-minh/{code}", verification_route),
+            Route("/sms/inbound", sms_route, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Public address printed in QR codes (lookup and verification links).",
     )
+    sms_gateway_url: str | None = Field(None, description="The SMS gateway's send endpoint (HTTP POST JSON).")
+    sms_gateway_key: str | None = Field(
+        None, description="API key for the SMS gateway; also signs inbound messages to /sms/inbound."
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")

@@ -419,6 +419,18 @@ class AccountMutation:
 
         return await run_command(info, command)  # type: ignore[return-value]
 
+    @strawberry.mutation(description="Chọn kênh nhận thông báo (ít nhất một kênh).", extensions=PERSON)
+    async def notification_preferences_set(
+        self, info: Info[Context, None], email: bool, sms: bool
+    ) -> AccountAdminResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> AccountSaved:
+            account = await service.set_preferences(session, ctx.actor, email=email, sms=sms)
+            return AccountSaved(account=Account(row=account))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
     @strawberry.mutation(description="Chủ tài khoản yêu cầu khoá tài khoản của mình.", extensions=PERSON)
     async def account_lock_request(self, info: Info[Context, None]) -> AccountAdminResult:
         ctx = info.context

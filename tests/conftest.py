@@ -43,6 +43,7 @@ NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 CALENDAR = WorkingCalendar.vietnam(range(2024, 2030))
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+SMS_KEY = "test-sms-gateway-key-0123456789"
 TOKENS = TokenConfig(JWT_SECRET)
 # The session's system administrator (created with the demo catalog) and a long-lived token for
 # it, valid under the fixed test clock and under the real clock of the live app processes.
@@ -174,6 +175,7 @@ def settings(servers: Servers) -> Settings:
         s3_secret_key=servers.s3.secret_key,
         s3_bucket=servers.s3.bucket,
         jwt_secret=JWT_SECRET,
+        sms_gateway_key=SMS_KEY,
         load_demo_data=False,
     )
 

@@ -214,6 +214,10 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         PERSON,
         'mutation { archiveExport(agencyCode: "H44.99", closedBefore: "2026-12-01T00:00:00+00:00") { __typename } }',
     ),
+    "notificationPreferencesSet": (
+        PERSON,
+        "mutation { notificationPreferencesSet(email: true, sms: false) { __typename } }",
+    ),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '

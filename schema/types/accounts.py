@@ -120,6 +120,14 @@ class Account:
     def phone_verified(self) -> bool:
         return self.row.phone_verified_at is not None
 
+    @strawberry.field(description="Nhận thông báo qua thư điện tử.")
+    def notify_email(self) -> bool:
+        return self.row.notify_email
+
+    @strawberry.field(description="Nhận thông báo qua tin nhắn SMS.")
+    def notify_sms(self) -> bool:
+        return self.row.notify_sms
+
     @strawberry.field(description="Lý do khoá (nếu bị khoá).")
     def lock_reason(self) -> m.LockReason | None:
         return self.row.lock_reason

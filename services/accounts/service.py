@@ -750,11 +750,11 @@ async def lock(
         )
     )
     subject, body = messages.locked(reason.value)
-    _tell_owner(session, account, "account_locked", subject, body, now=now)
+    tell_owner(session, account, "account_locked", subject, body, now=now)
     await session.flush()
 
 
-def _tell_owner(
+def tell_owner(
     session: AsyncSession, account: Account, template: str, subject: str, body: str, *, now: datetime
 ) -> None:
     """To every verified contact the owner wants messages on."""
@@ -818,7 +818,7 @@ async def unlock(
         )
     )
     subject, body = messages.unlocked()
-    _tell_owner(session, account, "account_unlocked", subject, body, now=now)
+    tell_owner(session, account, "account_unlocked", subject, body, now=now)
     await session.flush()
 
 
@@ -846,7 +846,7 @@ async def run_inactivity(session: AsyncSession, *, now: datetime, policy: Accoun
         reference = account.last_sign_in_at or account.created_at
         lock_on = (reference + policy.inactivity).date()
         subject, body = messages.inactivity_warning(max(lock_on, (now + policy.min_warning_notice).date()))
-        _tell_owner(session, account, "inactivity_warning", subject, body, now=now)
+        tell_owner(session, account, "inactivity_warning", subject, body, now=now)
         account.inactivity_warned_at = now
         session.add(
             security_event(
@@ -872,3 +872,15 @@ async def run_inactivity(session: AsyncSession, *, now: datetime, policy: Accoun
         await lock(session, account, LockReason.INACTIVITY, actor=SYSTEM, now=now, meta=SYSTEM_META)
     await session.flush()
     return InactivityRun(len(to_warn), len(to_lock))
+
+
+async def set_preferences(session: AsyncSession, actor: Actor, *, email: bool, sms: bool) -> Account:
+    """The channels the owner wants messages on; at least one stays on (locks and results must reach them)."""
+    if not (email or sms):
+        raise ValidationFailed(
+            [FieldIssue(("email",), "ONE_REQUIRED", "Cần giữ ít nhất một kênh nhận thông báo.")]
+        )
+    account = await _own_account(session, actor)
+    account.notify_email, account.notify_sms = email, sms
+    await session.flush()
+    return account

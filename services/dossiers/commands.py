@@ -55,6 +55,7 @@ from models.dossiers import (
 )
 from services.calendar import WorkingCalendar
 from services.dossiers import trail
+from services.dossiers.notices import tell_applicant
 from services.dossiers.workflow import FINAL, Action, Situation, check
 from services.errors import Conflict, FieldIssue, Issues, NotFound, ValidationFailed
 from services.events import announce
@@ -196,6 +197,9 @@ async def _settle(
     """The end of every act: its trail line, the announcement (sent only if the transaction
     commits), and a flush so constraint violations surface inside the command."""
     _record(session, dossier, action, ctx, **kwargs)
+    if isinstance(action, Action):
+        data = {**ctx.data, **(kwargs.get("data") or {})}
+        await tell_applicant(session, dossier, action, data, now=ctx.now, zone=ctx.calendar.zone)
     await _announce(session, dossier)
     await session.flush()
 

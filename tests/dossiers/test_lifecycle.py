@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import FixedClock
 from core.settings import Settings
 from storage.s3 import ObjectStore
+from tests.accounts.helpers import messages_to
 from tests.conftest import CALENDAR, gql
 from tests.dossiers.helpers import DRAFT_RESULT, PDF, act, scene, upload
 
@@ -240,6 +241,21 @@ async def test_the_whole_path(
     wrong = (await gql(client, lookup, {"c": closed["code"], "n": "025190000002"}))["data"]["dossierStatus"]
     assert wrong["dossier"] is None
     assert (await gql(client, lookup, {"c": "000.00.99.H44-261127-9999"}))["data"]["dossierStatus"] is None
+
+    # The citizen was told at each act that concerns them (e-mail, their verified contact).
+    sent = [m.template for m in await messages_to(session, "lan1@example.vn")]
+    assert [t for t in sent if t.startswith("dossier_")] == [
+        "dossier_request_completion",
+        "dossier_receive",
+        "dossier_request_supplement",
+        "dossier_apologize",
+        "dossier_approve",
+        "dossier_return",
+    ]
+    receipt_message = next(
+        m for m in await messages_to(session, "lan1@example.vn") if m.template == "dossier_receive"
+    )
+    assert closed["code"] in receipt_message.body
 
     # The result went into the citizen's vault on return: kept by law, downloadable, reusable.
     docs = (await gql(client, "{ vaultDocuments { items { id title source fileId } } }", token=s.citizen))[

@@ -1,0 +1,87 @@
+"""What a citizen is told about their dossier, in Vietnamese, through the notification outbox
+(e-mail and SMS to their verified contacts, as they prefer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts import Account
+from models.dossiers import Dossier
+from services.accounts.service import tell_owner
+from services.dossiers.workflow import Action
+
+SYSTEM = "Hệ thống giải quyết TTHC"
+
+
+def _at(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%H:%M ngày %d/%m/%Y") if value else "—"
+
+
+def notice(
+    dossier: Dossier, action: Action, data: dict[str, object], zone: ZoneInfo
+) -> tuple[str, str] | None:
+    """(subject, body) for the acts a citizen cares about; None for internal steps."""
+    code = dossier.code or "(chưa cấp mã)"
+    listed = data.get("items") or data.get("reasons") or []
+    items = "; ".join(str(i) for i in listed) if isinstance(listed, list) else str(listed)
+    texts: dict[Action, tuple[str, str]] = {
+        Action.RECEIVE: (
+            f"Hồ sơ {code} đã được tiếp nhận",
+            f"Hồ sơ của bạn đã được tiếp nhận, mã hồ sơ {code}. Ngày hẹn trả kết quả: "
+            f"{_at(dossier.appointment_at, zone)}.",
+        ),
+        Action.REQUEST_COMPLETION: (
+            "Hồ sơ cần bổ sung, hoàn thiện",
+            f"Hồ sơ của bạn cần bổ sung, hoàn thiện: {items}. Vui lòng bổ sung để được tiếp nhận.",
+        ),
+        Action.REFUSE_RECEIPT: (
+            "Hồ sơ không được tiếp nhận",
+            f"Hồ sơ của bạn không được tiếp nhận. Lý do: {items}.",
+        ),
+        Action.REQUEST_SUPPLEMENT: (
+            f"Hồ sơ {code} cần bổ sung tài liệu",
+            f"Hồ sơ {code} cần bổ sung: {items}. Thời gian giải quyết tạm dừng đến khi bạn bổ sung.",
+        ),
+        Action.APOLOGIZE: (
+            f"Xin lỗi về việc chậm trả kết quả hồ sơ {code}",
+            f"Cơ quan giải quyết xin lỗi vì chưa trả kết quả hồ sơ {code} đúng hẹn. Ngày hẹn mới: "
+            f"{_at(dossier.due_at, zone)}.",
+        ),
+        Action.APPROVE: (f"Hồ sơ {code} đã có kết quả", f"Hồ sơ {code} đã có kết quả giải quyết, chờ trả."),
+        Action.REFUSE: (
+            f"Hồ sơ {code} bị từ chối giải quyết",
+            f"Hồ sơ {code} bị từ chối giải quyết. Lý do: {items}.",
+        ),
+        Action.RETURN: (
+            f"Hồ sơ {code} đã trả kết quả",
+            f"Kết quả hồ sơ {code} đã được trả và lưu vào kho dữ liệu của bạn. "
+            "Mời bạn đánh giá mức độ hài lòng.",
+        ),
+    }
+    found = texts.get(action)
+    if found is None:
+        return None
+    subject, body = found
+    return subject, f"{body} — {SYSTEM}"
+
+
+async def tell_applicant(
+    session: AsyncSession,
+    dossier: Dossier,
+    action: Action,
+    data: dict[str, object],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+) -> None:
+    if dossier.applicant_account_id is None:
+        return
+    message = notice(dossier, action, data, zone)
+    if message is None:
+        return
+    account = await session.get(Account, dossier.applicant_account_id)
+    if account is not None:
+        tell_owner(session, account, f"dossier_{action.value.lower()}", message[0], message[1], now=now)

@@ -131,6 +131,23 @@ class FileDownload(UUIDPk, Base):
     basis: Mapped[str] = mapped_column(String(40))  # OWNER | DOSSIER | VAULT_GRANT
 
 
+class DossierRating(UUIDPk, Base):
+    """Đánh giá mức độ hài lòng (Kon Tum art. 22.8; Trà Vinh art. 4.5): once per dossier, by its
+    applicant, after the result is returned. Scores 1 (rất không hài lòng) to 5 (rất hài lòng)."""
+
+    __tablename__ = "dossier_ratings"
+
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), unique=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    procedure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("procedures.id"), index=True)
+    officer_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()))  # who handled its steps
+    scores: Mapped[dict[str, int]] = mapped_column(JSONB)
+    overall: Mapped[float] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ArchiveExport(UUIDPk, Base):
     """A package handed to an agency's archive: files, metadata, trails, a checksummed manifest."""
 

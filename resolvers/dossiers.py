@@ -23,12 +23,12 @@ from models.dossiers import Channel, DossierStatus
 from resolvers.common import run_command
 from resolvers.context import Context
 from resolvers.loaders import Loaders
-from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, ValidationFailed
+from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
 from schema.permissions import IsAuthenticatedPerson
 from schema.types.catalog import PageInfo
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
 from services import idempotency
-from services.dossiers import commands, queries
+from services.dossiers import commands, queries, ratings
 from services.dossiers.commands import ActContext, Applicant, ComponentFiles, DraftData
 from services.dossiers.workflow import STATUS_LABELS
 from services.errors import FieldIssue
@@ -758,3 +758,90 @@ class DossierSubscription:
                         yield Dossier(row=row)
             finally:
                 await ctx.db.finish(commit=False)
+
+
+@strawberry.input(description="Điểm của một tiêu chí (1 rất không hài lòng … 5 rất hài lòng).")
+class ScoreInput:
+    criterion: str = strawberry.field(description="RECEPTION, GUIDANCE, TIMELINESS, RESULT hoặc ATTITUDE.")
+    score: int = strawberry.field(description="Điểm 1–5.")
+
+
+@strawberry.type(description="Đánh giá đã ghi nhận.")
+class DossierRated:
+    overall: float = strawberry.field(description="Điểm trung bình.")
+    at: datetime = strawberry.field(description="Thời điểm đánh giá.")
+
+
+@strawberry.type(description="Mức độ hài lòng tổng hợp.")
+class SatisfactionSummary:
+    ratings: int = strawberry.field(description="Số lượt đánh giá.")
+    overall: float | None = strawberry.field(description="Điểm trung bình (1–5).")
+    by_criterion: JSON = strawberry.field(description="Điểm trung bình theo tiêu chí.")
+
+
+RateResult = Annotated[
+    DossierRated | ValidationFailed | NotFound | Refused,
+    strawberry.union("DossierRateResult", description="Kết quả đánh giá."),
+]
+
+
+@strawberry.type
+class RatingMutation:
+    @strawberry.mutation(
+        description="Người nộp đánh giá mức độ hài lòng sau khi nhận kết quả (một lần).", extensions=PERSON
+    )
+    async def dossier_rate(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        scores: list[ScoreInput],
+        comment: str | None = None,
+    ) -> RateResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> DossierRated:
+            row = await ratings.rate(
+                session,
+                ctx.actor,
+                _uuid(id, "id"),
+                {s.criterion: s.score for s in scores},
+                comment,
+                now=ctx.now,
+            )
+            return DossierRated(overall=row.overall, at=row.at)
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+
+@strawberry.type
+class RatingQuery:
+    @strawberry.field(
+        description="Mức độ hài lòng tổng hợp (công khai): theo cơ quan, thủ tục, cán bộ xử lý, kỳ."
+    )
+    async def satisfaction(
+        self,
+        info: Info[Context, None],
+        agency_code: str | None = None,
+        procedure_code: str | None = None,
+        officer_id: strawberry.ID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> SatisfactionSummary:
+        officer = None
+        if officer_id is not None:
+            try:
+                officer = uuid.UUID(str(officer_id))
+            except ValueError:
+                raise ClientError("Mã cán bộ không hợp lệ.", "BAD_ID") from None
+        async with info.context.db.session() as session:
+            found = await ratings.satisfaction(
+                session,
+                agency_code=agency_code,
+                procedure_code=procedure_code,
+                officer_id=officer,
+                since=since,
+                until=until,
+            )
+        return SatisfactionSummary(
+            ratings=found.ratings, overall=found.overall, by_criterion=JSON(found.by_criterion)
+        )

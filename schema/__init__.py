@@ -10,7 +10,7 @@ from resolvers.accounts import AccountMutation, AccountQuery
 from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
-from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription
+from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription, RatingMutation, RatingQuery
 from resolvers.files import (
     ArchiveMutation,
     CounterMutation,
@@ -25,7 +25,16 @@ from schema.subscriptions import CatalogSubscription
 
 
 @strawberry.type(description="Truy vấn.")
-class Query(CatalogQuery, AccountQuery, DossierQuery, CalendarQuery, OutboxQuery, FileQuery, DocumentQuery):
+class Query(
+    CatalogQuery,
+    AccountQuery,
+    DossierQuery,
+    CalendarQuery,
+    OutboxQuery,
+    FileQuery,
+    DocumentQuery,
+    RatingQuery,
+):
     pass
 
 
@@ -45,6 +54,7 @@ class Mutation(
     DocumentMutation,
     CounterMutation,
     ArchiveMutation,
+    RatingMutation,
 ):
     pass
 

@@ -218,6 +218,10 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         PERSON,
         "mutation { notificationPreferencesSet(email: true, sms: false) { __typename } }",
     ),
+    "dossierRate": (
+        PERSON,
+        f'mutation {{ dossierRate(id: "{ZERO}", scores: []) {{ __typename }} }}',
+    ),
     "dossierSaveDraft": (
         PERSON,
         'mutation { dossierSaveDraft(input: {procedureCode: "1.001193", receivingAgencyCode: "H44.100", '
@@ -300,6 +304,7 @@ PUBLIC_QUERIES = {
     "dossierStatus",
     "workingCalendar",
     "conversionVerify",
+    "satisfaction",
 }
 
 

@@ -257,6 +257,32 @@ async def test_the_whole_path(
     )
     assert closed["code"] in receipt_message.body
 
+    # Satisfaction, once the result is returned, once per dossier; aggregated publicly.
+    rate = """mutation($id: ID!, $s: [ScoreInput!]!, $c: String) { r: dossierRate(id: $id, scores: $s, comment: $c) {
+        __typename ... on DossierRated { overall } ... on Refused { code } ... on ValidationFailed { errors { field code } } } }"""
+    scores = [
+        {"criterion": c, "score": v}
+        for c, v in (("RECEPTION", 5), ("GUIDANCE", 4), ("TIMELINESS", 2), ("RESULT", 5), ("ATTITUDE", 4))
+    ]
+    bad = (await gql(client, rate, {"id": dossier_id, "s": scores[:2]}, token=s.citizen))["data"]["r"]
+    assert bad["errors"] == [{"field": ["scores"], "code": "CRITERIA"}]
+    rated = (await gql(client, rate, {"id": dossier_id, "s": scores, "c": "Chậm hẹn"}, token=s.citizen))[
+        "data"
+    ]["r"]
+    assert rated == {"__typename": "DossierRated", "overall": 4.0}
+    twice = (await gql(client, rate, {"id": dossier_id, "s": scores}, token=s.citizen))["data"]["r"]
+    assert twice == {"__typename": "Refused", "code": "ALREADY_RATED"}
+    summary = (await gql(client, '{ satisfaction(agencyCode: "H44.99") { ratings overall byCriterion } }'))[
+        "data"
+    ]
+    assert summary["satisfaction"] == {
+        "ratings": 1,
+        "overall": 4.0,
+        "byCriterion": {"RECEPTION": 5.0, "GUIDANCE": 4.0, "TIMELINESS": 2.0, "RESULT": 5.0, "ATTITUDE": 4.0},
+    }
+    officer = (await gql(client, f'{{ satisfaction(officerId: "{s.specialist_id}") {{ ratings }} }}'))["data"]
+    assert officer["satisfaction"]["ratings"] == 1
+
     # The result went into the citizen's vault on return: kept by law, downloadable, reusable.
     docs = (await gql(client, "{ vaultDocuments { items { id title source fileId } } }", token=s.citizen))[
         "data"

@@ -50,6 +50,7 @@ from services.accounts.policy import AccountPolicy
 from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.holidays import CalendarCache
+from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMailer, run_sender
 from services.outbox import run_dispatcher
 from services.uploads import Scanner, clean_expired
 from storage.clamav import ClamAV
@@ -307,9 +308,51 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         )
         if rt.broker is not None and rt.calendars is not None:
             tasks.append(asyncio.create_task(calendar_watch(rt.broker, rt.calendars)))
+        s = rt.settings
+        notify_stop = asyncio.Event()
+        notify_http: httpx.AsyncClient | None = None
+        notifier: asyncio.Task[None] | None = None
+        if owned and (s.smtp_host or s.sms_gateway_url):
+            mailer = None
+            if s.smtp_host and s.smtp_sender:
+                mailer = SmtpMailer(
+                    SmtpConfig(
+                        host=s.smtp_host,
+                        port=s.smtp_port,
+                        sender=s.smtp_sender,
+                        username=s.smtp_username,
+                        password=s.smtp_password,
+                        starttls=s.smtp_starttls,
+                        use_tls=s.smtp_tls,
+                    )
+                )
+            sms = None
+            if s.sms_gateway_url and s.sms_gateway_key:
+                notify_http = httpx.AsyncClient(timeout=15.0)
+                sms = HttpSmsSender(
+                    SmsConfig(url=s.sms_gateway_url, api_key=s.sms_gateway_key, sender=s.sms_sender),
+                    notify_http,
+                )
+            notifier = asyncio.create_task(
+                run_sender(
+                    rt.session_factory,
+                    mailer,
+                    sms,
+                    rt.clock,
+                    interval=s.notifications_interval_seconds,
+                    stop=notify_stop,
+                ),
+                name="notification-sender",
+            )
         try:
             yield
         finally:
+            if notifier is not None:
+                notify_stop.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(notifier, timeout=30)
+            if notify_http is not None:
+                await notify_http.aclose()
             if outbox is not None and outbox_http is not None:
                 # first, before the broker and engine go: an unfinished round is simply redelivered
                 outbox_stop.set()

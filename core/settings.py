@@ -79,6 +79,15 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Public address printed in QR codes (lookup and verification links).",
     )
+    smtp_host: str | None = Field(None, description="SMTP relay for e-mail notifications; unset: no e-mail.")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_sender: str | None = Field(None, description="From address of notifications.")
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = Field(True, description="Require STARTTLS.")
+    smtp_tls: bool = Field(False, description="Implicit TLS (port 465).")
+    sms_sender: str = Field("DVC", description="SMS brandname.")
+    notifications_interval_seconds: float = Field(2.0, gt=0, le=600)
     sms_gateway_url: str | None = Field(None, description="The SMS gateway's send endpoint (HTTP POST JSON).")
     sms_gateway_key: str | None = Field(
         None, description="API key for the SMS gateway; also signs inbound messages to /sms/inbound."
@@ -119,6 +128,14 @@ class Settings(BaseSettings):
                 "NATIONAL_ID_ISSUER needs NATIONAL_ID_CLIENT_ID, NATIONAL_ID_CLIENT_SECRET and "
                 "NATIONAL_ID_REDIRECT_URI"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _senders_complete(self) -> Settings:
+        if self.smtp_host and not self.smtp_sender:
+            raise ValueError("SMTP_HOST needs SMTP_SENDER")
+        if self.sms_gateway_url and not self.sms_gateway_key:
+            raise ValueError("SMS_GATEWAY_URL needs SMS_GATEWAY_KEY")
         return self
 
     @property

@@ -203,9 +203,14 @@ class OneTimeCode(UUIDPk, Base):
 
 
 class Notification(UUIDPk, Base):
-    """Outbox of messages to people (e-mail, SMS); the notifications work delivers it."""
+    """Outbox of messages to people (e-mail, SMS), delivered by `services.notifications`."""
 
     __tablename__ = "notification_outbox"
+    __table_args__ = (
+        Index(
+            "ix_notification_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL AND attempts < 10")
+        ),
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
     account_id: Mapped[uuid.UUID | None] = mapped_column(

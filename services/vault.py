@@ -191,16 +191,6 @@ async def documents(
     return rows[:limit], len(rows) > limit
 
 
-async def versions_of(session: AsyncSession, document_id: uuid.UUID) -> list[VaultDocumentVersion]:
-    return list(
-        await session.scalars(
-            select(VaultDocumentVersion)
-            .where(VaultDocumentVersion.document_id == document_id)
-            .order_by(VaultDocumentVersion.version)
-        )
-    )
-
-
 @dataclass(frozen=True)
 class Suggestion:
     component: ProcedureComponent

@@ -56,7 +56,7 @@ from models.dossiers import (
 from services.calendar import WorkingCalendar
 from services.dossiers import trail
 from services.dossiers.notices import tell_applicant
-from services.dossiers.workflow import FINAL, Action, Situation, check
+from services.dossiers.workflow import Action, Situation, check
 from services.errors import Conflict, FieldIssue, Issues, NotFound, ValidationFailed
 from services.events import announce
 from services.vault import copy_results, vault_file_ids
@@ -1059,7 +1059,3 @@ async def withdraw(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext
     dossier.current_step = None
     await _settle(session, dossier, Action.WITHDRAW, ctx, from_status=previous)
     return dossier
-
-
-def is_final(dossier: Dossier) -> bool:
-    return dossier.status in FINAL

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auth.actor import Actor, ActorKind
@@ -190,7 +189,3 @@ def available_actions(actor: Actor, s: Situation) -> list[Action]:
         for (status, action) in TRANSITIONS
         if status is s.status and WHO[action] & parties(actor, s) and _condition(action, s) is None
     ]
-
-
-def actions_from(status: S) -> Sequence[Action]:
-    return [action for (st, action) in TRANSITIONS if st is status]

@@ -343,3 +343,38 @@ async def test_archive_export(client: httpx.AsyncClient, session: AsyncSession, 
     )
     assert kept is not None
     assert kept.year == 2036
+
+
+async def test_counter_registration_on_behalf_of_a_citizen(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s = await scene(client, session)
+    reception_id = (await gql(client, "{ me { id } }", token=s.reception))["data"]["me"]["id"]
+    scan = await upload(session, store, uuid.UUID(reception_id), "to-khai-quet.pdf")
+    register = """mutation($c: [ComponentFilesInput!]!, $a: ApplicantInput!, $post: Boolean!) {
+      r: dossierRegisterAtCounter(procedureCode: "9.999001", receivingAgencyCode: "H44.99", applicant: $a,
+        formData: {hoTen: "Nguyễn Thị Lan"}, components: $c, byPost: $post) {
+        __typename ... on DossierChanged { dossier { id status channel applicant { name idNumber } } }
+        ... on ValidationFailed { errors { field code } } } }"""
+    variables = {
+        "c": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [scan]}],
+        "a": {"name": "Nguyễn Thị Lan", "idNumber": "025190000001", "phone": "0912300001"},
+        "post": False,
+    }
+    made = (await gql(client, register, variables, token=s.reception))["data"]["r"]
+    assert made["dossier"]["status"] == "SUBMITTED"
+    assert made["dossier"]["channel"] == "COUNTER"
+    # The citizen's account was found by the ID number: they see the dossier as theirs.
+    mine = (
+        await gql(
+            client,
+            "query($id: ID!) { dossier(id: $id) { id } }",
+            {"id": made["dossier"]["id"]},
+            token=s.citizen,
+        )
+    )["data"]["dossier"]
+    assert mine == {"id": made["dossier"]["id"]}
+    by_post = (await gql(client, register, {**variables, "post": True}, token=s.reception))["data"]["r"]
+    assert by_post["dossier"]["channel"] == "POST"
+    elsewhere = (await gql(client, register, variables, token=s.specialist))["data"]["r"]
+    assert elsewhere["errors"] == [{"field": ["receivingAgencyCode"], "code": "NOT_YOUR_UNIT"}]

@@ -378,3 +378,82 @@ async def test_counter_registration_on_behalf_of_a_citizen(
     assert by_post["dossier"]["channel"] == "POST"
     elsewhere = (await gql(client, register, variables, token=s.specialist))["data"]["r"]
     assert elsewhere["errors"] == [{"field": ["receivingAgencyCode"], "code": "NOT_YOUR_UNIT"}]
+
+
+async def test_send_back_assign_inbox_search_and_refusals(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    inbox = "{ inbox { edges { node { id status overdue } } } }"
+    assert dossier_id in [
+        e["node"]["id"] for e in (await gql(client, inbox, token=s.reception))["data"]["inbox"]["edges"]
+    ]
+    code = (await act(client, s.reception, "dossierReceive", id=dossier_id))["dossier"]["code"]
+    assert dossier_id in [
+        e["node"]["id"] for e in (await gql(client, inbox, token=s.specialist))["data"]["inbox"]["edges"]
+    ]
+    assert (await gql(client, inbox, token=s.tax))["data"]["inbox"]["edges"] == []
+    await act(client, s.specialist, "dossierForward", id=dossier_id)
+    back = await act(
+        client, s.tax, "dossierSendBack", "comment: $reason", id=dossier_id, reason="Thiếu tờ khai thuế"
+    )
+    assert back["dossier"]["currentStep"] == 2
+    assert back["dossier"]["trail"][-1]["comment"] == "Thiếu tờ khai thuế"
+    tax_id = (await gql(client, "{ me { id } }", token=s.tax))["data"]["me"]["id"]
+    wrong = await act(
+        client, s.leader, "dossierAssign", "assigneeId: $assignee", id=dossier_id, assignee=tax_id
+    )
+    assert wrong["errors"] == [
+        {"field": ["assigneeId"], "code": "NOT_ELIGIBLE", "message": wrong["errors"][0]["message"]}
+    ]
+    right = await act(
+        client,
+        s.leader,
+        "dossierAssign",
+        "assigneeId: $assignee",
+        id=dossier_id,
+        assignee=str(s.specialist_id),
+    )
+    assert right["dossier"]["steps"][1]["assigneeId"] == str(s.specialist_id)
+
+    search = """query($f: DossierFilterInput) { dossiers(filter: $f) { edges { node { id code } } } }"""
+    found = (await gql(client, search, {"f": {"code": code[:14]}}, token=s.reception))["data"]["dossiers"][
+        "edges"
+    ]
+    assert [e["node"]["id"] for e in found] == [dossier_id]
+    late = (await gql(client, search, {"f": {"overdue": True}}, token=s.reception))["data"]["dossiers"][
+        "edges"
+    ]
+    assert late == []  # due days ahead of the test clock
+    by_applicant = (await gql(client, search, {"f": {"applicant": "025190000001"}}, token=s.reception))[
+        "data"
+    ]
+    assert [e["node"]["id"] for e in by_applicant["dossiers"]["edges"]] == [dossier_id]
+
+    # Refusals: of the dossier (at the last step) and, on another one, of its receipt.
+    await act(client, s.specialist, "dossierForward", id=dossier_id)
+    await act(client, s.tax, "dossierForward", id=dossier_id)
+    refused = await act(
+        client, s.leader, "dossierRefuse", "reasons: $reasons", id=dossier_id, reasons=["Không đủ điều kiện"]
+    )
+    assert refused["dossier"]["status"] == "REFUSED"
+    closed = await act(client, s.reception, "dossierReturn", "method: $method", id=dossier_id, method="POST")
+    assert closed["dossier"]["status"] == "CLOSED"
+    form_file = await upload(session, store, s.citizen_id)
+    draft_input = {
+        "procedureCode": s.code,
+        "receivingAgencyCode": "H44.99",
+        "formData": {"hoTen": "Nguyễn Thị Lan"},
+        "components": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [form_file]}],
+    }
+    other = (await gql(client, SAVE, {"input": draft_input}, token=s.citizen))["data"]["r"]["dossier"]["id"]
+    await act(client, s.citizen, "dossierSubmit", id=other)
+    rejected = await act(
+        client,
+        s.reception,
+        "dossierRefuseReceipt",
+        "reasons: $reasons",
+        id=other,
+        reasons=["Không thuộc thẩm quyền"],
+    )
+    assert rejected["dossier"]["status"] == "REJECTED"

@@ -10,9 +10,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models import dossiers as m
+from models.catalog import FeeKind
 from resolvers.context import Context
 from schema.types.catalog import Agency, Procedure
-from services.dossiers import commands, workflow
+from services.dossiers import commands, fees, workflow
 from services.dossiers.queries import check_trail
 
 strawberry.enum(
@@ -165,6 +166,21 @@ class TrailCheck:
     broken_at_seq: int | None = strawberry.field(description="Dòng đầu tiên sai (nếu có).")
 
 
+@strawberry.type(description="Một khoản phí, lệ phí hồ sơ phải nộp.")
+class DossierFeeLine:
+    kind: FeeKind = strawberry.field(description="Phí hay lệ phí.")
+    name: str = strawberry.field(description="Tên khoản thu.")
+    amount: int = strawberry.field(description="Số phải nộp (VND), đã áp dụng mức giảm khi nộp trực tuyến.")
+    ordinary_amount: int = strawberry.field(description="Mức thu thông thường (VND).")
+
+
+@strawberry.type(description="Phí, lệ phí hồ sơ phải nộp, theo phiên bản thủ tục khi nộp và kênh nộp.")
+class DossierFees:
+    lines: list[DossierFeeLine] = strawberry.field(description="Các khoản thu.")
+    total: int = strawberry.field(description="Tổng số phải nộp (VND).")
+    reduction: int = strawberry.field(description="Số được giảm do nộp trực tuyến (VND).")
+
+
 @strawberry.type(description="Hồ sơ thủ tục hành chính (chỉ người nộp và cán bộ có thẩm quyền xem được).")
 class Dossier:
     row: strawberry.Private[m.Dossier]
@@ -184,6 +200,18 @@ class Dossier:
     @strawberry.field(description="Trạng thái thanh toán.")
     def payment_status(self) -> m.PaymentStatus:
         return self.row.payment_status
+
+    @strawberry.field(description="Phí, lệ phí phải nộp (mức giảm khi nộp trực tuyến đã áp dụng).")
+    async def fees_due(self, info: Info[Context, None]) -> DossierFees:
+        due = fees.fees_due(
+            await info.context.loaders.fees_by_version_id.load(self.row.procedure_version_id),
+            self.row.channel,
+        )
+        lines = [
+            DossierFeeLine(kind=x.kind, name=x.name, amount=x.amount, ordinary_amount=x.ordinary_amount)
+            for x in due.lines
+        ]
+        return DossierFees(lines=lines, total=due.total, reduction=due.reduction)
 
     @strawberry.field(description="Trạng thái trả kết quả.")
     def delivery_status(self) -> m.DeliveryStatus:

@@ -28,6 +28,7 @@ DOSSIER_FIELDS = """
   id code status version paymentStatus deliveryStatus syncStatus channel countsFrom submittedAt receivedAt
   appointmentAt dueAt pausedAt apologised resultAt finishedAt punctuality currentStep overdue lookupSecret
   availableActions
+  feesDue { total reduction lines { kind name amount ordinaryAmount } }
   applicant { name idNumber }
   steps { position name role days assigneeId dueAt finishedAt punctuality agency { code } }
   attachments { kind filename }

@@ -354,7 +354,8 @@ async def test_counter_registration_on_behalf_of_a_citizen(
     register = """mutation($c: [ComponentFilesInput!]!, $a: ApplicantInput!, $post: Boolean!) {
       r: dossierRegisterAtCounter(procedureCode: "9.999001", receivingAgencyCode: "H44.99", applicant: $a,
         formData: {hoTen: "Nguyễn Thị Lan"}, components: $c, byPost: $post) {
-        __typename ... on DossierChanged { dossier { id status channel applicant { name idNumber } } }
+        __typename ... on DossierChanged { dossier { id status channel applicant { name idNumber }
+          feesDue { total reduction } } }
         ... on ValidationFailed { errors { field code } } } }"""
     variables = {
         "c": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [scan]}],
@@ -364,6 +365,8 @@ async def test_counter_registration_on_behalf_of_a_citizen(
     made = (await gql(client, register, variables, token=s.reception))["data"]["r"]
     assert made["dossier"]["status"] == "SUBMITTED"
     assert made["dossier"]["channel"] == "COUNTER"
+    # At the counter the ordinary amount is charged: the online reduction does not apply.
+    assert made["dossier"]["feesDue"] == {"total": 100000, "reduction": 0}
     # The citizen's account was found by the ID number: they see the dossier as theirs.
     mine = (
         await gql(
@@ -376,6 +379,7 @@ async def test_counter_registration_on_behalf_of_a_citizen(
     assert mine == {"id": made["dossier"]["id"]}
     by_post = (await gql(client, register, {**variables, "post": True}, token=s.reception))["data"]["r"]
     assert by_post["dossier"]["channel"] == "POST"
+    assert by_post["dossier"]["feesDue"] == {"total": 100000, "reduction": 0}
     elsewhere = (await gql(client, register, variables, token=s.specialist))["data"]["r"]
     assert elsewhere["errors"] == [{"field": ["receivingAgencyCode"], "code": "NOT_YOUR_UNIT"}]
 

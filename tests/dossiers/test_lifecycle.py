@@ -72,6 +72,13 @@ async def test_the_whole_path(
     submitted = await act(client, s.citizen, "dossierSubmit", "expectedVersion: $v", id=dossier_id, v=version)
     d = submitted["dossier"]
     assert d["status"] == "SUBMITTED"
+    # Submitted online: the charge is at its reduced online amount.
+    assert d["feesDue"] == {
+        "total": 50000,
+        "reduction": 50000,
+        "lines": [{"kind": "CHARGE", "name": "Lệ phí cấp phép", "amount": 50000, "ordinaryAmount": 100000}],
+    }
+    assert d["paymentStatus"] == "UNPAID"
     assert datetime.fromisoformat(d["countsFrom"]) == at("2026-11-26T09:00:00")
     assert d["code"] is None
     assert d["availableActions"] == ["WITHDRAW"]

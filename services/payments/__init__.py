@@ -1,0 +1,1 @@
+"""Online payment of fees (thanh toán trực tuyến phí, lệ phí) through payment gateways."""

@@ -47,6 +47,7 @@ from models.dossiers import (
     VaultDocumentVersion,
     VaultGrant,
 )
+from models.payments import Payment, PaymentState
 
 __all__ = [
     "Account",
@@ -73,6 +74,8 @@ __all__ = [
     "OneTimeCode",
     "OrganisationProfile",
     "PaperConversion",
+    "Payment",
+    "PaymentState",
     "Procedure",
     "ProcedureComponent",
     "ProcedureEvent",

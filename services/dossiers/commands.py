@@ -216,6 +216,20 @@ async def _announce(session: AsyncSession, dossier: Dossier) -> None:
         await announce(session, "inbox", str(step), ref=str(dossier.id))
 
 
+async def record_payment(
+    session: AsyncSession, dossier: Dossier, ctx: ActContext, data: dict[str, Any]
+) -> None:
+    """A confirmed online payment on the dossier's trail (the dossier is locked by the caller)."""
+    dossier.payment_status = PaymentStatus.PAID
+    dossier.version += 1
+    await _settle(session, dossier, "PAY", ctx, from_status=dossier.status, data=data)
+
+
+async def lock(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
+    """The dossier, locked for an act that is not one of the workflow's."""
+    return await _locked(session, dossier_id)
+
+
 # --- drafts and submission ------------------------------------------------------------------------
 
 

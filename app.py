@@ -41,6 +41,7 @@ from core.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.pages import lookup_page, verification_page
+from resolvers.payment_gateway import handle_ipn
 from resolvers.sms import inbound
 from schema import schema
 from services.accounts import admin as account_admin
@@ -463,6 +464,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         handler = inbound(rt.session_factory, rt.settings.sms_gateway_key, rt.settings.zone)
         return await handler(request)
 
+    async def payment_ipn_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        now = rt.clock.now()
+        calendar = await rt.calendars.get(now) if rt.calendars else rt.calendar
+        return await handle_ipn(request, rt.session_factory, rt.settings, calendar, now)
+
     graphql = GraphQLApp(ref, graphiql=settings.graphiql)
     return Starlette(
         routes=[
@@ -472,6 +479,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/tra-cuu/{code}", lookup_route),
             Route("/xac-minh/{code}", verification_route),
             Route("/sms/inbound", sms_route, methods=["POST"]),
+            Route("/payments/vnpay/ipn", payment_ipn_route, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

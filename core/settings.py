@@ -92,6 +92,17 @@ class Settings(BaseSettings):
     sms_gateway_key: str | None = Field(
         None, description="API key for the SMS gateway; also signs inbound messages to /sms/inbound."
     )
+    vnpay_pay_url: str | None = Field(
+        None, description="The VNPay-style gateway's payment page. Unset: online payment is off."
+    )
+    vnpay_return_url: str | None = Field(
+        None, description="Where the gateway sends the payer's browser back (the front end's page)."
+    )
+    vnpay_merchants: str = Field(
+        "",
+        description="Each agency's fee-account merchant at the gateway: "
+        "AGENCY_CODE=TMN_CODE:HASH_SECRET, comma-separated.",
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
@@ -138,9 +149,38 @@ class Settings(BaseSettings):
             raise ValueError("SMS_GATEWAY_URL needs SMS_GATEWAY_KEY")
         return self
 
+    @field_validator("vnpay_merchants")
+    @classmethod
+    def _merchants_parse(cls, value: str) -> str:
+        parse_merchants(value)
+        return value
+
+    @model_validator(mode="after")
+    def _payment_complete(self) -> Settings:
+        if self.vnpay_pay_url and not (self.vnpay_return_url and self.vnpay_merchants):
+            raise ValueError("VNPAY_PAY_URL needs VNPAY_RETURN_URL and VNPAY_MERCHANTS")
+        return self
+
+    @property
+    def vnpay_merchant_map(self) -> dict[str, tuple[str, str]]:
+        """Agency code -> (merchant code, hash secret)."""
+        return parse_merchants(self.vnpay_merchants)
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def parse_merchants(value: str) -> dict[str, tuple[str, str]]:
+    """`H44.19=PTHO0001:secret,H44.20=…` -> {"H44.19": ("PTHO0001", "secret"), …}."""
+    merchants: dict[str, tuple[str, str]] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        agency, _, account = item.partition("=")
+        tmn_code, _, secret = account.partition(":")
+        if not (agency.strip() and tmn_code.strip() and secret):
+            raise ValueError("VNPAY_MERCHANTS: expected AGENCY_CODE=TMN_CODE:HASH_SECRET, comma-separated")
+        merchants[agency.strip()] = (tmn_code.strip(), secret)
+    return merchants
 
 
 @lru_cache(maxsize=1)

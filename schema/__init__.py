@@ -20,6 +20,7 @@ from resolvers.files import (
     FileQuery,
 )
 from resolvers.outbox import OutboxMutation, OutboxQuery
+from resolvers.payments import PaymentMutation
 from schema.extensions import TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
 
@@ -55,6 +56,7 @@ class Mutation(
     CounterMutation,
     ArchiveMutation,
     RatingMutation,
+    PaymentMutation,
 ):
     pass
 

@@ -176,6 +176,9 @@ def settings(servers: Servers) -> Settings:
         s3_bucket=servers.s3.bucket,
         jwt_secret=JWT_SECRET,
         sms_gateway_key=SMS_KEY,
+        vnpay_pay_url="http://127.0.0.1:9/pay",
+        vnpay_return_url="http://127.0.0.1:8000/payments/return",
+        vnpay_merchants="H44.19=PTHO0001:GATEWAYSECRET0123456789",
         load_demo_data=False,
     )
 

@@ -218,6 +218,7 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         PERSON,
         "mutation { notificationPreferencesSet(email: true, sms: false) { __typename } }",
     ),
+    "dossierPay": (PERSON, f'mutation {{ dossierPay(id: "{ZERO}") {{ __typename }} }}'),
     "dossierRate": (
         PERSON,
         f'mutation {{ dossierRate(id: "{ZERO}", scores: []) {{ __typename }} }}',

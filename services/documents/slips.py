@@ -119,6 +119,7 @@ ACTION_LABELS = {
     "REFUSE": "Từ chối giải quyết",
     "RETURN": "Trả kết quả",
     "WITHDRAW": "Rút hồ sơ",
+    "PAY": "Thanh toán phí, lệ phí trực tuyến",
 }
 
 COPY_TYPE_LABELS = {

@@ -12,22 +12,75 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.actor import Actor
+from models.catalog import Agency, ProcedureVersion
 from models.dossiers import DossierStatus, PaymentStatus
 from models.payments import Payment, PaymentState
 from services.catalog.queries import fees_by_version_ids
 from services.dossiers import commands
 from services.dossiers.fees import fees_due
 from services.dossiers.workflow import FINAL
-from services.errors import Refused
+from services.errors import NotFound, Refused
 from services.payments import vnpay
 
 GATEWAY = "vnpay"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """The gateway and each agency's fee-account merchant there (agency code -> code, secret)."""
+
+    pay_url: str
+    return_url: str
+    accounts: Mapping[str, tuple[str, str]]
+
+    def merchant(self, agency_code: str) -> vnpay.Merchant | None:
+        account = self.accounts.get(agency_code)
+        return vnpay.Merchant(account[0], account[1], self.pay_url, self.return_url) if account else None
+
+    def merchants(self) -> dict[str, vnpay.Merchant]:
+        """By merchant code, to check what the gateway sends."""
+        return {
+            tmn: vnpay.Merchant(tmn, secret, self.pay_url, self.return_url)
+            for tmn, secret in self.accounts.values()
+        }
+
+
+async def pay(
+    session: AsyncSession,
+    actor: Actor,
+    dossier_id: uuid.UUID,
+    config: GatewayConfig | None,
+    *,
+    now: datetime,
+    client_ip: str,
+) -> tuple[Payment, str]:
+    """The applicant pays their dossier: into the fee account of the competent agency (or, if the
+    procedure names none, of the receiving one)."""
+    dossier = await commands.lock(session, dossier_id)
+    if actor.id is None or dossier.applicant_account_id != actor.id:
+        raise NotFound("hồ sơ", str(dossier_id))
+    if config is None:
+        raise Refused("PAYMENT_OFF", "Chưa hỗ trợ thanh toán trực tuyến; vui lòng nộp tại Bộ phận Một cửa.")
+    version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
+    agency = await session.get_one(Agency, version.competent_agency_id or dossier.receiving_agency_id)
+    merchant = config.merchant(agency.code)
+    if merchant is None:
+        raise Refused(
+            "NO_FEE_ACCOUNT",
+            f"{agency.name} chưa có tài khoản thu phí trực tuyến; vui lòng nộp tại Bộ phận Một cửa.",
+        )
+    return await start(session, dossier.id, merchant=merchant, now=now, client_ip=client_ip)
+
+
 LINK_TTL = timedelta(minutes=15)
+REUSE_MARGIN = timedelta(minutes=2)  # a link about to expire is not handed out again
 SETTLED = frozenset({PaymentState.PAID, PaymentState.FAILED, PaymentState.DUPLICATE})
 
 
@@ -49,6 +102,20 @@ async def start(
     due = fees_due(fees, dossier.channel)
     if due.total <= 0:
         raise Refused("NOTHING_TO_PAY", "Hồ sơ không có khoản phí, lệ phí nào phải nộp.")
+    reusable = await session.scalar(
+        select(Payment)
+        .where(
+            Payment.dossier_id == dossier.id,
+            Payment.state == PaymentState.PENDING,
+            Payment.merchant == merchant.tmn_code,
+            Payment.amount == due.total,
+            Payment.expires_at > now + REUSE_MARGIN,
+        )
+        .order_by(Payment.created_at.desc())
+        .limit(1)
+    )
+    if reusable is not None:  # a retry, or the payer coming back: the same order, the same link
+        return reusable, _url(merchant, reusable, dossier.code or str(dossier.id), client_ip)
     payment_id = uuid.uuid4()
     payment = Payment(
         id=payment_id,
@@ -63,19 +130,21 @@ async def start(
     )
     session.add(payment)
     await session.flush()
-    label = dossier.code or str(dossier.id)
-    url = vnpay.payment_url(
+    return payment, _url(merchant, payment, dossier.code or str(dossier.id), client_ip)
+
+
+def _url(merchant: vnpay.Merchant, payment: Payment, label: str, client_ip: str) -> str:
+    return vnpay.payment_url(
         merchant,
         vnpay.PaymentRequest(
             txn_ref=payment.txn_ref,
             amount=payment.amount,
             order_info=f"Thanh toan phi, le phi ho so {label}",
-            created_at=now,
+            created_at=payment.created_at,
             expires_at=payment.expires_at,
             client_ip=client_ip,
         ),
     )
-    return payment, url
 
 
 async def apply_notification(

@@ -4,8 +4,6 @@ database."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -23,53 +21,11 @@ from services.dossiers.commands import ActContext
 from services.errors import Refused
 from services.payments import orders, vnpay
 from storage.s3 import ObjectStore
-from tests.conftest import CALENDAR, NOW, gql
-from tests.dossiers.helpers import DRAFT_RESULT, act, scene, upload
+from tests.conftest import CALENDAR, NOW
+from tests.payments.helpers import MERCHANT, ipn, submitted
 
-SECRET = "GATEWAYSECRET0123456789"
-MERCHANT = vnpay.Merchant(
-    "PTHO0001", SECRET, "http://127.0.0.1:9/pay", "http://127.0.0.1:8000/payments/return"
-)
 MERCHANTS = {MERCHANT.tmn_code: MERCHANT}
-SAVE = """mutation($input: DossierDraftInput!) { r: dossierSaveDraft(input: $input) { %s } }""" % DRAFT_RESULT
 SYSTEM = ActContext(actor=Actor(ActorKind.SYSTEM, name="Cổng thanh toán"), now=NOW, calendar=CALENDAR)
-
-
-async def _submitted(client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore) -> uuid.UUID:
-    """An online dossier owing 50 000 đ (the charge's online amount)."""
-    s = await scene(client, session)
-    form = await upload(session, store, s.citizen_id)
-    draft_input = {
-        "procedureCode": s.code,
-        "receivingAgencyCode": "H44.99",
-        "formData": {"hoTen": "Nguyễn Thị Lan"},
-        "components": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [form]}],
-        "deliveryMethod": "ONLINE",
-    }
-    draft = (await gql(client, SAVE, {"input": draft_input}, token=s.citizen))["data"]["r"]
-    submitted = await act(client, s.citizen, "dossierSubmit", id=draft["dossier"]["id"])
-    assert submitted["dossier"]["status"] == "SUBMITTED"
-    return uuid.UUID(submitted["dossier"]["id"])
-
-
-def _ipn(
-    txn_ref: str, amount: int, *, code: str = "00", secret: str = SECRET, **extra: str
-) -> dict[str, str]:
-    """What the gateway sends, signed as it signs (computed here, not by the code under test)."""
-    params = {
-        "vnp_Amount": str(amount * 100),
-        "vnp_BankCode": "NCB",
-        "vnp_PayDate": "20261126091203",
-        "vnp_ResponseCode": code,
-        "vnp_TmnCode": MERCHANT.tmn_code,
-        "vnp_TransactionNo": "14226112",
-        "vnp_TransactionStatus": code,
-        "vnp_TxnRef": txn_ref,
-        **extra,
-    }
-    signed = "&".join(f"{k}={v}" for k, v in sorted(params.items()))  # no value here needs escaping
-    params["vnp_SecureHash"] = hmac.new(secret.encode(), signed.encode(), hashlib.sha512).hexdigest()
-    return params
 
 
 async def _apply(session: AsyncSession, params: Mapping[str, str]) -> tuple[str, str]:
@@ -87,14 +43,14 @@ async def _start(session: AsyncSession, dossier_id: uuid.UUID) -> tuple[Payment,
 async def test_a_genuine_notification_pays_the_dossier_once(
     client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
 ) -> None:
-    dossier_id = await _submitted(client, session, store)
+    dossier_id = (await submitted(client, session, store))[1]
     payment, url = await _start(session, dossier_id)
     assert (payment.amount, payment.state) == (50000, PaymentState.PENDING)
     sent = dict(parse_qsl(urlsplit(url).query))
     assert (sent["vnp_TxnRef"], sent["vnp_Amount"]) == (payment.txn_ref, "5000000")
 
-    ipn = _ipn(payment.txn_ref, 50000)
-    assert await _apply(session, ipn) == vnpay.IPN_CONFIRMED
+    genuine = ipn(payment.txn_ref, 50000)
+    assert await _apply(session, genuine) == vnpay.IPN_CONFIRMED
     await session.refresh(payment)
     dossier = await session.get_one(Dossier, dossier_id)
     await session.refresh(dossier)
@@ -107,9 +63,9 @@ async def test_a_genuine_notification_pays_the_dossier_once(
     assert paid_events == 1
 
     # The gateway retries: answered "already confirmed", nothing applied twice.
-    assert await _apply(session, ipn) == vnpay.IPN_ALREADY_CONFIRMED
+    assert await _apply(session, genuine) == vnpay.IPN_ALREADY_CONFIRMED
     # A failure arriving after the success (reordered) changes nothing.
-    assert await _apply(session, _ipn(payment.txn_ref, 50000, code="24")) == vnpay.IPN_ALREADY_CONFIRMED
+    assert await _apply(session, ipn(payment.txn_ref, 50000, code="24")) == vnpay.IPN_ALREADY_CONFIRMED
     await session.refresh(payment)
     assert payment.state is PaymentState.PAID
     assert (
@@ -128,16 +84,16 @@ async def test_a_genuine_notification_pays_the_dossier_once(
 async def test_bad_notifications_change_nothing(
     client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
 ) -> None:
-    dossier_id = await _submitted(client, session, store)
+    dossier_id = (await submitted(client, session, store))[1]
     payment, _ = await _start(session, dossier_id)
-    good = _ipn(payment.txn_ref, 50000)
+    good = ipn(payment.txn_ref, 50000)
     tampered = {**good, "vnp_Amount": "100"}
     cases = {
         "tampered": (tampered, vnpay.IPN_INVALID_SIGNATURE),
-        "other secret": (_ipn(payment.txn_ref, 50000, secret="WRONG"), vnpay.IPN_INVALID_SIGNATURE),
+        "other secret": (ipn(payment.txn_ref, 50000, secret="WRONG"), vnpay.IPN_INVALID_SIGNATURE),
         "unknown merchant": ({**good, "vnp_TmnCode": "NOBODY"}, vnpay.IPN_INVALID_SIGNATURE),
-        "wrong amount": (_ipn(payment.txn_ref, 5000), vnpay.IPN_INVALID_AMOUNT),
-        "unknown order": (_ipn(uuid.uuid4().hex, 50000), vnpay.IPN_ORDER_NOT_FOUND),
+        "wrong amount": (ipn(payment.txn_ref, 5000), vnpay.IPN_INVALID_AMOUNT),
+        "unknown order": (ipn(uuid.uuid4().hex, 50000), vnpay.IPN_ORDER_NOT_FOUND),
     }
     for name, (params, answer) in cases.items():
         assert await _apply(session, params) == answer, name
@@ -154,18 +110,21 @@ async def test_bad_notifications_change_nothing(
 async def test_failures_late_successes_and_double_payments(
     client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
 ) -> None:
-    dossier_id = await _submitted(client, session, store)
+    dossier_id = (await submitted(client, session, store))[1]
     cancelled, _ = await _start(session, dossier_id)
-    assert await _apply(session, _ipn(cancelled.txn_ref, 50000, code="24")) == vnpay.IPN_CONFIRMED
+    assert await _apply(session, ipn(cancelled.txn_ref, 50000, code="24")) == vnpay.IPN_CONFIRMED
     await session.refresh(cancelled)
     assert cancelled.state is PaymentState.FAILED
     # The payer tries again, twice (two tabs); both are paid at the gateway.
-    first, _ = await _start(session, dossier_id)
-    second, _ = await _start(session, dossier_id)
+    first, first_url = await _start(session, dossier_id)
+    again, again_url = await _start(session, dossier_id)  # a retry: the same order and link
+    assert (again.id, again_url) == (first.id, first_url)
     first.state = PaymentState.EXPIRED  # given up on before its late answer arrives
     await session.commit()
-    assert await _apply(session, _ipn(first.txn_ref, 50000)) == vnpay.IPN_CONFIRMED
-    assert await _apply(session, _ipn(second.txn_ref, 50000)) == vnpay.IPN_CONFIRMED
+    second, _ = await _start(session, dossier_id)
+    assert second.id != first.id
+    assert await _apply(session, ipn(first.txn_ref, 50000)) == vnpay.IPN_CONFIRMED
+    assert await _apply(session, ipn(second.txn_ref, 50000)) == vnpay.IPN_CONFIRMED
     for p in (first, second):
         await session.refresh(p)
     assert (first.state, second.state) == (PaymentState.PAID, PaymentState.DUPLICATE)
@@ -177,7 +136,7 @@ async def test_failures_late_successes_and_double_payments(
 async def test_a_dossier_with_nothing_to_pay_cannot_be_paid(
     client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
 ) -> None:
-    dossier_id = await _submitted(client, session, store)
+    dossier_id = (await submitted(client, session, store))[1]
     dossier = await session.get_one(Dossier, dossier_id)
     dossier.payment_status = PaymentStatus.NOT_REQUIRED
     await session.commit()

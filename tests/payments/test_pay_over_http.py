@@ -1,0 +1,70 @@
+"""Paying through the API: the applicant asks to pay over GraphQL, the gateway notifies over
+HTTP, and the dossier shows it paid. Nobody else can start a payment for the dossier."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.s3 import ObjectStore
+from tests.accounts.helpers import token_for
+from tests.conftest import gql
+from tests.payments.helpers import MERCHANT, PAY_URL, ipn, submitted
+
+PAY = """mutation($id: ID!) { r: dossierPay(id: $id) {
+  __typename
+  ... on PaymentStarted { paymentUrl amount expiresAt reference }
+  ... on UserError { code message }
+  ... on ValidationFailed { errors { field code } } } }"""
+STATUS = "query($id: ID!) { dossier(id: $id) { paymentStatus trail { action data } } }"
+
+
+async def test_the_applicant_pays_and_the_gateway_confirms(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    started = (await gql(client, PAY, {"id": str(dossier_id)}, token=s.citizen))["data"]["r"]
+    assert started["__typename"] == "PaymentStarted"
+    assert started["amount"] == 50000
+    url = urlsplit(started["paymentUrl"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == PAY_URL
+    sent = dict(parse_qsl(url.query))
+    assert (sent["vnp_TmnCode"], sent["vnp_TxnRef"]) == (MERCHANT.tmn_code, started["reference"])
+    # Asking again while the link is valid gives the same order.
+    again = (await gql(client, PAY, {"id": str(dossier_id)}, token=s.citizen))["data"]["r"]
+    assert again["reference"] == started["reference"]
+
+    tampered = {**ipn(started["reference"], 50000), "vnp_Amount": "100"}
+    refused = await client.get("/payments/vnpay/ipn", params=tampered)
+    assert refused.json() == {"RspCode": "97", "Message": "Invalid signature"}
+    before = (await gql(client, STATUS, {"id": str(dossier_id)}, token=s.citizen))["data"]["dossier"]
+    assert before["paymentStatus"] == "UNPAID"
+
+    confirmed = await client.get("/payments/vnpay/ipn", params=ipn(started["reference"], 50000))
+    assert confirmed.json() == {"RspCode": "00", "Message": "Confirm Success"}
+    replayed = await client.get("/payments/vnpay/ipn", params=ipn(started["reference"], 50000))
+    assert replayed.json()["RspCode"] == "02"
+    after = (await gql(client, STATUS, {"id": str(dossier_id)}, token=s.citizen))["data"]["dossier"]
+    assert after["paymentStatus"] == "PAID"
+    paid = [e for e in after["trail"] if e["action"] == "PAY"]
+    assert len(paid) == 1
+    assert paid[0]["data"]["amount"] == 50000
+    done = (await gql(client, PAY, {"id": str(dossier_id)}, token=s.citizen))["data"]["r"]
+    assert done["code"] == "NOTHING_TO_PAY"
+
+
+async def test_only_the_applicant_can_start_a_payment(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    stranger = await token_for(client, session, 2)  # another citizen
+    for token in (stranger, s.reception, s.specialist):
+        other = (await gql(client, PAY, {"id": str(dossier_id)}, token=token))["data"]["r"]
+        assert other["code"] == "NOT_FOUND"
+    anonymous = await gql(client, PAY, {"id": str(dossier_id)}, expect_errors=True)
+    assert anonymous["data"] is None
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    bad = (await gql(client, PAY, {"id": "not-an-id"}, token=s.citizen))["data"]["r"]
+    assert bad["errors"] == [{"field": ["id"], "code": "BAD_ID"}]

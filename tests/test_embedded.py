@@ -284,7 +284,7 @@ def test_weed_does_not_outlive_its_parent(tmp_path: Path, how: str) -> None:
         expected = {"sigterm": 128 + signal.SIGTERM, "normal-exit": 0, "sigkill": -signal.SIGKILL}[how]
         if how != "normal-exit":
             child.send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
-        assert child.wait(30) == expected
+        assert child.wait(90) == expected  # generous: a loaded 2-core machine is slow to stop weed
     finally:
         if child.poll() is None:
             child.kill()

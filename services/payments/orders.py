@@ -30,6 +30,9 @@ from services.errors import NotFound, Refused
 from services.payments import vnpay
 
 GATEWAY = "vnpay"
+LINK_TTL = timedelta(minutes=15)
+REUSE_MARGIN = timedelta(minutes=2)  # a link about to expire is not handed out again
+SETTLED = frozenset({PaymentState.PAID, PaymentState.FAILED, PaymentState.DUPLICATE})
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,6 @@ async def pay(
             f"{agency.name} chưa có tài khoản thu phí trực tuyến; vui lòng nộp tại Bộ phận Một cửa.",
         )
     return await start(session, dossier.id, merchant=merchant, now=now, client_ip=client_ip)
-
-
-LINK_TTL = timedelta(minutes=15)
-REUSE_MARGIN = timedelta(minutes=2)  # a link about to expire is not handed out again
-SETTLED = frozenset({PaymentState.PAID, PaymentState.FAILED, PaymentState.DUPLICATE})
 
 
 async def start(

@@ -18,13 +18,12 @@ from models.accounts import AccountKind, AccountStatus, LockReason
 from resolvers.common import run_command
 from resolvers.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
-from schema.permissions import IsAccountAdmin, IsAuthenticatedPerson, IsSystemAdmin
+from schema.permissions import PERSON, IsAccountAdmin, IsSystemAdmin
 from schema.types.accounts import Account, AuthSession, OAuthApp, SecurityEvent
 from services.accounts import admin, national_identity, queries, service
 from services.errors import FieldIssue
 from services.errors import ValidationFailed as DomainValidationFailed
 
-PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]
 ACCOUNT_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsAccountAdmin()])]
 SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]
 

@@ -14,8 +14,6 @@ from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -24,7 +22,7 @@ from resolvers.common import run_command
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
-from schema.permissions import IsAuthenticatedPerson
+from schema.permissions import PERSON
 from schema.types.catalog import PageInfo
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
 from services import idempotency
@@ -34,8 +32,6 @@ from services.dossiers.workflow import STATUS_LABELS
 from services.errors import FieldIssue
 from services.errors import NotFound as DomainNotFound
 from services.errors import ValidationFailed as DomainValidationFailed
-
-PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]
 
 
 @strawberry.input(description="Tệp của một thành phần hồ sơ.")

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -17,7 +15,7 @@ from models import dossiers as m
 from resolvers.common import run_command
 from resolvers.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
-from schema.permissions import IsAuthenticatedPerson
+from schema.permissions import PERSON
 from services import archive, uploads, vault
 from services.catalog.queries import procedure_by_code
 from services.documents import issue as documents
@@ -26,8 +24,6 @@ from services.errors import FieldIssue
 from services.errors import NotFound as DomainNotFound
 from services.errors import ValidationFailed as DomainValidationFailed
 from storage.s3 import ObjectStore
-
-PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]
 
 strawberry.enum(m.FileStatus, description="QUARANTINED chờ kiểm tra, READY dùng được, REJECTED bị từ chối.")
 strawberry.enum(

@@ -9,20 +9,16 @@ from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from resolvers.common import run_command
 from resolvers.context import Context
 from resolvers.payment_gateway import gateway_config
 from schema.errors import NotFound, Refused, ValidationFailed
-from schema.permissions import IsAuthenticatedPerson
+from schema.permissions import PERSON
 from services.errors import FieldIssue
 from services.errors import ValidationFailed as DomainValidationFailed
 from services.payments import orders
-
-PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]
 
 
 @strawberry.type(description="Giao dịch thanh toán đã tạo: chuyển người nộp sang cổng thanh toán.")

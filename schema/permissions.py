@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry.permission import BasePermission
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
 from auth.actor import Actor
@@ -66,3 +67,7 @@ class IsAccountAdmin(_Rule):
 
     def allows(self, actor: Actor) -> bool:
         return actor.is_system_admin or bool(actor.agencies_with(StaffRole.AGENCY_ADMIN))
+
+
+# Field extensions: only a signed-in citizen, organisation or officer (not an app).
+PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]

@@ -15,24 +15,15 @@ from strawberry.types import Info
 
 from auth.roles import StaffRole
 from models.accounts import AccountKind, AccountStatus, LockReason
-from resolvers.common import run_command
+from resolvers.common import parse_id, run_command
 from resolvers.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON, IsAccountAdmin, IsSystemAdmin
 from schema.types.accounts import Account, AuthSession, OAuthApp, SecurityEvent
 from services.accounts import admin, national_identity, queries, service
-from services.errors import FieldIssue
-from services.errors import ValidationFailed as DomainValidationFailed
 
 ACCOUNT_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsAccountAdmin()])]
 SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]
-
-
-def _uuid(value: strawberry.ID, path: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None
 
 
 def _session(s: service.Session) -> AuthSession:
@@ -503,7 +494,11 @@ class AccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             row = await admin.assign_role(
-                session, ctx.actor, _uuid(account_id, "accountId"), assignment.to_data(), journal=ctx.journal
+                session,
+                ctx.actor,
+                parse_id(account_id, "accountId"),
+                assignment.to_data(),
+                journal=ctx.journal,
             )
             return AccountSaved(
                 account=Account(row=await admin.manageable(session, ctx.actor, row.account_id))
@@ -522,7 +517,7 @@ class AccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await admin.end_assignment(
-                session, ctx.actor, _uuid(assignment_id, "assignmentId"), journal=ctx.journal
+                session, ctx.actor, parse_id(assignment_id, "assignmentId"), journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
 
@@ -541,8 +536,8 @@ class AccountMutation:
             successor = await admin.hand_over(
                 session,
                 ctx.actor,
-                _uuid(from_account_id, "fromAccountId"),
-                _uuid(to_account_id, "toAccountId"),
+                parse_id(from_account_id, "fromAccountId"),
+                parse_id(to_account_id, "toAccountId"),
                 journal=ctx.journal,
             )
             return AccountSaved(account=Account(row=successor))
@@ -561,7 +556,7 @@ class AccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await admin.admin_lock(
-                session, ctx.actor, _uuid(account_id, "accountId"), reason, journal=ctx.journal
+                session, ctx.actor, parse_id(account_id, "accountId"), reason, journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
 
@@ -575,7 +570,7 @@ class AccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await admin.admin_unlock(
-                session, ctx.actor, _uuid(account_id, "accountId"), journal=ctx.journal
+                session, ctx.actor, parse_id(account_id, "accountId"), journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
 
@@ -592,7 +587,7 @@ class AccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await admin.admin_reset_password(
-                session, ctx.actor, _uuid(account_id, "accountId"), journal=ctx.journal, policy=ctx.policy
+                session, ctx.actor, parse_id(account_id, "accountId"), journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
 
@@ -609,7 +604,7 @@ class AccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await admin.delete_false_account(
-                session, ctx.actor, _uuid(account_id, "accountId"), reason, journal=ctx.journal
+                session, ctx.actor, parse_id(account_id, "accountId"), reason, journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -10,7 +11,7 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from schema.errors import ClientError, UserError, to_graphql
-from services.errors import DomainError, Forbidden, Refused
+from services.errors import DomainError, FieldIssue, Forbidden, Refused, ValidationFailed
 
 T = TypeVar("T")
 
@@ -33,3 +34,12 @@ async def run_command(
     except DomainError as error:
         ctx.rollback_only = True
         return to_graphql(error)
+
+
+def parse_id(value: str, path: str) -> uuid.UUID:
+    """A client-supplied ID; a malformed one is a field error on `path` (inside a command, so
+    it becomes the typed ValidationFailed result)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None

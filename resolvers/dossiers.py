@@ -18,7 +18,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models.dossiers import Channel, DossierStatus
-from resolvers.common import run_command
+from resolvers.common import parse_id, run_command
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
@@ -29,7 +29,6 @@ from services import idempotency
 from services.dossiers import commands, queries, ratings
 from services.dossiers.commands import ActContext, Applicant, ComponentFiles, DraftData
 from services.dossiers.workflow import STATUS_LABELS
-from services.errors import FieldIssue
 from services.errors import NotFound as DomainNotFound
 from services.errors import ValidationFailed as DomainValidationFailed
 
@@ -104,16 +103,11 @@ DossierActResult = Annotated[
 ]
 
 
-def _uuid(value: strawberry.ID | str, path: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None
-
-
 def _components(items: list[ComponentFilesInput]) -> tuple[ComponentFiles, ...]:
     return tuple(
-        ComponentFiles(_uuid(c.component_id, "componentId"), tuple(_uuid(f, "fileIds") for f in c.file_ids))
+        ComponentFiles(
+            parse_id(c.component_id, "componentId"), tuple(parse_id(f, "fileIds") for f in c.file_ids)
+        )
         for c in items
     )
 
@@ -149,7 +143,7 @@ async def _act(
     ctx = info.context
 
     async def run(session: AsyncSession) -> DossierChanged:
-        ident = _uuid(dossier_id, "id")
+        ident = parse_id(dossier_id, "id")
         # Row access first: a dossier the caller may not read does not exist for them.
         if await queries.dossier_for(session, ctx.actor, ident) is None:
             raise DomainNotFound("hồ sơ", str(dossier_id))
@@ -298,7 +292,7 @@ class DossierMutation:
                 delivery_method=input.delivery_method,
             )
             dossier = await commands.save_draft(
-                session, ctx.actor, data, now=ctx.now, dossier_id=_uuid(id, "id") if id else None
+                session, ctx.actor, data, now=ctx.now, dossier_id=parse_id(id, "id") if id else None
             )
             return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
 
@@ -441,7 +435,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        who = _uuid(assignee_id, "assigneeId")
+        who = parse_id(assignee_id, "assigneeId")
 
         async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
             return await commands.assign(session, ident, act, who)
@@ -460,7 +454,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        who = _uuid(assignee_id, "assigneeId") if assignee_id else None
+        who = parse_id(assignee_id, "assigneeId") if assignee_id else None
 
         async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
             return await commands.forward(session, ident, act, who)
@@ -583,7 +577,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        files = [_uuid(f, "resultFileIds") for f in result_file_ids]
+        files = [parse_id(f, "resultFileIds") for f in result_file_ids]
 
         async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
             return await commands.approve(session, ident, act, files)
@@ -799,7 +793,7 @@ class RatingMutation:
             row = await ratings.rate(
                 session,
                 ctx.actor,
-                _uuid(id, "id"),
+                parse_id(id, "id"),
                 {s.criterion: s.score for s in scores},
                 comment,
                 now=ctx.now,

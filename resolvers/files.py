@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models import dossiers as m
-from resolvers.common import run_command
+from resolvers.common import parse_id, run_command
 from resolvers.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
@@ -20,9 +19,7 @@ from services import archive, uploads, vault
 from services.catalog.queries import procedure_by_code
 from services.documents import issue as documents
 from services.documents.issue import SlipForm
-from services.errors import FieldIssue
 from services.errors import NotFound as DomainNotFound
-from services.errors import ValidationFailed as DomainValidationFailed
 from storage.s3 import ObjectStore
 
 strawberry.enum(m.FileStatus, description="QUARANTINED chờ kiểm tra, READY dùng được, REJECTED bị từ chối.")
@@ -212,13 +209,6 @@ GrantResult = Annotated[
 ]
 
 
-def _uuid(value: strawberry.ID, path: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None
-
-
 def _store(ctx: Context) -> ObjectStore:
     if ctx.store is None:
         raise ClientError("Kho lưu trữ tệp chưa được cấu hình.", "UNAVAILABLE")
@@ -316,7 +306,7 @@ class FileMutation:
 
         async def command(session: AsyncSession) -> FileResult:
             row = await uploads.complete_upload(
-                session, store, ctx.scanner, ctx.actor, _uuid(file_id, "fileId"), now=ctx.now
+                session, store, ctx.scanner, ctx.actor, parse_id(file_id, "fileId"), now=ctx.now
             )
             return FileResult(file=StoredFile(row=row))
 
@@ -328,7 +318,7 @@ class FileMutation:
         store = _store(ctx)
 
         async def command(session: AsyncSession) -> DownloadLink:
-            file = await session.get(m.StoredFile, _uuid(file_id, "fileId"))
+            file = await session.get(m.StoredFile, parse_id(file_id, "fileId"))
             basis = await vault.download_basis(session, ctx.actor, file, now=ctx.now) if file else None
             if file is None or basis is None:
                 raise DomainNotFound("tệp", str(file_id))
@@ -355,7 +345,7 @@ class FileMutation:
 
         async def command(session: AsyncSession) -> VaultDocumentSaved:
             data = vault.DocumentData(title, doc_type, issuer, issued_on, expires_on, origin)
-            doc = await vault.add_document(session, ctx.actor, _uuid(file_id, "fileId"), data, now=ctx.now)
+            doc = await vault.add_document(session, ctx.actor, parse_id(file_id, "fileId"), data, now=ctx.now)
             return VaultDocumentSaved(document=VaultDocument(row=doc))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -368,7 +358,7 @@ class FileMutation:
 
         async def command(session: AsyncSession) -> VaultDocumentSaved:
             return VaultDocumentSaved(
-                document=VaultDocument(row=await vault.rename(session, ctx.actor, _uuid(id, "id"), title))
+                document=VaultDocument(row=await vault.rename(session, ctx.actor, parse_id(id, "id"), title))
             )
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -383,7 +373,7 @@ class FileMutation:
 
         async def command(session: AsyncSession) -> VaultDocumentSaved:
             doc = await vault.new_version(
-                session, ctx.actor, _uuid(id, "id"), _uuid(file_id, "fileId"), now=ctx.now
+                session, ctx.actor, parse_id(id, "id"), parse_id(file_id, "fileId"), now=ctx.now
             )
             return VaultDocumentSaved(document=VaultDocument(row=doc))
 
@@ -399,7 +389,7 @@ class FileMutation:
         async def command(session: AsyncSession) -> VaultDocumentSaved:
             return VaultDocumentSaved(
                 document=VaultDocument(
-                    row=await vault.delete(session, ctx.actor, _uuid(id, "id"), now=ctx.now)
+                    row=await vault.delete(session, ctx.actor, parse_id(id, "id"), now=ctx.now)
                 )
             )
 
@@ -419,7 +409,7 @@ class FileMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> VaultGrantSaved:
-            ids = [_uuid(d, "documentIds") for d in document_ids] if document_ids is not None else None
+            ids = [parse_id(d, "documentIds") for d in document_ids] if document_ids is not None else None
             row = await vault.grant(
                 session,
                 ctx.actor,
@@ -440,7 +430,7 @@ class FileMutation:
         async def command(session: AsyncSession) -> VaultGrantSaved:
             return VaultGrantSaved(
                 grant=VaultGrant.from_row(
-                    await vault.revoke_grant(session, ctx.actor, _uuid(id, "id"), now=ctx.now)
+                    await vault.revoke_grant(session, ctx.actor, parse_id(id, "id"), now=ctx.now)
                 )
             )
 
@@ -511,7 +501,7 @@ class DocumentMutation:
                 session,
                 store,
                 ctx.actor,
-                _uuid(id, "id"),
+                parse_id(id, "id"),
                 form,
                 now=ctx.now,
                 zone=ctx.settings.zone,
@@ -534,7 +524,7 @@ class DocumentMutation:
                 session,
                 store,
                 ctx.actor,
-                _uuid(file_id, "fileId"),
+                parse_id(file_id, "fileId"),
                 now=ctx.now,
                 zone=ctx.settings.zone,
                 base_url=ctx.settings.public_base_url,
@@ -568,8 +558,8 @@ class CounterMutation:
             doc = await vault.digitise_into_vault(
                 session,
                 ctx.actor,
-                _uuid(dossier_id, "dossierId"),
-                _uuid(file_id, "fileId"),
+                parse_id(dossier_id, "dossierId"),
+                parse_id(file_id, "fileId"),
                 title,
                 consent=consent,
                 now=ctx.now,

@@ -3,7 +3,6 @@ is in `resolvers.payment_gateway`."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -11,13 +10,11 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from resolvers.common import run_command
+from resolvers.common import parse_id, run_command
 from resolvers.context import Context
 from resolvers.payment_gateway import gateway_config
 from schema.errors import NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
-from services.errors import FieldIssue
-from services.errors import ValidationFailed as DomainValidationFailed
 from services.payments import orders
 
 
@@ -44,18 +41,12 @@ class PaymentMutation:
     )
     async def dossier_pay(self, info: Info[Context, None], id: strawberry.ID) -> PayResult:
         ctx = info.context
-        try:
-            dossier_id = uuid.UUID(str(id))
-        except ValueError:
-            dossier_id = None
 
         async def command(session: AsyncSession) -> PaymentStarted:
-            if dossier_id is None:
-                raise DomainValidationFailed([FieldIssue(("id",), "BAD_ID", "Mã định danh không hợp lệ.")])
             payment, url = await orders.pay(
                 session,
                 ctx.actor,
-                dossier_id,
+                parse_id(id, "id"),
                 gateway_config(ctx.settings),
                 now=ctx.now,
                 client_ip=ctx.meta.address or "127.0.0.1",

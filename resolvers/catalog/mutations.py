@@ -6,7 +6,6 @@ life-cycle table in `services.catalog.lifecycle` decides what is allowed in whic
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Annotated
 
@@ -16,7 +15,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
-from resolvers.common import run_command
+from resolvers.common import parse_id, run_command
 from resolvers.context import Context
 from schema.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from schema.inputs import AgencyInput, DecisionInput, FieldInput, ProcedureInput
@@ -25,8 +24,6 @@ from schema.types.catalog import Agency, Field, Procedure
 from services.catalog import commands
 from services.catalog.lifecycle import CatalogAction
 from services.catalog.queries import procedure_by_code
-from services.errors import FieldIssue
-from services.errors import ValidationFailed as DomainValidationFailed
 
 
 @strawberry.type(description="Thủ tục đã được lưu (phiên bản dự thảo).")
@@ -89,13 +86,6 @@ FieldSaveResult = Annotated[
 ]
 
 ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsCatalogAdmin()])]
-
-
-def _uuid(value: strawberry.ID, path: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None
 
 
 async def _change_status(
@@ -238,7 +228,7 @@ class CatalogMutation:
         input: AgencyInput,
     ) -> AgencySaveResult:
         async def command(session: AsyncSession) -> AgencySaved:
-            row = await commands.update_agency(session, _uuid(id, "id"), input.to_data())
+            row = await commands.update_agency(session, parse_id(id, "id"), input.to_data())
             return AgencySaved(agency=Agency(row=row))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -272,7 +262,7 @@ class CatalogMutation:
         input: FieldInput,
     ) -> FieldSaveResult:
         async def command(session: AsyncSession) -> FieldSaved:
-            row = await commands.update_field(session, _uuid(id, "id"), input.to_data())
+            row = await commands.update_field(session, parse_id(id, "id"), input.to_data())
             return FieldSaved(field=Field.from_row(row))
 
         return await run_command(info, command)  # type: ignore[return-value]

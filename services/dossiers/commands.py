@@ -54,7 +54,7 @@ from models.dossiers import (
     SyncStatus,
 )
 from services.calendar import WorkingCalendar
-from services.dossiers import trail
+from services.dossiers import fees, trail
 from services.dossiers.notices import tell_applicant
 from services.dossiers.workflow import Action, Situation, check
 from services.errors import Conflict, FieldIssue, Issues, NotFound, ValidationFailed
@@ -355,13 +355,14 @@ async def save_draft(
         )
     agency = await _receiving_agency(session, version, data.receiving_agency_code)
     _check_delivery(version, data.delivery_method)
+    payment_status = await _payment_status(session, version, Channel.ONLINE)
     if dossier_id is None:
         dossier = Dossier(
             id=uuid.uuid4(),
             status=DossierStatus.DRAFT,
             channel=Channel.ONLINE,
             applicant_account_id=actor.id,
-            payment_status=await _payment_status(session, version),
+            payment_status=payment_status,
             delivery_status=DeliveryStatus.NOT_READY,
             sync_status=SyncStatus.SYNCED,
             lookup_secret=secrets.token_urlsafe(24),
@@ -384,6 +385,7 @@ async def save_draft(
             old.removed_at = now
     dossier.procedure_id = procedure.id
     dossier.procedure_version_id = version.id
+    dossier.payment_status = payment_status  # the procedure may have changed with the rework
     dossier.receiving_agency_id = agency.id
     dossier.form_data = data.form_data
     dossier.delivery_method = data.delivery_method
@@ -400,13 +402,12 @@ def _check_delivery(version: ProcedureVersion, method: str | None) -> None:
         )
 
 
-async def _payment_status(session: AsyncSession, version: ProcedureVersion) -> PaymentStatus:
-    charged = await session.scalar(
-        select(func.count())
-        .select_from(ProcedureFee)
-        .where(ProcedureFee.version_id == version.id, ProcedureFee.amount > 0)
-    )
-    return PaymentStatus.UNPAID if charged else PaymentStatus.NOT_REQUIRED
+async def _payment_status(
+    session: AsyncSession, version: ProcedureVersion, channel: Channel
+) -> PaymentStatus:
+    """Unpaid when something is owed by this channel (a fee waived online owes nothing online)."""
+    fee_rows = await session.scalars(select(ProcedureFee).where(ProcedureFee.version_id == version.id))
+    return PaymentStatus.UNPAID if fees.fees_due(fee_rows, channel).total > 0 else PaymentStatus.NOT_REQUIRED
 
 
 async def _applicant_snapshot(session: AsyncSession, account_id: uuid.UUID) -> dict[str, Any]:
@@ -548,7 +549,7 @@ async def register_at_counter(
         procedure_version_id=version.id,
         receiving_agency_id=agency.id,
         form_data=form_data,
-        payment_status=await _payment_status(session, version),
+        payment_status=await _payment_status(session, version, channel),
         delivery_status=DeliveryStatus.NOT_READY,
         sync_status=SyncStatus.PENDING,
         lookup_secret=secrets.token_urlsafe(24),

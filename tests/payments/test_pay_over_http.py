@@ -3,15 +3,20 @@ HTTP, and the dossier shows it paid. Nobody else can start a payment for the dos
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.catalog import Procedure, ProcedureComponent
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import token_for
-from tests.conftest import gql
-from tests.payments.helpers import MERCHANT, PAY_URL, ipn, submitted
+from tests.catalog.factories import CREATE, PUBLISH, procedure_input
+from tests.conftest import admin_gql, gql
+from tests.dossiers.helpers import scene, upload
+from tests.payments.helpers import MERCHANT, PAY_URL, SAVE, ipn, submitted
 
 PAY = """mutation($id: ID!) { r: dossierPay(id: $id) {
   __typename
@@ -68,3 +73,44 @@ async def test_only_the_applicant_can_start_a_payment(
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     bad = (await gql(client, PAY, {"id": "not-an-id"}, token=s.citizen))["data"]["r"]
     assert bad["errors"] == [{"field": ["id"], "code": "BAD_ID"}]
+
+
+async def test_a_fee_waived_online_is_owed_only_at_the_counter(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s = await scene(client, session)
+    fees = [{"kind": "CHARGE", "name": "Lệ phí", "amount": 20000, "onlineAmount": 0}]
+    created = await admin_gql(client, CREATE, {"input": procedure_input("9.999002", fees=fees)})
+    assert created["procedureCreate"]["__typename"] == "ProcedureSaved"
+    published = await admin_gql(
+        client, PUBLISH, {"code": "9.999002", "number": "2/QĐ-UBND", "date": "2026-11-01"}
+    )
+    assert published["procedurePublish"]["__typename"] == "ProcedurePublished"
+    draft_input = {
+        "procedureCode": "9.999002",
+        "receivingAgencyCode": "H44.99",
+        "formData": {},
+        "components": [],
+    }
+    online = (await gql(client, SAVE, {"input": draft_input}, token=s.citizen))["data"]["r"]["dossier"]
+    assert online["paymentStatus"] == "NOT_REQUIRED"
+    assert online["feesDue"]["total"] == 0
+
+    procedure = await session.scalar(select(Procedure).where(Procedure.code == "9.999002"))
+    assert procedure is not None
+    form = await session.scalar(
+        select(ProcedureComponent.id).where(
+            ProcedureComponent.version_id == procedure.published_version_id,
+            ProcedureComponent.name == "Tờ khai theo mẫu",
+        )
+    )
+    reception_id = (await gql(client, "{ me { id } }", token=s.reception))["data"]["me"]["id"]
+    scan = await upload(session, store, uuid.UUID(reception_id))
+    register = """mutation($c: [ComponentFilesInput!]!) {
+      r: dossierRegisterAtCounter(procedureCode: "9.999002", receivingAgencyCode: "H44.99",
+        applicant: {name: "Trần Văn Nam"}, formData: {hoTen: "Trần Văn Nam"}, components: $c) {
+        ... on DossierChanged { dossier { paymentStatus feesDue { total } } } } }"""
+    counter = await gql(
+        client, register, {"c": [{"componentId": str(form), "fileIds": [scan]}]}, token=s.reception
+    )
+    assert counter["data"]["r"]["dossier"] == {"paymentStatus": "UNPAID", "feesDue": {"total": 20000}}

@@ -40,6 +40,7 @@ from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
 from core.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from resolvers.open311 import handler as open311_handler
 from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
 from resolvers.sms import inbound
@@ -50,6 +51,7 @@ from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
 from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
+from services.feedback import Deadlines
 from services.holidays import CalendarCache
 from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMailer, run_sender
 from services.outbox import run_dispatcher
@@ -470,6 +472,25 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         calendar = await rt.calendars.get(now) if rt.calendars else rt.calendar
         return await handle_ipn(request, rt.session_factory, rt.settings, calendar, now)
 
+    async def open311_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        meta = _meta(request)
+
+        async def who(token: str | None) -> Actor:
+            db = RequestDb(rt.session_factory)
+            try:
+                return await authenticate(rt, db, token, meta)
+            finally:
+                await db.finish(commit=True)
+
+        async def when() -> tuple[datetime, WorkingCalendar]:
+            now = rt.clock.now()
+            return now, (await rt.calendars.get(now) if rt.calendars else rt.calendar)
+
+        deadlines = Deadlines(rt.settings.feedback_answer_days, rt.settings.feedback_focal_agency)
+        handle = open311_handler(rt.session_factory, who, deadlines, rt.settings.public_base_url, when)
+        return await handle(request)
+
     graphql = GraphQLApp(ref, graphiql=settings.graphiql)
     return Starlette(
         routes=[
@@ -480,6 +501,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/xac-minh/{code}", verification_route),
             Route("/sms/inbound", sms_route, methods=["POST"]),
             Route("/payments/vnpay/ipn", payment_ipn_route, methods=["GET"]),
+            Route("/open311/v2/{resource:path}.{format}", open311_route, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

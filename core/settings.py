@@ -79,6 +79,17 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Public address printed in QR codes (lookup and verification links).",
     )
+    feedback_answer_days: int = Field(
+        10,
+        ge=1,
+        le=60,
+        description="Working days the competent agency has to answer a forwarded question or feedback.",
+    )
+    feedback_focal_agency: str | None = Field(
+        None,
+        description="Code of the agency whose focal point receives feedback not about a named agency, "
+        "procedure or dossier. Unset: the province's one-stop unit (a top-level one-stop agency).",
+    )
     smtp_host: str | None = Field(None, description="SMTP relay for e-mail notifications; unset: no e-mail.")
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_sender: str | None = Field(None, description="From address of notifications.")

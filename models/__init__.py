@@ -47,6 +47,7 @@ from models.dossiers import (
     VaultDocumentVersion,
     VaultGrant,
 )
+from models.feedback import Inquiry, InquiryChannel, InquiryEvent, InquiryKind, InquiryStatus
 from models.payments import Payment, PaymentState
 
 __all__ = [
@@ -68,6 +69,11 @@ __all__ = [
     "FileDownload",
     "HolidayOverride",
     "IdempotencyKey",
+    "Inquiry",
+    "InquiryChannel",
+    "InquiryEvent",
+    "InquiryKind",
+    "InquiryStatus",
     "Notification",
     "OAuthClient",
     "OidcLogin",

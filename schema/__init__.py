@@ -11,6 +11,7 @@ from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription, RatingMutation, RatingQuery
+from resolvers.feedback import FeedbackMutation, FeedbackQuery
 from resolvers.files import (
     ArchiveMutation,
     CounterMutation,
@@ -35,6 +36,7 @@ class Query(
     FileQuery,
     DocumentQuery,
     RatingQuery,
+    FeedbackQuery,
 ):
     pass
 
@@ -57,6 +59,7 @@ class Mutation(
     ArchiveMutation,
     RatingMutation,
     PaymentMutation,
+    FeedbackMutation,
 ):
     pass
 

@@ -180,6 +180,7 @@ def settings(servers: Servers) -> Settings:
         vnpay_return_url="http://127.0.0.1:8000/payments/return",
         vnpay_merchants="H44.19=PTHO0001:GATEWAYSECRET0123456789",
         load_demo_data=False,
+        feedback_focal_agency="H44.99",
     )
 
 

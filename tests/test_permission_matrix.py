@@ -278,6 +278,28 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         f'mutation {{ dossierReturn(id: "{ZERO}", method: "ONLINE") {{ __typename }} }}',
     ),
     "dossierWithdraw": (PERSON, f'mutation {{ dossierWithdraw(id: "{ZERO}") {{ __typename }} }}'),
+    "inquirySubmit": (
+        PERSON,
+        'mutation { inquirySubmit(input: {kind: QUESTION, title: "x", content: "xxxxxxxxxxxx"}) { __typename } }',
+    ),
+    "inquiryRecord": (
+        PERSON,
+        'mutation { inquiryRecord(input: {kind: FEEDBACK, channel: LETTER, receivingAgencyCode: "H44.99", '
+        'name: "x", title: "x", content: "xxxxxxxxxxxx"}) { __typename } }',
+    ),
+    "inquiryForward": (
+        PERSON,
+        f'mutation {{ inquiryForward(id: "{ZERO}", competentAgencyCode: "H44.19") {{ __typename }} }}',
+    ),
+    "inquiryDecline": (
+        PERSON,
+        f'mutation {{ inquiryDecline(id: "{ZERO}", reason: "xxxxx") {{ __typename }} }}',
+    ),
+    "inquiryAnswer": (
+        PERSON,
+        f'mutation {{ inquiryAnswer(id: "{ZERO}", text: "xxxxxxxxxxxx") {{ __typename }} }}',
+    ),
+    "inquiryReview": (PERSON, f'mutation {{ inquiryReview(id: "{ZERO}", publish: true) {{ __typename }} }}'),
 }
 
 PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
@@ -293,6 +315,9 @@ PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
     "vaultSuggestions": (PERSON, '{ vaultSuggestions(procedureCode: "1.001193") { componentId } }'),
     "vaultGrants": (PERSON, "{ vaultGrants { id } }"),
     "vaultAccesses": (PERSON, "{ vaultAccesses { at } }"),
+    "inquiry": (PERSON, f'{{ inquiry(id: "{ZERO}") {{ id }} }}'),
+    "myInquiries": (PERSON, "{ myInquiries { edges { cursor } } }"),
+    "inquiryInbox": (PERSON, "{ inquiryInbox { edges { cursor } } }"),
 }
 PUBLIC_QUERIES = {
     "procedures",
@@ -306,6 +331,8 @@ PUBLIC_QUERIES = {
     "workingCalendar",
     "conversionVerify",
     "satisfaction",
+    "inquiryTracking",
+    "publishedAnswers",
 }
 
 

@@ -1,0 +1,407 @@
+"""Feedback and questions: submit, route, answer, publish; follow; read published answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from models.feedback import InquiryChannel, InquiryKind, InquiryStatus
+from resolvers.common import parse_id, run_command
+from resolvers.context import Context
+from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
+from schema.permissions import PERSON
+from schema.types.catalog import PageInfo
+from schema.types.feedback import (
+    Inquiry,
+    InquiryConnection,
+    InquiryEdge,
+    InquiryTracking,
+    PublishedAnswer,
+    PublishedAnswerConnection,
+    PublishedAnswerEdge,
+)
+from services import feedback as rules
+from services import idempotency
+from services.errors import ValidationFailed as DomainValidationFailed
+from services.feedback import Deadlines, InboxFilter, PublishedFilter, Submission
+from services.pagination import Page
+
+
+@contextmanager
+def _query_errors() -> Iterator[None]:
+    """A bad page size or cursor in a query: a clear client error, not a masked one."""
+    try:
+        yield
+    except DomainValidationFailed as error:
+        raise ClientError(error.issues[0].message, error.issues[0].code) from error
+
+
+@strawberry.input(description="Phản ánh, kiến nghị hoặc câu hỏi gửi trực tuyến.")
+class InquiryInput:
+    kind: InquiryKind = strawberry.field(description="Phản ánh, kiến nghị (FEEDBACK) hay câu hỏi (QUESTION).")
+    title: str = strawberry.field(description="Tiêu đề (tối đa 300 ký tự).")
+    content: str = strawberry.field(description="Nội dung (10–10.000 ký tự).")
+    procedure_code: str | None = strawberry.field(default=None, description="Về thủ tục (mã thủ tục).")
+    agency_code: str | None = strawberry.field(default=None, description="Về cơ quan (mã cơ quan).")
+    dossier_id: strawberry.ID | None = strawberry.field(default=None, description="Về hồ sơ của mình.")
+    latitude: float | None = strawberry.field(default=None, description="Vĩ độ nơi xảy ra (nếu có).")
+    longitude: float | None = strawberry.field(default=None, description="Kinh độ nơi xảy ra (nếu có).")
+
+
+@strawberry.input(description="Phản ánh, câu hỏi nhận qua thư, điện thoại, thư điện tử (cán bộ nhập).")
+class InquiryRecordInput:
+    kind: InquiryKind = strawberry.field(description="Loại.")
+    channel: InquiryChannel = strawberry.field(description="LETTER, PHONE hoặc EMAIL.")
+    receiving_agency_code: str = strawberry.field(description="Cơ quan tiếp nhận (nơi cán bộ làm đầu mối).")
+    name: str = strawberry.field(description="Họ tên người gửi.")
+    email: str | None = strawberry.field(default=None, description="Thư điện tử để nhận trả lời.")
+    phone: str | None = strawberry.field(default=None, description="Số điện thoại để nhận trả lời.")
+    address: str | None = strawberry.field(default=None, description="Địa chỉ.")
+    title: str = strawberry.field(description="Tiêu đề.")
+    content: str = strawberry.field(description="Nội dung.")
+    procedure_code: str | None = strawberry.field(default=None, description="Về thủ tục (mã thủ tục).")
+    agency_code: str | None = strawberry.field(default=None, description="Về cơ quan (mã cơ quan).")
+    dossier_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Về hồ sơ do cơ quan tiếp nhận."
+    )
+
+
+@strawberry.type(description="Phản ánh, câu hỏi sau thao tác.")
+class InquiryChanged:
+    inquiry: Inquiry = strawberry.field(description="Phản ánh, câu hỏi.")
+    replayed: bool = strawberry.field(description="Yêu cầu lặp lại với cùng khoá: không tạo mới.")
+
+
+InquiryResult = Annotated[
+    InquiryChanged | ValidationFailed | NotFound | Refused | InvalidTransition | Conflict,
+    strawberry.union("InquiryResult", description="Kết quả thao tác trên phản ánh, câu hỏi."),
+]
+
+
+def _deadlines(ctx: Context) -> Deadlines:
+    return Deadlines(
+        answer_days=ctx.settings.feedback_answer_days, focal_agency_code=ctx.settings.feedback_focal_agency
+    )
+
+
+async def _create(
+    info: Info[Context, None],
+    operation: str,
+    sub: Submission,
+    idempotency_key: str | None,
+    entry_agency_code: str | None = None,
+) -> InquiryResult:
+    ctx = info.context
+
+    async def command(session: AsyncSession) -> InquiryChanged:
+        if idempotency_key:
+            digest = idempotency.request_hash(operation, {"sub": repr(sub), "at": entry_agency_code})
+            earlier = await idempotency.claim(
+                session,
+                actor=ctx.actor.label,
+                key=idempotency_key,
+                operation=operation,
+                digest=digest,
+                now=ctx.now,
+            )
+            if earlier is not None:
+                row = await rules.inquiry_for(session, ctx.actor, parse_id(str(earlier["inquiryId"]), "id"))
+                assert row is not None
+                return InquiryChanged(inquiry=Inquiry(row=row), replayed=True)
+        row = await rules.submit(
+            session,
+            ctx.actor,
+            sub,
+            entry_agency_code=entry_agency_code,
+            now=ctx.now,
+            calendar=ctx.calendar,
+            rules=_deadlines(ctx),
+        )
+        if idempotency_key:
+            await idempotency.remember(
+                session, actor=ctx.actor.label, key=idempotency_key, response={"inquiryId": str(row.id)}
+            )
+        return InquiryChanged(inquiry=Inquiry(row=row), replayed=False)
+
+    return await run_command(info, command)  # type: ignore[return-value]
+
+
+async def _act(info: Info[Context, None], act: Callable[[AsyncSession], Awaitable[Any]]) -> InquiryResult:
+    async def command(session: AsyncSession) -> InquiryChanged:
+        return InquiryChanged(inquiry=Inquiry(row=await act(session)), replayed=False)
+
+    return await run_command(info, command)  # type: ignore[return-value]
+
+
+@strawberry.type
+class FeedbackMutation:
+    @strawberry.mutation(
+        description="Công dân, tổ chức gửi phản ánh, kiến nghị hoặc câu hỏi; idempotencyKey chống gửi trùng.",
+        extensions=PERSON,
+    )
+    async def inquiry_submit(
+        self, info: Info[Context, None], input: InquiryInput, idempotency_key: str | None = None
+    ) -> InquiryResult:
+        async def sub() -> Submission:
+            return Submission(
+                kind=input.kind,
+                title=input.title,
+                content=input.content,
+                procedure_code=input.procedure_code,
+                agency_code=input.agency_code,
+                dossier_id=parse_id(input.dossier_id, "dossierId") if input.dossier_id else None,
+                latitude=input.latitude,
+                longitude=input.longitude,
+            )
+
+        return await _guarded(info, sub, lambda s: _create(info, "inquirySubmit", s, idempotency_key))
+
+    @strawberry.mutation(
+        description="Cán bộ đầu mối, một cửa nhập phản ánh, câu hỏi nhận qua thư, điện thoại, thư điện tử.",
+        extensions=PERSON,
+    )
+    async def inquiry_record(
+        self, info: Info[Context, None], input: InquiryRecordInput, idempotency_key: str | None = None
+    ) -> InquiryResult:
+        async def sub() -> Submission:
+            return Submission(
+                kind=input.kind,
+                channel=input.channel,
+                title=input.title,
+                content=input.content,
+                name=input.name,
+                email=input.email,
+                phone=input.phone,
+                address=input.address,
+                procedure_code=input.procedure_code,
+                agency_code=input.agency_code,
+                dossier_id=parse_id(input.dossier_id, "dossierId") if input.dossier_id else None,
+            )
+
+        return await _guarded(
+            info,
+            sub,
+            lambda s: _create(info, "inquiryRecord", s, idempotency_key, input.receiving_agency_code),
+        )
+
+    @strawberry.mutation(
+        description="Đầu mối phân loại và chuyển cơ quan có thẩm quyền (trong 03 ngày làm việc).",
+        extensions=PERSON,
+    )
+    async def inquiry_forward(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        competent_agency_code: str,
+        field_code: str | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> InquiryResult:
+        ctx = info.context
+        return await _act(
+            info,
+            lambda s: rules.forward(
+                s,
+                ctx.actor,
+                parse_id(id, "id"),
+                competent_agency_code=competent_agency_code,
+                field_code=field_code,
+                note=note,
+                version=expected_version,
+                now=ctx.now,
+                calendar=ctx.calendar,
+                rules=_deadlines(ctx),
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Đầu mối không xử lý (không thuộc phạm vi: khiếu nại, tố cáo, trùng lặp…), nêu lý do.",
+        extensions=PERSON,
+    )
+    async def inquiry_decline(
+        self, info: Info[Context, None], id: strawberry.ID, reason: str, expected_version: int | None = None
+    ) -> InquiryResult:
+        ctx = info.context
+        return await _act(
+            info,
+            lambda s: rules.decline(
+                s, ctx.actor, parse_id(id, "id"), reason=reason, version=expected_version, now=ctx.now
+            ),
+        )
+
+    @strawberry.mutation(description="Cơ quan có thẩm quyền trả lời.", extensions=PERSON)
+    async def inquiry_answer(
+        self, info: Info[Context, None], id: strawberry.ID, text: str, expected_version: int | None = None
+    ) -> InquiryResult:
+        ctx = info.context
+        return await _act(
+            info,
+            lambda s: rules.answer(
+                s, ctx.actor, parse_id(id, "id"), text=text, version=expected_version, now=ctx.now
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Đầu mối duyệt: công khai trả lời (tự ẩn thông tin cá nhân, có thể biên tập) hoặc "
+        "trả lại cơ quan vì trả lời chưa phù hợp.",
+        extensions=PERSON,
+    )
+    async def inquiry_review(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        publish: bool,
+        reason: str | None = None,
+        public_title: str | None = None,
+        public_question: str | None = None,
+        public_answer: str | None = None,
+        expected_version: int | None = None,
+    ) -> InquiryResult:
+        ctx = info.context
+        return await _act(
+            info,
+            lambda s: rules.review(
+                s,
+                ctx.actor,
+                parse_id(id, "id"),
+                publish=publish,
+                reason=reason,
+                public_title=public_title,
+                public_question=public_question,
+                public_answer=public_answer,
+                version=expected_version,
+                now=ctx.now,
+            ),
+        )
+
+
+async def _guarded(
+    info: Info[Context, None],
+    build: Callable[[], Awaitable[Submission]],
+    then: Callable[[Submission], Awaitable[InquiryResult]],
+) -> InquiryResult:
+    """Input conversion errors (a malformed ID) become the typed result too."""
+
+    async def command(_: AsyncSession) -> Submission:
+        return await build()
+
+    sub = await run_command(info, command)
+    if not isinstance(sub, Submission):
+        return sub  # type: ignore[return-value]
+    return await then(sub)
+
+
+def _inquiries(page: Page[Any]) -> InquiryConnection:
+    edges = [InquiryEdge(cursor=c, node=Inquiry(row=r)) for r, c in page.items]
+    return InquiryConnection(edges=edges, page_info=_info(page, edges))
+
+
+def _info(page: Page[Any], edges: list[Any]) -> PageInfo:
+    return PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+
+
+@strawberry.type
+class FeedbackQuery:
+    @strawberry.field(
+        description="Một phản ánh, câu hỏi (của mình, hoặc cơ quan mình xử lý).", extensions=PERSON
+    )
+    async def inquiry(self, info: Info[Context, None], id: strawberry.ID) -> Inquiry | None:
+        try:
+            ident = parse_id(id, "id")
+        except DomainValidationFailed:  # a malformed ID finds nothing
+            return None
+        async with info.context.db.session() as session:
+            row = await rules.inquiry_for(session, info.context.actor, ident)
+        return Inquiry(row=row) if row else None
+
+    @strawberry.field(description="Phản ánh, câu hỏi mình đã gửi; mới nhất trước.", extensions=PERSON)
+    async def my_inquiries(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> InquiryConnection:
+        with _query_errors():
+            async with info.context.db.session() as session:
+                page = await rules.mine(session, info.context.actor, first=first, after=after)
+        return _inquiries(page)
+
+    @strawberry.field(
+        description="Cán bộ: phản ánh, câu hỏi chờ phân loại, duyệt (đầu mối) hoặc trả lời "
+        "(cơ quan có thẩm quyền).",
+        extensions=PERSON,
+    )
+    async def inquiry_inbox(
+        self,
+        info: Info[Context, None],
+        status: InquiryStatus | None = None,
+        kind: InquiryKind | None = None,
+        overdue: bool | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> InquiryConnection:
+        ctx = info.context
+        with _query_errors():
+            async with ctx.db.session() as session:
+                page = await rules.inbox(
+                    session,
+                    ctx.actor,
+                    InboxFilter(status=status, kind=kind, overdue=overdue),
+                    now=ctx.now,
+                    first=first,
+                    after=after,
+                )
+        return _inquiries(page)
+
+    @strawberry.field(description="Tra cứu tình trạng phản ánh, câu hỏi theo mã theo dõi (công khai).")
+    async def inquiry_tracking(self, info: Info[Context, None], code: str) -> InquiryTracking | None:
+        async with info.context.db.session() as session:
+            row = await rules.by_code(session, code)
+        if row is None:
+            return None
+        return InquiryTracking(
+            code=row.code,
+            kind=row.kind,
+            status=row.status,
+            status_label=rules.STATUS_LABELS[row.status],
+            received_at=row.received_at,
+            classify_due_at=row.classify_due_at,
+            forwarded_at=row.forwarded_at,
+            answer_due_at=row.answer_due_at,
+            published_at=row.published_at,
+        )
+
+    @strawberry.field(
+        description="Câu trả lời phản ánh, câu hỏi đã công khai (công khai): tìm không dấu, lọc theo loại, "
+        "cơ quan, thủ tục, lĩnh vực."
+    )
+    async def published_answers(
+        self,
+        info: Info[Context, None],
+        search: str | None = None,
+        kind: InquiryKind | None = None,
+        agency_code: str | None = None,
+        procedure_code: str | None = None,
+        field_code: str | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> PublishedAnswerConnection:
+        flt = PublishedFilter(
+            search=search,
+            kind=kind,
+            agency_code=agency_code,
+            procedure_code=procedure_code,
+            field_code=field_code,
+        )
+        with _query_errors():
+            async with info.context.db.session() as session:
+                page = await rules.published(session, flt, first=first, after=after)
+        edges = [PublishedAnswerEdge(cursor=c, node=PublishedAnswer(row=r)) for r, c in page.items]
+        return PublishedAnswerConnection(edges=edges, page_info=_info(page, edges))

@@ -1,0 +1,317 @@
+"""Feedback through the Open311 GeoReport v2 API (https://wiki.open311.org/GeoReport_v2), so
+existing civic apps can list categories, file a feedback and follow it.
+
+- `GET  /open311/v2/discovery.json` — where the endpoint is and what it speaks.
+- `GET  /open311/v2/services.json` — the categories: one general service (`CHUNG`) and one per
+  field (lĩnh vực) of the catalog; no extra attributes (`metadata: false`).
+- `POST /open311/v2/requests.json` — file a feedback (phản ánh, kiến nghị). The caller is a
+  registered application: its client-credentials access token as `api_key` (GeoReport's way) or as
+  `Authorization: Bearer`, holding the `feedback:submit` scope. Required: `service_code`,
+  `description`, a name (`first_name`/`last_name`) and `email` or `phone`. It is received like any
+  other feedback (focal point, 3-working-day deadline) and answered with its tracking code as
+  `service_request_id`.
+- `GET  /open311/v2/requests.json` and `/requests/{id}.json` — public: status (`open`/`closed`),
+  dates, the agency responsible; the description, the answer (`status_notes`) and the location
+  only once the answer is published, redacted of personal data like every published answer.
+
+Every path also answers in XML (`.xml`), as GeoReport v2 requires; errors are GeoReport errors
+(`[{"code": 400, "description": "…"}]`) with that HTTP status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auth.actor import Actor, ActorKind
+from core.db import SessionFactory
+from models.catalog import Agency, Field
+from models.feedback import Inquiry, InquiryKind, InquiryStatus
+from services import feedback as rules
+from services.calendar import WorkingCalendar
+from services.errors import DomainError, Forbidden, ValidationFailed
+from services.feedback import Deadlines, Submission
+
+GENERAL = "CHUNG"
+MAX_LIST = 200
+Authenticate = Callable[[str | None], Awaitable[Actor]]
+
+
+class GeoReportError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _render(fmt: str, root: str, item: str, rows: Sequence[dict[str, Any]], status: int = 200) -> Response:
+    if fmt == "xml":
+        top = ET.Element(root)
+        for row in rows:
+            node = ET.SubElement(top, item)
+            for key, value in row.items():
+                child = ET.SubElement(node, key)
+                if value is not None:
+                    child.text = str(value).lower() if isinstance(value, bool) else str(value)
+        body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(
+            top, encoding="utf-8", xml_declaration=False
+        )
+        return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
+    return Response(orjson.dumps(list(rows)), status_code=status, media_type="application/json")
+
+
+def _error(fmt: str, status: int, description: str) -> Response:
+    return _render(fmt, "errors", "error", [{"code": status, "description": description}], status)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _request_row(
+    row: Inquiry, field_names: dict[uuid.UUID, tuple[str, str]], agencies: dict[uuid.UUID, str]
+) -> dict[str, Any]:
+    published = row.status is InquiryStatus.PUBLISHED
+    service = field_names.get(row.field_id) if row.field_id else None
+    closed = row.status in (InquiryStatus.PUBLISHED, InquiryStatus.DECLINED)
+    notes = row.public_answer if published else rules.STATUS_LABELS[row.status]
+    expected = row.answer_due_at if row.status is not InquiryStatus.RECEIVED else row.classify_due_at
+    return {
+        "service_request_id": row.code,
+        "status": "closed" if closed else "open",
+        "status_notes": notes,
+        "service_name": service[1] if service else "Phản ánh, kiến nghị chung",
+        "service_code": service[0] if service else GENERAL,
+        "description": row.public_question if published else None,
+        "agency_responsible": agencies.get(row.competent_agency_id or row.focal_agency_id),
+        "service_notice": None,
+        "requested_datetime": _iso(row.received_at),
+        "updated_datetime": _iso(
+            row.published_at or row.closed_at or row.answered_at or row.forwarded_at or row.received_at
+        ),
+        "expected_datetime": _iso(expected) if not closed else None,
+        "address": None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": row.latitude if published else None,
+        "long": row.longitude if published else None,
+        "media_url": None,
+    }
+
+
+async def _requests(session: AsyncSession, request: Request) -> list[dict[str, Any]]:
+    params = request.query_params
+    stmt = select(Inquiry).where(Inquiry.kind == InquiryKind.FEEDBACK)
+    if params.get("service_request_id"):
+        codes = [c.strip().upper() for c in params["service_request_id"].split(",") if c.strip()][:MAX_LIST]
+        stmt = stmt.where(Inquiry.code.in_(codes))
+    else:
+        try:
+            end = _date(params.get("end_date")) or datetime.now(UTC)
+            start = _date(params.get("start_date")) or end - timedelta(days=90)
+        except ValueError:
+            raise GeoReportError(400, "start_date, end_date: ISO 8601 (w3) expected.") from None
+        stmt = stmt.where(Inquiry.received_at >= start, Inquiry.received_at <= end)
+        status = params.get("status")
+        closed = (InquiryStatus.PUBLISHED, InquiryStatus.DECLINED)
+        if status == "open":
+            stmt = stmt.where(Inquiry.status.not_in(closed))
+        elif status == "closed":
+            stmt = stmt.where(Inquiry.status.in_(closed))
+        elif status:
+            raise GeoReportError(400, "status: open or closed.")
+        if params.get("service_code"):
+            codes = [c.strip() for c in params["service_code"].split(",")]
+            field_ids = select(Field.id).where(Field.code.in_(codes))
+            if GENERAL in codes:
+                stmt = stmt.where(Inquiry.field_id.in_(field_ids) | Inquiry.field_id.is_(None))
+            else:
+                stmt = stmt.where(Inquiry.field_id.in_(field_ids))
+    rows = list(await session.scalars(stmt.order_by(Inquiry.received_at.desc()).limit(MAX_LIST)))
+    fields = {f.id: (f.code, f.name) for f in await session.scalars(select(Field))}
+    agency_ids = {a for r in rows for a in (r.competent_agency_id, r.focal_agency_id) if a}
+    agencies = {a.id: a.name for a in await session.scalars(select(Agency).where(Agency.id.in_(agency_ids)))}
+    return [_request_row(r, fields, agencies) for r in rows]
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def _create(
+    session: AsyncSession,
+    actor: Actor,
+    form: dict[str, str],
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    rules_: Deadlines,
+) -> dict[str, Any]:
+    code = form.get("service_code", "").strip()
+    if not code:
+        raise GeoReportError(400, "service_code: bắt buộc.")
+    field_code = None if code == GENERAL else code
+    if field_code and await session.scalar(select(Field.id).where(Field.code == field_code)) is None:
+        raise GeoReportError(404, f"service_code {code}: không có dịch vụ này.")
+    description = form.get("description", "").strip()
+    coordinates: list[float | None] = []
+    for key in ("lat", "long"):
+        try:
+            coordinates.append(float(form[key]) if form.get(key) else None)
+        except ValueError:
+            raise GeoReportError(400, f"{key}: số thập phân (WGS84).") from None
+    name = " ".join(p for p in (form.get("first_name", "").strip(), form.get("last_name", "").strip()) if p)
+    sub = Submission(
+        kind=InquiryKind.FEEDBACK,
+        title=(form.get("title") or description.split("\n", 1)[0])[:120] or "Phản ánh",
+        content=description,
+        name=name,
+        email=form.get("email") or None,
+        phone=form.get("phone") or None,
+        address=form.get("address_string") or None,
+        latitude=coordinates[0],
+        longitude=coordinates[1],
+        field_code=field_code,
+    )
+    row = await rules.submit(session, actor, sub, now=now, calendar=calendar, rules=rules_)
+    return {
+        "service_request_id": row.code,
+        "service_notice": "Đã tiếp nhận, hạn phân loại "
+        f"{row.classify_due_at.astimezone(calendar.zone):%d/%m/%Y}.",
+        "account_id": None,
+    }
+
+
+def handler(
+    factory: SessionFactory,
+    authenticate: Authenticate,
+    deadlines: Deadlines,
+    base_url: str,
+    clock: Callable[[], Awaitable[tuple[datetime, WorkingCalendar]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def handle(request: Request) -> Response:
+        resource = request.path_params["resource"]
+        fmt = request.path_params["format"]
+        if fmt not in ("json", "xml"):
+            return _error("json", 404, "Định dạng: json hoặc xml.")
+        try:
+            return await _dispatch(request, resource, fmt)
+        except GeoReportError as error:
+            return _error(fmt, error.status, error.description)
+
+    async def _dispatch(request: Request, resource: str, fmt: str) -> Response:
+        if resource == "discovery" and request.method == "GET":
+            return _discovery(fmt)
+        if resource == "services" and request.method == "GET":
+            async with factory() as session:
+                fields = list(await session.scalars(select(Field).order_by(Field.code)))
+            rows = [
+                _service(
+                    GENERAL, "Phản ánh, kiến nghị chung", "Phản ánh, kiến nghị không thuộc lĩnh vực cụ thể."
+                )
+            ]
+            rows += [_service(f.code, f.name, f"Phản ánh, kiến nghị về lĩnh vực {f.name}.") for f in fields]
+            return _render(fmt, "services", "service", rows)
+        if resource == "requests" and request.method == "GET":
+            async with factory() as session:
+                return _render(fmt, "service_requests", "request", await _requests(session, request))
+        if resource.startswith("requests/") and request.method == "GET":
+            code = resource.removeprefix("requests/")
+            async with factory() as session:
+                row = await rules.by_code(session, code)
+                if row is None or row.kind is not InquiryKind.FEEDBACK:
+                    raise GeoReportError(404, f"Không có yêu cầu {code}.")
+                names = {f.id: (f.code, f.name) for f in await session.scalars(select(Field))}
+                ids = [a for a in (row.competent_agency_id, row.focal_agency_id) if a]
+                agencies = {
+                    a.id: a.name for a in await session.scalars(select(Agency).where(Agency.id.in_(ids)))
+                }
+                return _render(fmt, "service_requests", "request", [_request_row(row, names, agencies)])
+        if resource == "requests" and request.method == "POST":
+            return await _post(request, fmt)
+        raise GeoReportError(404, "Không có tài nguyên này.")
+
+    async def _post(request: Request, fmt: str) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else form.get("api_key") or None
+        try:
+            actor = await authenticate(token)
+        except Exception:  # noqa: BLE001 — any failure to authenticate is a 403 in GeoReport
+            raise GeoReportError(403, "api_key không hợp lệ hoặc đã hết hạn.") from None
+        if actor.kind is not ActorKind.APP:
+            raise GeoReportError(403, "Cần api_key của ứng dụng đã đăng ký (phạm vi feedback:submit).")
+        now, calendar = await clock()
+        async with factory() as session:
+            try:
+                created = await _create(session, actor, form, now=now, calendar=calendar, rules_=deadlines)
+            except ValidationFailed as error:
+                await session.rollback()
+                described = "; ".join(
+                    f"{_GEOREPORT_NAMES.get(str(i.path[0]), str(i.path[0]))}: {i.message}"
+                    for i in error.issues
+                )
+                raise GeoReportError(400, described) from None
+            except Forbidden as error:
+                await session.rollback()
+                raise GeoReportError(403, error.message) from None
+            except DomainError as error:
+                await session.rollback()
+                raise GeoReportError(400, error.message) from None
+            await session.commit()
+        return _render(fmt, "service_requests", "request", [created], status=201)
+
+    def _discovery(fmt: str) -> Response:
+        endpoint = {
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": f"{base_url.rstrip('/')}/open311/v2",
+            "changeset": "2026-11-26T00:00:00Z",
+            "type": "production",
+            "formats": "application/json,text/xml",
+        }
+        if fmt == "xml":
+            return _render("xml", "discovery", "endpoint", [endpoint])
+        body = {
+            "changeset": endpoint["changeset"],
+            "contact": "Hệ thống giải quyết TTHC",
+            "endpoints": [{**endpoint, "formats": ["application/json", "text/xml"]}],
+        }
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    return handle
+
+
+_GEOREPORT_NAMES = {
+    "content": "description",
+    "title": "description",
+    "name": "first_name",
+    "email": "email",
+    "phone": "phone",
+    "address": "address_string",
+    "latitude": "lat",
+    "longitude": "long",
+}
+
+
+def _service(code: str, name: str, description: str) -> dict[str, Any]:
+    return {
+        "service_code": code,
+        "service_name": name,
+        "description": description,
+        "metadata": False,
+        "type": "realtime",
+        "keywords": "phản ánh, kiến nghị",
+        "group": "Phản ánh, kiến nghị",
+    }

@@ -1,0 +1,269 @@
+"""GraphQL types of feedback and questions (phản ánh, kiến nghị; hỏi – đáp).
+
+Three views of one row: `Inquiry` for the submitter and the staff concerned, `InquiryTracking`
+for anyone with the tracking code (status and dates only), `PublishedAnswer` for everyone once
+the answer is published (texts with personal data redacted).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from auth.actor import ActorKind
+from models import feedback as m
+from resolvers.context import Context
+from schema.types.catalog import Agency, Field, PageInfo
+from services import feedback as rules
+
+strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")
+strawberry.enum(
+    m.InquiryChannel,
+    description="Kênh tiếp nhận: trực tuyến, thư, điện thoại, thư điện tử, ứng dụng Open311.",
+)
+strawberry.enum(m.InquiryStatus, description="Trạng thái xử lý phản ánh, câu hỏi.")
+
+
+@strawberry.type(description="Một bước trong tiến trình xử lý phản ánh, câu hỏi.")
+class InquiryStep:
+    action: str = strawberry.field(
+        description="SUBMIT, FORWARD, DECLINE, ANSWER, RETURN_ANSWER (trả lời chưa phù hợp) hoặc PUBLISH."
+    )
+    from_status: m.InquiryStatus | None = strawberry.field(description="Trạng thái trước.")
+    to_status: m.InquiryStatus = strawberry.field(description="Trạng thái sau.")
+    at: datetime = strawberry.field(description="Thời điểm.")
+    note: str | None = strawberry.field(description="Ghi chú (chỉ cán bộ xem).")
+
+
+async def _agency(info: Info[Context, None], ident: object) -> Agency | None:
+    if ident is None:
+        return None
+    row = await info.context.loaders.agency_by_id.load(ident)  # type: ignore[arg-type]
+    return Agency(row=row) if row else None
+
+
+@strawberry.type(description="Phản ánh, kiến nghị hoặc câu hỏi (người gửi và cán bộ liên quan xem).")
+class Inquiry:
+    row: strawberry.Private[m.Inquiry]
+
+    @strawberry.field(description="Mã định danh.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field(description="Mã theo dõi (tra cứu công khai).")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="Loại.")
+    def kind(self) -> m.InquiryKind:
+        return self.row.kind
+
+    @strawberry.field(description="Kênh tiếp nhận.")
+    def channel(self) -> m.InquiryChannel:
+        return self.row.channel
+
+    @strawberry.field(description="Trạng thái.")
+    def status(self) -> m.InquiryStatus:
+        return self.row.status
+
+    @strawberry.field(description="Trạng thái bằng lời.")
+    def status_label(self) -> str:
+        return rules.STATUS_LABELS[self.row.status]
+
+    @strawberry.field(description="Tiêu đề.")
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field(description="Nội dung.")
+    def content(self) -> str:
+        return self.row.content
+
+    @strawberry.field(description="Họ tên người gửi.")
+    def submitter_name(self) -> str:
+        return self.row.submitter_name
+
+    @strawberry.field(description="Thư điện tử liên hệ của người gửi (chỉ cán bộ xem).")
+    def submitter_email(self, info: Info[Context, None]) -> str | None:
+        return self.row.submitter_email if info.context.actor.kind is ActorKind.STAFF else None
+
+    @strawberry.field(description="Số điện thoại liên hệ của người gửi (chỉ cán bộ xem).")
+    def submitter_phone(self, info: Info[Context, None]) -> str | None:
+        return self.row.submitter_phone if info.context.actor.kind is ActorKind.STAFF else None
+
+    @strawberry.field(description="Hồ sơ liên quan (nếu có).")
+    def dossier_id(self) -> strawberry.ID | None:
+        return strawberry.ID(str(self.row.dossier_id)) if self.row.dossier_id else None
+
+    @strawberry.field(description="Cơ quan bị phản ánh, được hỏi (nếu có).")
+    async def agency(self, info: Info[Context, None]) -> Agency | None:
+        return await _agency(info, self.row.agency_id)
+
+    @strawberry.field(description="Cơ quan đầu mối tiếp nhận, phân loại.")
+    async def focal_agency(self, info: Info[Context, None]) -> Agency | None:
+        return await _agency(info, self.row.focal_agency_id)
+
+    @strawberry.field(description="Cơ quan có thẩm quyền trả lời (sau khi chuyển).")
+    async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
+        return await _agency(info, self.row.competent_agency_id)
+
+    @strawberry.field(description="Lĩnh vực.")
+    async def field(self, info: Info[Context, None]) -> Field | None:
+        if self.row.field_id is None:
+            return None
+        row = await info.context.loaders.field_by_id.load(self.row.field_id)
+        return Field.from_row(row) if row else None
+
+    @strawberry.field(description="Thời điểm tiếp nhận.")
+    def received_at(self) -> datetime:
+        return self.row.received_at
+
+    @strawberry.field(description="Hạn phân loại, chuyển xử lý (03 ngày làm việc).")
+    def classify_due_at(self) -> datetime:
+        return self.row.classify_due_at
+
+    @strawberry.field(description="Thời điểm chuyển cơ quan có thẩm quyền.")
+    def forwarded_at(self) -> datetime | None:
+        return self.row.forwarded_at
+
+    @strawberry.field(description="Đã chuyển đúng hạn 03 ngày làm việc hay chưa.")
+    def forwarded_on_time(self) -> bool | None:
+        return self.row.forwarded_on_time
+
+    @strawberry.field(description="Hạn trả lời.")
+    def answer_due_at(self) -> datetime | None:
+        return self.row.answer_due_at
+
+    @strawberry.field(description="Đang quá hạn phân loại hoặc trả lời.")
+    def overdue(self, info: Info[Context, None]) -> bool:
+        now = info.context.now
+        if self.row.status is m.InquiryStatus.RECEIVED:
+            return now > self.row.classify_due_at
+        if self.row.status is m.InquiryStatus.FORWARDED and self.row.answer_due_at:
+            return now > self.row.answer_due_at
+        return False
+
+    @strawberry.field(description="Nội dung trả lời: cán bộ xem ngay; người gửi xem khi đã công khai.")
+    def answer(self, info: Info[Context, None]) -> str | None:
+        if info.context.actor.kind is ActorKind.STAFF or self.row.status is m.InquiryStatus.PUBLISHED:
+            return self.row.answer
+        return None
+
+    @strawberry.field(description="Thời điểm trả lời.")
+    def answered_at(self) -> datetime | None:
+        return self.row.answered_at
+
+    @strawberry.field(description="Số lần trả lời bị trả lại vì chưa phù hợp.")
+    def returned_count(self) -> int:
+        return self.row.returned_count
+
+    @strawberry.field(description="Lý do không xử lý.")
+    def decline_reason(self) -> str | None:
+        return self.row.decline_reason
+
+    @strawberry.field(description="Thời điểm công khai.")
+    def published_at(self) -> datetime | None:
+        return self.row.published_at
+
+    @strawberry.field(description="Phiên bản (gửi kèm thao tác để tránh ghi đè).")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="Tiến trình xử lý.")
+    async def history(self, info: Info[Context, None]) -> list[InquiryStep]:
+        staff = info.context.actor.kind is ActorKind.STAFF
+        async with info.context.db.session() as session:
+            events = await rules.history(session, self.row.id)
+        return [
+            InquiryStep(
+                action=e.action,
+                from_status=m.InquiryStatus(e.from_status) if e.from_status else None,
+                to_status=m.InquiryStatus(e.to_status),
+                at=e.at,
+                note=e.note if staff else None,
+            )
+            for e in events
+        ]
+
+
+@strawberry.type(description="Tình trạng phản ánh, câu hỏi theo mã theo dõi (công khai, không có nội dung).")
+class InquiryTracking:
+    code: str = strawberry.field(description="Mã theo dõi.")
+    kind: m.InquiryKind = strawberry.field(description="Loại.")
+    status: m.InquiryStatus = strawberry.field(description="Trạng thái.")
+    status_label: str = strawberry.field(description="Trạng thái bằng lời.")
+    received_at: datetime = strawberry.field(description="Thời điểm tiếp nhận.")
+    classify_due_at: datetime = strawberry.field(description="Hạn phân loại, chuyển xử lý.")
+    forwarded_at: datetime | None = strawberry.field(description="Thời điểm chuyển xử lý.")
+    answer_due_at: datetime | None = strawberry.field(description="Hạn trả lời.")
+    published_at: datetime | None = strawberry.field(description="Thời điểm công khai trả lời.")
+
+
+@strawberry.type(description="Câu trả lời đã công khai (thông tin cá nhân đã được ẩn).")
+class PublishedAnswer:
+    row: strawberry.Private[m.Inquiry]
+
+    @strawberry.field(description="Mã theo dõi.")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="Loại.")
+    def kind(self) -> m.InquiryKind:
+        return self.row.kind
+
+    @strawberry.field(description="Tiêu đề.")
+    def title(self) -> str:
+        return self.row.public_title or ""
+
+    @strawberry.field(description="Nội dung hỏi, phản ánh (đã ẩn thông tin cá nhân).")
+    def question(self) -> str:
+        return self.row.public_question or ""
+
+    @strawberry.field(description="Nội dung trả lời (đã ẩn thông tin cá nhân).")
+    def answer(self) -> str:
+        return self.row.public_answer or ""
+
+    @strawberry.field(description="Cơ quan trả lời.")
+    async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
+        return await _agency(info, self.row.competent_agency_id)
+
+    @strawberry.field(description="Lĩnh vực.")
+    async def field(self, info: Info[Context, None]) -> Field | None:
+        if self.row.field_id is None:
+            return None
+        row = await info.context.loaders.field_by_id.load(self.row.field_id)
+        return Field.from_row(row) if row else None
+
+    @strawberry.field(description="Thời điểm tiếp nhận.")
+    def received_at(self) -> datetime:
+        return self.row.received_at
+
+    @strawberry.field(description="Thời điểm công khai.")
+    def published_at(self) -> datetime:
+        assert self.row.published_at is not None
+        return self.row.published_at
+
+
+@strawberry.type(description="Một mục phản ánh, câu hỏi.")
+class InquiryEdge:
+    cursor: str = strawberry.field(description="Con trỏ.")
+    node: Inquiry = strawberry.field(description="Phản ánh, câu hỏi.")
+
+
+@strawberry.type(description="Danh sách phản ánh, câu hỏi có phân trang (Relay).")
+class InquiryConnection:
+    edges: list[InquiryEdge] = strawberry.field(description="Các mục.")
+    page_info: PageInfo = strawberry.field(description="Phân trang.")
+
+
+@strawberry.type(description="Một câu trả lời đã công khai.")
+class PublishedAnswerEdge:
+    cursor: str = strawberry.field(description="Con trỏ.")
+    node: PublishedAnswer = strawberry.field(description="Câu trả lời.")
+
+
+@strawberry.type(description="Danh sách câu trả lời đã công khai có phân trang (Relay).")
+class PublishedAnswerConnection:
+    edges: list[PublishedAnswerEdge] = strawberry.field(description="Các mục.")
+    page_info: PageInfo = strawberry.field(description="Phân trang.")

@@ -114,7 +114,7 @@ async def test_an_app_files_a_feedback_and_follows_it(
     assert "[đã ẩn]" in one["description"]
     assert one["lat"] == 21.3227
     xml = await client.get(f"{BASE}/requests/{code}.xml")
-    assert ET.fromstring(xml.content).find("request/status").text == "closed"
+    assert ET.fromstring(xml.content).findtext("request/status") == "closed"
     assert (await client.get(f"{BASE}/requests/PA-NOTHING.json")).status_code == 404
 
 

@@ -27,6 +27,8 @@ from models.catalog import (
     WorkflowStep,
 )
 from models.dossiers import DossierAttachment, DossierEvent, DossierStep, StoredFile
+from models.feedback import InquiryEvent
+from services import feedback
 from services.accounts import queries as account_queries
 from services.catalog import queries
 from services.dossiers import queries as dossier_queries
@@ -98,3 +100,6 @@ class Loaders:
         )
         self.procedure_by_id: DataLoader[uuid.UUID, Procedure | None] = _loader(db, queries.procedures_by_ids)
         self.file_by_id: DataLoader[uuid.UUID, StoredFile | None] = _loader(db, queries.files_by_ids)
+        self.events_by_inquiry_id: DataLoader[uuid.UUID, list[InquiryEvent]] = _loader(
+            db, feedback.events_by_inquiry_ids
+        )

@@ -173,8 +173,7 @@ class Inquiry:
     @strawberry.field(description="Tiến trình xử lý.")
     async def history(self, info: Info[Context, None]) -> list[InquiryStep]:
         staff = info.context.actor.kind is ActorKind.STAFF
-        async with info.context.db.session() as session:
-            events = await rules.history(session, self.row.id)
+        events = await info.context.loaders.events_by_inquiry_id.load(self.row.id)
         return [
             InquiryStep(
                 action=e.action,

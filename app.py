@@ -23,6 +23,7 @@ from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -37,9 +38,11 @@ from auth.tokens import InvalidToken, TokenConfig, verify_access
 from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
+from core.observability import ObservabilityMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from resolvers.metrics import metrics
 from resolvers.open311 import handler as open311_handler
 from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
@@ -283,6 +286,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         owned = "runtime" not in ref
         if owned:
+            configure_logging(settings.log_level, settings.log_format)
             ref["runtime"] = runtime_from_settings(settings)
         rt = ref["runtime"]
         if rt.store is not None:
@@ -401,6 +405,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                 await queue.get()
                 calendars.invalidate()
 
+    async def metrics_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        return await metrics(
+            request, rt.session_factory, rt.engine, rt.clock.now(), rt.settings.metrics_token
+        )
+
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -415,6 +425,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             log.warning("readiness: database unreachable", exc_info=True)
             checks["database"] = False
         checks["objectStore"] = await rt.store.ping() if rt.store is not None else False
+        if rt.scanner is not None:
+            checks["malwareScanner"] = await rt.scanner.ping()
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "unavailable", "checks": checks},
@@ -504,7 +516,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/open311/v2/{resource:path}.{format}", open311_route, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_route),
         ],
+        middleware=[Middleware(ObservabilityMiddleware)],
         lifespan=lifespan,
     )
 

@@ -186,6 +186,7 @@ def serve(
             port=bind_port,
             workers=workers,
             log_level=settings.log_level.lower(),
+            log_config=None,  # the app configures logging (text or JSON, with request ids)
             loop="uvloop",
             http="httptools",
         )

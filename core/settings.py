@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field(
+        "text",
+        pattern="^(text|json)$",
+        description="Log lines: readable text, or JSON objects for collectors.",
+    )
+    metrics_token: str | None = Field(
+        None, min_length=16, description="Bearer token required at /metrics; unset: /metrics is open."
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from core.observability import ERRORS
 from resolvers.context import Context
 from schema.errors import ClientError, UserError, to_graphql
 from services.errors import DomainError, FieldIssue, Forbidden, Refused, ValidationFailed
@@ -30,9 +31,11 @@ async def run_command(
     except Refused as error:
         # A refusal may carry bookkeeping that must stay (a wrong password counts).
         ctx.rollback_only = not error.keep_writes
+        ERRORS.labels(error.code).inc()
         return to_graphql(error)
     except DomainError as error:
         ctx.rollback_only = True
+        ERRORS.labels(error.code).inc()
         return to_graphql(error)
 
 

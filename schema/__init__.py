@@ -22,7 +22,7 @@ from resolvers.files import (
 )
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from resolvers.payments import PaymentMutation
-from schema.extensions import TransactionBoundary, should_mask
+from schema.extensions import OperationMetrics, TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
 
 
@@ -71,6 +71,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
+            OperationMetrics,
             TransactionBoundary,
             lambda: MaskErrors(
                 should_mask_error=should_mask, error_message="Lỗi hệ thống, vui lòng thử lại sau."

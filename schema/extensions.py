@@ -1,15 +1,21 @@
-"""Schema extensions: the request's transaction boundary and error masking."""
+"""Schema extensions: the request's transaction boundary, error masking and operation metrics."""
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import AsyncIterator
+from typing import ClassVar
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS
 from resolvers.context import Context
 from schema.errors import ClientError
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,59}$")
 
 
 class TransactionBoundary(SchemaExtension):
@@ -42,3 +48,40 @@ def should_mask(error: GraphQLError) -> bool:
     if original is None:
         return False
     return not isinstance(original, (GraphQLError, ClientError))
+
+
+class OperationMetrics(SchemaExtension):
+    """Counts and times each operation by name, and counts the errors it answered by code.
+
+    Operation names come from clients: a name that is not a plain GraphQL name of at most 60
+    characters, or any name beyond the first 500 seen by this process, is counted as `other`,
+    so a client cannot blow up the metrics' size.
+    """
+
+    _seen: ClassVar[set[str]] = set()
+
+    def _label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if not _NAME.match(name):
+            return "other"
+        if name not in self._seen:
+            if len(self._seen) >= 500:
+                return "other"
+            self._seen.add(name)
+        return name
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        yield
+        ec = self.execution_context
+        name = self._label(ec.operation_name)
+        try:
+            kind = ec.operation_type.value if ec.graphql_document is not None else "invalid"
+        except Exception:  # noqa: BLE001 — an unparsable or ambiguous document has no type
+            kind = "invalid"
+        GRAPHQL_OPERATIONS.labels(name, kind).inc()
+        GRAPHQL_SECONDS.labels(name).observe(time.perf_counter() - started)
+        for error in getattr(ec.result, "errors", None) or ():
+            code = (error.extensions or {}).get("code") if isinstance(error, GraphQLError) else None
+            ERRORS.labels(str(code) if code else "GRAPHQL_ERROR").inc()

@@ -50,6 +50,8 @@ class ScanVerdict(Protocol):
 class Scanner(Protocol):
     async def scan_stream(self, chunks: AsyncIterator[bytes]) -> ScanVerdict: ...
 
+    async def ping(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class UploadTicket:

@@ -1,0 +1,119 @@
+"""`/metrics` shows what operators watch, computed from what really happened in this test."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import timedelta
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import Runtime, create_app, policy_from_settings
+from core.clock import FixedClock
+from core.observability import log_handler, request_id
+from core.settings import Settings
+from storage.s3 import ObjectStore
+from tests.conftest import CALENDAR, NOW
+from tests.dossiers.helpers import act
+from tests.payments.helpers import submitted
+
+
+async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_operations_errors_and_overdue_dossiers_are_counted(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, clock: FixedClock
+) -> None:
+    before = await scrape(client)
+    query = "query AgencyList { agencyTree { code } }"
+    for _ in range(3):
+        assert (await client.post("/graphql", json={"query": query})).status_code == 200
+    bad = 'mutation Rate { dossierRate(id: "x", scores: []) { __typename } }'
+    await client.post("/graphql", json={"query": bad})  # anonymous: refused, UNAUTHENTICATED
+    await client.post("/graphql", json={"query": "{ nothingHere }"})  # invalid document
+
+    s, dossier_id = await submitted(client, session, store)
+    received = await act(client, s.reception, "dossierReceive", id=str(dossier_id))
+    assert received["dossier"]["status"] == "IN_PROGRESS"
+    clock.at = NOW + timedelta(days=30)  # far past the appointment
+
+    after = await scrape(client)
+    ops = "dvc_graphql_operations_total"
+    assert (
+        value(after, ops, operation="AgencyList", type="query")
+        - value(before, ops, operation="AgencyList", type="query")
+        == 3
+    )
+    errors = "dvc_errors_total"
+    assert value(after, errors, code="UNAUTHENTICATED") > value(before, errors, code="UNAUTHENTICATED")
+    assert value(after, errors, code="GRAPHQL_ERROR") > value(before, errors, code="GRAPHQL_ERROR")
+    assert value(after, "dvc_graphql_operation_seconds_count", operation="AgencyList") >= 3
+    assert value(after, "dvc_http_requests_total", route="/graphql", method="POST", status="200") >= 5
+    assert value(after, "dvc_dossiers_overdue", agency="H44.99") == 1
+    # The notification outbox holds the receipt notice to the citizen, waiting for a sender.
+    assert value(after, "dvc_notifications_backlog") >= 1
+    assert value(after, "dvc_notifications_oldest_pending_seconds") >= timedelta(days=29).total_seconds()
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    mine = await client.get("/healthz", headers={"X-Request-Id": "client-trace-0001"})
+    assert mine.headers["x-request-id"] == "client-trace-0001"
+    fresh = await client.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert fresh.headers["x-request-id"] != "bad id with spaces"
+    assert len(fresh.headers["x-request-id"]) == 32
+
+
+def test_json_log_lines_carry_the_request_id() -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger("dvc.test.json")
+    logger.propagate = False
+    logger.addHandler(log_handler("json", stream))
+    token = request_id.set("req-12345678")
+    try:
+        logger.warning("hồ sơ %s quá hạn", "X-1", extra={"agency": "H44.99"})
+    finally:
+        request_id.reset(token)
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "hồ sơ X-1 quá hạn"
+    assert line["level"] == "WARNING"
+    assert line["request_id"] == "req-12345678"
+    assert line["agency"] == "H44.99"
+    assert line["time"]
+
+
+async def test_metrics_can_require_a_token(
+    settings: Settings, client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    guarded = create_app(
+        Runtime(
+            settings=settings.model_copy(update={"metrics_token": "scrape-token-0123456789"}),
+            session_factory=session_factory,
+            store=None,
+            broker=None,
+            clock=FixedClock(NOW),
+            policy=policy_from_settings(settings),
+            calendar=CALENDAR,
+        )
+    )
+    transport = httpx.ASGITransport(app=guarded)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        assert (await c.get("/metrics")).status_code == 401
+        assert (await c.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        ok = await c.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
+        assert ok.status_code == 200
+        assert "dvc_http_requests_total" in ok.text

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
 
-from tests.conftest import gql
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import Runtime, create_app, policy_from_settings
+from core.clock import FixedClock
+from core.settings import Settings
+from storage.clamav import ClamAV
+from storage.s3 import ObjectStore
+from tests.conftest import CALENDAR, NOW, gql
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -13,10 +21,34 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_checks_database_and_object_store(client: httpx.AsyncClient) -> None:
+async def test_readyz_checks_database_object_store_and_scanner(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": True, "objectStore": True}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": True, "objectStore": True, "malwareScanner": True},
+    }
+
+
+async def test_readyz_fails_when_the_scanner_is_gone(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], store: ObjectStore, tmp_path: Path
+) -> None:
+    app = create_app(
+        Runtime(
+            settings=settings,
+            session_factory=session_factory,
+            store=store,
+            broker=None,
+            clock=FixedClock(NOW),
+            policy=policy_from_settings(settings),
+            calendar=CALENDAR,
+            scanner=ClamAV(str(tmp_path / "no-clamd.sock"), timeout=1),
+        )
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        response = await c.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "objectStore": True, "malwareScanner": False}
 
 
 async def test_graphiql_is_served_to_browsers(client: httpx.AsyncClient) -> None:

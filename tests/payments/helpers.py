@@ -10,6 +10,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import vnpay
+from services.payments.gateway import Account, GatewaySettings
+from services.payments.vnpay_gateway import VNPayGateway
 from storage.s3 import ObjectStore
 from tests.conftest import gql
 from tests.dossiers.helpers import DRAFT_RESULT, Scene, act, scene, upload
@@ -18,6 +20,9 @@ SECRET = "GATEWAYSECRET0123456789"
 PAY_URL = "http://127.0.0.1:9/pay"
 RETURN_URL = "http://127.0.0.1:8000/payments/return"
 MERCHANT = vnpay.Merchant("PTHO0001", SECRET, PAY_URL, RETURN_URL)
+ACCOUNT = Account(MERCHANT.tmn_code, SECRET)
+ACCOUNTS = {ACCOUNT.merchant: ACCOUNT}
+GATEWAY = VNPayGateway(GatewaySettings(PAY_URL, RETURN_URL, api_url=None))
 MERCHANTS_SETTING = f"H44.19={MERCHANT.tmn_code}:{SECRET}"  # the competent agency's fee account
 SAVE = """mutation($input: DossierDraftInput!) { r: dossierSaveDraft(input: $input) { %s } }""" % DRAFT_RESULT
 

@@ -13,20 +13,31 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+import httpx
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.actor import Actor, ActorKind
+from core.settings import Settings
 from models.payments import Payment, PaymentState, Refund, RefundState
+from services.calendar import WorkingCalendar
 from services.dossiers.commands import ActContext
 from services.payments import orders, refunds
-from services.payments.gateway import GatewayConfig, GatewayError, QueryStatus, RefundOrder, RefundStatus
+from services.payments.gateway import (
+    GatewayConfig,
+    GatewayError,
+    QueryStatus,
+    RefundOrder,
+    RefundStatus,
+    config_from_settings,
+)
 
 log = logging.getLogger(__name__)
 JOB_ACTOR = Actor(ActorKind.SYSTEM, name="Đối soát thanh toán")
 BATCH = 200
+JOB_LOCK = 4242002  # pg advisory lock: one payment job at a time across processes
 
 
 @dataclass
@@ -222,3 +233,27 @@ async def _record(
         await refunds.complete(session, refund, payment, ctx, code=code, no=no)
         await session.commit()
         result.refunded += 1
+
+
+async def run_configured(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    calendar: WorkingCalendar,
+    now: datetime,
+) -> SettleRun | None:
+    """One run with the configured gateway (None when online payment is off). An advisory lock
+    lets one process at a time do it."""
+    async with factory() as session:
+        if not await session.scalar(text(f"SELECT pg_try_advisory_lock({JOB_LOCK})")):
+            return SettleRun()
+        try:
+            async with httpx.AsyncClient(timeout=settings.payment_gateway_timeout_seconds) as http:
+                config = config_from_settings(settings, http)
+                if config is None:
+                    return None
+                ctx = ActContext(actor=JOB_ACTOR, now=now, calendar=calendar)
+                after = timedelta(minutes=settings.payment_settle_after_minutes)
+                return await run(factory, config, ctx, settle_after=after)
+        finally:
+            await session.execute(text(f"SELECT pg_advisory_unlock({JOB_LOCK})"))
+            await session.commit()

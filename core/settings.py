@@ -179,6 +179,14 @@ class Settings(BaseSettings):
         parse_merchants(value)
         return value
 
+    @field_validator("payment_gateway")
+    @classmethod
+    def _gateway_named(cls, value: str) -> str:
+        module, colon, attr = value.partition(":")
+        if not (value == "vnpay" or (colon and module and attr)):
+            raise ValueError("PAYMENT_GATEWAY is `vnpay` or `package.module:factory`")
+        return value
+
     @model_validator(mode="after")
     def _payment_complete(self) -> Settings:
         if self.vnpay_pay_url and not (self.vnpay_return_url and self.vnpay_merchants):

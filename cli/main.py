@@ -283,7 +283,8 @@ def create_admin(
 
 @app.command("run-jobs")
 def run_jobs() -> None:
-    """Run the scheduled jobs once (inactivity warnings and locks); schedule it daily."""
+    """Run the scheduled jobs once (inactivity warnings and locks, payment reconciliation and
+    refunds); schedule it daily."""
     from services.accounts.service import run_inactivity
 
     clock = SystemClock()
@@ -304,6 +305,7 @@ def run_jobs() -> None:
             )
 
         console.print(f"Không hoạt động 01 năm: {_in_session(settings, work, commit=True)}.")
+    payments_settle()
 
 
 @app.command("payments-settle")

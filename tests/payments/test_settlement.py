@@ -15,6 +15,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.settings import Settings
 from models.dossiers import Dossier, DossierEvent, PaymentStatus
 from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
 from services.dossiers.commands import ActContext
@@ -375,3 +376,23 @@ async def test_a_refund_retried_after_a_gateway_failure_applies_once(
     await session.refresh(refund)
     assert (refund.state, refund.attempts) == (RefundState.REFUNDED, 2)
     assert await _events(session, dossier_id, "REFUND") == 1
+
+
+async def test_the_job_runs_with_the_configured_gateway(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    settings: Settings,
+    gw: Gateway,
+) -> None:
+    _, dossier_id = await submitted(client, session, store)
+    payment = await _start(session, gw, dossier_id)
+    gw.settle(payment.txn_ref, payment.amount, "00")
+    configured = settings.model_copy(update={"vnpay_pay_url": gw.pay_url, "vnpay_api_url": gw.api_url})
+    run = await settlement.run_configured(session_factory, configured, CALENDAR, LATER)
+    assert run is not None
+    assert (run.paid, run.errors) == (1, [])
+    assert "1 đã thanh toán" in run.summary()
+    off = settings.model_copy(update={"vnpay_pay_url": None})
+    assert await settlement.run_configured(session_factory, off, CALENDAR, LATER) is None

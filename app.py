@@ -58,6 +58,7 @@ from services.feedback import Deadlines
 from services.holidays import CalendarCache
 from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMailer, run_sender
 from services.outbox import run_dispatcher
+from services.payments.settlement import run_configured as settle_payments
 from services.uploads import Scanner, clean_expired
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
@@ -296,6 +297,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         tasks = []
         if owned and rt.settings.jobs_interval_minutes:
             tasks.append(asyncio.create_task(jobs_loop()))
+        if owned and rt.settings.payment_jobs_interval_seconds and rt.settings.vnpay_pay_url:
+            tasks.append(asyncio.create_task(payments_loop(), name="payment-settlement"))
         outbox_stop = asyncio.Event()
         outbox_http = httpx.AsyncClient(timeout=10.0) if owned else None
         outbox = (
@@ -398,6 +401,20 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             except Exception:  # a failed run is retried at the next interval
                 log.exception("scheduled jobs failed")
             await asyncio.sleep(interval)
+
+    async def payments_loop() -> None:
+        """Payment reconciliation and refunds, often (a pending payment should not wait a day)."""
+        rt = ref["runtime"]
+        while True:
+            try:
+                now = rt.clock.now()
+                calendar = await rt.calendars.get(now) if rt.calendars else rt.calendar
+                run = await settle_payments(rt.session_factory, rt.settings, calendar, now)
+                if run is not None and (run.paid or run.failed or run.expired or run.refunded or run.errors):
+                    log.info("payments: %s", run.summary())
+            except Exception:  # a failed run is retried at the next interval
+                log.exception("payment settlement failed")
+            await asyncio.sleep(rt.settings.payment_jobs_interval_seconds)
 
     async def calendar_watch(broker: Broker, calendars: CalendarCache) -> None:
         async with broker.subscribe("calendar", "overrides") as queue:

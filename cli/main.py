@@ -284,7 +284,8 @@ def create_admin(
 
 @app.command("run-jobs")
 def run_jobs() -> None:
-    """Run the scheduled jobs once (inactivity warnings and locks); schedule it daily."""
+    """Run the scheduled jobs once (inactivity warnings and locks, payment reconciliation and
+    refunds); schedule it daily."""
     from services.accounts.service import run_inactivity
 
     clock = SystemClock()
@@ -305,6 +306,30 @@ def run_jobs() -> None:
             )
 
         console.print(f"Không hoạt động 01 năm: {_in_session(settings, work, commit=True)}.")
+    payments_settle()
+
+
+@app.command("payments-settle")
+def payments_settle() -> None:
+    """Settle pending online payments by asking the gateway, and send the refunds due (đối soát)."""
+    from services.payments.settlement import run_configured
+
+    clock = SystemClock()
+    with environment.prepared() as settings:
+        from app import runtime_from_settings
+
+        async def work() -> str:
+            runtime = runtime_from_settings(settings)
+            try:
+                now = clock.now()
+                calendar = await runtime.calendars.get(now) if runtime.calendars else runtime.calendar
+                run = await run_configured(runtime.session_factory, settings, calendar, now)
+            finally:
+                if runtime.engine is not None:
+                    await runtime.engine.dispose()
+            return "chưa cấu hình thanh toán trực tuyến" if run is None else run.summary()
+
+        console.print(f"Đối soát thanh toán: {asyncio.run(work())}.")
 
 
 @app.command("export-schema")

@@ -114,6 +114,30 @@ class Settings(BaseSettings):
         description="Each agency's fee-account merchant at the gateway: "
         "AGENCY_CODE=TMN_CODE:HASH_SECRET, comma-separated.",
     )
+    vnpay_api_url: str | None = Field(
+        None,
+        description="The gateway's merchant web API (querydr, refund), e.g. "
+        "https://…/merchant_webapi/api/transaction. Unset: no reconciliation by query, no refunds sent.",
+    )
+    payment_gateway: str = Field(
+        "vnpay",
+        description="The gateway implementation: `vnpay`, or `package.module:factory` for another one.",
+    )
+    payment_gateway_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Timeout of each call to the gateway's API."
+    )
+    payment_settle_after_minutes: int = Field(
+        20,
+        ge=1,
+        description="A payment still pending this long after it was started is settled by asking the "
+        "gateway (reconciliation).",
+    )
+    payment_jobs_interval_seconds: int = Field(
+        300,
+        ge=0,
+        description="How often each app process runs payment reconciliation and refunds (0: never; use "
+        "`dvc payments-settle`).",
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
@@ -172,6 +196,14 @@ class Settings(BaseSettings):
     @classmethod
     def _merchants_parse(cls, value: str) -> str:
         parse_merchants(value)
+        return value
+
+    @field_validator("payment_gateway")
+    @classmethod
+    def _gateway_named(cls, value: str) -> str:
+        module, colon, attr = value.partition(":")
+        if not (value == "vnpay" or (colon and module and attr)):
+            raise ValueError("PAYMENT_GATEWAY is `vnpay` or `package.module:factory`")
         return value
 
     @model_validator(mode="after")

@@ -43,6 +43,13 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
     return Enum(cls, name=name, native_enum=True, validate_strings=True)
 
 
+class PaymentTiming(enum.Enum):
+    """Khi nào nộp phí, lệ phí trực tuyến: khi nộp hồ sơ, hoặc trước khi nhận kết quả."""
+
+    AT_SUBMISSION = "AT_SUBMISSION"  # payable from submission on
+    BEFORE_RESULT = "BEFORE_RESULT"  # the result is not returned while fees owed online are unpaid
+
+
 class OnlineMode(enum.Enum):
     """Mức độ cung cấp dịch vụ công trực tuyến."""
 
@@ -175,6 +182,11 @@ class ProcedureVersion(UUIDPk, Base):
     competent_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     online_mode: Mapped[OnlineMode] = mapped_column(_enum(OnlineMode, "online_mode"))
+    payment_timing: Mapped[PaymentTiming] = mapped_column(
+        _enum(PaymentTiming, "payment_timing"),
+        default=PaymentTiming.AT_SUBMISSION,
+        server_default=PaymentTiming.AT_SUBMISSION.value,
+    )
     processing_days: Mapped[Decimal] = mapped_column(Numeric(6, 1))
     online_processing_days: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
     result_name: Mapped[str] = mapped_column(String(1000))

@@ -14,18 +14,15 @@ from core.db import SessionFactory
 from core.settings import Settings
 from services.calendar import WorkingCalendar
 from services.dossiers.commands import ActContext
-from services.payments import orders, vnpay
+from services.payments import orders
+from services.payments.gateway import GatewayConfig, Outcome, config_from_settings
 
 log = logging.getLogger(__name__)
 _GATEWAY_ACTOR = Actor(ActorKind.SYSTEM, name="Cổng thanh toán")
 
 
-def gateway_config(settings: Settings) -> orders.GatewayConfig | None:
-    if not (settings.vnpay_pay_url and settings.vnpay_return_url):
-        return None
-    return orders.GatewayConfig(
-        settings.vnpay_pay_url, settings.vnpay_return_url, settings.vnpay_merchant_map
-    )
+def gateway_config(settings: Settings) -> GatewayConfig | None:
+    return config_from_settings(settings)
 
 
 async def handle_ipn(
@@ -40,10 +37,12 @@ async def handle_ipn(
     ctx = ActContext(actor=_GATEWAY_ACTOR, now=now, calendar=calendar)
     async with factory() as session:
         try:
-            answer = await orders.apply_notification(session, params, config.merchants(), ctx)
+            outcome = await orders.apply_notification(
+                session, params, config.gateway, config.by_merchant(), ctx
+            )
             await session.commit()
         except Exception:  # the gateway must get its JSON answer; it will retry
             log.exception("payment notification failed")
             await session.rollback()
-            answer = vnpay.IPN_UNKNOWN_ERROR
-    return JSONResponse(vnpay.ipn_answer(answer))
+            outcome = Outcome.UNKNOWN_ERROR
+    return JSONResponse(config.gateway.answer(outcome))

@@ -219,6 +219,10 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         "mutation { notificationPreferencesSet(email: true, sms: false) { __typename } }",
     ),
     "dossierPay": (PERSON, f'mutation {{ dossierPay(id: "{ZERO}") {{ __typename }} }}'),
+    "dossierRefund": (
+        PERSON,
+        f'mutation {{ dossierRefund(id: "{ZERO}", reason: WITHDRAWN) {{ __typename }} }}',
+    ),
     "dossierRate": (
         PERSON,
         f'mutation {{ dossierRate(id: "{ZERO}", scores: []) {{ __typename }} }}',

@@ -120,6 +120,7 @@ ACTION_LABELS = {
     "RETURN": "Trả kết quả",
     "WITHDRAW": "Rút hồ sơ",
     "PAY": "Thanh toán phí, lệ phí trực tuyến",
+    "REFUND": "Hoàn trả phí, lệ phí đã nộp trực tuyến",
 }
 
 COPY_TYPE_LABELS = {

@@ -28,6 +28,7 @@ from models.accounts import Account, AccountStatus, CitizenProfile, Organisation
 from models.catalog import (
     Agency,
     OnlineMode,
+    PaymentTiming,
     Procedure,
     ProcedureComponent,
     ProcedureFee,
@@ -55,9 +56,10 @@ from models.dossiers import (
 )
 from services.calendar import WorkingCalendar
 from services.dossiers import fees, trail
+from services.dossiers.fees import ONLINE_CHANNELS
 from services.dossiers.notices import tell_applicant
 from services.dossiers.workflow import Action, Situation, check
-from services.errors import Conflict, FieldIssue, Issues, NotFound, ValidationFailed
+from services.errors import Conflict, FieldIssue, InvalidTransition, Issues, NotFound, ValidationFailed
 from services.events import announce
 from services.vault import copy_results, vault_file_ids
 
@@ -223,6 +225,17 @@ async def record_payment(
     dossier.payment_status = PaymentStatus.PAID
     dossier.version += 1
     await _settle(session, dossier, "PAY", ctx, from_status=dossier.status, data=data)
+
+
+async def record_refund(
+    session: AsyncSession, dossier: Dossier, ctx: ActContext, data: dict[str, Any], *, of_the_fees: bool
+) -> None:
+    """A refund done by the gateway on the dossier's trail (the dossier is locked by the caller);
+    `of_the_fees`: the payment that paid the dossier (not a duplicate) is the one given back."""
+    if of_the_fees:
+        dossier.payment_status = PaymentStatus.REFUNDED
+    dossier.version += 1
+    await _settle(session, dossier, "REFUND", ctx, from_status=dossier.status, data=data)
 
 
 async def lock(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
@@ -1040,6 +1053,16 @@ async def return_result(
     dossier, steps, previous = await _act(session, dossier_id, Action.RETURN, ctx)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     _check_delivery(version, method)
+    if (
+        version.payment_timing is PaymentTiming.BEFORE_RESULT
+        and dossier.channel in ONLINE_CHANNELS
+        and dossier.payment_status is PaymentStatus.UNPAID
+    ):
+        raise InvalidTransition(
+            previous.value,
+            Action.RETURN.value,
+            "Thủ tục này phải nộp phí, lệ phí trước khi nhận kết quả; người nộp chưa thanh toán trực tuyến.",
+        )
     step = next((s for s in steps if s.position == dossier.current_step), None)
     if step is not None and step.finished_at is None:
         _finish(step, ctx)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -27,32 +26,27 @@ from services.dossiers import commands
 from services.dossiers.fees import fees_due
 from services.dossiers.workflow import FINAL
 from services.errors import NotFound, Refused
-from services.payments import vnpay
+from services.payments.gateway import (
+    Account,
+    BadCallback,
+    GatewayConfig,
+    Order,
+    Outcome,
+    PaymentGateway,
+    Report,
+)
 
-GATEWAY = "vnpay"
 LINK_TTL = timedelta(minutes=15)
 REUSE_MARGIN = timedelta(minutes=2)  # a link about to expire is not handed out again
 SETTLED = frozenset({PaymentState.PAID, PaymentState.FAILED, PaymentState.DUPLICATE})
 
 
-@dataclass(frozen=True)
-class GatewayConfig:
-    """The gateway and each agency's fee-account merchant there (agency code -> code, secret)."""
-
-    pay_url: str
-    return_url: str
-    accounts: Mapping[str, tuple[str, str]]
-
-    def merchant(self, agency_code: str) -> vnpay.Merchant | None:
-        account = self.accounts.get(agency_code)
-        return vnpay.Merchant(account[0], account[1], self.pay_url, self.return_url) if account else None
-
-    def merchants(self) -> dict[str, vnpay.Merchant]:
-        """By merchant code, to check what the gateway sends."""
-        return {
-            tmn: vnpay.Merchant(tmn, secret, self.pay_url, self.return_url)
-            for tmn, secret in self.accounts.values()
-        }
+async def agency_of(session: AsyncSession, dossier_id: uuid.UUID) -> Agency:
+    """The agency whose fee account a dossier is paid into: the competent one, or if the procedure
+    names none, the receiving one."""
+    dossier = await commands.lock(session, dossier_id)
+    version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
+    return await session.get_one(Agency, version.competent_agency_id or dossier.receiving_agency_id)
 
 
 async def pay(
@@ -71,22 +65,22 @@ async def pay(
         raise NotFound("hồ sơ", str(dossier_id))
     if config is None:
         raise Refused("PAYMENT_OFF", "Chưa hỗ trợ thanh toán trực tuyến; vui lòng nộp tại Bộ phận Một cửa.")
-    version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
-    agency = await session.get_one(Agency, version.competent_agency_id or dossier.receiving_agency_id)
-    merchant = config.merchant(agency.code)
-    if merchant is None:
+    agency = await agency_of(session, dossier.id)
+    account = config.account(agency.code)
+    if account is None:
         raise Refused(
             "NO_FEE_ACCOUNT",
             f"{agency.name} chưa có tài khoản thu phí trực tuyến; vui lòng nộp tại Bộ phận Một cửa.",
         )
-    return await start(session, dossier.id, merchant=merchant, now=now, client_ip=client_ip)
+    return await start(session, dossier.id, config.gateway, account, now=now, client_ip=client_ip)
 
 
 async def start(
     session: AsyncSession,
     dossier_id: uuid.UUID,
+    gateway: PaymentGateway,
+    account: Account,
     *,
-    merchant: vnpay.Merchant,
     now: datetime,
     client_ip: str,
 ) -> tuple[Payment, str]:
@@ -100,12 +94,14 @@ async def start(
     due = fees_due(fees, dossier.channel)
     if due.total <= 0:
         raise Refused("NOTHING_TO_PAY", "Hồ sơ không có khoản phí, lệ phí nào phải nộp.")
+    label = dossier.code or str(dossier.id)
     reusable = await session.scalar(
         select(Payment)
         .where(
             Payment.dossier_id == dossier.id,
             Payment.state == PaymentState.PENDING,
-            Payment.merchant == merchant.tmn_code,
+            Payment.gateway == gateway.name,
+            Payment.merchant == account.merchant,
             Payment.amount == due.total,
             Payment.expires_at > now + REUSE_MARGIN,
         )
@@ -113,14 +109,14 @@ async def start(
         .limit(1)
     )
     if reusable is not None:  # a retry, or the payer coming back: the same order, the same link
-        return reusable, _url(merchant, reusable, dossier.code or str(dossier.id), client_ip)
+        return reusable, gateway.checkout_url(account, _order(reusable, label, client_ip))
     payment_id = uuid.uuid4()
     payment = Payment(
         id=payment_id,
         txn_ref=payment_id.hex,
         dossier_id=dossier.id,
-        gateway=GATEWAY,
-        merchant=merchant.tmn_code,
+        gateway=gateway.name,
+        merchant=account.merchant,
         amount=due.total,
         state=PaymentState.PENDING,
         created_at=now,
@@ -128,71 +124,72 @@ async def start(
     )
     session.add(payment)
     await session.flush()
-    return payment, _url(merchant, payment, dossier.code or str(dossier.id), client_ip)
+    return payment, gateway.checkout_url(account, _order(payment, label, client_ip))
 
 
-def _url(merchant: vnpay.Merchant, payment: Payment, label: str, client_ip: str) -> str:
-    return vnpay.payment_url(
-        merchant,
-        vnpay.PaymentRequest(
-            txn_ref=payment.txn_ref,
-            amount=payment.amount,
-            order_info=f"Thanh toan phi, le phi ho so {label}",
-            created_at=payment.created_at,
-            expires_at=payment.expires_at,
-            client_ip=client_ip,
-        ),
+def _order(payment: Payment, label: str, client_ip: str) -> Order:
+    return Order(
+        txn_ref=payment.txn_ref,
+        amount=payment.amount,
+        order_info=f"Thanh toan phi, le phi ho so {label}",
+        created_at=payment.created_at,
+        expires_at=payment.expires_at,
+        client_ip=client_ip,
     )
 
 
 async def apply_notification(
     session: AsyncSession,
     params: Mapping[str, str],
-    merchants: Mapping[str, vnpay.Merchant],
+    gateway: PaymentGateway,
+    accounts: Mapping[str, Account],
     ctx: commands.ActContext,
-) -> tuple[str, str]:
-    """Apply the gateway's IPN; the answer (RspCode, Message) tells the gateway whether to retry."""
+) -> Outcome:
+    """Apply the gateway's server-to-server notification (IPN); the outcome tells the gateway
+    whether to retry."""
     try:
-        payment, n = await _verified(session, params, merchants)
-    except vnpay.BadNotification as bad:
-        return bad.answer
+        report = gateway.read_callback(params, accounts)
+    except BadCallback as bad:
+        return bad.outcome
+    payment = await locked_payment(session, gateway.name, report.merchant, report.txn_ref)
+    if payment is None:
+        return Outcome.ORDER_NOT_FOUND
+    if report.amount != payment.amount:
+        return Outcome.INVALID_AMOUNT
+    return await settle(session, payment, report, ctx)
+
+
+async def locked_payment(session: AsyncSession, gateway: str, merchant: str, txn_ref: str) -> Payment | None:
+    return await session.scalar(
+        select(Payment)
+        .where(Payment.gateway == gateway, Payment.txn_ref == txn_ref, Payment.merchant == merchant)
+        .with_for_update()
+    )
+
+
+async def settle(
+    session: AsyncSession, payment: Payment, report: Report, ctx: commands.ActContext
+) -> Outcome:
+    """The one way an attempt is settled by what the gateway says (its callback, or its answer to
+    our query): under the attempt's row lock, once. A success for a dossier already paid is kept
+    as DUPLICATE, to be refunded."""
     if payment.state in SETTLED:
-        return vnpay.IPN_ALREADY_CONFIRMED
+        return Outcome.ALREADY_CONFIRMED
     payment.settled_at = ctx.now
-    payment.paid_at = n.paid_at
-    payment.transaction_no = n.transaction_no or None
-    payment.bank_code = n.bank_code or None
-    payment.response_code = n.response_code
-    payment.notification = dict(params)
+    payment.paid_at = report.paid_at
+    payment.transaction_no = report.transaction_no or None
+    payment.bank_code = report.bank_code or None
+    payment.response_code = report.response_code
+    payment.notification = dict(report.raw)
     dossier = await commands.lock(session, payment.dossier_id)
-    if not n.succeeded:
+    if not report.succeeded:
         payment.state = PaymentState.FAILED
-    elif dossier.payment_status is PaymentStatus.PAID:
+    elif dossier.payment_status is not PaymentStatus.UNPAID:
         payment.state = PaymentState.DUPLICATE
     else:
         payment.state = PaymentState.PAID
         await session.flush()
-        data = {"amount": payment.amount, "gateway": payment.gateway, "transactionNo": n.transaction_no}
+        data = {"amount": payment.amount, "gateway": payment.gateway, "transactionNo": report.transaction_no}
         await commands.record_payment(session, dossier, ctx, data)
-    return vnpay.IPN_CONFIRMED
-
-
-async def _verified(
-    session: AsyncSession, params: Mapping[str, str], merchants: Mapping[str, vnpay.Merchant]
-) -> tuple[Payment, vnpay.Notification]:
-    """The attempt a genuine notification is about (locked); BadNotification carries the answer
-    refusing it."""
-    merchant = merchants.get(params.get("vnp_TmnCode", ""))
-    if merchant is None:
-        raise vnpay.BadNotification(vnpay.IPN_INVALID_SIGNATURE)  # nothing to check it against
-    n = vnpay.read_notification(params, merchant)
-    payment = await session.scalar(
-        select(Payment)
-        .where(Payment.txn_ref == n.txn_ref, Payment.merchant == merchant.tmn_code)
-        .with_for_update()
-    )
-    if payment is None:
-        raise vnpay.BadNotification(vnpay.IPN_ORDER_NOT_FOUND)
-    if n.amount != payment.amount:
-        raise vnpay.BadNotification(vnpay.IPN_INVALID_AMOUNT)
-    return payment, n
+    await session.flush()
+    return Outcome.CONFIRMED

@@ -10,6 +10,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import vnpay
+from services.payments.gateway import Account, GatewaySettings
+from services.payments.vnpay_gateway import VNPayGateway
 from storage.s3 import ObjectStore
 from tests.conftest import gql
 from tests.dossiers.helpers import DRAFT_RESULT, Scene, act, scene, upload
@@ -18,6 +20,9 @@ SECRET = "GATEWAYSECRET0123456789"
 PAY_URL = "http://127.0.0.1:9/pay"
 RETURN_URL = "http://127.0.0.1:8000/payments/return"
 MERCHANT = vnpay.Merchant("PTHO0001", SECRET, PAY_URL, RETURN_URL)
+ACCOUNT = Account(MERCHANT.tmn_code, SECRET)
+ACCOUNTS = {ACCOUNT.merchant: ACCOUNT}
+GATEWAY = VNPayGateway(GatewaySettings(PAY_URL, RETURN_URL, api_url=None))
 MERCHANTS_SETTING = f"H44.19={MERCHANT.tmn_code}:{SECRET}"  # the competent agency's fee account
 SAVE = """mutation($input: DossierDraftInput!) { r: dossierSaveDraft(input: $input) { %s } }""" % DRAFT_RESULT
 
@@ -27,6 +32,13 @@ async def submitted(
 ) -> tuple[Scene, uuid.UUID]:
     """An online dossier owing 50 000 đ (the charge's online amount)."""
     s = await scene(client, session)
+    return s, await submit_one(client, session, store, s)
+
+
+async def submit_one(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, s: Scene
+) -> uuid.UUID:
+    """Another dossier of the scene's citizen, submitted online."""
     form = await upload(session, store, s.citizen_id)
     draft_input = {
         "procedureCode": s.code,
@@ -38,7 +50,25 @@ async def submitted(
     draft = (await gql(client, SAVE, {"input": draft_input}, token=s.citizen))["data"]["r"]
     submitted = await act(client, s.citizen, "dossierSubmit", id=draft["dossier"]["id"])
     assert submitted["dossier"]["status"] == "SUBMITTED"
-    return s, uuid.UUID(submitted["dossier"]["id"])
+    return uuid.UUID(submitted["dossier"]["id"])
+
+
+async def to_result(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, s: Scene, dossier_id: uuid.UUID
+) -> None:
+    """Through the workflow to an approved result waiting to be collected."""
+    for token, mutation in (
+        (s.reception, "dossierReceive"),
+        (s.specialist, "dossierForward"),
+        (s.tax, "dossierForward"),
+    ):
+        done = await act(client, token, mutation, id=str(dossier_id))
+        assert done["__typename"] == "DossierChanged", done
+    result = await upload(session, store, None, "giay-phep.pdf")
+    approved = await act(
+        client, s.leader, "dossierApprove", "resultFileIds: $files", id=str(dossier_id), files=[result]
+    )
+    assert approved["dossier"]["status"] == "RESULT_READY", approved
 
 
 def ipn(txn_ref: str, amount: int, *, code: str = "00", secret: str = SECRET, **extra: str) -> dict[str, str]:

@@ -19,23 +19,23 @@ from models.dossiers import Dossier, DossierEvent, PaymentStatus
 from models.payments import Payment, PaymentState
 from services.dossiers.commands import ActContext
 from services.errors import Refused
-from services.payments import orders, vnpay
+from services.payments import orders
+from services.payments.gateway import Outcome
 from storage.s3 import ObjectStore
 from tests.conftest import CALENDAR, NOW
-from tests.payments.helpers import MERCHANT, ipn, submitted
+from tests.payments.helpers import ACCOUNT, ACCOUNTS, GATEWAY, ipn, submitted
 
-MERCHANTS = {MERCHANT.tmn_code: MERCHANT}
 SYSTEM = ActContext(actor=Actor(ActorKind.SYSTEM, name="Cổng thanh toán"), now=NOW, calendar=CALENDAR)
 
 
-async def _apply(session: AsyncSession, params: Mapping[str, str]) -> tuple[str, str]:
-    answer = await orders.apply_notification(session, params, MERCHANTS, SYSTEM)
+async def _apply(session: AsyncSession, params: Mapping[str, str]) -> Outcome:
+    answer = await orders.apply_notification(session, params, GATEWAY, ACCOUNTS, SYSTEM)
     await session.commit()
     return answer
 
 
 async def _start(session: AsyncSession, dossier_id: uuid.UUID) -> tuple[Payment, str]:
-    payment, url = await orders.start(session, dossier_id, merchant=MERCHANT, now=NOW, client_ip="127.0.0.1")
+    payment, url = await orders.start(session, dossier_id, GATEWAY, ACCOUNT, now=NOW, client_ip="127.0.0.1")
     await session.commit()
     return payment, url
 
@@ -50,7 +50,7 @@ async def test_a_genuine_notification_pays_the_dossier_once(
     assert (sent["vnp_TxnRef"], sent["vnp_Amount"]) == (payment.txn_ref, "5000000")
 
     genuine = ipn(payment.txn_ref, 50000)
-    assert await _apply(session, genuine) == vnpay.IPN_CONFIRMED
+    assert await _apply(session, genuine) == Outcome.CONFIRMED
     await session.refresh(payment)
     dossier = await session.get_one(Dossier, dossier_id)
     await session.refresh(dossier)
@@ -63,9 +63,9 @@ async def test_a_genuine_notification_pays_the_dossier_once(
     assert paid_events == 1
 
     # The gateway retries: answered "already confirmed", nothing applied twice.
-    assert await _apply(session, genuine) == vnpay.IPN_ALREADY_CONFIRMED
+    assert await _apply(session, genuine) == Outcome.ALREADY_CONFIRMED
     # A failure arriving after the success (reordered) changes nothing.
-    assert await _apply(session, ipn(payment.txn_ref, 50000, code="24")) == vnpay.IPN_ALREADY_CONFIRMED
+    assert await _apply(session, ipn(payment.txn_ref, 50000, code="24")) == Outcome.ALREADY_CONFIRMED
     await session.refresh(payment)
     assert payment.state is PaymentState.PAID
     assert (
@@ -76,7 +76,7 @@ async def test_a_genuine_notification_pays_the_dossier_once(
     )
     # Nothing is left to pay.
     with pytest.raises(Refused) as refused:
-        await orders.start(session, dossier_id, merchant=MERCHANT, now=NOW, client_ip="127.0.0.1")
+        await orders.start(session, dossier_id, GATEWAY, ACCOUNT, now=NOW, client_ip="127.0.0.1")
     assert refused.value.code == "NOTHING_TO_PAY"
     await session.rollback()
 
@@ -89,11 +89,11 @@ async def test_bad_notifications_change_nothing(
     good = ipn(payment.txn_ref, 50000)
     tampered = {**good, "vnp_Amount": "100"}
     cases = {
-        "tampered": (tampered, vnpay.IPN_INVALID_SIGNATURE),
-        "other secret": (ipn(payment.txn_ref, 50000, secret="WRONG"), vnpay.IPN_INVALID_SIGNATURE),
-        "unknown merchant": ({**good, "vnp_TmnCode": "NOBODY"}, vnpay.IPN_INVALID_SIGNATURE),
-        "wrong amount": (ipn(payment.txn_ref, 5000), vnpay.IPN_INVALID_AMOUNT),
-        "unknown order": (ipn(uuid.uuid4().hex, 50000), vnpay.IPN_ORDER_NOT_FOUND),
+        "tampered": (tampered, Outcome.INVALID_SIGNATURE),
+        "other secret": (ipn(payment.txn_ref, 50000, secret="WRONG"), Outcome.INVALID_SIGNATURE),
+        "unknown merchant": ({**good, "vnp_TmnCode": "NOBODY"}, Outcome.INVALID_SIGNATURE),
+        "wrong amount": (ipn(payment.txn_ref, 5000), Outcome.INVALID_AMOUNT),
+        "unknown order": (ipn(uuid.uuid4().hex, 50000), Outcome.ORDER_NOT_FOUND),
     }
     for name, (params, answer) in cases.items():
         assert await _apply(session, params) == answer, name
@@ -104,7 +104,7 @@ async def test_bad_notifications_change_nothing(
     assert payment.notification is None
     assert dossier.payment_status is PaymentStatus.UNPAID
     # The genuine one still goes through afterwards.
-    assert await _apply(session, good) == vnpay.IPN_CONFIRMED
+    assert await _apply(session, good) == Outcome.CONFIRMED
 
 
 async def test_failures_late_successes_and_double_payments(
@@ -112,7 +112,7 @@ async def test_failures_late_successes_and_double_payments(
 ) -> None:
     dossier_id = (await submitted(client, session, store))[1]
     cancelled, _ = await _start(session, dossier_id)
-    assert await _apply(session, ipn(cancelled.txn_ref, 50000, code="24")) == vnpay.IPN_CONFIRMED
+    assert await _apply(session, ipn(cancelled.txn_ref, 50000, code="24")) == Outcome.CONFIRMED
     await session.refresh(cancelled)
     assert cancelled.state is PaymentState.FAILED
     # The payer tries again, twice (two tabs); both are paid at the gateway.
@@ -123,8 +123,8 @@ async def test_failures_late_successes_and_double_payments(
     await session.commit()
     second, _ = await _start(session, dossier_id)
     assert second.id != first.id
-    assert await _apply(session, ipn(first.txn_ref, 50000)) == vnpay.IPN_CONFIRMED
-    assert await _apply(session, ipn(second.txn_ref, 50000)) == vnpay.IPN_CONFIRMED
+    assert await _apply(session, ipn(first.txn_ref, 50000)) == Outcome.CONFIRMED
+    assert await _apply(session, ipn(second.txn_ref, 50000)) == Outcome.CONFIRMED
     for p in (first, second):
         await session.refresh(p)
     assert (first.state, second.state) == (PaymentState.PAID, PaymentState.DUPLICATE)
@@ -142,7 +142,7 @@ async def test_a_dossier_with_nothing_to_pay_cannot_be_paid(
     await session.commit()
     with pytest.raises(Refused) as refused:
         await orders.start(
-            session, dossier_id, merchant=MERCHANT, now=NOW + timedelta(minutes=1), client_ip="::1"
+            session, dossier_id, GATEWAY, ACCOUNT, now=NOW + timedelta(minutes=1), client_ip="::1"
         )
     assert refused.value.code == "NOTHING_TO_PAY"
     await session.rollback()

@@ -4,19 +4,28 @@ HTTP, and the dossier shows it paid. Nobody else can start a payment for the dos
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import pytest_asyncio
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import Runtime, create_app, policy_from_settings
+from core.clamd import EmbeddedClamd
+from core.clock import FixedClock
+from core.settings import Settings
 from models.catalog import Procedure, ProcedureComponent
+from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import token_for
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
-from tests.conftest import admin_gql, gql
+from tests.conftest import CALENDAR, admin_gql, gql
 from tests.dossiers.helpers import scene, upload
-from tests.payments.helpers import MERCHANT, PAY_URL, SAVE, ipn, submitted
+from tests.payments.gateway_server import Gateway, running
+from tests.payments.helpers import MERCHANT, PAY_URL, RETURN_URL, SAVE, SECRET, ipn, submit_one, submitted
 
 PAY = """mutation($id: ID!) { r: dossierPay(id: $id) {
   __typename
@@ -114,3 +123,88 @@ async def test_a_fee_waived_online_is_owed_only_at_the_counter(
         client, register, {"c": [{"componentId": str(form), "fileIds": [scan]}]}, token=s.reception
     )
     assert counter["data"]["r"]["dossier"] == {"paymentStatus": "UNPAID", "feesDue": {"total": 20000}}
+
+
+@pytest_asyncio.fixture
+async def gateway_client(
+    clamd: EmbeddedClamd,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    clock: FixedClock,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Gateway]]:
+    """The app configured with a local gateway that calls the app's IPN the way the gateway does."""
+    gateway = Gateway(MERCHANT.tmn_code, SECRET)
+    async with running(gateway):
+        configured = settings.model_copy(
+            update={"vnpay_pay_url": gateway.pay_url, "vnpay_api_url": gateway.api_url}
+        )
+        runtime = Runtime(
+            settings=configured,
+            session_factory=session_factory,
+            store=store,
+            broker=None,
+            clock=clock,
+            policy=policy_from_settings(configured),
+            calendar=CALENDAR,
+            scanner=ClamAV(clamd.socket_path),
+        )
+        transport = httpx.ASGITransport(app=create_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as app_client:
+
+            async def deliver(params: dict[str, str]) -> dict[str, Any]:
+                answer: dict[str, Any] = (await app_client.get("/payments/vnpay/ipn", params=params)).json()
+                return answer
+
+            gateway.deliver = deliver
+            yield app_client, gateway
+
+
+async def test_paying_through_the_gateway_end_to_end(
+    gateway_client: tuple[httpx.AsyncClient, Gateway], session: AsyncSession, store: ObjectStore
+) -> None:
+    client, gw = gateway_client
+    s, dossier_id = await submitted(client, session, store)
+    cancelled_id = await submit_one(client, session, store, s)
+
+    # The payer gives up at the gateway: the attempt fails, the dossier still owes.
+    gw.outcome = "24"
+    started = (await gql(client, PAY, {"id": str(cancelled_id)}, token=s.citizen))["data"]["r"]
+    async with httpx.AsyncClient() as browser:
+        back = await browser.get(started["paymentUrl"])
+    assert back.status_code == 302
+    assert gw.ipn_answers == [{"RspCode": "00", "Message": "Confirm Success"}]
+    cancelled = (await gql(client, STATUS, {"id": str(cancelled_id)}, token=s.citizen))["data"]["dossier"]
+    assert cancelled["paymentStatus"] == "UNPAID"
+
+    # The payer pays: the browser follows the signed URL to the gateway, which notifies the app
+    # server to server and sends the browser back with the signed result.
+    gw.outcome = "00"
+    started = (await gql(client, PAY, {"id": str(dossier_id)}, token=s.citizen))["data"]["r"]
+    assert started["paymentUrl"].startswith(gw.pay_url + "?")
+    async with httpx.AsyncClient() as browser:
+        back = await browser.get(started["paymentUrl"])
+    assert back.status_code == 302
+    location = urlsplit(back.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == RETURN_URL
+    returned = dict(parse_qsl(location.query))
+    assert (returned["vnp_TxnRef"], returned["vnp_ResponseCode"]) == (started["reference"], "00")
+    assert gw.ipn_answers[-1] == {"RspCode": "00", "Message": "Confirm Success"}
+    paid = (await gql(client, STATUS, {"id": str(dossier_id)}, token=s.citizen))["data"]["dossier"]
+    assert paid["paymentStatus"] == "PAID"
+
+    ref, deliver = started["reference"], gw.deliver
+    assert deliver is not None
+    replayed = await deliver(gw.ipn_params(ref, "00"))
+    reordered = await deliver(gw.ipn_params(ref, "24"))
+    tampered = await deliver({**gw.ipn_params(ref, "00"), "vnp_TransactionNo": "99999999"})
+    wrong_amount = await deliver(gw.ipn_params(ref, "00", vnp_Amount="500000"))
+    assert [replayed["RspCode"], reordered["RspCode"], tampered["RspCode"], wrong_amount["RspCode"]] == [
+        "02",
+        "02",
+        "97",
+        "04",
+    ]
+    after = (await gql(client, STATUS, {"id": str(dossier_id)}, token=s.citizen))["data"]["dossier"]
+    assert after["paymentStatus"] == "PAID"
+    assert len([e for e in after["trail"] if e["action"] == "PAY"]) == 1

@@ -147,3 +147,110 @@ def test_a_failed_payment_is_read_as_failed() -> None:
     params["vnp_TransactionStatus"] = "02"
     params["vnp_SecureHash"] = _hmac(vnpay.canonical(params))
     assert not vnpay.read_notification(params, MERCHANT).succeeded
+
+
+def test_the_query_call_is_signed_over_the_documented_field_order() -> None:
+    now = datetime(2026, 11, 26, 3, 0, 0, tzinfo=UTC)  # 10:00 in Vietnam
+    body = vnpay.query_request(
+        MERCHANT,
+        request_id="REQ1",
+        txn_ref="abc123",
+        transaction_date=datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC),
+        now=now,
+        ip="10.0.0.5",
+    )
+    written = (
+        "REQ1|2.1.0|querydr|PTHO0001|abc123|20261126090000|20261126100000|10.0.0.5|Truy van giao dich abc123"
+    )
+    assert body["vnp_SecureHash"] == _hmac(written)
+    assert (body["vnp_TransactionDate"], body["vnp_CreateDate"]) == ("20261126090000", "20261126100000")
+
+
+def test_the_refund_call_is_signed_over_the_documented_field_order() -> None:
+    at = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)
+    body = vnpay.refund_request(
+        MERCHANT,
+        request_id="REQ2",
+        txn_ref="abc123",
+        amount=50000,
+        transaction_no="14226112",
+        transaction_date=at,
+        created_by="Nguyễn Văn A",
+        now=at,
+        ip="10.0.0.5",
+    )
+    written = (
+        "REQ2|2.1.0|refund|PTHO0001|02|abc123|5000000|14226112|20261126090000|Nguyễn Văn A|20261126090000|"
+        "10.0.0.5|Hoan tien giao dich abc123"
+    )
+    assert body["vnp_SecureHash"] == _hmac(written)
+    partial = vnpay.refund_request(
+        MERCHANT,
+        request_id="REQ3",
+        txn_ref="abc123",
+        amount=20000,
+        transaction_no="14226112",
+        transaction_date=at,
+        created_by="x",
+        now=at,
+        ip="10.0.0.5",
+        full=False,
+    )
+    assert (partial["vnp_TransactionType"], partial["vnp_Amount"]) == ("03", "2000000")
+
+
+def _answer(**values: str) -> dict[str, str]:
+    answer = {
+        "vnp_ResponseId": "R1",
+        "vnp_Command": "querydr",
+        "vnp_ResponseCode": "00",
+        "vnp_Message": "QueryDR Success",
+        "vnp_TmnCode": "PTHO0001",
+        "vnp_TxnRef": "abc123",
+        "vnp_Amount": "5000000",
+        "vnp_BankCode": "NCB",
+        "vnp_PayDate": "20261126091500",
+        "vnp_TransactionNo": "14226112",
+        "vnp_TransactionType": "01",
+        "vnp_TransactionStatus": "00",
+        "vnp_OrderInfo": "Truy van",
+        **values,
+    }
+    written = "|".join(
+        answer.get(k, "")
+        for k in [
+            "vnp_ResponseId",
+            "vnp_Command",
+            "vnp_ResponseCode",
+            "vnp_Message",
+            "vnp_TmnCode",
+            "vnp_TxnRef",
+            "vnp_Amount",
+            "vnp_BankCode",
+            "vnp_PayDate",
+            "vnp_TransactionNo",
+            "vnp_TransactionType",
+            "vnp_TransactionStatus",
+            "vnp_OrderInfo",
+            "vnp_PromotionCode",
+            "vnp_PromotionAmount",
+        ]
+    )
+    answer["vnp_SecureHash"] = _hmac(written)
+    return answer
+
+
+def test_a_query_answer_is_trusted_only_when_signed_and_about_the_order_asked() -> None:
+    good = vnpay.read_api_answer(_answer(), MERCHANT, command="querydr", txn_ref="abc123")
+    assert (good.amount, good.transaction_status, good.transaction_no) == (50000, "00", "14226112")
+    assert good.paid_at == datetime(2026, 11, 26, 2, 15, tzinfo=UTC)
+    with pytest.raises(vnpay.BadResponse):
+        vnpay.read_api_answer(
+            {**_answer(), "vnp_Amount": "100"}, MERCHANT, command="querydr", txn_ref="abc123"
+        )
+    with pytest.raises(vnpay.BadResponse):
+        vnpay.read_api_answer(_answer(), MERCHANT, command="querydr", txn_ref="other")
+    with pytest.raises(vnpay.BadResponse):
+        vnpay.read_api_answer(_answer(), MERCHANT, command="refund", txn_ref="abc123")
+    with pytest.raises(vnpay.BadResponse):
+        vnpay.read_api_answer(["not", "an", "object"], MERCHANT, command="querydr", txn_ref="abc123")

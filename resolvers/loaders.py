@@ -28,10 +28,12 @@ from models.catalog import (
 )
 from models.dossiers import DossierAttachment, DossierEvent, DossierStep, StoredFile
 from models.feedback import InquiryEvent
+from models.payments import Payment, Refund
 from services import feedback
 from services.accounts import queries as account_queries
 from services.catalog import queries
 from services.dossiers import queries as dossier_queries
+from services.payments import refunds
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -100,6 +102,9 @@ class Loaders:
         )
         self.procedure_by_id: DataLoader[uuid.UUID, Procedure | None] = _loader(db, queries.procedures_by_ids)
         self.file_by_id: DataLoader[uuid.UUID, StoredFile | None] = _loader(db, queries.files_by_ids)
+        self.payments_by_dossier_id: DataLoader[uuid.UUID, list[tuple[Payment, Refund | None]]] = _loader(
+            db, refunds.payments_by_dossier_ids
+        )
         self.events_by_inquiry_id: DataLoader[uuid.UUID, list[InquiryEvent]] = _loader(
             db, feedback.events_by_inquiry_ids
         )

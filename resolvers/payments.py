@@ -16,17 +16,8 @@ from resolvers.context import Context
 from resolvers.payment_gateway import gateway_config
 from schema.errors import NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
+from schema.types.dossiers import PaymentRefund
 from services.payments import orders, refunds
-
-strawberry.enum(
-    m.RefundReason,
-    description="Lý do hoàn trả: người nộp rút hồ sơ; cơ quan không thể giải quyết (hồ sơ bị từ chối); "
-    "thanh toán trùng.",
-)
-strawberry.enum(
-    m.RefundState,
-    description="Trạng thái hoàn trả: chờ cổng thanh toán thực hiện (có thử lại), đã hoàn, cổng từ chối.",
-)
 
 
 @strawberry.type(description="Giao dịch thanh toán đã tạo: chuyển người nộp sang cổng thanh toán.")
@@ -35,31 +26,6 @@ class PaymentStarted:
     amount: int = strawberry.field(description="Số tiền (VND).")
     expires_at: datetime = strawberry.field(description="Hạn của liên kết thanh toán.")
     reference: str = strawberry.field(description="Mã giao dịch tại cổng thanh toán.")
-
-
-@strawberry.type(description="Khoản hoàn trả một giao dịch thanh toán trực tuyến (mỗi giao dịch một lần).")
-class PaymentRefund:
-    id: strawberry.ID = strawberry.field(description="Mã khoản hoàn trả.")
-    amount: int = strawberry.field(description="Số tiền hoàn trả (VND).")
-    reason: m.RefundReason = strawberry.field(description="Lý do hoàn trả.")
-    state: m.RefundState = strawberry.field(description="Trạng thái hoàn trả.")
-    requested_at: datetime = strawberry.field(description="Thời điểm yêu cầu hoàn trả.")
-    requested_by: str = strawberry.field(description="Người (hoặc hệ thống) yêu cầu hoàn trả.")
-    attempts: int = strawberry.field(description="Số lần đã gửi yêu cầu sang cổng thanh toán.")
-    settled_at: datetime | None = strawberry.field(description="Thời điểm cổng hoàn tiền hoặc từ chối.")
-
-    @classmethod
-    def of(cls, r: m.Refund) -> PaymentRefund:
-        return cls(
-            id=strawberry.ID(str(r.id)),
-            amount=r.amount,
-            reason=r.reason,
-            state=r.state,
-            requested_at=r.requested_at,
-            requested_by=r.requested_by,
-            attempts=r.attempts,
-            settled_at=r.settled_at,
-        )
 
 
 @strawberry.type(

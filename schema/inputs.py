@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 from strawberry.scalars import JSON
 
-from models.catalog import CopyType, DeliveryMethod, FeeKind, OnlineMode, StepAgencyRef
+from models.catalog import CopyType, DeliveryMethod, FeeKind, OnlineMode, PaymentTiming, StepAgencyRef
 from schema.types.catalog import WorkflowRole
 from services.catalog import data
 
@@ -133,6 +133,10 @@ class ProcedureInput:
     online_processing_days: float | None = strawberry.field(
         default=None, description="Thời hạn khi nộp trực tuyến."
     )
+    payment_timing: PaymentTiming = strawberry.field(
+        default=PaymentTiming.AT_SUBMISSION,
+        description="Nộp phí khi nộp hồ sơ (AT_SUBMISSION) hay trước khi nhận kết quả (BEFORE_RESULT).",
+    )
     competent_agency_code: str | None = strawberry.field(default=None, description="Cơ quan có thẩm quyền.")
     receiving_agency_codes: list[str] = strawberry.field(
         default_factory=list, description="Bộ phận Một cửa tiếp nhận."
@@ -158,6 +162,7 @@ class ProcedureInput:
             online_processing_days=_days(self.online_processing_days)
             if self.online_processing_days is not None
             else None,
+            payment_timing=self.payment_timing,
             competent_agency_code=self.competent_agency_code,
             receiving_agency_codes=tuple(self.receiving_agency_codes),
             legal_basis=self.legal_basis,

@@ -32,6 +32,10 @@ strawberry.enum(
 )
 strawberry.enum(m.FeeKind, description="FEE phí, CHARGE lệ phí.")
 strawberry.enum(
+    m.PaymentTiming,
+    description="Thời điểm nộp phí, lệ phí: khi nộp hồ sơ hoặc trước khi nhận kết quả.",
+)
+strawberry.enum(
     m.DeliveryMethod,
     description="Hình thức trả kết quả: ONLINE trực tuyến, POST bưu chính, COUNTER trực tiếp.",
 )
@@ -341,6 +345,10 @@ class Procedure:
     def online_processing_days(self) -> float | None:
         d = self.row.online_processing_days
         return float(d) if d is not None else None
+
+    @strawberry.field(description="Thời điểm nộp phí: khi nộp hồ sơ hay trước khi nhận kết quả.")
+    def payment_timing(self) -> m.PaymentTiming:
+        return self.row.payment_timing
 
     @strawberry.field(description="Phí, lệ phí.")
     async def fees(self, info: Info[Context, None]) -> list[ProcedureFee]:

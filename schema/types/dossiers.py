@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from models import dossiers as m
 from models.catalog import FeeKind
+from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
 from resolvers.context import Context
 from schema.types.catalog import Agency, Procedure
 from services.dossiers import commands, fees, workflow
@@ -174,6 +175,70 @@ class DossierFeeLine:
     ordinary_amount: int = strawberry.field(description="Mức thu thông thường (VND).")
 
 
+strawberry.enum(PaymentState, description="Trạng thái một lần thanh toán trực tuyến.")
+strawberry.enum(
+    RefundReason,
+    description="Lý do hoàn trả: người nộp rút hồ sơ; cơ quan không thể giải quyết (hồ sơ bị từ chối); "
+    "thanh toán trùng.",
+)
+strawberry.enum(
+    RefundState,
+    description="Trạng thái hoàn trả: chờ cổng thanh toán thực hiện (có thử lại), đã hoàn, cổng từ chối.",
+)
+
+
+@strawberry.type(description="Khoản hoàn trả một giao dịch thanh toán trực tuyến (mỗi giao dịch một lần).")
+class PaymentRefund:
+    id: strawberry.ID = strawberry.field(description="Mã khoản hoàn trả.")
+    amount: int = strawberry.field(description="Số tiền hoàn trả (VND).")
+    reason: RefundReason = strawberry.field(description="Lý do hoàn trả.")
+    state: RefundState = strawberry.field(description="Trạng thái hoàn trả.")
+    requested_at: datetime = strawberry.field(description="Thời điểm yêu cầu hoàn trả.")
+    requested_by: str = strawberry.field(description="Người (hoặc hệ thống) yêu cầu hoàn trả.")
+    attempts: int = strawberry.field(description="Số lần đã gửi yêu cầu sang cổng thanh toán.")
+    settled_at: datetime | None = strawberry.field(description="Thời điểm cổng hoàn tiền hoặc từ chối.")
+
+    @classmethod
+    def of(cls, r: Refund) -> PaymentRefund:
+        return cls(
+            id=strawberry.ID(str(r.id)),
+            amount=r.amount,
+            reason=r.reason,
+            state=r.state,
+            requested_at=r.requested_at,
+            requested_by=r.requested_by,
+            attempts=r.attempts,
+            settled_at=r.settled_at,
+        )
+
+
+@strawberry.type(description="Một lần thanh toán trực tuyến qua cổng thanh toán.")
+class PaymentAttempt:
+    gateway: str = strawberry.field(description="Cổng thanh toán.")
+    order_ref: str = strawberry.field(description="Mã giao dịch của hệ thống tại cổng.")
+    amount: int = strawberry.field(description="Số tiền (đồng).")
+    state: PaymentState = strawberry.field(description="Trạng thái.")
+    created_at: datetime = strawberry.field(description="Thời điểm bắt đầu.")
+    paid_at: datetime | None = strawberry.field(description="Thời điểm thanh toán (theo cổng).")
+    transaction_no: str | None = strawberry.field(description="Mã giao dịch của cổng.")
+    bank_code: str | None = strawberry.field(description="Ngân hàng.")
+    refund: PaymentRefund | None = strawberry.field(description="Hoàn trả, nếu có.")
+
+    @classmethod
+    def from_rows(cls, payment: Payment, refund: Refund | None) -> PaymentAttempt:
+        return cls(
+            gateway=payment.gateway,
+            order_ref=payment.txn_ref,
+            amount=payment.amount,
+            state=payment.state,
+            created_at=payment.created_at,
+            paid_at=payment.paid_at,
+            transaction_no=payment.transaction_no,
+            bank_code=payment.bank_code,
+            refund=PaymentRefund.of(refund) if refund is not None else None,
+        )
+
+
 @strawberry.type(description="Phí, lệ phí hồ sơ phải nộp, theo phiên bản thủ tục khi nộp và kênh nộp.")
 class DossierFees:
     lines: list[DossierFeeLine] = strawberry.field(description="Các khoản thu.")
@@ -212,6 +277,11 @@ class Dossier:
             for x in due.lines
         ]
         return DossierFees(lines=lines, total=due.total, reduction=due.reduction)
+
+    @strawberry.field(description="Các lần thanh toán trực tuyến (cũ trước), kèm hoàn trả nếu có.")
+    async def payments(self, info: Info[Context, None]) -> list[PaymentAttempt]:
+        found = await info.context.loaders.payments_by_dossier_id.load(self.row.id)
+        return [PaymentAttempt.from_rows(p, r) for p, r in found]
 
     @strawberry.field(description="Trạng thái trả kết quả.")
     def delivery_status(self) -> m.DeliveryStatus:

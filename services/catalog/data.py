@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from models.catalog import CopyType, FeeKind, OnlineMode, StepAgencyRef
+from models.catalog import CopyType, FeeKind, OnlineMode, PaymentTiming, StepAgencyRef
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class ProcedureData:
     form_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     fees: tuple[FeeData, ...] = ()
     online_processing_days: Decimal | None = None
+    payment_timing: PaymentTiming = PaymentTiming.AT_SUBMISSION
     competent_agency_code: str | None = None
     receiving_agency_codes: tuple[str, ...] = ()
     legal_basis: str = ""

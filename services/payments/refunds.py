@@ -15,6 +15,7 @@ so the money goes back once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -162,3 +163,19 @@ async def complete(
     dossier = await commands.lock(session, refund.dossier_id)
     data = {"amount": refund.amount, "reason": refund.reason.value, "gateway": payment.gateway}
     await commands.record_refund(session, dossier, ctx, data, of_the_fees=payment.state is PaymentState.PAID)
+
+
+async def payments_by_dossier_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[list[tuple[Payment, Refund | None]]]:
+    """Each dossier's payment attempts (oldest first) with their refunds, in one statement."""
+    found: dict[uuid.UUID, list[tuple[Payment, Refund | None]]] = {i: [] for i in ids}
+    rows = await session.execute(
+        select(Payment, Refund)
+        .outerjoin(Refund, Refund.payment_id == Payment.id)
+        .where(Payment.dossier_id.in_(ids))
+        .order_by(Payment.created_at, Payment.id)
+    )
+    for payment, refund in rows:
+        found[payment.dossier_id].append((payment, refund))
+    return [found[i] for i in ids]

@@ -13,7 +13,8 @@ from models.catalog import PaymentTiming, Procedure, ProcedureVersion
 from models.dossiers import Dossier
 from services.payments import orders
 from storage.s3 import ObjectStore
-from tests.conftest import NOW
+from tests.catalog.factories import CREATE, procedure_input
+from tests.conftest import NOW, admin_gql, gql
 from tests.dossiers.helpers import act
 from tests.payments.helpers import ACCOUNT, GATEWAY, ipn, submitted, to_result
 
@@ -61,3 +62,27 @@ async def test_fees_owed_at_submission_do_not_hold_the_result_back(
     returned = await act(client, s.reception, RETURN[0], RETURN[1], id=str(dossier_id), method="ONLINE")
     assert returned["dossier"]["status"] == "CLOSED"
     assert returned["dossier"]["paymentStatus"] == "UNPAID"
+
+
+async def test_payment_timing_is_set_in_the_catalog_and_payments_are_listed_on_the_dossier(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    created = await admin_gql(
+        client, CREATE, {"input": procedure_input("9.999777", paymentTiming="BEFORE_RESULT")}
+    )
+    assert created["procedureCreate"]["__typename"] == "ProcedureSaved", created
+    read = await admin_gql(client, '{ procedure(code: "9.999777", version: 1) { paymentTiming } }')
+    assert read["procedure"]["paymentTiming"] == "BEFORE_RESULT"
+
+    s, dossier_id = await submitted(client, session, store)
+    payment, _ = await orders.start(session, dossier_id, GATEWAY, ACCOUNT, now=NOW, client_ip="127.0.0.1")
+    await session.commit()
+    assert (await client.get("/payments/vnpay/ipn", params=ipn(payment.txn_ref, payment.amount))).json()[
+        "RspCode"
+    ] == "00"
+    query = "query($id: ID!) { dossier(id: $id) { paymentStatus payments { orderRef amount state refund { state } } } }"
+    mine = (await gql(client, query, {"id": str(dossier_id)}, token=s.citizen))["data"]["dossier"]
+    assert mine["paymentStatus"] == "PAID"
+    assert mine["payments"] == [
+        {"orderRef": payment.txn_ref, "amount": payment.amount, "state": "PAID", "refund": None}
+    ]

@@ -34,11 +34,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("portal_dossier_id", name=op.f("pk_portal_submissions")),
         sa.UniqueConstraint("dossier_id", name=op.f("uq_portal_submissions_dossier_id")),
     )
+    kind = postgresql.ENUM("WEBHOOK", "NATIONAL_PORTAL", name="consumer_kind")
+    kind.create(op.get_bind(), checkfirst=False)
     op.add_column(
         "event_consumers",
         sa.Column(
             "kind",
-            sa.Enum("WEBHOOK", "NATIONAL_PORTAL", name="consumer_kind"),
+            postgresql.ENUM("WEBHOOK", "NATIONAL_PORTAL", name="consumer_kind", create_type=False),
             server_default="WEBHOOK",
             nullable=False,
         ),

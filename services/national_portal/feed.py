@@ -30,14 +30,17 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
-from models.dossiers import DossierStatus
+from core.settings import Settings
+from models.dossiers import ConsumerKind, DossierStatus
 from services.outbox import (
     REQUEST_TIMEOUT,
     EventFacts,
     Outgoing,
     Target,
+    ensure_consumer,
     failure,
     signed_headers,
 )
@@ -211,3 +214,31 @@ class PortalTransport:
         if 200 <= response.status_code < 300:
             return None
         return f"HTTP {response.status_code}"
+
+
+def portal_config(settings: Settings) -> PortalConfig | None:
+    """The feed's configuration, or None when NATIONAL_PORTAL_URL is not set."""
+    s = settings
+    if not (
+        s.national_portal_url
+        and s.national_portal_token_url
+        and s.national_portal_client_id
+        and s.national_portal_client_secret
+        and s.national_portal_signing_secret
+    ):
+        return None
+    return PortalConfig(
+        url=s.national_portal_url.rstrip("/"),
+        token_url=s.national_portal_token_url,
+        client_id=s.national_portal_client_id,
+        client_secret=s.national_portal_client_secret,
+        signing_secret=s.national_portal_signing_secret,
+        zone=s.zone,
+    )
+
+
+async def ensure_portal_consumer(session: AsyncSession, config: PortalConfig, *, now: datetime) -> None:
+    """The outbox consumer the feed delivers through (created at start when configured)."""
+    await ensure_consumer(
+        session, name=CONSUMER_NAME, kind=ConsumerKind.NATIONAL_PORTAL, url=config.url + SYNC_PATH, now=now
+    )

@@ -36,7 +36,6 @@ from core.clock import Clock
 from core.settings import Settings
 from models.dossiers import ConsumerKind, DossierStatus
 from services.outbox import (
-    REQUEST_TIMEOUT,
     EventFacts,
     Outgoing,
     Target,
@@ -149,7 +148,6 @@ class PortalClient:
                 self.config.token_url,
                 data={"grant_type": "client_credentials"},
                 auth=(self.config.client_id, self.config.client_secret),
-                timeout=REQUEST_TIMEOUT,
             )
             if response.status_code != 200:
                 raise TokenError(f"token endpoint answered HTTP {response.status_code}")
@@ -173,7 +171,6 @@ class PortalClient:
             url,
             content=body,
             headers={**headers, "Authorization": f"Bearer {token}"},
-            timeout=REQUEST_TIMEOUT,
         )
         if response.status_code == 401:
             token = await self.token(client, stale=token)
@@ -181,7 +178,6 @@ class PortalClient:
                 url,
                 content=body,
                 headers={**headers, "Authorization": f"Bearer {token}"},
-                timeout=REQUEST_TIMEOUT,
             )
         return response
 

@@ -43,6 +43,13 @@ consumer's secret>` (see `sign` / `verify_signature`). No personal data travels:
 name, ID number or contact, no comment, actor or form data — a consumer re-reads what it needs
 through the API. `prevHash` lets a consumer see that it holds an unbroken chain.
 
+Consumers have a kind. A `WEBHOOK` gets the request above (`Webhook`); another kind gets its
+own request from a `Transport` passed to `deliver_once` (the national portal's, in
+`services.national_portal.feed`) — same rounds, locks, order and retries; a kind without a
+transport fails its deliveries (retried) rather than skipping them. A consumer may take only some
+actions (`actions`; the others are acknowledged in order without a request), and after
+`rotate_secret` the old key signs too (`X-DVC-Signature-Previous`) until `previous_secret_until`.
+
 At least once means duplicates: a request that timed out after the consumer processed it is sent
 again. Consumers deduplicate by `X-DVC-Event-Id` (ids only grow within a dossier).
 

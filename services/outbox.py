@@ -161,8 +161,8 @@ class EventFacts:
     prev_hash: str
     code: str | None
     channel: str
-    procedure_code: str
-    agency_code: str
+    procedure_code: str | None
+    agency_code: str | None
     applicant_name: str
     applicant_id_number: str | None
     submitted_at: datetime | None
@@ -360,8 +360,9 @@ async def _pending_events(
             ),
         )
         .join(Dossier, Dossier.id == DossierEvent.dossier_id)
-        .join(Procedure, Procedure.id == Dossier.procedure_id)
-        .join(Agency, Agency.id == Dossier.receiving_agency_id)
+        # Outer joins: an event is never held back by what only some transports need.
+        .outerjoin(Procedure, Procedure.id == Dossier.procedure_id)
+        .outerjoin(Agency, Agency.id == Dossier.receiving_agency_id)
         .outerjoin(PortalSubmission, PortalSubmission.dossier_id == Dossier.id)
         .where(DossierEvent.dossier_id.in_(dossier_ids), DossierEvent.seq > EventDelivery.delivered_seq)
         .order_by(DossierEvent.seq)

@@ -400,20 +400,20 @@ def reconcile_portal(
     from services.national_portal.reconcile import PortalUnavailable, Reconciliation, reconcile
 
     clock = SystemClock()
+    config = portal_config(get_settings())  # checked before any server is started
+    if config is None:
+        console.print("[red]Chưa cấu hình NATIONAL_PORTAL_URL.[/red]")
+        raise typer.Exit(2)
+    try:
+        target = (
+            date.fromisoformat(day)
+            if day
+            else (clock.now().astimezone(config.zone) - timedelta(days=1)).date()
+        )
+    except ValueError:
+        console.print("[red]--date theo dạng YYYY-MM-DD.[/red]")
+        raise typer.Exit(2) from None
     with environment.prepared() as settings:
-        config = portal_config(settings)
-        if config is None:
-            console.print("[red]Chưa cấu hình NATIONAL_PORTAL_URL.[/red]")
-            raise typer.Exit(2)
-        try:
-            target = (
-                date.fromisoformat(day)
-                if day
-                else (clock.now().astimezone(config.zone) - timedelta(days=1)).date()
-            )
-        except ValueError:
-            console.print("[red]--date theo dạng YYYY-MM-DD.[/red]")
-            raise typer.Exit(2) from None
         migrate.upgrade(settings.database_url or "")
 
         async def work(session: AsyncSession) -> Reconciliation:

@@ -83,7 +83,8 @@ async def handle_portal_dossier(  # noqa: PLR0911 — one answer per outcome rea
         return _error(400, "BAD_JSON", "Nội dung không phải JSON hợp lệ.")
     except ValidationFailed as error:
         return _invalid(error)
-    digest = hashlib.sha256(body).hexdigest()
+    # The request's identity is its content, not its bytes: a retry re-serialised is the same.
+    digest = hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
     async with factory() as session:
         try:
             accepted = await inbound.accept(

@@ -422,6 +422,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         day = (now.astimezone(config.zone) - timedelta(days=1)).date()
         try:
             async with httpx.AsyncClient(timeout=30.0) as http, rt.session_factory() as session:
+                # One process at a time (the others skip it this run).
+                if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(4242002)")):
+                    return
                 report = await reconcile(session, http, PortalClient(config, rt.clock), day=day, now=now)
                 await session.commit()
             log.info(

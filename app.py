@@ -40,9 +40,11 @@ from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
 from core.observability import ObservabilityMiddleware, configure_logging
 from core.settings import Settings, get_settings
+from models.dossiers import ConsumerKind
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.metrics import metrics
+from resolvers.national_portal import handle_portal_dossier
 from resolvers.open311 import handler as open311_handler
 from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
@@ -56,8 +58,15 @@ from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.feedback import Deadlines
 from services.holidays import CalendarCache
+from services.national_portal.feed import (
+    PortalClient,
+    PortalTransport,
+    ensure_portal_consumer,
+    portal_config,
+)
+from services.national_portal.reconcile import reconcile
 from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMailer, run_sender
-from services.outbox import run_dispatcher
+from services.outbox import Transport, run_dispatcher
 from services.payments.settlement import run_configured as settle_payments
 from services.uploads import Scanner, clean_expired
 from storage.clamav import ClamAV
@@ -301,6 +310,14 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             tasks.append(asyncio.create_task(payments_loop(), name="payment-settlement"))
         outbox_stop = asyncio.Event()
         outbox_http = httpx.AsyncClient(timeout=10.0) if owned else None
+        transports: dict[ConsumerKind, Transport] = {}
+        portal = portal_config(rt.settings)
+        if owned and portal is not None:
+            portal_client = PortalClient(portal, rt.clock)
+            transports[ConsumerKind.NATIONAL_PORTAL] = PortalTransport(portal_client)
+            async with rt.session_factory() as session:
+                await ensure_portal_consumer(session, portal, now=rt.clock.now())
+                await session.commit()
         outbox = (
             asyncio.create_task(
                 run_dispatcher(
@@ -310,6 +327,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                     interval=1.0,
                     stop=outbox_stop,
                     broker=rt.broker,
+                    transports=transports,
                 ),
                 name="outbox-dispatcher",
             )
@@ -398,6 +416,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                             result.locked,
                             cleaned,
                         )
+                await reconcile_yesterday(rt)
             except Exception:  # a failed run is retried at the next interval
                 log.exception("scheduled jobs failed")
             await asyncio.sleep(interval)
@@ -415,6 +434,31 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             except Exception:  # a failed run is retried at the next interval
                 log.exception("payment settlement failed")
             await asyncio.sleep(rt.settings.payment_jobs_interval_seconds)
+
+    async def reconcile_yesterday(rt: Runtime) -> None:
+        """The daily reconciliation with the national portal (each run redoes yesterday: harmless,
+        only differences are re-queued)."""
+        config = portal_config(rt.settings)
+        if config is None:
+            return
+        now = rt.clock.now()
+        day = (now.astimezone(config.zone) - timedelta(days=1)).date()
+        try:
+            async with httpx.AsyncClient(timeout=30.0) as http, rt.session_factory() as session:
+                # One process at a time (the others skip it this run).
+                if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(4242002)")):
+                    return
+                report = await reconcile(session, http, PortalClient(config, rt.clock), day=day, now=now)
+                await session.commit()
+            log.info(
+                "national portal reconciliation %s: %s checked, %s differ, %s re-queued",
+                day,
+                report.checked,
+                len(report.differences),
+                report.requeued,
+            )
+        except Exception:  # retried at the next interval
+            log.exception("national portal reconciliation failed")
 
     async def calendar_watch(broker: Broker, calendars: CalendarCache) -> None:
         async with broker.subscribe("calendar", "overrides") as queue:
@@ -495,6 +539,14 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         handler = inbound(rt.session_factory, rt.settings.sms_gateway_key, rt.settings.zone)
         return await handler(request)
 
+    async def national_portal_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        now = rt.clock.now()
+        calendar = await rt.calendars.get(now) if rt.calendars else rt.calendar
+        return await handle_portal_dossier(
+            request, rt.session_factory, rt.settings, rt.store, rt.scanner, calendar, now
+        )
+
     async def payment_ipn_route(request: Request) -> Response:
         rt = ref["runtime"]
         now = rt.clock.now()
@@ -531,6 +583,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/sms/inbound", sms_route, methods=["POST"]),
             Route("/payments/vnpay/ipn", payment_ipn_route, methods=["GET"]),
             Route("/open311/v2/{resource:path}.{format}", open311_route, methods=["GET", "POST"]),
+            Route("/national-portal/dossiers", national_portal_route, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_route),

@@ -407,6 +407,70 @@ def outbox_cmd(
         )
 
 
+@app.command("reconcile-portal")
+def reconcile_portal(
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Ngày đối soát (YYYY-MM-DD, giờ địa phương); mặc định hôm qua."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Chỉ báo cáo, không gửi lại.")] = False,
+) -> None:
+    """Reconcile a day's dossiers with the national public service portal: ask it which status it
+    holds for each, print the differences, and re-queue those dossiers (all their events)."""
+    from datetime import timedelta
+
+    import httpx
+
+    from services.errors import NotFound
+    from services.national_portal.feed import PortalClient, ensure_portal_consumer, portal_config
+    from services.national_portal.reconcile import PortalUnavailable, Reconciliation, reconcile
+
+    clock = SystemClock()
+    config = portal_config(get_settings())  # checked before any server is started
+    if config is None:
+        console.print("[red]Chưa cấu hình NATIONAL_PORTAL_URL.[/red]")
+        raise typer.Exit(2)
+    try:
+        target = (
+            date.fromisoformat(day)
+            if day
+            else (clock.now().astimezone(config.zone) - timedelta(days=1)).date()
+        )
+    except ValueError:
+        console.print("[red]--date theo dạng YYYY-MM-DD.[/red]")
+        raise typer.Exit(2) from None
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+
+        async def work(session: AsyncSession) -> Reconciliation:
+            await ensure_portal_consumer(session, config, now=clock.now())
+            async with httpx.AsyncClient(timeout=30.0) as http:
+                return await reconcile(
+                    session,
+                    http,
+                    PortalClient(config, clock),
+                    day=target,
+                    now=clock.now(),
+                    requeue=not dry_run,
+                )
+
+        try:
+            report = _in_session(settings, work, commit=True)
+        except (NotFound, PortalUnavailable) as error:
+            console.print(f"[red]Không đối soát được: {error}[/red]")
+            raise typer.Exit(1) from None
+    console.print(
+        f"Đối soát {report.day}: {report.checked} hồ sơ đã so, {report.queued} đang chờ gửi, "
+        f"{len(report.differences)} sai lệch, {report.requeued} hồ sơ gửi lại."
+    )
+    print("dossier_id\tcode\treason\tours\ttheirs\tour_event\ttheir_event")
+    for d in report.differences:
+        print(
+            f"{d.dossier_id}\t{d.code or '-'}\t{d.reason}\t{d.ours}\t{d.theirs}"
+            f"\t{d.our_event}\t{d.their_event}"
+        )
+
+
 def main() -> None:
     app()
 

@@ -138,6 +138,26 @@ class Settings(BaseSettings):
         description="How often each app process runs payment reconciliation and refunds (0: never; use "
         "`dvc payments-settle`).",
     )
+    national_portal_url: str | None = Field(
+        None,
+        description="Base URL of the national public service portal's integration API (Cổng Dịch vụ công "
+        "quốc gia): dossier events go to <URL>/hoso/dongbo, reconciliation asks <URL>/hoso/trangthai. "
+        "Unset: no national portal feed.",
+    )
+    national_portal_token_url: str | None = Field(
+        None, description="The portal's OAuth2 token endpoint (client credentials grant)."
+    )
+    national_portal_client_id: str | None = None
+    national_portal_client_secret: str | None = None
+    national_portal_signing_secret: str | None = Field(
+        None,
+        min_length=32,
+        description="Shared HMAC key: signs what we send to the portal and verifies dossiers it submits "
+        "to POST /national-portal/dossiers (unset: that endpoint answers 503).",
+    )
+    national_portal_clock_skew_seconds: int = Field(
+        300, ge=30, le=3600, description="How old (or early) a signed portal request may be."
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
@@ -182,6 +202,24 @@ class Settings(BaseSettings):
                 "NATIONAL_ID_ISSUER needs NATIONAL_ID_CLIENT_ID, NATIONAL_ID_CLIENT_SECRET and "
                 "NATIONAL_ID_REDIRECT_URI"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _national_portal_complete(self) -> Settings:
+        needed = (
+            self.national_portal_token_url,
+            self.national_portal_client_id,
+            self.national_portal_client_secret,
+            self.national_portal_signing_secret,
+        )
+        if self.national_portal_url and not all(needed):
+            raise ValueError(
+                "NATIONAL_PORTAL_URL needs NATIONAL_PORTAL_TOKEN_URL, NATIONAL_PORTAL_CLIENT_ID, "
+                "NATIONAL_PORTAL_CLIENT_SECRET and NATIONAL_PORTAL_SIGNING_SECRET"
+            )
+        for url in (self.national_portal_url, self.national_portal_token_url):
+            if url is not None and not url.startswith(("https://", "http://")):
+                raise ValueError("NATIONAL_PORTAL_URL and NATIONAL_PORTAL_TOKEN_URL must be http(s) URLs")
         return self
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ from models.catalog import (
 )
 from models.dossiers import (
     ArchiveExport,
+    ConsumerKind,
     Dossier,
     DossierAttachment,
     DossierCodeCounter,
@@ -41,6 +42,7 @@ from models.dossiers import (
     HolidayOverride,
     IdempotencyKey,
     PaperConversion,
+    PortalSubmission,
     StoredFile,
     VaultAccess,
     VaultDocument,
@@ -57,6 +59,7 @@ __all__ = [
     "ArchiveExport",
     "Base",
     "CitizenProfile",
+    "ConsumerKind",
     "Dossier",
     "DossierAttachment",
     "DossierCodeCounter",
@@ -82,6 +85,7 @@ __all__ = [
     "PaperConversion",
     "Payment",
     "PaymentState",
+    "PortalSubmission",
     "Procedure",
     "ProcedureComponent",
     "ProcedureEvent",

@@ -397,14 +397,30 @@ class HolidayOverride(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
 
+class ConsumerKind(enum.Enum):
+    """How a consumer is spoken to."""
+
+    WEBHOOK = "WEBHOOK"  # our own JSON, HMAC-signed with the consumer's secret
+    NATIONAL_PORTAL = "NATIONAL_PORTAL"  # Cổng Dịch vụ công quốc gia: its sync payload, OAuth2 + HMAC
+
+
 class EventConsumer(UUIDPk, Base):
     """A registered receiver of dossier events (the national portal adapter, webhooks)."""
 
     __tablename__ = "event_consumers"
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[ConsumerKind] = mapped_column(
+        _enum(ConsumerKind, "consumer_kind"), server_default=ConsumerKind.WEBHOOK.value
+    )
     url: Mapped[str] = mapped_column(String(1000))
+    # Webhooks: the signing key. The national portal's credentials live in settings, not here.
     secret: Mapped[str] = mapped_column(String(200))
+    # After a rotation the old key also signs (X-DVC-Signature-Previous) until this moment.
+    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Only these actions are sent (None: all); the others are skipped, in order, as acknowledged.
+    actions: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -422,3 +438,16 @@ class EventDelivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PortalSubmission(Base):
+    """A dossier submitted on the national public service portal (hồ sơ nộp qua Cổng Dịch vụ công
+    quốc gia), keyed by the portal's own dossier id: a retried delivery creates nothing new."""
+
+    __tablename__ = "portal_submissions"
+
+    portal_dossier_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Null only inside the transaction that claims the id and creates the dossier.
+    dossier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dossiers.id"), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

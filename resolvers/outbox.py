@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import strawberry
@@ -26,13 +26,30 @@ SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemA
 )
 class EventConsumer:
     name: str = strawberry.field(description="Tên.")
+    kind: str = strawberry.field(
+        description="Loại: WEBHOOK (JSON của hệ thống) hoặc NATIONAL_PORTAL (Cổng Dịch vụ công quốc gia)."
+    )
     url: str = strawberry.field(description="Địa chỉ nhận (POST, ký HMAC-SHA256 trong X-DVC-Signature).")
     active: bool = strawberry.field(description="Đang nhận.")
+    actions: list[str] | None = strawberry.field(
+        description="Chỉ gửi các thao tác này (null: mọi thao tác); thao tác khác được bỏ qua theo thứ tự."
+    )
+    previous_secret_until: datetime | None = strawberry.field(
+        description="Khoá ký cũ còn ký song song (X-DVC-Signature-Previous) đến thời điểm này."
+    )
     created_at: datetime = strawberry.field(description="Ngày đăng ký.")
 
     @classmethod
     def from_row(cls, r: ConsumerRow) -> EventConsumer:
-        return cls(name=r.name, url=r.url, active=r.active, created_at=r.created_at)
+        return cls(
+            name=r.name,
+            kind=r.kind.value,
+            url=r.url,
+            active=r.active,
+            actions=list(r.actions) if r.actions is not None else None,
+            previous_secret_until=r.previous_secret_until,
+            created_at=r.created_at,
+        )
 
 
 @strawberry.type(description="Hàng đợi của một nơi nhận.")
@@ -62,6 +79,22 @@ RegisterResult = Annotated[
 ]
 SetActiveResult = Annotated[
     EventConsumerSaved | NotFound, strawberry.union("EventConsumerSetActiveResult", description="Kết quả.")
+]
+
+
+@strawberry.type(description="Khoá ký mới của nơi nhận; chỉ hiển thị một lần.")
+class EventConsumerSecretRotated:
+    consumer: EventConsumer = strawberry.field(description="Nơi nhận.")
+    secret: str = strawberry.field(description="Khoá ký HMAC mới — lưu lại ngay.")
+
+
+RotateResult = Annotated[
+    EventConsumerSecretRotated | ValidationFailed | NotFound,
+    strawberry.union("EventConsumerRotateSecretResult", description="Kết quả đổi khoá ký."),
+]
+SetActionsResult = Annotated[
+    EventConsumerSaved | ValidationFailed | NotFound,
+    strawberry.union("EventConsumerSetActionsResult", description="Kết quả đặt bộ lọc thao tác."),
 ]
 
 
@@ -106,5 +139,36 @@ class OutboxMutation:
             return EventConsumerSaved(
                 consumer=EventConsumer.from_row(await outbox.set_active(session, ctx.actor, name, active))
             )
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Đổi khoá ký của một webhook; khoá cũ vẫn ký song song trong `graceHours` giờ.",
+        extensions=SYSTEM_ADMIN,
+    )
+    async def event_consumer_rotate_secret(
+        self, info: Info[Context, None], name: str, grace_hours: int = 24
+    ) -> RotateResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> EventConsumerSecretRotated:
+            row, secret = await outbox.rotate_secret(
+                session, ctx.actor, name, grace=timedelta(hours=grace_hours), now=ctx.now
+            )
+            return EventConsumerSecretRotated(consumer=EventConsumer.from_row(row), secret=secret)
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Chỉ gửi cho nơi nhận các thao tác này (null: mọi thao tác).", extensions=SYSTEM_ADMIN
+    )
+    async def event_consumer_set_actions(
+        self, info: Info[Context, None], name: str, actions: list[str] | None
+    ) -> SetActionsResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> EventConsumerSaved:
+            row = await outbox.set_actions(session, ctx.actor, name, actions)
+            return EventConsumerSaved(consumer=EventConsumer.from_row(row))
 
         return await run_command(info, command)  # type: ignore[return-value]

@@ -43,6 +43,13 @@ consumer's secret>` (see `sign` / `verify_signature`). No personal data travels:
 name, ID number or contact, no comment, actor or form data — a consumer re-reads what it needs
 through the API. `prevHash` lets a consumer see that it holds an unbroken chain.
 
+Consumers have a kind. A `WEBHOOK` gets the request above (`Webhook`); another kind gets its
+own request from a `Transport` passed to `deliver_once` (the national portal's, in
+`services.national_portal.feed`) — same rounds, locks, order and retries; a kind without a
+transport fails its deliveries (retried) rather than skipping them. A consumer may take only some
+actions (`actions`; the others are acknowledged in order without a request), and after
+`rotate_secret` the old key signs too (`X-DVC-Signature-Previous`) until `previous_secret_until`.
+
 At least once means duplicates: a request that timed out after the consumer processed it is sent
 again. Consumers deduplicate by `X-DVC-Event-Id` (ids only grow within a dossier).
 
@@ -77,9 +84,10 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import httpx
 from sqlalchemy import Exists, and_, distinct, exists, func, literal, or_, select, true, update
@@ -89,7 +97,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actor import Actor
 from core.broker import Broker
 from core.clock import Clock
-from models.dossiers import Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
+from models.catalog import Agency, Procedure
+from models.dossiers import (
+    ConsumerKind,
+    Dossier,
+    DossierEvent,
+    EventConsumer,
+    EventDelivery,
+    PortalSubmission,
+    SyncStatus,
+)
 from services.errors import Forbidden, Issues, NotFound
 
 log = logging.getLogger(__name__)
@@ -122,10 +139,59 @@ def verify_signature(secret: str, timestamp: str, body: bytes, signature: str) -
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One event as it is sent."""
+    """One event as it is sent to a webhook (`body`), with the facts other transports map from."""
 
     seq: int
     body: bytes
+    facts: EventFacts | None = None
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """An event and the dossier it belongs to as they are when it is sent — what the national
+    portal's payload is built from (webhooks get `Outgoing.body`, with no personal data)."""
+
+    seq: int
+    dossier_id: uuid.UUID
+    action: str
+    from_status: str | None
+    to_status: str
+    at: datetime
+    hash: str
+    prev_hash: str
+    code: str | None
+    channel: str
+    procedure_code: str | None
+    agency_code: str | None
+    applicant_name: str
+    applicant_id_number: str | None
+    submitted_at: datetime | None
+    received_at: datetime | None
+    appointment_at: datetime | None
+    result_at: datetime | None
+    finished_at: datetime | None
+    portal_dossier_id: str | None = None  # MaHoSoQG, for dossiers submitted on the national portal
+
+
+@dataclass(frozen=True)
+class Target:
+    """A consumer as a transport sees it."""
+
+    id: uuid.UUID
+    name: str
+    kind: ConsumerKind
+    url: str
+    secret: str
+    previous_secret: str | None  # still valid for the consumer: sent as a second signature
+
+
+class Transport(Protocol):
+    """How one event reaches one kind of consumer: None when acknowledged, else why not.
+    It must never raise (a failure is a reason string) and never read the clock."""
+
+    async def post(
+        self, client: httpx.AsyncClient, target: Target, event: Outgoing, timestamp: str
+    ) -> str | None: ...
 
 
 def _body(
@@ -182,9 +248,8 @@ class ConsumerBacklog:
 class _Chain:
     """One dossier's pending events for one consumer, and how far this round got."""
 
-    consumer_id: uuid.UUID
-    url: str
-    secret: str
+    target: Target
+    actions: frozenset[str] | None
     dossier_id: uuid.UUID
     delivered_seq: int
     attempts: int
@@ -275,6 +340,17 @@ async def _pending_events(
             DossierEvent.at,
             DossierEvent.hash,
             DossierEvent.prev_hash,
+            Dossier.channel,
+            Procedure.code.label("procedure_code"),
+            func.coalesce(Agency.electronic_id, Agency.code).label("agency_code"),
+            Dossier.applicant_name,
+            Dossier.applicant_id_number,
+            Dossier.submitted_at,
+            Dossier.received_at,
+            Dossier.appointment_at,
+            Dossier.result_at,
+            Dossier.finished_at,
+            PortalSubmission.portal_dossier_id,
         )
         .join(
             EventDelivery,
@@ -284,6 +360,10 @@ async def _pending_events(
             ),
         )
         .join(Dossier, Dossier.id == DossierEvent.dossier_id)
+        # Outer joins: an event is never held back by what only some transports need.
+        .outerjoin(Procedure, Procedure.id == Dossier.procedure_id)
+        .outerjoin(Agency, Agency.id == Dossier.receiving_agency_id)
+        .outerjoin(PortalSubmission, PortalSubmission.dossier_id == Dossier.id)
         .where(DossierEvent.dossier_id.in_(dossier_ids), DossierEvent.seq > EventDelivery.delivered_seq)
         .order_by(DossierEvent.seq)
     )
@@ -300,35 +380,100 @@ async def _pending_events(
             hash_=r.hash,
             prev_hash=r.prev_hash,
         )
-        pending.setdefault(r.dossier_id, []).append(Outgoing(int(r.seq), body))
+        facts = EventFacts(
+            seq=int(r.seq),
+            dossier_id=r.dossier_id,
+            action=r.action,
+            from_status=r.from_status,
+            to_status=r.to_status,
+            at=r.at,
+            hash=r.hash,
+            prev_hash=r.prev_hash,
+            code=r.code,
+            channel=r.channel.value,
+            procedure_code=r.procedure_code,
+            agency_code=r.agency_code,
+            applicant_name=r.applicant_name,
+            applicant_id_number=r.applicant_id_number,
+            submitted_at=r.submitted_at,
+            received_at=r.received_at,
+            appointment_at=r.appointment_at,
+            result_at=r.result_at,
+            finished_at=r.finished_at,
+            portal_dossier_id=r.portal_dossier_id,
+        )
+        pending.setdefault(r.dossier_id, []).append(Outgoing(int(r.seq), body, facts))
     return pending
 
 
-async def _post(client: httpx.AsyncClient, chain: _Chain, event: Outgoing, timestamp: str) -> str | None:
-    """Send one event; None when acknowledged, else why not. The response body is never read."""
+def failure(error: BaseException) -> str:
+    """A transport error as `last_error` keeps it."""
+    return (f"{type(error).__name__}: {error}".rstrip(": "))[:ERROR_LENGTH]
+
+
+def signed_headers(target: Target, event_id: str, timestamp: str, body: bytes) -> dict[str, str]:
+    """The X-DVC-* headers; during a secret rotation the old key signs too."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "X-DVC-Event-Id": str(event.seq),
+        "X-DVC-Event-Id": event_id,
         "X-DVC-Timestamp": timestamp,
-        "X-DVC-Signature": sign(chain.secret, timestamp, event.body),
+        "X-DVC-Signature": sign(target.secret, timestamp, body),
     }
+    if target.previous_secret:
+        headers["X-DVC-Signature-Previous"] = sign(target.previous_secret, timestamp, body)
+    return headers
+
+
+class Webhook:
+    """The generic signed webhook: our JSON body, HMAC-signed with the consumer's secret."""
+
+    async def post(
+        self, client: httpx.AsyncClient, target: Target, event: Outgoing, timestamp: str
+    ) -> str | None:
+        headers = signed_headers(target, str(event.seq), timestamp, event.body)
+        try:
+            async with (
+                asyncio.timeout(REQUEST_TIMEOUT),
+                client.stream("POST", target.url, content=event.body, headers=headers) as response,
+            ):
+                # The response body is never read.
+                if 200 <= response.status_code < 300:
+                    return None
+                return f"HTTP {response.status_code}"
+        except Exception as error:  # noqa: BLE001 — any failure is the consumer's to be retried
+            return failure(error)
+
+
+WEBHOOK = Webhook()
+
+
+async def _post(
+    client: httpx.AsyncClient, chain: _Chain, event: Outgoing, timestamp: str, transport: Transport | None
+) -> str | None:
+    if transport is None:
+        return f"no transport configured for {chain.target.kind.value}"
     try:
-        async with (
-            asyncio.timeout(REQUEST_TIMEOUT),
-            client.stream("POST", chain.url, content=event.body, headers=headers) as response,
-        ):
-            if 200 <= response.status_code < 300:
-                return None
-            return f"HTTP {response.status_code}"
-    except Exception as error:  # noqa: BLE001 — any failure is the consumer's to be retried
-        return (f"{type(error).__name__}: {error}".rstrip(": "))[:ERROR_LENGTH]
+        async with asyncio.timeout(REQUEST_TIMEOUT * 2):
+            return await transport.post(client, chain.target, event, timestamp)
+    except Exception as error:  # noqa: BLE001 — a transport that raises is a failed delivery
+        return failure(error)
 
 
-async def _send(client: httpx.AsyncClient, chain: _Chain, limit: asyncio.Semaphore, timestamp: str) -> None:
+async def _send(
+    client: httpx.AsyncClient,
+    chain: _Chain,
+    limit: asyncio.Semaphore,
+    timestamp: str,
+    transport: Transport | None,
+) -> None:
     async with limit:
         for event in chain.events:
-            error = await _post(client, chain, event, timestamp)
+            action = event.facts.action if event.facts else None
+            if chain.actions is not None and action not in chain.actions:
+                error = None  # filtered out: acknowledged without a request, order kept
+            else:
+                error = await _post(client, chain, event, timestamp, transport)
             if error is not None:
                 chain.error = error
                 return
@@ -354,7 +499,7 @@ async def _save_progress(session: AsyncSession, chain: _Chain, now: datetime) ->
         }
     await session.execute(
         update(EventDelivery)
-        .where(EventDelivery.consumer_id == chain.consumer_id, EventDelivery.dossier_id == chain.dossier_id)
+        .where(EventDelivery.consumer_id == chain.target.id, EventDelivery.dossier_id == chain.dossier_id)
         .values(**values)
     )
 
@@ -413,15 +558,19 @@ async def deliver_once(
     now: datetime,
     batch: int = 100,
     concurrency: int = CONCURRENCY,
+    transports: Mapping[ConsumerKind, Transport] | None = None,
 ) -> DeliveryRun:
-    """One delivery round (see the module docstring). Never commits; the caller does."""
+    """One delivery round (see the module docstring). Never commits; the caller does.
+
+    `transports` says how each kind of consumer is spoken to; webhooks default to `WEBHOOK`. A
+    consumer whose kind has no transport (the national portal when it is not configured) fails
+    its deliveries like an unreachable one: they wait, with backoff, and are never skipped."""
     run = DeliveryRun()
+    known: dict[ConsumerKind, Transport] = {ConsumerKind.WEBHOOK: WEBHOOK, **(transports or {})}
     await ensure_deliveries(session)
     consumers = (
-        await session.execute(
-            select(EventConsumer.id, EventConsumer.url, EventConsumer.secret)
-            .where(EventConsumer.active.is_(True))
-            .order_by(EventConsumer.name)
+        await session.scalars(
+            select(EventConsumer).where(EventConsumer.active.is_(True)).order_by(EventConsumer.name)
         )
     ).all()
     chains: list[_Chain] = []
@@ -434,8 +583,18 @@ async def deliver_once(
             continue
         events = await _pending_events(session, consumer.id, [d for d, _, _ in due])
         limits[consumer.id] = asyncio.Semaphore(max(concurrency, 1))
+        rotating = consumer.previous_secret_until is not None and consumer.previous_secret_until > now
+        target = Target(
+            id=consumer.id,
+            name=consumer.name,
+            kind=consumer.kind,
+            url=consumer.url,
+            secret=consumer.secret,
+            previous_secret=consumer.previous_secret if rotating else None,
+        )
+        actions = frozenset(consumer.actions) if consumer.actions is not None else None
         chains.extend(
-            _Chain(consumer.id, consumer.url, consumer.secret, dossier_id, delivered, attempts, pending)
+            _Chain(target, actions, dossier_id, delivered, attempts, pending)
             for dossier_id, delivered, attempts in due
             if (pending := events.get(dossier_id))
         )
@@ -444,7 +603,9 @@ async def deliver_once(
     timestamp = str(int(now.timestamp()))
     async with asyncio.TaskGroup() as tasks:
         for chain in chains:
-            tasks.create_task(_send(client, chain, limits[chain.consumer_id], timestamp))
+            tasks.create_task(
+                _send(client, chain, limits[chain.target.id], timestamp, known.get(chain.target.kind))
+            )
     complete: set[uuid.UUID] = set()
     for chain in chains:
         await _save_progress(session, chain, now)
@@ -456,7 +617,7 @@ async def deliver_once(
                 "outbox: dossier %s, event after seq %s not delivered to %s: %s",
                 chain.dossier_id,
                 chain.delivered_seq,
-                chain.url,
+                chain.target.name,
                 chain.error,
             )
         elif chain.sent:
@@ -477,6 +638,7 @@ async def run_dispatcher(
     stop: asyncio.Event,
     batch: int = 100,
     broker: Broker | None = None,
+    transports: Mapping[ConsumerKind, Transport] | None = None,
 ) -> None:
     """Deliver until `stop` is set: a round, a commit, then a sleep of `interval` seconds — cut
     short by `stop`, or (with a `broker`) by a dossier notification; no sleep at all when the last
@@ -501,7 +663,9 @@ async def run_dispatcher(
                     await ensure_deliveries(session)
                     await session.commit()
                 async with session_factory() as session:
-                    run = await deliver_once(session, client, now=clock.now(), batch=batch)
+                    run = await deliver_once(
+                        session, client, now=clock.now(), batch=batch, transports=transports
+                    )
                     await session.commit()
                 more = run.more
                 if run.dossiers:
@@ -646,5 +810,98 @@ async def set_active(session: AsyncSession, actor: Actor, name: str, active: boo
     if consumer is None:
         raise NotFound("nơi nhận sự kiện", name)
     consumer.active = active
+    await session.flush()
+    return consumer
+
+
+async def replay_dossiers(
+    session: AsyncSession, consumer_id: uuid.UUID, dossier_ids: Sequence[uuid.UUID]
+) -> int:
+    """Have a consumer receive again every event of these dossiers, in order, at once (the daily
+    reconciliation with the national portal uses it for the dossiers the portal holds wrongly)."""
+    if not dossier_ids:
+        return 0
+    moved = list(
+        await session.scalars(
+            update(EventDelivery)
+            .where(EventDelivery.consumer_id == consumer_id, EventDelivery.dossier_id.in_(list(dossier_ids)))
+            .values(delivered_seq=0, attempts=0, next_attempt_at=None, last_error=None)
+            .returning(EventDelivery.dossier_id)
+        )
+    )
+    if moved:
+        await session.execute(
+            update(Dossier)
+            .where(Dossier.id.in_(moved), Dossier.sync_status == SyncStatus.SYNCED)
+            .values(sync_status=SyncStatus.PENDING, updated_at=Dossier.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    return len(moved)
+
+
+ROTATION_GRACE_MAX = timedelta(days=30)
+
+
+async def _admin_consumer(session: AsyncSession, actor: Actor, name: str) -> EventConsumer:
+    if not actor.is_system_admin:
+        raise Forbidden("Chỉ quản trị hệ thống được thay đổi nơi nhận sự kiện.")
+    consumer = await session.scalar(select(EventConsumer).where(EventConsumer.name == name).with_for_update())
+    if consumer is None:
+        raise NotFound("nơi nhận sự kiện", name)
+    return consumer
+
+
+async def rotate_secret(
+    session: AsyncSession, actor: Actor, name: str, *, grace: timedelta, now: datetime
+) -> tuple[EventConsumer, str]:
+    """A new signing key for a webhook, returned once. For `grace` the old key still signs every
+    request too (`X-DVC-Signature-Previous`), so the consumer can switch without losing any."""
+    consumer = await _admin_consumer(session, actor, name)
+    issues = Issues()
+    if consumer.kind is not ConsumerKind.WEBHOOK:
+        issues.add(
+            ("name",), "NOT_WEBHOOK", "Khoá của Cổng Dịch vụ công quốc gia được cấu hình trong thiết lập."
+        )
+    if not timedelta(0) <= grace <= ROTATION_GRACE_MAX:
+        issues.add(("graceHours",), "OUT_OF_RANGE", "Thời gian dùng song song khoá cũ từ 0 đến 720 giờ.")
+    issues.raise_if_any()
+    secret = secrets.token_urlsafe(32)
+    consumer.previous_secret = consumer.secret if grace > timedelta(0) else None
+    consumer.previous_secret_until = now + grace if grace > timedelta(0) else None
+    consumer.secret = secret
+    await session.flush()
+    return consumer, secret
+
+
+async def set_actions(
+    session: AsyncSession, actor: Actor, name: str, actions: Sequence[str] | None
+) -> EventConsumer:
+    """Send this consumer only these actions (None: all). Events filtered out are acknowledged in
+    order without a request, so a consumer never waits on what it did not ask for."""
+    consumer = await _admin_consumer(session, actor, name)
+    if actions is not None:
+        issues = Issues()
+        for i, action in enumerate(actions):
+            if not re.fullmatch(r"[A-Z][A-Z_]{1,39}", action):
+                issues.add(("actions", i), "BAD_FORMAT", "Tên thao tác gồm chữ in hoa và “_”.")
+        issues.raise_if_any()
+        actions = sorted(set(actions))
+    consumer.actions = list(actions) if actions is not None else None
+    await session.flush()
+    return consumer
+
+
+async def ensure_consumer(
+    session: AsyncSession, *, name: str, kind: ConsumerKind, url: str, now: datetime
+) -> EventConsumer:
+    """The consumer of a built-in adapter (the national portal), created or pointed at `url`.
+    Its credentials stay in settings; `secret` is left empty."""
+    consumer = await session.scalar(select(EventConsumer).where(EventConsumer.name == name).with_for_update())
+    if consumer is None:
+        consumer = EventConsumer(name=name, kind=kind, url=url, secret="", active=True, created_at=now)
+        session.add(consumer)
+    else:
+        consumer.kind = kind
+        consumer.url = url
     await session.flush()
     return consumer

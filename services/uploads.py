@@ -114,7 +114,7 @@ async def _owned(session: AsyncSession, actor: Actor, file_id: uuid.UUID) -> Sto
     return row
 
 
-async def complete_upload(  # noqa: PLR0911 — one return per verdict reads best
+async def complete_upload(
     session: AsyncSession,
     store: ObjectStore,
     scanner: Scanner | None,
@@ -127,6 +127,20 @@ async def complete_upload(  # noqa: PLR0911 — one return per verdict reads bes
     row = await _owned(session, actor, file_id)
     if row.status is not FileStatus.QUARANTINED:
         return row
+    return await check_stored(session, store, scanner, row, now=now)
+
+
+async def check_stored(  # noqa: PLR0911 — one return per verdict reads best
+    session: AsyncSession,
+    store: ObjectStore,
+    scanner: Scanner | None,
+    row: StoredFile,
+    *,
+    now: datetime,
+) -> StoredFile:
+    """The checks of a QUARANTINED file whose bytes are in the store — size, SHA-256, malware scan
+    and the type read from the bytes, in one streamed pass — for every way bytes arrive (direct
+    uploads; dossiers submitted on the national portal)."""
     if scanner is None:
         raise Refused(
             "SCANNER_UNAVAILABLE", "Dịch vụ quét mã độc đang không hoạt động; vui lòng thử lại sau."

@@ -172,6 +172,14 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         SYSTEM_ADMIN,
         'mutation { eventConsumerSetActive(name: "x", active: false) { __typename } }',
     ),
+    "eventConsumerRotateSecret": (
+        SYSTEM_ADMIN,
+        'mutation { eventConsumerRotateSecret(name: "x") { __typename } }',
+    ),
+    "eventConsumerSetActions": (
+        SYSTEM_ADMIN,
+        'mutation { eventConsumerSetActions(name: "x", actions: ["RECEIVE"]) { __typename } }',
+    ),
     "fileUploadStart": (
         PERSON,
         'mutation { fileUploadStart(filename: "a.pdf", contentType: "application/pdf", size: 1, sha256: "x") '

@@ -589,6 +589,112 @@ async def register_at_counter(
     return dossier
 
 
+async def published(session: AsyncSession, code: str) -> tuple[Procedure, ProcedureVersion]:
+    """The published version of a procedure by its national code (field errors otherwise)."""
+    return await _published(session, code)
+
+
+async def applicant_account(
+    session: AsyncSession, id_number: str | None, *, organisation: bool
+) -> uuid.UUID | None:
+    """The active account of a citizen (by citizen ID) or an organisation (by tax code), if any."""
+    if not id_number:
+        return None
+    if organisation:
+        stmt = (
+            select(OrganisationProfile.account_id)
+            .join(Account, Account.id == OrganisationProfile.account_id)
+            .where(OrganisationProfile.tax_code == id_number, Account.status == AccountStatus.ACTIVE)
+        )
+    else:
+        stmt = (
+            select(CitizenProfile.account_id)
+            .join(Account, Account.id == CitizenProfile.account_id)
+            .where(CitizenProfile.citizen_id == id_number, Account.status == AccountStatus.ACTIVE)
+        )
+    return await session.scalar(stmt)
+
+
+async def submit_from_portal(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    procedure_code: str,
+    agency_code: str,
+    applicant: Applicant,
+    account_id: uuid.UUID | None,
+    form_data: dict[str, Any],
+    components: Sequence[ComponentFiles],
+    delivery_method: str | None,
+    portal_dossier_id: str,
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> Dossier:
+    """A dossier submitted on the national public service portal (Cổng Dịch vụ công quốc gia):
+    the same checks as an online submission — a published procedure offered online, a receiving
+    unit of it, a delivery method it allows, a valid e-form, every required component with an
+    accepted, checked file — then SUBMITTED on the NATIONAL_PORTAL channel, with its SUBMIT event
+    and the applicant's acknowledgement. The applicant's account is linked when one exists; else
+    the dossier itself holds the applicant (as for counter submissions), and they follow it on the
+    portal or by its code."""
+    procedure, version = await _published(session, procedure_code)
+    if version.online_mode is OnlineMode.NONE:
+        raise ValidationFailed(
+            [
+                FieldIssue(
+                    ("procedureCode",), "NOT_ONLINE", "Thủ tục này chưa cung cấp dịch vụ công trực tuyến."
+                )
+            ]
+        )
+    agency = await _receiving_agency(session, version, agency_code)
+    _check_delivery(version, delivery_method)
+    if not applicant.name.strip():
+        raise ValidationFailed([FieldIssue(("applicant", "name"), "REQUIRED", "Thiếu họ tên người nộp.")])
+    dossier = Dossier(
+        id=uuid.uuid4(),
+        status=DossierStatus.SUBMITTED,
+        channel=Channel.NATIONAL_PORTAL,
+        applicant_account_id=account_id,
+        applicant_name=applicant.name.strip(),
+        applicant_id_number=applicant.id_number,
+        applicant_phone=applicant.phone,
+        applicant_email=applicant.email,
+        applicant_address=applicant.address,
+        procedure_id=procedure.id,
+        procedure_version_id=version.id,
+        receiving_agency_id=agency.id,
+        form_data=form_data,
+        delivery_method=delivery_method,
+        payment_status=await _payment_status(session, version, Channel.NATIONAL_PORTAL),
+        delivery_status=DeliveryStatus.NOT_READY,
+        sync_status=SyncStatus.PENDING,
+        lookup_secret=secrets.token_urlsafe(24),
+        submitted_at=now,
+        counts_from=calendar.counts_from(now),
+        version=1,
+    )
+    session.add(dossier)
+    await session.flush()
+    await _attach(session, dossier, version, components, actor=actor, owner_id=account_id, now=now)
+    await session.flush()
+    await _completeness(session, dossier, version)
+    ctx = ActContext(actor=actor, now=now, calendar=calendar)
+    assert dossier.counts_from is not None
+    await _settle(
+        session,
+        dossier,
+        Action.SUBMIT,
+        ctx,
+        from_status=None,
+        data={
+            "channel": Channel.NATIONAL_PORTAL.value,
+            "portalDossierId": portal_dossier_id,
+            "countsFrom": dossier.counts_from.isoformat(),
+        },
+    )
+    return dossier
+
+
 # --- reception ------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,2 @@
+"""The national public service portal (Cổng Dịch vụ công quốc gia): the status feed, the daily
+reconciliation, and dossiers submitted there."""

@@ -48,6 +48,7 @@ from models.dossiers import (
     VaultGrant,
 )
 from models.payments import Payment, PaymentState
+from models.statistics import DossierFact
 
 __all__ = [
     "Account",
@@ -60,6 +61,7 @@ __all__ = [
     "DossierAttachment",
     "DossierCodeCounter",
     "DossierEvent",
+    "DossierFact",
     "DossierRating",
     "DossierStep",
     "EventConsumer",

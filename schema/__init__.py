@@ -21,6 +21,7 @@ from resolvers.files import (
 )
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from resolvers.payments import PaymentMutation
+from resolvers.statistics import StatisticsQuery
 from schema.extensions import TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
 
@@ -35,6 +36,7 @@ class Query(
     FileQuery,
     DocumentQuery,
     RatingQuery,
+    StatisticsQuery,
 ):
     pass
 

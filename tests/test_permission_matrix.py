@@ -306,6 +306,8 @@ PUBLIC_QUERIES = {
     "workingCalendar",
     "conversionVerify",
     "satisfaction",
+    "statistics",  # aggregated figures are public disclosure; drill-down is guarded per field
+    "serviceIndex",
 }
 
 

@@ -39,6 +39,7 @@ from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
 from core.settings import Settings, get_settings
 from resolvers.context import Context
+from resolvers.exports import statistics_export
 from resolvers.loaders import Loaders
 from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
@@ -464,6 +465,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         handler = inbound(rt.session_factory, rt.settings.sms_gateway_key, rt.settings.zone)
         return await handler(request)
 
+    async def statistics_export_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        return await statistics_export(rt.session_factory, rt.settings.zone, rt.clock.now)(request)
+
     async def payment_ipn_route(request: Request) -> Response:
         rt = ref["runtime"]
         now = rt.clock.now()
@@ -480,6 +485,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/xac-minh/{code}", verification_route),
             Route("/sms/inbound", sms_route, methods=["POST"]),
             Route("/payments/vnpay/ipn", payment_ipn_route, methods=["GET"]),
+            Route("/exports/statistics.{kind}", statistics_export_route, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -167,11 +167,14 @@ class ServiceIndicator:
     @strawberry.field(
         description="Hồ sơ làm giảm điểm (trễ hạn, không trực tuyến, chưa thanh toán trực tuyến, "
         "chưa số hoá, không có kết quả điện tử, không hài lòng…). Chỉ cán bộ của cơ quan trong "
-        "phạm vi (hoặc cơ quan cấp trên) và quản trị hệ thống; người khác nhận null."
+        "phạm vi (hoặc cơ quan cấp trên) và quản trị hệ thống; người khác, và chỉ số không đo được, "
+        "nhận null."
     )
     async def lowering(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> LoweringDossierConnection | None:
+        if not index766.BY_CODE[self.code].measurable:
+            return None
         if not index766.may_drill_down(info.context.actor, self._resolved):
             return None
         try:

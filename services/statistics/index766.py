@@ -64,6 +64,10 @@ class Definition:
     good: Condition | None = None  # above the line (within `counted`)
     not_measured: str | None = None  # why not
 
+    @property
+    def measurable(self) -> bool:
+        return self.counted is not None and self.good is not None
+
     def parts(self, r: Resolved) -> tuple[ColumnElement[bool], ColumnElement[bool]] | None:
         """(counted, counted and good); None when not measurable."""
         if self.counted is None or self.good is None:

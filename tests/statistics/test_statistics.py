@@ -271,8 +271,8 @@ async def test_who_sees_the_dossiers_behind_the_index(
     for who, token in allowed.items():
         index = await _index(client, WHOLE, token)
         assert _codes(index["2.1"]) == {h.code("late")}, who
-    for who, token in refused.items():
-        index = await _index(client, WHOLE, token)
+    for who, maybe in refused.items():
+        index = await _index(client, WHOLE, maybe)
         assert index["2.1"]["lowering"] is None, who
         # The public figures stay public.
         assert (index["2.1"]["numerator"], index["2.1"]["denominator"]) == (4, 5), who
@@ -329,7 +329,7 @@ async def _recount(session: AsyncSession, f: dict[str, Any], now: datetime) -> d
         ((d.result_at or d.finished_at) - d.received_at).total_seconds() / 86400
         for d in fin
         if d.finished_at and d.received_at
-    )  # type: ignore[operator]
+    )
     early = sum(1 for d in fin if d.punctuality and d.punctuality.value == "EARLY")
     on_time = sum(1 for d in fin if d.punctuality and d.punctuality.value == "ON_TIME")
     return {

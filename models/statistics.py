@@ -56,4 +56,13 @@ class DossierFact(Base):
             postgresql_where=text("finished_at IS NULL AND received_at IS NOT NULL"),
         ),
         Index("ix_dossier_facts_agency_rated", "agency_id", "rated_at"),
+        # Province-wide reports (no agency in scope).
+        Index("ix_dossier_facts_received", "received_at"),
+        Index("ix_dossier_facts_finished", "finished_at"),
+        Index("ix_dossier_facts_rated", "rated_at"),
+        Index(
+            "ix_dossier_facts_open",
+            "due_at",
+            postgresql_where=text("finished_at IS NULL AND received_at IS NOT NULL"),
+        ),
     )

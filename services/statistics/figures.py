@@ -46,6 +46,7 @@ from sqlalchemy import (
     and_,
     cast,
     extract,
+    false,
     func,
     not_,
     or_,
@@ -87,6 +88,9 @@ class Scope:
 class Resolved:
     scope: Scope
     agency_id: uuid.UUID | None
+    # The receiving agencies in scope (the agency's subtree, of the level), resolved beforehand
+    # so the planner sees a list it can probe the (agency, date) indexes with; None: all.
+    agencies: tuple[uuid.UUID, ...] | None
     field_id: uuid.UUID | None
     procedure_id: uuid.UUID | None
     since: datetime  # the period, as moments
@@ -120,7 +124,23 @@ async def resolve(session: AsyncSession, scope: Scope, *, now: datetime, zone: Z
         raise ValidationFailed(issues)
     since = datetime.combine(scope.start, time(), tzinfo=zone)
     until = datetime.combine(scope.end + timedelta(days=1), time(), tzinfo=zone)
-    return Resolved(scope, agency_id, field_id, procedure_id, since, until, min(until, now))
+    agencies: set[uuid.UUID] | None = None
+    if agency_id is not None:
+        tree = subtree(agency_id)
+        agencies = set(await session.scalars(select(tree.c.id)))
+    if scope.level_code is not None:
+        of_level = set(await session.scalars(select(Agency.id).where(Agency.level_code == scope.level_code)))
+        agencies = of_level if agencies is None else agencies & of_level
+    return Resolved(
+        scope,
+        agency_id,
+        None if agencies is None else tuple(sorted(agencies)),
+        field_id,
+        procedure_id,
+        since,
+        until,
+        min(until, now),
+    )
 
 
 def subtree(root: uuid.UUID) -> Any:
@@ -132,11 +152,8 @@ def subtree(root: uuid.UUID) -> Any:
 def scoped(r: Resolved) -> list[ColumnElement[bool]]:
     """The conditions of the scope (not of the period)."""
     conditions: list[ColumnElement[bool]] = []
-    if r.agency_id is not None:
-        tree = subtree(r.agency_id)
-        conditions.append(F.agency_id.in_(select(tree.c.id)))
-    if r.scope.level_code is not None:
-        conditions.append(F.agency_id.in_(select(Agency.id).where(Agency.level_code == r.scope.level_code)))
+    if r.agencies is not None:
+        conditions.append(F.agency_id.in_(r.agencies) if r.agencies else false())
     if r.field_id is not None:
         conditions.append(F.field_id == r.field_id)
     if r.procedure_id is not None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import FixedClock
@@ -28,6 +29,7 @@ from models.dossiers import (
     VaultSource,
 )
 from models.payments import Payment, PaymentState
+from models.statistics import DossierFact
 from services.statistics.facts import rebuild
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
@@ -216,6 +218,15 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
 
     # The kept facts are exactly what a rebuild from scratch computes.
     assert (await rebuild(session)).differed == 0
+    # …and a rebuild repairs a row that went wrong behind the triggers' back.
+    late_id = uuid.UUID(h.ids["late"])
+    await session.execute(
+        update(DossierFact).where(DossierFact.dossier_id == late_id).values(punctuality="EARLY")
+    )
+    assert (await _statistics(client, WHOLE))["total"]["finishedLate"] == 0
+    repaired = await rebuild(session)
+    assert (repaired.rows, repaired.differed) == (9, 2)  # the wrong line and the right one
+    assert (await _statistics(client, WHOLE))["total"] == t
 
     # Exports: the same numbers, Vietnamese headers, CSV with a BOM.
     params = {**WHOLE, "groupBy": "AGENCY"}

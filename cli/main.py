@@ -399,7 +399,9 @@ def statistics_export(
     end: Annotated[str, typer.Option("--to", help="Ngày cuối kỳ (YYYY-MM-DD).")],
     output: Annotated[Path, typer.Option(help="Tệp đích: .csv hoặc .xlsx.")],
     agency: Annotated[str | None, typer.Option(help="Mã cơ quan (gồm đơn vị trực thuộc).")] = None,
-    group_by: Annotated[str, typer.Option(help="TOTAL, AGENCY, LEVEL, FIELD, PROCEDURE, MONTH.")] = "TOTAL",
+    group_by: Annotated[
+        str, typer.Option(help="TOTAL, AGENCY, LEVEL, FIELD, PROCEDURE, MONTH, QUARTER, YEAR.")
+    ] = "TOTAL",
 ) -> None:
     """Write the handling statistics of a period to a CSV or XLSX file."""
     from services.errors import ValidationFailed
@@ -415,7 +417,7 @@ def statistics_export(
     except ValueError:
         console.print(
             "[red]Ngày theo dạng YYYY-MM-DD; cách nhóm là một trong "
-            "TOTAL, AGENCY, LEVEL, FIELD, PROCEDURE, MONTH.[/red]"
+            "TOTAL, AGENCY, LEVEL, FIELD, PROCEDURE, MONTH, QUARTER, YEAR.[/red]"
         )
         raise typer.Exit(2) from None
     now = SystemClock().now()

@@ -33,6 +33,7 @@ sub-agencies, level, field, procedure) restricts the rows read through the index
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from dataclasses import dataclass, fields
@@ -68,7 +69,24 @@ class GroupBy(enum.Enum):
     LEVEL = "LEVEL"  # per administrative level of the receiving agency
     FIELD = "FIELD"  # per field (lĩnh vực)
     PROCEDURE = "PROCEDURE"  # per procedure
-    MONTH = "MONTH"  # per calendar month of the period
+    MONTH = "MONTH"  # per calendar month of the period (monthly publication)
+    QUARTER = "QUARTER"  # per quarter
+    YEAR = "YEAR"  # per year
+
+
+PERIODS = (GroupBy.MONTH, GroupBy.QUARTER, GroupBy.YEAR)
+
+
+def _period(day: date, group_by: GroupBy) -> tuple[str, str, date]:
+    """The key and label of the month, quarter or year holding `day`, and the day after it."""
+    if group_by is GroupBy.YEAR:
+        return f"{day.year}", f"Năm {day.year}", date(day.year + 1, 1, 1)
+    if group_by is GroupBy.QUARTER:
+        quarter = (day.month - 1) // 3 + 1
+        after = date(day.year, 3 * quarter + 1, 1) if quarter < 4 else date(day.year + 1, 1, 1)
+        return f"{day.year}-Q{quarter}", f"Quý {quarter}/{day.year}", after
+    after = date(day.year, day.month + 1, 1) if day.month < 12 else date(day.year + 1, 1, 1)
+    return f"{day:%Y-%m}", f"Tháng {day.month:02d}/{day.year}", after
 
 
 @dataclass(frozen=True)
@@ -330,28 +348,22 @@ async def breakdown(
     """The figures per group, ordered by key; groups without any figure are left out."""
     if group_by is GroupBy.TOTAL:
         return [Row(None, None, await figures(session, r))]
-    if group_by is GroupBy.MONTH:
+    if group_by in PERIODS:
         rows = []
         first = r.scope.start
         while first <= r.scope.end:
-            following = (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+            name, label, following = _period(first, group_by)
             last = min(r.scope.end, following - timedelta(days=1))
-            part = await resolve(
-                session,
-                Scope(
-                    first,
-                    last,
-                    r.scope.agency_code,
-                    r.scope.level_code,
-                    r.scope.field_code,
-                    r.scope.procedure_code,
-                ),
-                now=now,
-                zone=zone,
+            part = dataclasses.replace(
+                r,
+                scope=dataclasses.replace(r.scope, start=first, end=last),
+                since=datetime.combine(first, time(), tzinfo=zone),
+                until=datetime.combine(following, time(), tzinfo=zone),
             )
+            part = dataclasses.replace(part, reference=min(part.until, now))
             found = await figures(session, part)
             if found != ZERO:
-                rows.append(Row(first.strftime("%Y-%m"), f"Tháng {first.month:02d}/{first.year}", found))
+                rows.append(Row(name, label, found))
             first = following
         return rows
     key: Any

@@ -154,6 +154,12 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
     assert by_month["rows"][0]["figures"] == november
     assert sum(r["figures"]["received"] for r in by_month["rows"]) == 8
     assert sum(r["figures"]["finished"] for r in by_month["rows"]) == 5
+    by_quarter = await _statistics(client, WHOLE, "QUARTER")
+    assert [(r["key"], r["label"], r["figures"]) for r in by_quarter["rows"]] == [
+        ("2026-Q4", "Quý 4/2026", t)
+    ]
+    by_year = await _statistics(client, {**WHOLE, "from": "2025-12-01"}, "YEAR")
+    assert [(r["key"], r["figures"]) for r in by_year["rows"]] == [("2026", t)]  # nothing in 2025
     by_procedure = await _statistics(client, WHOLE, "PROCEDURE")
     assert [(r["key"], r["figures"]["received"]) for r in by_procedure["rows"]] == [("9.999001", 8)]
 

@@ -264,7 +264,10 @@ class StatisticsQuery:
             total = await stats.figures(session, r)
             rows: list[stats.Row] = []
             if group_by is not stats.GroupBy.TOTAL:
-                rows = await stats.breakdown(session, r, group_by, now=ctx.now, zone=ctx.settings.zone)
+                try:
+                    rows = await stats.breakdown(session, r, group_by, now=ctx.now, zone=ctx.settings.zone)
+                except ValidationFailed as error:
+                    raise ClientError(error.issues[0].message, error.issues[0].code) from None
         return Statistics(
             from_=filter.from_,
             to=filter.to,

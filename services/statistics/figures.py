@@ -75,6 +75,7 @@ class GroupBy(enum.Enum):
 
 
 PERIODS = (GroupBy.MONTH, GroupBy.QUARTER, GroupBy.YEAR)
+MAX_PERIODS = 60  # one statement each: bounds what one public request may cost
 
 
 def _period(day: date, group_by: GroupBy) -> tuple[str, str, date]:
@@ -349,6 +350,17 @@ async def breakdown(
     if group_by is GroupBy.TOTAL:
         return [Row(None, None, await figures(session, r))]
     if group_by in PERIODS:
+        count, day = 0, r.scope.start
+        while day <= r.scope.end:
+            count, day = count + 1, _period(day, group_by)[2]
+        if count > MAX_PERIODS:
+            raise ValidationFailed(
+                [
+                    FieldIssue(
+                        ("groupBy",), "TOO_MANY", f"Tối đa {MAX_PERIODS} kỳ; chọn kỳ lớn hơn hoặc rút ngắn."
+                    )
+                ]
+            )
         rows = []
         first = r.scope.start
         while first <= r.scope.end:

@@ -297,6 +297,11 @@ async def test_who_sees_the_dossiers_behind_the_index(
     province = {"from": "2026-11-01", "to": "2026-12-31"}
     assert (await _index(client, province, h.scene.reception))["2.1"]["lowering"] is None
     assert _codes((await _index(client, province, ADMIN_TOKEN))["2.1"]) == {h.code("late")}
+    # A public request's cost is bounded: at most 60 periods per breakdown.
+    decades = {"from": "2010-01-01", "to": "2026-12-31"}
+    body = await gql(client, STATISTICS, {"f": decades, "g": "MONTH"}, expect_errors=True)
+    assert body["errors"][0]["extensions"]["code"] == "TOO_MANY"
+    assert len((await _statistics(client, decades, "YEAR"))["rows"]) == 1
     # Unknown codes are named.
     body = await gql(
         client, STATISTICS, {"f": {**WHOLE, "agencyCode": "KHONGCO"}, "g": "TOTAL"}, expect_errors=True

@@ -42,6 +42,7 @@ from core.observability import ObservabilityMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from models.dossiers import ConsumerKind
 from resolvers.context import Context
+from resolvers.exports import statistics_export
 from resolvers.loaders import Loaders
 from resolvers.metrics import metrics
 from resolvers.national_portal import handle_portal_dossier
@@ -547,6 +548,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             request, rt.session_factory, rt.settings, rt.store, rt.scanner, calendar, now
         )
 
+    async def statistics_export_route(request: Request) -> Response:
+        rt = ref["runtime"]
+        return await statistics_export(rt.session_factory, rt.settings.zone, rt.clock.now)(request)
+
     async def payment_ipn_route(request: Request) -> Response:
         rt = ref["runtime"]
         now = rt.clock.now()
@@ -584,6 +589,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/payments/vnpay/ipn", payment_ipn_route, methods=["GET"]),
             Route("/open311/v2/{resource:path}.{format}", open311_route, methods=["GET", "POST"]),
             Route("/national-portal/dossiers", national_portal_route, methods=["POST"]),
+            Route("/exports/statistics.{kind}", statistics_export_route, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_route),

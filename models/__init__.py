@@ -51,6 +51,7 @@ from models.dossiers import (
 )
 from models.feedback import Inquiry, InquiryChannel, InquiryEvent, InquiryKind, InquiryStatus
 from models.payments import Payment, PaymentState
+from models.statistics import DossierFact
 
 __all__ = [
     "Account",
@@ -64,6 +65,7 @@ __all__ = [
     "DossierAttachment",
     "DossierCodeCounter",
     "DossierEvent",
+    "DossierFact",
     "DossierRating",
     "DossierStep",
     "EventConsumer",

@@ -193,7 +193,7 @@ class VaultDocument(UUIDPk, Timestamps, Base):
     __tablename__ = "vault_documents"
 
     vault_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vaults.id", ondelete="CASCADE"), index=True)
-    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     search_text: Mapped[str] = mapped_column(Text)
     doc_type: Mapped[str | None] = mapped_column(String(200))
@@ -201,7 +201,7 @@ class VaultDocument(UUIDPk, Timestamps, Base):
     issued_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
     source: Mapped[VaultSource] = mapped_column(_enum(VaultSource, "vault_source"))
-    source_dossier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dossiers.id"))
+    source_dossier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -309,7 +309,7 @@ class DossierAttachment(UUIDPk, Base):
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
     component_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("procedure_components.id"))
     kind: Mapped[AttachmentKind] = mapped_column(_enum(AttachmentKind, "attachment_kind"))
-    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"))
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("stored_files.id"), index=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     added_by: Mapped[str] = mapped_column(String(200))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

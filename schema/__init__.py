@@ -22,6 +22,7 @@ from resolvers.files import (
 )
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from resolvers.payments import PaymentMutation
+from resolvers.statistics import StatisticsQuery
 from schema.extensions import OperationMetrics, TransactionBoundary, should_mask
 from schema.subscriptions import CatalogSubscription
 
@@ -37,6 +38,7 @@ class Query(
     DocumentQuery,
     RatingQuery,
     FeedbackQuery,
+    StatisticsQuery,
 ):
     pass
 

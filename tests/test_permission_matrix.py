@@ -345,6 +345,8 @@ PUBLIC_QUERIES = {
     "satisfaction",
     "inquiryTracking",
     "publishedAnswers",
+    "statistics",  # aggregated figures are public disclosure; drill-down is guarded per field
+    "serviceIndex",
 }
 
 

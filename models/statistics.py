@@ -1,0 +1,68 @@
+"""The statistics fact row of each dossier (dữ liệu tổng hợp phục vụ thống kê, Chỉ số 766).
+
+One narrow row per dossier with every fact the statistics and the Decision 766 index need, so a
+report reads one indexed table and joins nothing. The rows are written by PostgreSQL triggers
+(migration 0014) in the same transaction as the change to the dossier, its payments, events,
+attachments, vault documents or rating — whatever code path makes it — so they are never stale.
+`dvc statistics-rebuild` recomputes them all from scratch with the same SQL function.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class DossierFact(Base):
+    __tablename__ = "dossier_facts"
+
+    dossier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("dossiers.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column()  # the receiving agency
+    procedure_id: Mapped[uuid.UUID] = mapped_column()
+    field_id: Mapped[uuid.UUID] = mapped_column()  # of the procedure version submitted under
+    online_mode: Mapped[str] = mapped_column(String(10))  # FULL | PARTIAL | NONE of that version
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # result ready
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused: Mapped[bool] = mapped_column(Boolean)
+    punctuality: Mapped[str | None] = mapped_column(String(10))
+    refused: Mapped[bool] = mapped_column(Boolean)  # từ chối giải quyết (a REFUSE act)
+    fee_owed: Mapped[bool] = mapped_column(Boolean)
+    paid_online: Mapped[bool] = mapped_column(Boolean)
+    digitised: Mapped[bool] = mapped_column(Boolean)  # số hoá tại Bộ phận Một cửa
+    electronic_result: Mapped[bool] = mapped_column(Boolean)  # kết quả bản điện tử
+    reused: Mapped[bool] = mapped_column(Boolean)  # a component taken from the data vault
+    synced: Mapped[bool] = mapped_column(Boolean)  # đồng bộ xong với Cổng DVC quốc gia
+    rating: Mapped[float | None] = mapped_column(Float)
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_dossier_facts_agency_received", "agency_id", "received_at"),
+        Index("ix_dossier_facts_agency_finished", "agency_id", "finished_at"),
+        Index(
+            "ix_dossier_facts_agency_open",
+            "agency_id",
+            "due_at",
+            postgresql_where=text("finished_at IS NULL AND received_at IS NOT NULL"),
+        ),
+        Index("ix_dossier_facts_agency_rated", "agency_id", "rated_at"),
+        # Province-wide reports (no agency in scope).
+        Index("ix_dossier_facts_received", "received_at"),
+        Index("ix_dossier_facts_finished", "finished_at"),
+        Index("ix_dossier_facts_rated", "rated_at"),
+        Index(
+            "ix_dossier_facts_open",
+            "due_at",
+            postgresql_where=text("finished_at IS NULL AND received_at IS NOT NULL"),
+        ),
+    )

@@ -1,0 +1,413 @@
+"""The handling figures (số liệu tình hình giải quyết TTHC) for a filter, exactly defined.
+
+A period is a range of local calendar days `start`–`end`, both included: from `start` 00:00 to
+the midnight after `end`, in the province's zone. Which moment puts a dossier in the period
+depends on the figure:
+
+- received (đã tiếp nhận), by channel: `received_at` in the period. Online = submitted online
+  here or through the national portal (counted also on its own); counter; post.
+- finished (đã giải quyết, đã trả kết quả): closed with a judged punctuality, `finished_at` in
+  the period; early / on time / late as judged at return (the result's readiness against the
+  receipt's appointment; an apology never makes late on time). `refused` counts those of them
+  whose settlement was refused (từ chối giải quyết).
+- rejected (từ chối tiếp nhận), withdrawn (rút hồ sơ): that status, `finished_at` in the period.
+- in progress (đang giải quyết) at the reference moment R — the end of the period, or now if
+  the period has not ended: received before R and not finished before R. Overdue (quá hạn):
+  those of them whose deadline (`due_at`, which moves with stopped clocks and apologies, as it
+  stands now) is before R, the clock not stopped now.
+- online share = online received / received; full-online share = online received under a
+  "toàn trình" procedure version / received under such versions; online payment share =
+  received dossiers with an online payment confirmed / received dossiers owing fees;
+  digitisation share = counter and postal dossiers received with a document digitised into the
+  applicant's vault / counter and postal dossiers received. Shares are percentages, two decimals,
+  None when nothing is counted below the line.
+- average handling time: mean of (result ready, or finished) − received over the finished
+  dossiers, in calendar days, two decimals.
+- satisfaction: ratings given in the period (`rated_at`), their mean overall score (1–5) and the
+  share not unsatisfied (overall score 3 or more).
+
+Every figure is one FILTER aggregate over `dossier_facts`; the scope (agency with its
+sub-agencies, level, field, procedure) restricts the rows read through the indexes on
+(agency, date).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import uuid
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    cast,
+    extract,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.catalog import AdministrativeLevel, Agency, Field, Procedure, ProcedureVersion
+from models.statistics import DossierFact as F
+from services.errors import FieldIssue, ValidationFailed
+
+ONLINE = ("ONLINE", "NATIONAL_PORTAL")
+PAPER = ("COUNTER", "POST")
+
+
+class GroupBy(enum.Enum):
+    TOTAL = "TOTAL"  # one row for the whole scope
+    AGENCY = "AGENCY"  # per receiving agency
+    LEVEL = "LEVEL"  # per administrative level of the receiving agency
+    FIELD = "FIELD"  # per field (lĩnh vực)
+    PROCEDURE = "PROCEDURE"  # per procedure
+    MONTH = "MONTH"  # per calendar month of the period (monthly publication)
+    QUARTER = "QUARTER"  # per quarter
+    YEAR = "YEAR"  # per year
+
+
+PERIODS = (GroupBy.MONTH, GroupBy.QUARTER, GroupBy.YEAR)
+MAX_PERIODS = 60  # one statement each: bounds what one public request may cost
+
+
+def _period(day: date, group_by: GroupBy) -> tuple[str, str, date]:
+    """The key and label of the month, quarter or year holding `day`, and the day after it."""
+    if group_by is GroupBy.YEAR:
+        return f"{day.year}", f"Năm {day.year}", date(day.year + 1, 1, 1)
+    if group_by is GroupBy.QUARTER:
+        quarter = (day.month - 1) // 3 + 1
+        after = date(day.year, 3 * quarter + 1, 1) if quarter < 4 else date(day.year + 1, 1, 1)
+        return f"{day.year}-Q{quarter}", f"Quý {quarter}/{day.year}", after
+    after = date(day.year, day.month + 1, 1) if day.month < 12 else date(day.year + 1, 1, 1)
+    return f"{day:%Y-%m}", f"Tháng {day.month:02d}/{day.year}", after
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to count: a period and optionally an agency (with its sub-agencies), a level, a field
+    and a procedure, given by their codes."""
+
+    start: date
+    end: date
+    agency_code: str | None = None
+    level_code: str | None = None
+    field_code: str | None = None
+    procedure_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    scope: Scope
+    agency_id: uuid.UUID | None
+    # The receiving agencies in scope (the agency's subtree, of the level), resolved beforehand
+    # so the planner sees a list it can probe the (agency, date) indexes with; None: all.
+    agencies: tuple[uuid.UUID, ...] | None
+    field_id: uuid.UUID | None
+    procedure_id: uuid.UUID | None
+    since: datetime  # the period, as moments
+    until: datetime
+    reference: datetime  # R: the end of the period, or now
+
+
+async def resolve(session: AsyncSession, scope: Scope, *, now: datetime, zone: ZoneInfo) -> Resolved:
+    """Check the scope and turn its codes into ids; unknown codes are field errors."""
+    issues: list[FieldIssue] = []
+    if scope.end < scope.start:
+        issues.append(FieldIssue(("to",), "BEFORE_START", "Ngày kết thúc phải sau ngày bắt đầu."))
+    if (scope.end - scope.start).days > 366 * 20:
+        issues.append(FieldIssue(("from",), "TOO_LONG", "Kỳ thống kê tối đa 20 năm."))
+
+    async def find(column: Any, key: Any, code: str | None, path: str, what: str) -> Any:
+        if code is None:
+            return None
+        found = await session.scalar(select(key).where(column == code))
+        if found is None:
+            issues.append(FieldIssue((path,), "UNKNOWN", f"Không có {what} mã “{code}”."))
+        return found
+
+    agency_id = await find(Agency.code, Agency.id, scope.agency_code, "agencyCode", "cơ quan")
+    field_id = await find(Field.code, Field.id, scope.field_code, "fieldCode", "lĩnh vực")
+    procedure_id = await find(Procedure.code, Procedure.id, scope.procedure_code, "procedureCode", "thủ tục")
+    if scope.level_code is not None:
+        level = AdministrativeLevel.code
+        await find(level, level, scope.level_code, "levelCode", "cấp hành chính")
+    if issues:
+        raise ValidationFailed(issues)
+    since = datetime.combine(scope.start, time(), tzinfo=zone)
+    until = datetime.combine(scope.end + timedelta(days=1), time(), tzinfo=zone)
+    agencies: set[uuid.UUID] | None = None
+    if agency_id is not None:
+        tree = subtree(agency_id)
+        agencies = set(await session.scalars(select(tree.c.id)))
+    if scope.level_code is not None:
+        of_level = set(await session.scalars(select(Agency.id).where(Agency.level_code == scope.level_code)))
+        agencies = of_level if agencies is None else agencies & of_level
+    return Resolved(
+        scope,
+        agency_id,
+        None if agencies is None else tuple(sorted(agencies)),
+        field_id,
+        procedure_id,
+        since,
+        until,
+        min(until, now),
+    )
+
+
+def subtree(root: uuid.UUID) -> Any:
+    """The agency and every agency below it (recursive CTE)."""
+    tree = select(Agency.id).where(Agency.id == root).cte("subtree", recursive=True)
+    return tree.union_all(select(Agency.id).where(Agency.parent_id == tree.c.id))
+
+
+def scoped(r: Resolved) -> list[ColumnElement[bool]]:
+    """The conditions of the scope (not of the period)."""
+    conditions: list[ColumnElement[bool]] = []
+    if r.agencies is not None:
+        conditions.append(F.agency_id.in_(r.agencies) if r.agencies else false())
+    if r.field_id is not None:
+        conditions.append(F.field_id == r.field_id)
+    if r.procedure_id is not None:
+        conditions.append(F.procedure_id == r.procedure_id)
+    return conditions
+
+
+# -- the conditions each figure counts (shared with the 766 index and its drill-down) ----------
+
+
+def received(r: Resolved) -> ColumnElement[bool]:
+    return and_(F.received_at >= r.since, F.received_at < r.until)
+
+
+def finished(r: Resolved) -> ColumnElement[bool]:
+    return and_(F.finished_at >= r.since, F.finished_at < r.until, F.punctuality.is_not(None))
+
+
+def ended(r: Resolved, status: str) -> ColumnElement[bool]:
+    return and_(F.status == status, F.finished_at >= r.since, F.finished_at < r.until)
+
+
+def open_at(r: Resolved) -> ColumnElement[bool]:
+    return and_(F.received_at < r.reference, or_(F.finished_at.is_(None), F.finished_at >= r.reference))
+
+
+def overdue_at(r: Resolved) -> ColumnElement[bool]:
+    return and_(open_at(r), F.due_at < r.reference, not_(F.paused))
+
+
+def rated(r: Resolved) -> ColumnElement[bool]:
+    return and_(F.rated_at >= r.since, F.rated_at < r.until)
+
+
+def relevant(r: Resolved) -> ColumnElement[bool]:
+    """Rows that can count for any figure of the period (lets the planner use the indexes)."""
+    return or_(
+        and_(F.received_at >= r.since, F.received_at < r.until),
+        and_(F.finished_at >= r.since, F.finished_at < r.until),
+        and_(F.finished_at.is_(None), F.received_at < r.reference),
+        and_(F.finished_at >= r.reference, F.received_at < r.reference),
+        and_(F.rated_at >= r.since, F.rated_at < r.until),
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    received: int
+    received_online: int
+    received_national_portal: int
+    received_counter: int
+    received_post: int
+    finished: int
+    finished_early: int
+    finished_on_time: int
+    finished_late: int
+    refused: int
+    rejected: int
+    withdrawn: int
+    in_progress: int
+    overdue: int
+    full_online_received: int  # received under "toàn trình" versions
+    full_online_online: int  # … of them online
+    fee_owed: int
+    paid_online: int
+    paper_received: int
+    digitised: int
+    handling_days_total: float  # sum over the finished, for exact re-aggregation
+    ratings: int
+    rating_total: float
+    unsatisfied: int
+
+    @property
+    def online_share(self) -> float | None:
+        return share(self.received_online, self.received)
+
+    @property
+    def full_online_share(self) -> float | None:
+        return share(self.full_online_online, self.full_online_received)
+
+    @property
+    def online_payment_share(self) -> float | None:
+        return share(self.paid_online, self.fee_owed)
+
+    @property
+    def digitisation_share(self) -> float | None:
+        return share(self.digitised, self.paper_received)
+
+    @property
+    def on_time_share(self) -> float | None:
+        return share(self.finished_early + self.finished_on_time, self.finished)
+
+    @property
+    def average_handling_days(self) -> float | None:
+        return round(self.handling_days_total / self.finished, 2) if self.finished else None
+
+    @property
+    def satisfaction_average(self) -> float | None:
+        return round(self.rating_total / self.ratings, 3) if self.ratings else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return share(self.ratings - self.unsatisfied, self.ratings)
+
+
+def share(numerator: int, denominator: int) -> float | None:
+    return round(100 * numerator / denominator, 2) if denominator else None
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.count().filter(condition)
+
+
+def _columns(r: Resolved) -> list[Any]:
+    rec, fin = received(r), finished(r)
+    online = F.channel.in_(ONLINE)
+    handling = extract("epoch", func.coalesce(F.ready_at, F.finished_at) - F.received_at) / 86400.0
+    return [
+        _count(rec),
+        _count(and_(rec, online)),
+        _count(and_(rec, F.channel == "NATIONAL_PORTAL")),
+        _count(and_(rec, F.channel == "COUNTER")),
+        _count(and_(rec, F.channel == "POST")),
+        _count(fin),
+        _count(and_(fin, F.punctuality == "EARLY")),
+        _count(and_(fin, F.punctuality == "ON_TIME")),
+        _count(and_(fin, F.punctuality == "LATE")),
+        _count(and_(fin, F.refused)),
+        _count(ended(r, "REJECTED")),
+        _count(ended(r, "WITHDRAWN")),
+        _count(open_at(r)),
+        _count(overdue_at(r)),
+        _count(and_(rec, F.online_mode == "FULL")),
+        _count(and_(rec, F.online_mode == "FULL", online)),
+        _count(and_(rec, F.fee_owed)),
+        _count(and_(rec, F.fee_owed, F.paid_online)),
+        _count(and_(rec, F.channel.in_(PAPER))),
+        _count(and_(rec, F.channel.in_(PAPER), F.digitised)),
+        func.coalesce(func.sum(handling).filter(fin), 0.0),
+        _count(rated(r)),
+        func.coalesce(func.sum(cast(F.rating, Float)).filter(rated(r)), 0.0),
+        _count(and_(rated(r), F.rating < 3)),
+    ]
+
+
+def _figures(row: Any) -> Figures:
+    values = list(row)
+    names = [f.name for f in fields(Figures)]
+    floats = {"handling_days_total", "rating_total"}
+    typed: dict[str, Any] = {
+        n: float(v or 0) if n in floats else int(v or 0) for n, v in zip(names, values, strict=True)
+    }
+    return Figures(**typed)
+
+
+ZERO = _figures([0] * len(fields(Figures)))
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str | None  # agency/field/procedure code, level code or YYYY-MM; None for the total
+    label: str | None
+    figures: Figures
+
+
+async def figures(session: AsyncSession, r: Resolved) -> Figures:
+    stmt = select(*_columns(r)).where(relevant(r), *scoped(r))
+    return _figures((await session.execute(stmt)).one())
+
+
+async def breakdown(
+    session: AsyncSession, r: Resolved, group_by: GroupBy, *, now: datetime, zone: ZoneInfo
+) -> list[Row]:
+    """The figures per group, ordered by key; groups without any figure are left out."""
+    if group_by is GroupBy.TOTAL:
+        return [Row(None, None, await figures(session, r))]
+    if group_by in PERIODS:
+        count, day = 0, r.scope.start
+        while day <= r.scope.end:
+            count, day = count + 1, _period(day, group_by)[2]
+        if count > MAX_PERIODS:
+            raise ValidationFailed(
+                [
+                    FieldIssue(
+                        ("groupBy",), "TOO_MANY", f"Tối đa {MAX_PERIODS} kỳ; chọn kỳ lớn hơn hoặc rút ngắn."
+                    )
+                ]
+            )
+        rows = []
+        first = r.scope.start
+        while first <= r.scope.end:
+            name, label, following = _period(first, group_by)
+            last = min(r.scope.end, following - timedelta(days=1))
+            part = dataclasses.replace(
+                r,
+                scope=dataclasses.replace(r.scope, start=first, end=last),
+                since=datetime.combine(first, time(), tzinfo=zone),
+                until=datetime.combine(following, time(), tzinfo=zone),
+            )
+            part = dataclasses.replace(part, reference=min(part.until, now))
+            found = await figures(session, part)
+            if found != ZERO:
+                rows.append(Row(name, label, found))
+            first = following
+        return rows
+    key: Any
+    if group_by is GroupBy.AGENCY:
+        key = F.agency_id
+    elif group_by is GroupBy.FIELD:
+        key = F.field_id
+    elif group_by is GroupBy.PROCEDURE:
+        key = F.procedure_id
+    else:
+        key = select(Agency.level_code).where(Agency.id == F.agency_id).scalar_subquery()
+    stmt = select(key.label("k"), *_columns(r)).where(relevant(r), *scoped(r)).group_by(key)
+    grouped = [(k, _figures(rest)) for k, *rest in (await session.execute(stmt)).all()]
+    labels = await _labels(session, group_by, [k for k, _ in grouped])
+    rows = [Row(*labels[k], f) for k, f in grouped if f != ZERO]
+    return sorted(rows, key=lambda row: row.key or "")
+
+
+async def _labels(session: AsyncSession, group_by: GroupBy, keys: list[Any]) -> dict[Any, tuple[str, str]]:
+    if group_by is GroupBy.AGENCY:
+        stmt: Any = select(Agency.id, Agency.code, Agency.name).where(Agency.id.in_(keys))
+    elif group_by is GroupBy.FIELD:
+        stmt = select(Field.id, Field.code, Field.name).where(Field.id.in_(keys))
+    elif group_by is GroupBy.PROCEDURE:
+        stmt = (
+            select(Procedure.id, Procedure.code, ProcedureVersion.name)
+            .join(ProcedureVersion, ProcedureVersion.id == Procedure.published_version_id, isouter=True)
+            .where(Procedure.id.in_(keys))
+        )
+    else:
+        stmt = select(AdministrativeLevel.code, AdministrativeLevel.code, AdministrativeLevel.name).where(
+            AdministrativeLevel.code.in_(keys)
+        )
+    found = {k: (code, name) for k, code, name in (await session.execute(stmt)).all()}
+    return {k: found.get(k, (str(k), str(k))) for k in keys}

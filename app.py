@@ -51,6 +51,7 @@ from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
 from resolvers.sms import inbound
 from schema import schema
+from schema.extensions import NUL_MESSAGE, contains_nul
 from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
 from services.accounts.journal import Journal, RequestMeta
@@ -137,6 +138,12 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, runtime_ref: dict[str, Runtime], graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._runtime_ref = runtime_ref
+
+    def decode_json(self, data: str | bytes) -> object:
+        decoded = orjson.loads(data)
+        if contains_nul(decoded):  # PostgreSQL text cannot hold U+0000: refuse it up front
+            raise HTTPException(400, NUL_MESSAGE)
+        return decoded
 
     def encode_json(self, data: object) -> str:
         # UTF-8 as is (Vietnamese text stays readable and smaller) and several times faster.

@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
-from graphql import GraphQLError
+from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -85,3 +85,27 @@ class OperationMetrics(SchemaExtension):
         for error in getattr(ec.result, "errors", None) or ():
             code = (error.extensions or {}).get("code") if isinstance(error, GraphQLError) else None
             ERRORS.labels(str(code) if code else "GRAPHQL_ERROR").inc()
+
+
+NUL_MESSAGE = "Dữ liệu chứa ký tự NUL (U+0000), không được chấp nhận."
+
+
+class RejectNulInLiterals(ValidationRule):
+    """PostgreSQL text cannot hold U+0000: a string literal containing it is refused at
+    validation, with code BAD_CHARACTER, before any resolver runs (variables are checked when
+    the request body is decoded, in app.py)."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: object) -> None:
+        if "\x00" in node.value:
+            self.report_error(GraphQLError(NUL_MESSAGE, node, extensions={"code": "BAD_CHARACTER"}))
+
+
+def contains_nul(value: object) -> bool:
+    """Whether a decoded JSON value holds U+0000 anywhere (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(v) for v in value)
+    return False

@@ -59,6 +59,7 @@ from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.feedback import Deadlines
 from services.holidays import CalendarCache
+from services.lookup_limits import RateLimit
 from services.national_portal.feed import (
     PortalClient,
     PortalTransport,
@@ -195,7 +196,11 @@ def runtime_from_settings(settings: Settings) -> Runtime:
             "DATABASE_URL and JWT_SECRET are not set. Start the service with `make run` (or `dvc serve`), "
             "which starts the embedded PostgreSQL and S3 store and generates a key, or set them."
         )
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     store = None
     if settings.s3_endpoint:
         store = ObjectStore(
@@ -525,7 +530,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     async def lookup_route(request: Request) -> Response:
         rt = ref["runtime"]
-        handler = lookup_page(rt.session_factory, rt.settings.zone)
+        s = rt.settings
+        rate = RateLimit(s.lookup_rate_limit, timedelta(seconds=s.lookup_rate_window_seconds))
+        handler = lookup_page(rt.session_factory, s.zone, rate, rt.clock.now())
         response: Response = await handler(request)
         return response
 
@@ -537,7 +544,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     async def sms_route(request: Request) -> Response:
         rt = ref["runtime"]
-        handler = inbound(rt.session_factory, rt.settings.sms_gateway_key, rt.settings.zone)
+        s = rt.settings
+        rate = RateLimit(s.sms_lookup_rate_limit, timedelta(seconds=s.sms_lookup_rate_window_seconds))
+        handler = inbound(rt.session_factory, s.sms_gateway_key, s.zone, rate, rt.clock.now())
         return await handler(request)
 
     async def national_portal_route(request: Request) -> Response:

@@ -89,8 +89,8 @@ async def test_a_signed_in_account_is_limited_across_addresses(
             assert error_codes(body) == ["RATE_LIMITED"]
             assert "errors" not in await gql(anonymous, STATUS, {"c": UNKNOWN})
     finally:
-        async with engine.begin() as c:
-            await c.execute(
+        async with engine.begin() as conn:
+            await conn.execute(
                 delete(RateCounter).where(
                     or_(
                         RateCounter.key.like("lookup:addr:198.51.100.%"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest_asyncio
@@ -40,7 +41,7 @@ async def locked_field(engine: AsyncEngine, demo_catalog: object) -> AsyncIterat
 
 async def _rename(
     servers: Servers, settings: Settings, field: Field, **changes: object
-) -> tuple[dict, float, int]:
+) -> tuple[dict[str, Any], float, int]:
     statement_ms = int(changes.pop("db_statement_timeout_ms", 30_000))  # type: ignore[call-overload]
     engine = make_engine(servers.database_url, pool_size=2, statement_timeout_ms=statement_ms)
     try:

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -38,6 +39,7 @@ from auth.tokens import InvalidToken, TokenConfig, verify_access
 from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
+from core.http import BodyLimit, SecurityHeaders
 from core.observability import ObservabilityMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from models.dossiers import ConsumerKind
@@ -60,6 +62,7 @@ from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.feedback import Deadlines
 from services.holidays import CalendarCache
+from services.lookup_limits import RateLimit
 from services.national_portal.feed import (
     PortalClient,
     PortalTransport,
@@ -135,8 +138,13 @@ async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: Requ
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, runtime_ref: dict[str, Runtime], graphiql: bool) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+    def __init__(self, runtime_ref: dict[str, Runtime], graphiql: bool, init_timeout: float = 10.0) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            # a websocket that does not say who it is in time is closed (4408)
+            connection_init_wait_timeout=timedelta(seconds=init_timeout),
+        )
         self._runtime_ref = runtime_ref
 
     def decode_json(self, data: str | bytes) -> object:
@@ -202,7 +210,11 @@ def runtime_from_settings(settings: Settings) -> Runtime:
             "DATABASE_URL and JWT_SECRET are not set. Start the service with `make run` (or `dvc serve`), "
             "which starts the embedded PostgreSQL and S3 store and generates a key, or set them."
         )
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     store = None
     if settings.s3_endpoint:
         store = ObjectStore(
@@ -292,6 +304,33 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
     return JSONResponse(
         {"error": error, "error_description": description}, status_code=status, headers=headers
     )
+
+
+def http_middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: observability (sees every answer), CORS (answers preflights), security
+    headers (on every answer, refusals included), then the body limit."""
+    stack = [Middleware(ObservabilityMiddleware)]
+    if settings.cors_origin_list:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origin_list,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+                expose_headers=["X-Request-Id"],
+                max_age=600,
+            )
+        )
+    stack.append(Middleware(SecurityHeaders, hsts=settings.https))
+    stack.append(
+        Middleware(
+            BodyLimit,
+            max_bytes=settings.max_body_bytes,
+            read_timeout=settings.body_read_timeout_seconds,
+            exempt=("/national-portal/",),  # bounded by its own, larger limit (files in the body)
+        )
+    )
+    return stack
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> Starlette:
@@ -532,7 +571,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     async def lookup_route(request: Request) -> Response:
         rt = ref["runtime"]
-        handler = lookup_page(rt.session_factory, rt.settings.zone)
+        s = rt.settings
+        rate = RateLimit(s.lookup_rate_limit, timedelta(seconds=s.lookup_rate_window_seconds))
+        handler = lookup_page(rt.session_factory, s.zone, rate, rt.clock.now())
         response: Response = await handler(request)
         return response
 
@@ -544,7 +585,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     async def sms_route(request: Request) -> Response:
         rt = ref["runtime"]
-        handler = inbound(rt.session_factory, rt.settings.sms_gateway_key, rt.settings.zone)
+        s = rt.settings
+        rate = RateLimit(s.sms_lookup_rate_limit, timedelta(seconds=s.sms_lookup_rate_window_seconds))
+        handler = inbound(rt.session_factory, s.sms_gateway_key, s.zone, rate, rt.clock.now())
         return await handler(request)
 
     async def national_portal_route(request: Request) -> Response:
@@ -584,7 +627,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         handle = open311_handler(rt.session_factory, who, deadlines, rt.settings.public_base_url, when)
         return await handle(request)
 
-    graphql = GraphQLApp(ref, graphiql=settings.graphiql)
+    graphql = GraphQLApp(
+        ref, graphiql=settings.graphiql, init_timeout=settings.ws_connection_init_timeout_seconds
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -601,7 +646,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/readyz", readyz),
             Route("/metrics", metrics_route),
         ],
-        middleware=[Middleware(ObservabilityMiddleware)],
+        middleware=http_middleware(settings),
         lifespan=lifespan,
     )
 

@@ -189,7 +189,28 @@ def serve(
             log_config=None,  # the app configures logging (text or JSON, with request ids)
             loop="uvloop",
             http="httptools",
+            **server_limits(settings),
         )
+
+
+def server_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's guards against slow, idle and half-open clients (README "Reliability and security").
+
+    Idle keep-alive connections close after HTTP_KEEP_ALIVE_SECONDS; websockets are pinged every
+    20 s and closed when a pong does not come back within 20 s (a half-open peer); a websocket
+    message is at most MAX_BODY_BYTES; beyond HTTP_LIMIT_CONCURRENCY connections new ones get 503.
+    Slow request bodies are cut by the app (BODY_READ_TIMEOUT_SECONDS, 408); slow request *headers*
+    are not timed by uvicorn: in production a reverse proxy in front (nginx `client_header_timeout`)
+    does that.
+    """
+    return {
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "limit_concurrency": settings.http_limit_concurrency,
+        "ws_max_size": settings.max_body_bytes,
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        "timeout_graceful_shutdown": 30,
+    }
 
 
 @app.command("migrate")

@@ -16,14 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000) -> AsyncEngine:
+    """The pool; every connection has `statement_timeout` (DB_STATEMENT_TIMEOUT_MS) set by the server,
+    so a runaway statement is cancelled by PostgreSQL even when the client is stuck."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         # A statement that runs away must not hold a connection forever.
-        connect_args={"server_settings": {"statement_timeout": "30000", "timezone": "UTC"}},
+        connect_args={"server_settings": {"statement_timeout": str(statement_timeout_ms), "timezone": "UTC"}},
     )
 
 

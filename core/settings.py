@@ -7,12 +7,15 @@ S3-compatible store under `DATA_DIR` (see `core.embedded`).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -167,6 +170,69 @@ class Settings(BaseSettings):
         pattern="^(text|json)$",
         description="Log lines: readable text, or JSON objects for collectors.",
     )
+    graphql_introspection: bool = Field(
+        True, description="Answer introspection (`__schema`, `__type`); turn off in production if wanted."
+    )
+    graphql_max_depth: int = Field(20, ge=2, le=100, description="Deepest nesting of fields in an operation.")
+    graphql_max_aliases: int = Field(
+        30, ge=0, le=1000, description="Aliases in one operation, counted through fragments at each spread."
+    )
+    graphql_max_tokens: int = Field(5000, ge=100, le=100_000, description="Tokens in one GraphQL document.")
+    graphql_max_cost: int = Field(
+        100_000,
+        ge=100,
+        description="Estimated cost of one operation: each field 1, a list field multiplied by its "
+        "first/limit (or GRAPHQL_DEFAULT_LIST_SIZE), nested levels multiplied.",
+    )
+    graphql_default_list_size: int = Field(
+        10, ge=1, le=1000, description="Assumed length of a list field without first/limit, for the cost."
+    )
+    graphql_max_operations: int = Field(10, ge=1, le=100, description="Operations in one GraphQL document.")
+    graphql_max_list_items: int = Field(
+        100, ge=1, le=10_000, description="Items of any list argument or list in the variables."
+    )
+    request_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="An operation running longer is cancelled and rolled back."
+    )
+    db_statement_timeout_ms: int = Field(
+        30_000, ge=1, le=3_600_000, description="PostgreSQL statement_timeout of the app's connections."
+    )
+    lookup_rate_limit: int = Field(
+        60,
+        ge=1,
+        description="Public lookups (dossierStatus, inquiryTracking, /tra-cuu) per address, and per "
+        "signed-in account, per LOOKUP_RATE_WINDOW_SECONDS.",
+    )
+    lookup_rate_window_seconds: int = Field(600, ge=1, le=86_400)
+    sms_lookup_rate_limit: int = Field(
+        10, ge=1, description="SMS lookups (/sms/inbound) per sender per SMS_LOOKUP_RATE_WINDOW_SECONDS."
+    )
+    sms_lookup_rate_window_seconds: int = Field(3600, ge=1, le=86_400)
+    cors_origins: str = Field(
+        "",
+        description="Origins allowed to call the API from a browser, comma-separated "
+        "(https://dichvucong.example.vn); empty: no CORS headers at all.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest request body (GraphQL, SMS, OAuth…); larger: 413. The national portal "
+        "endpoint has its own larger limit.",
+    )
+    body_read_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for the next piece of a request body; slower: 408."
+    )
+    ws_connection_init_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="A websocket that sends no connection_init in time is closed."
+    )
+    http_keep_alive_seconds: int = Field(
+        5, ge=1, le=300, description="Idle keep-alive connections are closed after this (uvicorn)."
+    )
+    http_limit_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="Connections and tasks per process before new ones get 503 (uvicorn); unset: no cap.",
+    )
     metrics_token: str | None = Field(
         None, min_length=16, description="Bearer token required at /metrics; unset: /metrics is open."
     )
@@ -175,6 +241,17 @@ class Settings(BaseSettings):
     @classmethod
     def _known_zone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone: fail at start, not at first use
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in cors_list(value):
+            if origin != "*" and not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"CORS_ORIGINS: {origin!r} is not an origin; expected scheme://host[:port], "
+                    "comma-separated (e.g. https://dichvucong.example.vn), or *"
+                )
         return value
 
     @field_validator("database_url")
@@ -256,8 +333,21 @@ class Settings(BaseSettings):
         return parse_merchants(self.vnpay_merchants)
 
     @property
+    def cors_origin_list(self) -> list[str]:
+        return cors_list(self.cors_origins)
+
+    @property
+    def https(self) -> bool:
+        """Served over HTTPS (PUBLIC_BASE_URL): browsers are told to keep to it (HSTS)."""
+        return self.public_base_url.startswith("https://")
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def cors_list(value: str) -> list[str]:
+    return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
 
 
 def parse_merchants(value: str) -> dict[str, tuple[str, str]]:

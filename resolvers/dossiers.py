@@ -21,6 +21,7 @@ from models.dossiers import Channel, DossierStatus
 from resolvers.common import parse_id, run_command
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from resolvers.lookup_limits import check_lookup_rate
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
 from schema.types.catalog import PageInfo
@@ -246,6 +247,7 @@ class DossierQuery:
         self, info: Info[Context, None], code: str, id_number: str | None = None, secret: str | None = None
     ) -> DossierLookup | None:
         ctx = info.context
+        await check_lookup_rate(ctx)
         async with ctx.db.session() as session:
             found = await queries.lookup(session, code, id_number=id_number, secret=secret)
         if found is None or found.dossier.code is None:

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models.feedback import InquiryChannel, InquiryKind, InquiryStatus
 from resolvers.common import parse_id, run_command
 from resolvers.context import Context
+from resolvers.lookup_limits import check_lookup_rate
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
 from schema.types.catalog import PageInfo
@@ -362,6 +363,7 @@ class FeedbackQuery:
 
     @strawberry.field(description="Tra cứu tình trạng phản ánh, câu hỏi theo mã theo dõi (công khai).")
     async def inquiry_tracking(self, info: Info[Context, None], code: str) -> InquiryTracking | None:
+        await check_lookup_rate(info.context)
         async with info.context.db.session() as session:
             row = await rules.by_code(session, code)
         if row is None:

@@ -12,11 +12,14 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from auth.actor import ANONYMOUS
 from core.db import SessionFactory
 from models.catalog import Agency, ProcedureVersion
+from services.accounts.journal import Journal, RequestMeta
 from services.documents.issue import SYSTEM_NAME, verify
 from services.dossiers.queries import lookup
 from services.dossiers.workflow import STATUS_LABELS
+from services.lookup_limits import LOOKUP_REFUSED, RateLimit, lookup_keys, within
 
 STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:1rem;
 max-width:40rem;margin:auto;color:#1b1b1b;line-height:1.5}h1{font-size:1.3rem;color:#a3120f}
@@ -43,9 +46,16 @@ def _when(value: datetime | None, zone: ZoneInfo) -> str:
 Page = Callable[[Request], Awaitable[HTMLResponse]]
 
 
-def lookup_page(factory: SessionFactory, zone: ZoneInfo) -> Page:
+def lookup_page(
+    factory: SessionFactory, zone: ZoneInfo, rate: RateLimit | None = None, now: datetime | None = None
+) -> Page:
     async def page(request: Request) -> HTMLResponse:
         code = request.path_params["code"]
+        if rate is not None and now is not None:
+            address = request.client.host if request.client else None
+            journal = Journal(factory, RequestMeta(address=address), now)
+            if not await within(journal, lookup_keys(ANONYMOUS, address), rate):
+                return _page("Tạm dừng tra cứu", f"<p>{escape(LOOKUP_REFUSED)}</p>", 429)
         async with factory() as session:
             found = await lookup(session, code)
             if found is None or found.dossier.code is None:

@@ -13,6 +13,7 @@ import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -20,8 +21,10 @@ from starlette.responses import JSONResponse, Response
 
 from core.db import SessionFactory
 from models.catalog import ProcedureVersion
+from services.accounts.journal import Journal, RequestMeta
 from services.dossiers.queries import lookup
 from services.dossiers.workflow import STATUS_LABELS
+from services.lookup_limits import LOOKUP_REFUSED, RateLimit, within
 
 COMMAND = re.compile(r"^\s*TRA\s*CUU\s+(\S+)\s*$", re.IGNORECASE)
 HELP = "Soạn TRACUU <mã hồ sơ> để tra cứu tình trạng hồ sơ."
@@ -55,7 +58,11 @@ async def reply_for(factory: SessionFactory, text: str, zone: ZoneInfo) -> str:
 
 
 def inbound(
-    factory: SessionFactory, key: str | None, zone: ZoneInfo
+    factory: SessionFactory,
+    key: str | None,
+    zone: ZoneInfo,
+    rate: RateLimit | None = None,
+    now: datetime | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         if not key:
@@ -66,8 +73,16 @@ def inbound(
         try:
             message = json.loads(body)
             text = str(message["text"])
-        except (ValueError, KeyError, TypeError):
+            sender = str(message.get("from") or "")[:32]
+        except (ValueError, KeyError, TypeError, AttributeError):
             return JSONResponse({"error": "expected {from, text}"}, status_code=400)
+        if rate is not None and now is not None:
+            # Per sender number: no reply at all when over (each reply is a paid message).
+            journal = Journal(factory, RequestMeta(), now)
+            if not await within(journal, [f"lookup:sms:{sender or '-'}"], rate):
+                return JSONResponse(
+                    {"error": LOOKUP_REFUSED, "code": "RATE_LIMITED", "reply": None}, status_code=429
+                )
         return JSONResponse({"reply": await reply_for(factory, text, zone)})
 
     return handle

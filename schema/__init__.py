@@ -24,6 +24,7 @@ from resolvers.outbox import OutboxMutation, OutboxQuery
 from resolvers.payments import PaymentMutation
 from resolvers.statistics import StatisticsQuery
 from schema.extensions import OperationMetrics, RejectNulInLiterals, TransactionBoundary, should_mask
+from schema.limits import RequestLimits
 from schema.subscriptions import CatalogSubscription
 
 
@@ -71,7 +72,8 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(auto_camel_case=True),
+        # No "Did you mean …" for clients (RequestLimits strips the other suggestions).
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True),
         extensions=[
             OperationMetrics,
             TransactionBoundary,
@@ -81,6 +83,8 @@ def build_schema() -> strawberry.Schema:
             lambda: AddValidationRules([RejectNulInLiterals]),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            # After the validation cache: adds the limit rules, checks variables once validated.
+            RequestLimits,
         ],
     )
 

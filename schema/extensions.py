@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS
 from resolvers.context import Context
 from schema.errors import ClientError
 
+log = logging.getLogger("dvc")
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,59}$")
 
 
@@ -27,9 +29,18 @@ class TransactionBoundary(SchemaExtension):
     """
 
     async def on_operation(self) -> AsyncIterator[None]:
-        yield
         ec = self.execution_context
         ctx = ec.context
+        try:
+            yield
+        except BaseException:
+            # Raised out of the operation (the request time limit, a cancelled request): roll back.
+            if isinstance(ctx, Context):
+                try:
+                    await ctx.db.finish(commit=False)
+                except Exception:  # the connection is closed and dropped by the pool anyway
+                    log.warning("rollback after an interrupted operation failed", exc_info=True)
+            raise
         if not isinstance(ctx, Context):
             return
         result = ec.result

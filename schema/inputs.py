@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -126,8 +127,9 @@ class ProcedureInput:
     delivery_methods: list[DeliveryMethod] = strawberry.field(description="Hình thức trả kết quả.")
     components: list[ComponentInput] = strawberry.field(description="Thành phần hồ sơ.")
     workflow: list[WorkflowStepInput] = strawberry.field(description="Quy trình nội bộ.")
-    form_schema: JSON = strawberry.field(
-        default_factory=lambda: {"type": "object"}, description="Tờ khai điện tử (JSON Schema)."
+    # No object default: graphql-core cannot show an object default in introspection (GraphiQL failed).
+    form_schema: JSON | None = strawberry.field(
+        default=None, description='Tờ khai điện tử (JSON Schema); bỏ trống: tờ khai trống {"type": "object"}.'
     )
     fees: list[FeeInput] = strawberry.field(default_factory=list, description="Phí, lệ phí.")
     online_processing_days: float | None = strawberry.field(
@@ -145,7 +147,10 @@ class ProcedureInput:
     change_note: str | None = strawberry.field(default=None, description="Nội dung sửa đổi.")
 
     def to_data(self) -> data.ProcedureData:
-        schema = self.form_schema if isinstance(self.form_schema, dict) else {"type": None}
+        if self.form_schema is None:
+            schema: dict[str, Any] = {"type": "object"}
+        else:
+            schema = self.form_schema if isinstance(self.form_schema, dict) else {"type": None}
         return data.ProcedureData(
             code=self.code.strip(),
             name=self.name,

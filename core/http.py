@@ -1,0 +1,160 @@
+"""HTTP hardening as pure ASGI middleware: security headers on every response, and a bounded,
+timed request body.
+
+`SecurityHeaders` adds nosniff, no referrer (lookup codes travel in URLs), no framing, a
+Content-Security-Policy — a strict one everywhere, a wider one for the GraphiQL page at /graphql,
+which loads its scripts and styles from unpkg.com — and HSTS when the public address is HTTPS.
+
+`BodyLimit` refuses a body larger than the limit with 413: a declared Content-Length over it is
+refused before reading, and the bytes are counted while the app reads, so a chunked body or one
+that lies about its length is stopped too. A client that stops sending half-way gets 408 after
+the read timeout instead of holding a worker. Both answer JSON shaped like a GraphQL error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import orjson
+
+from core.observability import ASGIApp, Message, Receive, Scope, Send
+
+STRICT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# GraphiQL (strawberry's page): React, GraphiQL and the explorer plugin from unpkg.com, an inline
+# bootstrap script, fetch and websocket to this origin.
+GRAPHIQL_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
+    "style-src 'self' 'unsafe-inline' https://unpkg.com; font-src 'self' data: https://unpkg.com; "
+    "img-src 'self' data: https://unpkg.com; connect-src 'self'; worker-src 'self' blob:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, *, hsts: bool, graphiql_path: str = "/graphql") -> None:
+        self.app = app
+        self.hsts = hsts
+        self.graphiql_path = graphiql_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
+                csp = GRAPHIQL_CSP if html and scope["path"] == self.graphiql_path else STRICT_CSP
+                wanted = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", csp.encode()),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                ]
+                if self.hsts:
+                    wanted.append((b"strict-transport-security", HSTS.encode()))
+                headers += [(name, value) for name, value in wanted if name not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _BodyTooSlow(Exception):
+    pass
+
+
+async def _refuse(send: Send, status: int, message: str, code: str) -> None:
+    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        read_timeout: float,
+        exempt: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.read_timeout = read_timeout
+        self.exempt = tuple(exempt)  # paths with a limit of their own (the national portal's files)
+
+    def _too_large(self) -> str:
+        return f"Nội dung yêu cầu quá lớn: tối đa {self.max_bytes} byte."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await _refuse(send, 413, self._too_large(), "BODY_TOO_LARGE")
+                return
+        received = 0
+        finished = False
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received, finished
+            if finished:
+                return await receive()  # after the body: waiting for a disconnect is not slow
+            try:
+                async with asyncio.timeout(self.read_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyTooSlow from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+                finished = not message.get("more_body", False)
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _refuse(send, 413, self._too_large(), "BODY_TOO_LARGE")
+        except _BodyTooSlow:
+            if started:
+                raise
+            await _refuse(
+                send,
+                408,
+                f"Gửi nội dung yêu cầu quá chậm (quá {self.read_timeout:g} giây không nhận được dữ liệu).",
+                "BODY_TIMEOUT",
+            )

@@ -1,0 +1,19 @@
+"""The public lookups' rate limit, as GraphQL sees it: a top-level `RATE_LIMITED` error."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from resolvers.context import Context
+from schema.errors import ClientError
+from services.lookup_limits import LOOKUP_REFUSED, RateLimit, lookup_keys, within
+
+
+def lookup_rate(ctx: Context) -> RateLimit:
+    s = ctx.settings
+    return RateLimit(s.lookup_rate_limit, timedelta(seconds=s.lookup_rate_window_seconds))
+
+
+async def check_lookup_rate(ctx: Context) -> None:
+    if not await within(ctx.journal, lookup_keys(ctx.actor, ctx.meta.address), lookup_rate(ctx)):
+        raise ClientError(LOOKUP_REFUSED, "RATE_LIMITED")

@@ -56,9 +56,7 @@ async def _version_of(session: AsyncSession, procedure: Procedure) -> ProcedureV
 async def rows(session: AsyncSession) -> AsyncIterator[dict[str, str]]:
     """One dict per procedure (by code), keyed by the import's column names."""
     fields = {f.id: f for f in await session.scalars(select(Field))}
-    agencies: dict[uuid.UUID, str] = dict(
-        (await session.execute(select(Agency.id, Agency.code))).tuples().all()
-    )
+    agencies: dict[uuid.UUID, str] = dict((await session.execute(select(Agency.id, Agency.code))).all())
     for procedure in await session.scalars(select(Procedure).order_by(Procedure.code)):
         version = await _version_of(session, procedure)
         if version is None:

@@ -128,7 +128,7 @@ async def choices(session: AsyncSession, rng: random.Random) -> list[Choice]:
         .join(ProcedureVersion, ProcedureVersion.id == Procedure.published_version_id)
         .order_by(Procedure.code)
     )
-    for code, version in rows.tuples().all():
+    for code, version in rows.all():
         if fill_form(rng, version.form_schema) is None:
             continue
         listed = set(

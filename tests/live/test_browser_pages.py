@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
@@ -40,7 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 GRAPHIQL_ASSETS = ROOT / ".tools" / "graphiql-assets"
-PHONE = {"width": 375, "height": 667}
+PHONE: ViewportSize = {"width": 375, "height": 667}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def test_lookup_page_unknown_code(live_site: LiveSite, browser: Browser) -> None
 def test_verification_page_on_a_phone_and_a_desktop(
     browser: Browser, live_site: LiveSite, world: PublicWorld
 ) -> None:
-    for name, viewport in (("phone", PHONE), ("desktop", {"width": 1280, "height": 800})):
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page = browser.new_page(viewport=viewport, java_script_enabled=False)
         response = page.goto(f"{live_site.bases[1]}/xac-minh/{world.verification_code.lower()}")
         assert response is not None
@@ -228,7 +229,7 @@ def _serve_cdn_from_npm(route: Route) -> None:
 def test_graphiql_runs_a_query(browser: Browser, live_site: LiveSite, world: PublicWorld) -> None:
     if not (GRAPHIQL_ASSETS / "graphiql@3.8.3" / "graphiql.min.js").is_file():
         pytest.skip("GraphiQL's files not fetched (run scripts/fetch-graphiql-assets.sh; needs npm)")
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport=DESKTOP)
     context.route("https://unpkg.com/**", _serve_cdn_from_npm)
     page = context.new_page()
     query = f'{{ dossierStatus(code: "{world.dossier_code}") {{ public {{ code status }} }} }}'

@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 # pgserver (through platformdirs) wants a private runtime folder; give it one.
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: run test lint typecheck check schema bench install clean runtime-dir clamav
+.PHONY: test-deps run test lint typecheck check schema bench install clean runtime-dir clamav chromium
 
 $(UV):
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -25,14 +25,21 @@ runtime-dir:
 clamav:
 	@bash scripts/install-clamav.sh || echo "ClamAV not installed: uploads will stay quarantined" >&2
 
+chromium:
+	@bash scripts/install-chromium.sh || echo "Chromium not installed: the browser tests will skip" >&2
+	@bash scripts/fetch-graphiql-assets.sh || echo "GraphiQL assets not fetched: its browser test will skip" >&2
+
 install: $(VENV)/.synced runtime-dir clamav
+
+## `make test` also needs the headless browser for tests/browser/.
+test-deps: install chromium
 
 ## Start the service at http://$${HOST:-127.0.0.1}:$${PORT:-8000}/graphql (embedded servers unless configured).
 run: install
 	$(VENV)/bin/dvc serve
 
 ## Run the whole test suite against real PostgreSQL and S3 (started by the tests).
-test: install
+test: test-deps
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$code
 

@@ -12,16 +12,27 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import environment, migrate
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from auth.actor import Actor
 
 app = typer.Typer(help="Hệ thống giải quyết thủ tục hành chính — công cụ vận hành.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -701,6 +712,389 @@ def _report(found: Any) -> None:
         console.print(f"[red]nhật ký xử lý hồ sơ {code} không khớp[/red]")
     if not found.ok:
         raise typer.Exit(1)
+
+
+# --- operator commands with progress ------------------------------------------------------------
+
+CLI_ADMIN_NAME = "cli"
+
+
+def _progress() -> Progress:
+    """A progress bar on stderr (stdout stays for machine-readable output)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(code)
+
+
+def _cli_admin() -> Actor:
+    """The command line acts as a system administrator (whoever runs it holds the server)."""
+    from auth.actor import Actor, ActorKind
+    from auth.roles import StaffRole
+
+    return Actor(ActorKind.SYSTEM, name=CLI_ADMIN_NAME, roles={StaffRole.SYSTEM_ADMIN: None})
+
+
+def _issues(error: Exception) -> list[str]:
+    from services.errors import DomainError, ValidationFailed
+
+    if isinstance(error, ValidationFailed):
+        return [f"{'.'.join(map(str, i.path))}: {i.message}" if i.path else i.message for i in error.issues]
+    if isinstance(error, DomainError):
+        return [error.message]
+    return [str(error)]
+
+
+@app.command("export-catalog")
+def export_catalog(
+    output: Annotated[Path, typer.Argument(dir_okay=False, help="Tệp CSV đích (UTF-8) / target CSV file.")],
+) -> None:
+    """Xuất danh mục thủ tục ra CSV đúng định dạng `import-catalog` đọc được.
+
+    Export every procedure (its published version, or its latest draft) to CSV in the columns
+    `import-catalog` reads, with the publishing decision, so the file can be imported again.
+    """
+    from services.catalog import exporter
+
+    if not output.parent.is_dir():
+        _fail(f"Thư mục {output.parent} không tồn tại.", 2)
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+
+        async def work(session: AsyncSession) -> int:
+            total = await exporter.count_procedures(session)
+            written = 0
+            with _progress() as progress, output.open("w", encoding="utf-8", newline="") as out:
+                task = progress.add_task("Xuất danh mục", total=total)
+                out.write(exporter.header())
+                async for row in exporter.rows(session):
+                    out.write(exporter.line(row))
+                    written += 1
+                    progress.advance(task)
+            return written
+
+        written = _in_session(settings, work, commit=False)
+    console.print(f"Đã xuất {written} thủ tục vào {output}.")
+
+
+holidays_app = typer.Typer(
+    help="Lịch ngày nghỉ, ngày làm bù (tính thời hạn giải quyết) / the working-day calendar.",
+    no_args_is_help=True,
+)
+app.add_typer(holidays_app, name="holidays")
+
+
+def _parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option} theo dạng YYYY-MM-DD (nhận được “{value}”).", 2)
+
+
+@holidays_app.command("list")
+def holidays_list(
+    year: Annotated[
+        int | None, typer.Option(min=2000, max=2100, help="Năm (mặc định năm nay) / year.")
+    ] = None,
+) -> None:
+    """Liệt kê ngày nghỉ lễ, ngày nghỉ bù và ngày làm bù của một năm (kể cả điều chỉnh).
+
+    List a year's days off (Vietnam's public holidays and the admins' overrides) and the
+    weekend days worked in exchange; tab-separated on stdout: day, kind, source, name.
+    """
+    from datetime import timedelta
+
+    from services import holidays
+
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+        rows = _in_session(settings, holidays.overrides, commit=False)
+    target = year or SystemClock().now().astimezone(settings.zone).year
+    calendar = holidays.build(settings.zone, rows, around=target)
+    names = {r.day: r.name for r in rows}
+    print("day\tkind\tsource\tname")
+    day, end, off, worked = date(target, 1, 1), date(target + 1, 1, 1), 0, 0
+    while day < end:
+        weekend = day.weekday() >= 5
+        working = calendar.is_working_day(day)
+        if not weekend and not working:
+            off += 1
+            print(f"{day}\tday-off\t{'override' if day in names else 'law'}\t{names.get(day, '')}")
+        elif weekend and working:
+            worked += 1
+            print(f"{day}\tworking\toverride\t{names.get(day, '')}")
+        day += timedelta(days=1)
+    console.print(f"Năm {target}: {off} ngày nghỉ trong tuần, {worked} ngày làm bù cuối tuần.")
+
+
+@holidays_app.command("set")
+def holidays_set(
+    day: Annotated[str, typer.Option(help="Ngày (YYYY-MM-DD) / the day.")],
+    name: Annotated[str, typer.Option(help="Căn cứ, ví dụ số văn bản / the legal basis.")],
+    working: Annotated[
+        bool, typer.Option("--working/--day-off", help="Ngày làm bù (thứ Bảy, Chủ nhật) hay ngày nghỉ thêm.")
+    ] = False,
+) -> None:
+    """Điều chỉnh lịch: thêm một ngày nghỉ, hoặc đặt thứ Bảy/Chủ nhật là ngày làm bù.
+
+    Set an override (the same rule as the `holidayOverrideSet` mutation); every app process
+    rebuilds its calendar at once.
+    """
+    from services import holidays
+    from services.errors import DomainError
+
+    target = _parse_day(day, "--day")
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+
+        async def work(session: AsyncSession) -> list[str]:
+            try:
+                await holidays.set_override(session, _cli_admin(), target, working, name)
+            except DomainError as error:
+                return _issues(error)
+            await session.commit()
+            return []
+
+        errors = _in_session(settings, work, commit=False)
+    if errors:
+        _fail("\n".join(f"• {e}" for e in errors))
+    console.print(f"Đã đặt {target} là {'ngày làm việc bù' if working else 'ngày nghỉ'} ({name.strip()}).")
+
+
+@holidays_app.command("remove")
+def holidays_remove(day: Annotated[str, typer.Option(help="Ngày (YYYY-MM-DD) / the day.")]) -> None:
+    """Gỡ một điều chỉnh lịch / remove an override (the law's holidays stay)."""
+    from services import holidays
+    from services.errors import DomainError
+
+    target = _parse_day(day, "--day")
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+
+        async def work(session: AsyncSession) -> list[str]:
+            try:
+                await holidays.remove_override(session, _cli_admin(), target)
+            except DomainError as error:
+                return _issues(error)
+            await session.commit()
+            return []
+
+        errors = _in_session(settings, work, commit=False)
+    if errors:
+        _fail("\n".join(f"• {e}" for e in errors))
+    console.print(f"Đã gỡ điều chỉnh ngày {target}.")
+
+
+@app.command("unlock-account")
+def unlock_account(
+    email: Annotated[str | None, typer.Option(help="Thư điện tử của tài khoản / account e-mail.")] = None,
+    citizen_id: Annotated[
+        str | None, typer.Option(help="Số định danh cá nhân (12 chữ số) / citizen ID.")
+    ] = None,
+) -> None:
+    """Mở khoá một tài khoản (theo thư điện tử hoặc số định danh cá nhân).
+
+    Unlock an account found by e-mail or citizen ID, through the same rule as the
+    `accountUnlock` mutation (journalled; the owner is told).
+    """
+    from sqlalchemy import func, select
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from models.accounts import Account, AccountStatus, CitizenProfile
+    from services.accounts.admin import admin_unlock
+    from services.accounts.journal import Journal, RequestMeta
+    from services.errors import DomainError
+
+    if (email is None) == (citizen_id is None):
+        _fail("Dùng đúng một trong --email hoặc --citizen-id.", 2)
+    if citizen_id is not None and not (len(citizen_id) == 12 and citizen_id.isdigit()):
+        _fail("--citizen-id là số định danh cá nhân gồm 12 chữ số.", 2)
+    clock = SystemClock()
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+
+        async def work(session: AsyncSession) -> tuple[str | None, list[str]]:
+            stmt = select(Account.id, Account.status).where(Account.status != AccountStatus.DELETED)
+            if email is not None:
+                stmt = stmt.where(func.lower(Account.email) == email.strip().lower())
+            else:
+                stmt = stmt.join(CitizenProfile, CitizenProfile.account_id == Account.id).where(
+                    CitizenProfile.citizen_id == citizen_id
+                )
+            found = (await session.execute(stmt)).first()
+            if found is None:
+                return None, ["Không tìm thấy tài khoản."]
+            if found.status is not AccountStatus.LOCKED:
+                return "NOT_LOCKED", []
+            now = clock.now()
+            journal = Journal(async_sessionmaker(bind=session.bind), RequestMeta(user_agent="dvc cli"), now)
+            try:
+                await admin_unlock(session, _cli_admin(), found.id, journal=journal)
+            except DomainError as error:
+                return None, _issues(error)
+            await session.commit()
+            return "UNLOCKED", []
+
+        outcome, errors = _in_session(settings, work, commit=False)
+    who = email or citizen_id
+    if errors:
+        _fail("\n".join(f"• {e}" for e in errors))
+    if outcome == "NOT_LOCKED":
+        console.print(f"Tài khoản {who} không bị khoá; không có gì thay đổi.")
+        return
+    console.print(f"Đã mở khoá tài khoản {who}.")
+
+
+@app.command("archive-export")
+def archive_export(
+    agency: Annotated[str, typer.Option(help="Mã cơ quan tiếp nhận / receiving agency code.")],
+    closed_before: Annotated[
+        str, typer.Option(help="Hồ sơ kết thúc trước ngày này (YYYY-MM-DD) / closed before this day.")
+    ],
+    output: Annotated[Path, typer.Option(dir_okay=False, help="Tệp zip đích / target zip file.")],
+) -> None:
+    """Xuất gói lưu trữ các hồ sơ đã kết thúc của một cơ quan, ghi tệp zip ra đĩa.
+
+    Export the dossiers of an agency that closed before a day into an archive package (files,
+    metadata, trail, hash manifest — as the `archiveExport` mutation), mark them archived, keep
+    the package in the object store and write it to OUTPUT.
+    """
+    from datetime import time
+
+    from services import archive
+    from services.errors import DomainError
+
+    day = _parse_day(closed_before, "--closed-before")
+    if not output.parent.is_dir():
+        _fail(f"Thư mục {output.parent} không tồn tại.", 2)
+    clock = SystemClock()
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+        from app import runtime_from_settings
+
+        async def work() -> tuple[int, int, list[str]]:
+            runtime = runtime_from_settings(settings)
+            store = runtime.store
+            if store is None:
+                return 0, 0, ["Chưa cấu hình kho lưu trữ tệp (S3_ENDPOINT)."]
+            await store.ensure_bucket()
+            before = datetime.combine(day, time(0), tzinfo=settings.zone)
+            try:
+                with _progress() as progress:
+                    task = progress.add_task("Đóng gói hồ sơ", total=None)
+                    async with runtime.session_factory() as session:
+                        try:
+                            done = await archive.export(
+                                session,
+                                store,
+                                _cli_admin(),
+                                agency_code=agency,
+                                closed_before=before,
+                                now=clock.now(),
+                                retention_years=settings.retention_years,
+                            )
+                        except DomainError as error:
+                            return 0, 0, _issues(error)
+                        await session.commit()
+                    progress.update(task, total=1, completed=1)
+                    copy = progress.add_task("Ghi tệp zip", total=done.file.size)
+                    with output.open("wb") as out:
+                        async for chunk in store.chunks(done.file.object_key):
+                            out.write(chunk)
+                            progress.advance(copy, len(chunk))
+                return done.export.dossiers, done.file.size, []
+            finally:
+                if runtime.engine is not None:
+                    await runtime.engine.dispose()
+
+        dossiers, size, errors = asyncio.run(work())
+    if errors:
+        _fail("\n".join(f"• {e}" for e in errors))
+    console.print(f"Đã lưu trữ {dossiers} hồ sơ; gói {size} byte ghi vào {output}.")
+
+
+@app.command("generate-data")
+def generate_data(
+    dossiers: Annotated[int, typer.Option(min=1, max=100_000, help="Số hồ sơ cần tạo / how many dossiers.")],
+    seed: Annotated[
+        int, typer.Option(help="Hạt giống ngẫu nhiên (cùng hạt, cùng dữ liệu) / random seed.")
+    ] = 1,
+    batch: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Số hồ sơ mỗi giao dịch / per transaction.")
+    ] = 200,
+) -> None:
+    """Tạo hồ sơ mẫu giống thật để đo hiệu năng (đăng ký tại Một cửa, phần lớn đã tiếp nhận).
+
+    Create N realistic dossiers through the real acts — registered at a one-stop counter or by
+    post for a published procedure, e-form filled from its schema, a scan per required
+    component, about 80 % received (code, appointment, steps). Loads the demo catalog first if
+    the catalog is empty. Committed in batches.
+    """
+    from services.dossiers import generator
+    from services.errors import DomainError
+
+    clock = SystemClock()
+    with environment.prepared() as settings:
+        migrate.upgrade(settings.database_url or "")
+        if load_demo(settings):
+            console.print("Danh mục trống: đã nạp danh mục mẫu.")
+        from app import runtime_from_settings
+
+        async def work() -> tuple[generator.Generated, list[str]]:
+            runtime = runtime_from_settings(settings)
+            total = generator.Generated()
+            try:
+                if runtime.store is None:
+                    return total, ["Chưa cấu hình kho lưu trữ tệp (S3_ENDPOINT)."]
+                await runtime.store.ensure_bucket()
+                with _progress() as progress:
+                    task = progress.add_task("Tạo hồ sơ", total=dossiers)
+                    left, part = dossiers, 0
+                    while left > 0:
+                        size = min(batch, left)
+                        now = clock.now()
+                        calendar = await runtime.calendars.get(now) if runtime.calendars else runtime.calendar
+                        async with runtime.session_factory() as session:
+                            try:
+                                made = await generator.generate(
+                                    session,
+                                    runtime.store,
+                                    count=size,
+                                    seed=seed * 1_000_003 + part,
+                                    now=now,
+                                    calendar=calendar,
+                                    progress=lambda: progress.advance(task),
+                                )
+                            except DomainError as error:
+                                return total, _issues(error)
+                            await session.commit()
+                        total.registered += made.registered
+                        total.received += made.received
+                        total.procedures = made.procedures
+                        left -= size
+                        part += 1
+                return total, []
+            finally:
+                if runtime.engine is not None:
+                    await runtime.engine.dispose()
+
+        made, errors = asyncio.run(work())
+    if errors:
+        _fail("\n".join(f"• {e}" for e in errors))
+    console.print(
+        f"Đã tạo {made.registered} hồ sơ ({made.received} đã tiếp nhận, "
+        f"{made.registered - made.received} chờ tiếp nhận) trên {made.procedures} thủ tục."
+    )
 
 
 def main() -> None:

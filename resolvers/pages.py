@@ -17,14 +17,16 @@ from core.db import SessionFactory
 from models.catalog import Agency, ProcedureVersion
 from services.accounts.journal import Journal, RequestMeta
 from services.documents.issue import SYSTEM_NAME, verify
-from services.dossiers.queries import lookup
+from services.dossiers.queries import lookup, steps_by_dossier_ids
 from services.dossiers.workflow import STATUS_LABELS
 from services.lookup_limits import LOOKUP_REFUSED, RateLimit, lookup_keys, within
 
 STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:1rem;
 max-width:40rem;margin:auto;color:#1b1b1b;line-height:1.5}h1{font-size:1.3rem;color:#a3120f}
-dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}
-.ok{color:#176b2c}.no{color:#a3120f}footer{margin-top:2rem;font-size:.85rem;color:#555}"""
+dl{display:grid;grid-template-columns:minmax(6.5rem,max-content) minmax(0,1fr);gap:.3rem 1rem}
+dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+.ok{color:#176b2c}.no{color:#a3120f}h2{font-size:1.1rem;margin-top:1.5rem}
+ol{padding-left:1.3rem}li{margin-bottom:.5rem}small{color:#555}footer{margin-top:2rem;font-size:.85rem;color:#555}"""
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -63,6 +65,7 @@ def lookup_page(
             d = found.dossier
             version = await session.get(ProcedureVersion, d.procedure_version_id)
             agency = await session.get(Agency, d.receiving_agency_id)
+            (steps,) = await steps_by_dossier_ids(session, [d.id])
         rows = [
             ("Mã hồ sơ", d.code),
             ("Thủ tục", version.name if version else ""),
@@ -73,6 +76,17 @@ def lookup_page(
             ("Ngày kết thúc", _when(d.finished_at, zone)),
         ]
         body = "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows) + "</dl>"
+        if steps:
+            items = []
+            for step in steps:
+                if step.finished_at is not None:
+                    state = f'<span class="ok">đã xong</span> lúc {_when(step.finished_at, zone)}'
+                elif step.started_at is not None:
+                    state = f"đang xử lý, hạn {_when(step.due_at, zone)}"
+                else:
+                    state = "chưa đến bước này"
+                items.append(f"<li>{escape(step.name)}<br><small>{state}</small></li>")
+            body += "<h2>Quá trình giải quyết</h2><ol>" + "".join(items) + "</ol>"
         return _page("Tra cứu hồ sơ", body)
 
     return page

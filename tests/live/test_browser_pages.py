@@ -1,0 +1,243 @@
+"""The public pages and GraphiQL in a real headless Chromium (Debian's `chromium`, driven by
+Playwright through its executable path — no Playwright browser download), against a live app
+process. Screenshots go to tests/artifacts/ for a person to look at.
+
+`make test` installs Chromium (scripts/install-chromium.sh) and GraphiQL's pinned files from the
+npm registry (scripts/fetch-graphiql-assets.sh); when either could not be installed, the tests
+that need it skip and say why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from tests.conftest import CALENDAR, Servers
+from tests.live.conftest import LiveSite
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+GRAPHIQL_ASSETS = ROOT / ".tools" / "graphiql-assets"
+PHONE: ViewportSize = {"width": 375, "height": 667}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+
+
+@dataclass(frozen=True)
+class PublicWorld:
+    dossier_code: str
+    step_names: list[str]
+    procedure_name: str
+    verification_code: str
+    checksum: str
+
+
+@pytest.fixture(scope="module")
+def world(live_site: LiveSite, servers: Servers) -> PublicWorld:
+    """A dossier received at a counter (through the real acts) and a paper conversion of its scan."""
+
+    async def make() -> PublicWorld:
+        from auth.actor import Actor, ActorKind
+        from auth.roles import StaffRole
+        from models.catalog import ProcedureVersion
+        from models.dossiers import Dossier, DossierAttachment, DossierStep, StoredFile
+        from services.documents.issue import convert
+        from services.dossiers import generator
+        from storage.s3 import ObjectStore
+
+        store = ObjectStore(servers.s3)
+        await store.ensure_bucket()
+        engine = create_async_engine(live_site.database_url)
+        now = datetime.now(UTC)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as session:
+                await generator.generate(
+                    session, store, count=1, seed=11, now=now, calendar=CALENDAR, received_share=1.0
+                )
+                dossier = (
+                    await session.scalars(select(Dossier).order_by(Dossier.received_at.desc()))
+                ).first()
+                assert dossier is not None
+                assert dossier.code is not None
+                steps = list(
+                    await session.scalars(
+                        select(DossierStep.name)
+                        .where(DossierStep.dossier_id == dossier.id)
+                        .order_by(DossierStep.position)
+                    )
+                )
+                version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
+                scan = await session.scalar(
+                    select(StoredFile)
+                    .join(DossierAttachment, DossierAttachment.file_id == StoredFile.id)
+                    .where(DossierAttachment.dossier_id == dossier.id)
+                    .limit(1)
+                )
+                assert scan is not None
+                admin = Actor(ActorKind.SYSTEM, name="kiểm thử", roles={StaffRole.SYSTEM_ADMIN: None})
+                paper, _ = await convert(
+                    session, store, admin, scan.id, now=now, zone=CALENDAR.zone, base_url="http://127.0.0.1"
+                )
+                await session.commit()
+                return PublicWorld(dossier.code, steps, version.name, paper.verification_code, scan.sha256)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(make())
+
+
+@pytest.fixture(scope="module")
+def browser(world: PublicWorld) -> Iterator[Browser]:
+    """Started after the data is made: Playwright's sync API runs an event loop in this thread,
+    so no asyncio.run() may happen while it lives."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(f"Chromium not installed at {CHROMIUM} (run scripts/install-chromium.sh as root)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"browser-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 5_000
+    return path
+
+
+def _fits_the_width(page: Page, width: int) -> None:
+    """Nothing on the page is wider than the screen: no sideways scrolling on a phone."""
+    for element in page.locator("h1, dt, dd, li, footer, p").all():
+        box = element.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= width + 0.5, (element.inner_text(), box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_lookup_page_on_a_phone_without_javascript(
+    browser: Browser, live_site: LiveSite, world: PublicWorld
+) -> None:
+    context = browser.new_context(
+        viewport=PHONE, java_script_enabled=False, locale="vi-VN", device_scale_factor=2
+    )
+    page = context.new_page()
+    response = page.goto(f"{live_site.bases[0]}/tra-cuu/{world.dossier_code}")
+    assert response is not None
+    assert response.status == 200
+    expect(page).to_have_title("Tra cứu hồ sơ")
+    expect(page.locator("h1")).to_have_text("Tra cứu hồ sơ")
+    terms = page.locator("dt").all_inner_texts()
+    values = page.locator("dd").all_inner_texts()
+    shown = dict(zip(terms, values, strict=True))
+    assert shown["Mã hồ sơ"] == world.dossier_code
+    assert shown["Thủ tục"] == world.procedure_name
+    assert shown["Trạng thái"] == "đang giải quyết"
+    assert re.fullmatch(r"\d\d:\d\d ngày \d\d/\d\d/\d{4}", shown["Ngày hẹn trả"])
+    # The history of steps: each step of the workflow, the reception step already done.
+    expect(page.locator("h2")).to_have_text("Quá trình giải quyết")
+    items = page.locator("ol > li").all_inner_texts()
+    assert [i.splitlines()[0] for i in items] == world.step_names
+    assert "đã xong" in items[0]
+    assert any("đang xử lý, hạn" in i for i in items)
+    # Nothing personal on the public page.
+    assert "09" not in "".join(values[3:])
+    _fits_the_width(page, PHONE["width"])
+    _shot(page, "tra-cuu-phone-nojs")
+    context.close()
+
+
+def test_lookup_page_unknown_code(live_site: LiveSite, browser: Browser) -> None:
+    page = browser.new_page(viewport=PHONE, java_script_enabled=False)
+    response = page.goto(f"{live_site.bases[0]}/tra-cuu/KHONG-CO-MA")
+    assert response is not None
+    assert response.status == 404
+    expect(page.locator("h1")).to_have_text("Không tìm thấy hồ sơ")
+    expect(page.locator("body")).to_contain_text("Không có hồ sơ mã KHONG-CO-MA.")
+    page.close()
+
+
+def test_verification_page_on_a_phone_and_a_desktop(
+    browser: Browser, live_site: LiveSite, world: PublicWorld
+) -> None:
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = browser.new_page(viewport=viewport, java_script_enabled=False)
+        response = page.goto(f"{live_site.bases[1]}/xac-minh/{world.verification_code.lower()}")
+        assert response is not None
+        assert response.status == 200
+        expect(page.locator("h1")).to_have_text("Xác minh bản chuyển đổi")
+        expect(page.locator("p.ok")).to_have_text(
+            "Bản giấy này được chuyển đổi từ văn bản điện tử lưu trên hệ thống."
+        )
+        shown = dict(
+            zip(page.locator("dt").all_inner_texts(), page.locator("dd").all_inner_texts(), strict=True)
+        )
+        assert shown["Mã xác minh"] == world.verification_code
+        assert shown["SHA-256 văn bản gốc"] == world.checksum
+        assert shown["Văn bản gốc"] == "ban-quet.pdf"
+        if name == "phone":
+            _fits_the_width(page, PHONE["width"])
+        _shot(page, f"xac-minh-{name}")
+        page.close()
+    missing = browser.new_page(java_script_enabled=False)
+    response = missing.goto(f"{live_site.bases[1]}/xac-minh/KHONGCO")
+    assert response is not None
+    assert response.status == 404
+    expect(missing.locator("p.no")).to_contain_text("Không có bản chuyển đổi nào mang mã")
+    missing.close()
+
+
+def _serve_cdn_from_npm(route: Route) -> None:
+    """unpkg.com is out of reach here: answer with the same files from the npm packages."""
+    path = route.request.url.removeprefix("https://unpkg.com/").split("?")[0]
+    local = GRAPHIQL_ASSETS / path
+    if not local.is_file():
+        route.abort()
+        return
+    content_type = "text/css" if path.endswith(".css") else "application/javascript"
+    route.fulfill(
+        status=200,
+        body=local.read_bytes(),
+        headers={"Content-Type": content_type, "Access-Control-Allow-Origin": "*"},
+    )
+
+
+def test_graphiql_runs_a_query(browser: Browser, live_site: LiveSite, world: PublicWorld) -> None:
+    if not (GRAPHIQL_ASSETS / "graphiql@3.8.3" / "graphiql.min.js").is_file():
+        pytest.skip("GraphiQL's files not fetched (run scripts/fetch-graphiql-assets.sh; needs npm)")
+    context = browser.new_context(viewport=DESKTOP)
+    context.route("https://unpkg.com/**", _serve_cdn_from_npm)
+    page = context.new_page()
+    query = f'{{ dossierStatus(code: "{world.dossier_code}") {{ public {{ code status }} }} }}'
+    page.goto(f"{live_site.bases[0]}/graphql?q={query}")
+    expect(page.get_by_test_id("graphiql-container")).to_be_visible(timeout=20_000)
+    page.locator(".graphiql-execute-button").click()
+    result = page.locator(".result-window")
+    expect(result).to_contain_text(world.dossier_code, timeout=20_000)
+    expect(result).to_contain_text('"status": "IN_PROGRESS"')
+    _shot(page, "graphiql")
+    context.close()

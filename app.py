@@ -19,7 +19,9 @@ from urllib.parse import unquote
 
 import httpx
 import orjson
+import strawberry
 from cross_web import HTTPException
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -42,6 +44,7 @@ from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
 from core.http import BodyLimit, SecurityHeaders
 from core.observability import ObservabilityMiddleware, configure_logging
 from core.settings import Settings, get_settings
+from core.tracing import configure_tracing, shutdown_tracing
 from models.dossiers import ConsumerKind
 from resolvers.context import Context
 from resolvers.exports import statistics_export
@@ -52,7 +55,7 @@ from resolvers.open311 import handler as open311_handler
 from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
 from resolvers.sms import inbound
-from schema import schema
+from schema import build_schema, schema
 from schema.extensions import NUL_MESSAGE, contains_nul
 from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
@@ -138,9 +141,15 @@ async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: Requ
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, runtime_ref: dict[str, Runtime], graphiql: bool, init_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        runtime_ref: dict[str, Runtime],
+        graphiql: bool,
+        init_timeout: float = 10.0,
+        graphql_schema: strawberry.Schema | None = None,
+    ) -> None:
         super().__init__(
-            schema,
+            graphql_schema or schema,
             graphql_ide="graphiql" if graphiql else None,
             # a websocket that does not say who it is in time is closed (4408)
             connection_init_wait_timeout=timedelta(seconds=init_timeout),
@@ -306,10 +315,13 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
     )
 
 
-def http_middleware(settings: Settings) -> list[Middleware]:
-    """Outermost first: observability (sees every answer), CORS (answers preflights), security
-    headers (on every answer, refusals included), then the body limit."""
+def http_middleware(settings: Settings, *, tracing: bool = False) -> list[Middleware]:
+    """Outermost first: observability (sees every answer), the request's trace span when tracing
+    is on, CORS (answers preflights), security headers (on every answer, refusals included), then
+    the body limit."""
     stack = [Middleware(ObservabilityMiddleware)]
+    if tracing:
+        stack.append(Middleware(OpenTelemetryMiddleware, excluded_urls="/healthz,/readyz,/metrics"))
     if settings.cors_origin_list:
         stack.append(
             Middleware(
@@ -422,6 +434,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         try:
             yield
         finally:
+            if owned:
+                shutdown_tracing()  # flush the last spans
             if notifier is not None:
                 notify_stop.set()
                 with contextlib.suppress(TimeoutError):
@@ -627,8 +641,12 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         handle = open311_handler(rt.session_factory, who, deadlines, rt.settings.public_base_url, when)
         return await handle(request)
 
+    tracing = configure_tracing(settings.otel_exporter_otlp_endpoint, settings.otel_service_name)
     graphql = GraphQLApp(
-        ref, graphiql=settings.graphiql, init_timeout=settings.ws_connection_init_timeout_seconds
+        ref,
+        graphiql=settings.graphiql,
+        init_timeout=settings.ws_connection_init_timeout_seconds,
+        graphql_schema=build_schema(tracing=True) if tracing else None,
     )
     return Starlette(
         routes=[
@@ -646,7 +664,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/readyz", readyz),
             Route("/metrics", metrics_route),
         ],
-        middleware=http_middleware(settings),
+        middleware=http_middleware(settings, tracing=tracing is not None),
         lifespan=lifespan,
     )
 

@@ -233,6 +233,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Connections and tasks per process before new ones get 503 (uvicorn); unset: no cap.",
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector (e.g. http://127.0.0.1:4318): traces of HTTP requests and GraphQL "
+        "operations are sent to <endpoint>/v1/traces. Unset: no tracing.",
+    )
+    otel_service_name: str = Field("dvc-one-stop", description="service.name of the traces.")
     metrics_token: str | None = Field(
         None, min_length=16, description="Bearer token required at /metrics; unset: /metrics is open."
     )

@@ -23,7 +23,13 @@ from resolvers.files import (
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from resolvers.payments import PaymentMutation
 from resolvers.statistics import StatisticsQuery
-from schema.extensions import OperationMetrics, RejectNulInLiterals, TransactionBoundary, should_mask
+from schema.extensions import (
+    OperationMetrics,
+    OperationTracing,
+    RejectNulInLiterals,
+    TransactionBoundary,
+    should_mask,
+)
 from schema.limits import RequestLimits
 from schema.subscriptions import CatalogSubscription
 
@@ -67,7 +73,8 @@ class Mutation(
     pass
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, tracing: bool = False) -> strawberry.Schema:
+    """The schema; `tracing` adds one OpenTelemetry span per operation."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -85,6 +92,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=512),
             # After the validation cache: adds the limit rules, checks variables once validated.
             RequestLimits,
+            *([OperationTracing] if tracing else []),
         ],
     )
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import ClassVar
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
+from opentelemetry import trace
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS
+from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS, request_id
 from resolvers.context import Context
 from schema.errors import ClientError
 
@@ -120,3 +121,26 @@ def contains_nul(value: object) -> bool:
     if isinstance(value, list):
         return any(contains_nul(v) for v in value)
     return False
+
+
+class OperationTracing(SchemaExtension):
+    """One OpenTelemetry span per GraphQL operation (name, type, request id), the current span
+    while it runs. Installed only when tracing is configured (see core/tracing.py)."""
+
+    def on_operation(self) -> Iterator[None]:
+        tracer = trace.get_tracer("dvc.graphql")
+        with tracer.start_as_current_span("graphql.operation", kind=trace.SpanKind.INTERNAL) as span:
+            yield
+            ec = self.execution_context
+            name = ec.operation_name or "anonymous"
+            try:
+                kind = ec.operation_type.value if ec.graphql_document is not None else "invalid"
+            except Exception:  # noqa: BLE001 — an unparsable document has no type
+                kind = "invalid"
+            span.update_name(f"GraphQL {kind} {name}")
+            span.set_attribute("graphql.operation.name", name)
+            span.set_attribute("graphql.operation.type", kind)
+            span.set_attribute("dvc.request_id", request_id.get() or "")
+            errors = getattr(ec.result, "errors", None)
+            if errors:
+                span.set_attribute("graphql.errors", len(errors))

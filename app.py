@@ -39,7 +39,7 @@ from auth.tokens import InvalidToken, TokenConfig, verify_access
 from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
-from core.http import BodyLimit, SecurityHeaders
+from core.http import BodyLimit, DatabaseUnavailable, SecurityHeaders
 from core.observability import ObservabilityMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from models.dossiers import ConsumerKind
@@ -308,7 +308,8 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
 
 def http_middleware(settings: Settings) -> list[Middleware]:
     """Outermost first: observability (sees every answer), CORS (answers preflights), security
-    headers (on every answer, refusals included), then the body limit."""
+    headers (on every answer, refusals included), the body limit, then 503 while the database is
+    unreachable."""
     stack = [Middleware(ObservabilityMiddleware)]
     if settings.cors_origin_list:
         stack.append(
@@ -330,6 +331,7 @@ def http_middleware(settings: Settings) -> list[Middleware]:
             exempt=("/national-portal/",),  # bounded by its own, larger limit (files in the body)
         )
     )
+    stack.append(Middleware(DatabaseUnavailable))
     return stack
 
 

@@ -183,11 +183,9 @@ async def gql(
     token: str | None,
     query: str,
     variables: dict[str, Any] | None = None,
-    *,
-    timeout: float = 20,
 ) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=base, timeout=timeout) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=20) as client:
         response = await client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )

@@ -73,7 +73,8 @@ async def _one(
         error = body["errors"][0]
         # a clear error: a message for people and a stable code for programs, nothing internal
         assert error["message"], body
-        assert "Traceback" not in str(body) and "asyncpg" not in str(body), body
+        assert "Traceback" not in str(body), body
+        assert "asyncpg" not in str(body), body
         tally.error(str((error.get("extensions") or {}).get("code", "NO_CODE")))
         return None
     return body["data"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -57,7 +58,7 @@ async def _ready(base: str) -> httpx.Response:
         return await client.get(f"{base}/readyz")
 
 
-async def _submitted(site: Site, base: str, file_id: str) -> dict:
+async def _submitted(site: Site, base: str, file_id: str) -> dict[str, Any]:
     token = site.tokens["citizen"]
     draft = (
         await gql(
@@ -77,7 +78,7 @@ async def _submitted(site: Site, base: str, file_id: str) -> dict:
         )
     )["data"]["r"]
     assert draft["__typename"] == "DossierChanged", draft
-    result: dict = (await gql(base, token, SUBMIT, {"id": draft["dossier"]["id"]}))["data"]["r"]
+    result: dict[str, Any] = (await gql(base, token, SUBMIT, {"id": draft["dossier"]["id"]}))["data"]["r"]
     return result
 
 

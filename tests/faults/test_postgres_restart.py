@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -46,8 +47,8 @@ class Tally:
 
 
 async def _one(
-    client: httpx.AsyncClient, tally: Tally, token: str, query: str, variables: dict
-) -> dict | None:
+    client: httpx.AsyncClient, tally: Tally, token: str, query: str, variables: dict[str, Any]
+) -> dict[str, Any] | None:
     started = time.monotonic()
     try:
         response = await client.post(
@@ -66,18 +67,19 @@ async def _one(
     if response.status_code not in (200, 503):
         tally.error(f"HTTP {response.status_code}")
         return None
-    body: dict = response.json()
+    body: dict[str, Any] = response.json()
     if response.status_code == 503:
         assert response.headers["retry-after"], response.headers
     if body.get("errors"):
-        error = body["errors"][0]
+        first = body["errors"][0]
         # a clear error: a message for people and a stable code for programs, nothing internal
-        assert error["message"], body
+        assert first["message"], body
         assert "Traceback" not in str(body), body
         assert "asyncpg" not in str(body), body
-        tally.error(str((error.get("extensions") or {}).get("code", "NO_CODE")))
+        tally.error(str((first.get("extensions") or {}).get("code", "NO_CODE")))
         return None
-    return body["data"]
+    data: dict[str, Any] = body["data"]
+    return data
 
 
 async def _load(app: AppProcess, site: Site, tally: Tally, stop: asyncio.Event) -> None:

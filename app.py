@@ -308,8 +308,8 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
 
 def http_middleware(settings: Settings) -> list[Middleware]:
     """Outermost first: observability (sees every answer), CORS (answers preflights), security
-    headers (on every answer, refusals included), the body limit, then 503 while the database is
-    unreachable."""
+    headers (on every answer, refusals included), 503 while the database is unreachable, then the
+    body limit."""
     stack = [Middleware(ObservabilityMiddleware)]
     if settings.cors_origin_list:
         stack.append(
@@ -323,6 +323,7 @@ def http_middleware(settings: Settings) -> list[Middleware]:
             )
         )
     stack.append(Middleware(SecurityHeaders, hsts=settings.https))
+    stack.append(Middleware(DatabaseUnavailable))
     stack.append(
         Middleware(
             BodyLimit,
@@ -331,7 +332,6 @@ def http_middleware(settings: Settings) -> list[Middleware]:
             exempt=("/national-portal/",),  # bounded by its own, larger limit (files in the body)
         )
     )
-    stack.append(Middleware(DatabaseUnavailable))
     return stack
 
 

@@ -33,12 +33,20 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 30
 
 # Raised when PostgreSQL is restarting, shutting down or unreachable (not by a bad statement).
 _UNREACHABLE = (
-    OSError,  # refused, reset, no Unix socket file while the server is down
     asyncpg.CannotConnectNowError,  # "the database system is starting up / shutting down"
     asyncpg.ConnectionDoesNotExistError,  # "connection was closed in the middle of operation"
     asyncpg.AdminShutdownError,
     asyncpg.InterfaceError,
 )
+
+
+def _from_driver(error: BaseException) -> bool:
+    tb = error.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(("asyncpg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -51,6 +59,10 @@ def is_database_unavailable(error: BaseException) -> bool:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, _UNREACHABLE):
+            return True
+        # refused, reset, no Unix socket file while the server is down — from the driver only
+        # (a timeout or a missing file elsewhere is not the database's)
+        if isinstance(current, (ConnectionError, FileNotFoundError)) and _from_driver(current):
             return True
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True

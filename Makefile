@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 # pgserver (through platformdirs) wants a private runtime folder; give it one.
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: test-deps run test lint typecheck check schema bench install clean runtime-dir clamav chromium
+.PHONY: test-deps run test test-faults lint typecheck check schema bench install clean runtime-dir clamav chromium
 
 $(UV):
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -41,6 +41,12 @@ run: install
 ## Run the whole test suite against real PostgreSQL and S3 (started by the tests).
 test: test-deps
 	@$(VENV)/bin/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$code
+
+## The fault tests (tests/faults/, marker `faults`, skipped by `make test`): a private PostgreSQL,
+## S3 and app processes stopped, killed and started again; about 5 minutes.
+test-faults: install
+	@$(VENV)/bin/python -m pytest tests/faults -m faults $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "no tests were collected"; exit 1; fi; exit $$code
 
 lint: install

@@ -41,7 +41,7 @@ from auth.tokens import InvalidToken, TokenConfig, verify_access
 from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
-from core.http import BodyLimit, SecurityHeaders
+from core.http import BodyLimit, DatabaseUnavailable, SecurityHeaders
 from core.observability import ObservabilityMiddleware, configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing, shutdown_tracing
@@ -317,8 +317,8 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
 
 def http_middleware(settings: Settings, *, tracing: bool = False) -> list[Middleware]:
     """Outermost first: observability (sees every answer), the request's trace span when tracing
-    is on, CORS (answers preflights), security headers (on every answer, refusals included), then
-    the body limit."""
+    is on, CORS (answers preflights), security headers (on every answer, refusals included), 503
+    while the database is unreachable, then the body limit."""
     stack = [Middleware(ObservabilityMiddleware)]
     if tracing:
         stack.append(Middleware(OpenTelemetryMiddleware, excluded_urls="/healthz,/readyz,/metrics"))
@@ -334,6 +334,7 @@ def http_middleware(settings: Settings, *, tracing: bool = False) -> list[Middle
             )
         )
     stack.append(Middleware(SecurityHeaders, hsts=settings.https))
+    stack.append(Middleware(DatabaseUnavailable))
     stack.append(
         Middleware(
             BodyLimit,

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -27,6 +29,45 @@ def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 30
         # A statement that runs away must not hold a connection forever.
         connect_args={"server_settings": {"statement_timeout": str(statement_timeout_ms), "timezone": "UTC"}},
     )
+
+
+# Raised when PostgreSQL is restarting, shutting down or unreachable (not by a bad statement).
+_UNREACHABLE = (
+    asyncpg.CannotConnectNowError,  # "the database system is starting up / shutting down"
+    asyncpg.ConnectionDoesNotExistError,  # "connection was closed in the middle of operation"
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+)
+
+
+def _from_driver(error: BaseException) -> bool:
+    tb = error.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(("asyncpg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True when `error` (or what caused it) says the database cannot be reached right now, so a
+    request can be answered "try again" (503) rather than as an internal error. The pool drops
+    the broken connections itself (`pool_pre_ping`, invalidation on disconnect): recovery needs
+    nothing but PostgreSQL answering again."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNREACHABLE):
+            return True
+        # refused, reset, no Unix socket file while the server is down — from the driver only
+        # (a timeout or a missing file elsewhere is not the database's)
+        if isinstance(current, (ConnectionError, FileNotFoundError)) and _from_driver(current):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -14,11 +14,15 @@ the read timeout instead of holding a worker. Both answer JSON shaped like a Gra
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 
 import orjson
 
+from core.db import is_database_unavailable
 from core.observability import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("dvc")
 
 STRICT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
@@ -76,7 +80,9 @@ class _BodyTooSlow(Exception):
     pass
 
 
-async def _refuse(send: Send, status: int, message: str, code: str) -> None:
+async def _refuse(
+    send: Send, status: int, message: str, code: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     await send(
         {
@@ -86,6 +92,7 @@ async def _refuse(send: Send, status: int, message: str, code: str) -> None:
                 (b"content-type", b"application/json; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                *(headers or []),
             ],
         }
     )
@@ -157,4 +164,45 @@ class BodyLimit:
                 408,
                 f"Gửi nội dung yêu cầu quá chậm (quá {self.read_timeout:g} giây không nhận được dữ liệu).",
                 "BODY_TIMEOUT",
+            )
+
+
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "Hệ thống tạm thời không kết nối được cơ sở dữ liệu; vui lòng thử lại sau ít phút."
+)
+
+
+class DatabaseUnavailable:
+    """While PostgreSQL restarts or is unreachable, answer 503 `DATABASE_UNAVAILABLE` with
+    `Retry-After` — a clear "try again" — instead of an internal error, when nothing was sent yet.
+    A mutation answered this way committed nothing (the commit is the last step of the request)."""
+
+    def __init__(self, app: ASGIApp, *, retry_after: int = 5) -> None:
+        self.app = app
+        self.retry_after = retry_after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            if started or not is_database_unavailable(error):
+                raise
+            log.warning("database unavailable: %s", error.__class__.__name__)
+            await _refuse(
+                send,
+                503,
+                DATABASE_UNAVAILABLE_MESSAGE,
+                "DATABASE_UNAVAILABLE",
+                headers=[(b"retry-after", str(self.retry_after).encode())],
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -13,8 +14,10 @@ from core.observability import ERRORS
 from resolvers.context import Context
 from schema.errors import ClientError, UserError, to_graphql
 from services.errors import DomainError, FieldIssue, Forbidden, Refused, ValidationFailed
+from storage.s3 import STORE_UNAVAILABLE_MESSAGE, is_store_unavailable
 
 T = TypeVar("T")
+log = logging.getLogger("dvc")
 
 
 async def run_command(
@@ -37,6 +40,14 @@ async def run_command(
         ctx.rollback_only = True
         ERRORS.labels(error.code).inc()
         return to_graphql(error)
+    except Exception as error:
+        if not is_store_unavailable(error):
+            raise
+        # The object store is down: say so (the caller retries later); nothing is committed.
+        log.warning("object store unavailable: %s", error.__class__.__name__)
+        ctx.rollback_only = True
+        ERRORS.labels("OBJECT_STORE_UNAVAILABLE").inc()
+        return to_graphql(Refused("OBJECT_STORE_UNAVAILABLE", STORE_UNAVAILABLE_MESSAGE))
 
 
 def parse_id(value: str, path: str) -> uuid.UUID:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import AddValidationRules, MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.accounts import AccountMutation, AccountQuery
@@ -24,11 +24,11 @@ from resolvers.outbox import OutboxMutation, OutboxQuery
 from resolvers.payments import PaymentMutation
 from resolvers.statistics import StatisticsQuery
 from schema.extensions import (
+    MaskInternalErrors,
     OperationMetrics,
     OperationTracing,
     RejectNulInLiterals,
     TransactionBoundary,
-    should_mask,
 )
 from schema.limits import RequestLimits
 from schema.subscriptions import CatalogSubscription
@@ -84,9 +84,7 @@ def build_schema(*, tracing: bool = False) -> strawberry.Schema:
         extensions=[
             OperationMetrics,
             TransactionBoundary,
-            lambda: MaskErrors(
-                should_mask_error=should_mask, error_message="Lỗi hệ thống, vui lòng thử lại sau."
-            ),
+            MaskInternalErrors,
             lambda: AddValidationRules([RejectNulInLiterals]),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -10,14 +10,17 @@ from typing import ClassVar
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
 from opentelemetry import trace
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from core.db import is_database_unavailable
+from core.http import DATABASE_UNAVAILABLE_MESSAGE
 from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS, request_id
 from resolvers.context import Context
 from schema.errors import ClientError
 
 log = logging.getLogger("dvc")
+INTERNAL_ERROR_MESSAGE = "Lỗi hệ thống, vui lòng thử lại sau."
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,59}$")
 
 
@@ -47,7 +50,40 @@ class TransactionBoundary(SchemaExtension):
         result = ec.result
         failed = bool(getattr(result, "errors", None)) or ctx.rollback_only
         is_mutation = ec.graphql_document is not None and ec.operation_type is OperationType.MUTATION
-        await ctx.db.finish(commit=is_mutation and not failed)
+        try:
+            await ctx.db.finish(commit=is_mutation and not failed)
+        except Exception as error:
+            # The commit did not happen (or cannot be known to have happened): the caller must
+            # not see a success, nor the driver's message. A retry with the same idempotency
+            # key applies once.
+            log.warning("the request's transaction could not be finished", exc_info=True)
+            if is_database_unavailable(error):
+                raise database_unavailable() from None
+            raise GraphQLError(INTERNAL_ERROR_MESSAGE) from None
+
+
+def database_unavailable(error: GraphQLError | None = None) -> GraphQLError:
+    """PostgreSQL restarting or unreachable: a clear "try again later" with its own code."""
+    return GraphQLError(
+        DATABASE_UNAVAILABLE_MESSAGE,
+        nodes=error.nodes if error else None,
+        source=error.source if error else None,
+        positions=error.positions if error else None,
+        path=error.path if error else None,
+        extensions={"code": "DATABASE_UNAVAILABLE"},
+    )
+
+
+class MaskInternalErrors(MaskErrors):
+    """Strawberry's masking, except that a database outage says so (`DATABASE_UNAVAILABLE`)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask, error_message=INTERNAL_ERROR_MESSAGE)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if error.original_error is not None and is_database_unavailable(error.original_error):
+            return database_unavailable(error)
+        return super().anonymise_error(error)
 
 
 def should_mask(error: GraphQLError) -> bool:

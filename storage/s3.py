@@ -14,9 +14,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+import urllib3
 from minio import Minio
 from minio.datatypes import PostPolicy
-from minio.error import S3Error
+from minio.error import S3Error, ServerError
+
+STORE_UNAVAILABLE_MESSAGE = "Kho lưu trữ tệp tạm thời không hoạt động; vui lòng thử lại sau ít phút."
+
+
+def is_store_unavailable(error: BaseException) -> bool:
+    """True when `error` (or what caused it) says the object store cannot be reached (refused,
+    reset, timed out after the SDK's retries) or failed on its side (5xx) — not a refusal of ours."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (urllib3.exceptions.HTTPError, ServerError)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ resolvers and dataloaders share it safely. Services never commit: the request bo
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         # A statement that runs away must not hold a connection forever.
         connect_args={"server_settings": {"statement_timeout": "30000", "timezone": "UTC"}},
     )
@@ -29,6 +30,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+# The autocommit view of each engine (same pool), made once; engines live as long as the process.
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
 
 
 class RequestDb:
@@ -45,6 +50,21 @@ class RequestDb:
             if self._session is None:
                 self._session = self._factory()
             yield self._session
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncSession]:
+        """A session of its own in autocommit mode, for one read-only statement that needs no
+        snapshot shared with other reads (the public lookup): no BEGIN and ROLLBACK round trips."""
+        bind = self._factory.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):  # bound to one connection (the tests): share it
+            async with self.session() as session:
+                yield session
+            return
+        engine = _AUTOCOMMIT.get(bind)
+        if engine is None:
+            engine = _AUTOCOMMIT[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._factory(bind=engine) as session:
+            yield session
 
     @property
     def opened(self) -> bool:

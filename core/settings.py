@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         "Unset: an embedded PostgreSQL is started under DATA_DIR.",
     )
     db_pool_size: int = Field(10, ge=1, le=200)
+    db_pool_pre_ping: bool = Field(
+        True,
+        description="Test each pooled connection with a round trip before use. Off: one round trip "
+        "less per request; after a database restart the first request on each stale connection fails.",
+    )
 
     s3_endpoint: str | None = Field(
         None, description="host:port of an external S3/MinIO. Unset: embedded SeaweedFS."

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
-from models.catalog import Procedure
+from models.catalog import Agency, Procedure, ProcedureVersion
 from models.dossiers import Dossier, DossierAttachment, DossierEvent, DossierStatus, DossierStep
 from services.dossiers import trail
 from services.dossiers.workflow import FINAL
@@ -97,6 +97,60 @@ async def lookup(
         or (secret and secrets.compare_digest(secret, dossier.lookup_secret))
     )
     return Lookup(dossier, full)
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    """What the public lookup shows (no personal data), and whether the second factor matched."""
+
+    dossier_id: uuid.UUID
+    code: str
+    status: DossierStatus
+    received_at: datetime | None
+    appointment_at: datetime | None
+    finished_at: datetime | None
+    procedure_name: str
+    agency_name: str
+    full: bool
+
+
+# Built once: composing a select costs more than running it on this path.
+_PUBLIC_STATUS = (
+    select(
+        Dossier.id,
+        Dossier.code,
+        Dossier.status,
+        Dossier.received_at,
+        Dossier.appointment_at,
+        Dossier.finished_at,
+        ProcedureVersion.name,
+        Agency.name,
+        Dossier.applicant_id_number,
+        Dossier.lookup_secret,
+    )
+    .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+    .join(Agency, Agency.id == Dossier.receiving_agency_id)
+    # The code upper-cased (codes are issued upper-case), or as typed; the upper-case one first.
+    .where(or_(Dossier.code == bindparam("upper"), Dossier.code == bindparam("typed")))
+    .order_by((Dossier.code == bindparam("upper")).desc())
+    .limit(1)
+)
+
+
+async def public_status(
+    session: AsyncSession, code: str, *, id_number: str | None = None, secret: str | None = None
+) -> PublicStatus | None:
+    """`lookup` for the public status in one statement: the dossier's public columns with its
+    procedure's and agency's names, no ORM entities (the hottest public path)."""
+    typed = code.strip()
+    row = (await session.execute(_PUBLIC_STATUS, {"upper": typed.upper(), "typed": typed})).one_or_none()
+    if row is None or row[1] is None:
+        return None
+    full = bool(
+        (id_number and row[8] and secrets.compare_digest(id_number.strip(), row[8]))
+        or (secret and secrets.compare_digest(secret, row[9]))
+    )
+    return PublicStatus(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], full)
 
 
 @dataclass(frozen=True)

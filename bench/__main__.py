@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         with dataset() as pg, tempfile.TemporaryDirectory(prefix="dvc-bench-") as logs:
             for name in on_dataset:
                 module = ON_DATASET[name]
-                module.report(module.measure(pg, Path(logs)))  # type: ignore[attr-defined]
+                module.report(module.measure(pg, Path(logs)))
     if "statistics" in wanted:
         statistics.main()
     if "uploads" in wanted:

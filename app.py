@@ -11,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import dataclasses
 import gc
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -20,7 +21,8 @@ from urllib.parse import unquote
 
 import httpx
 import orjson
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -31,6 +33,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from auth.actor import ANONYMOUS, Actor
@@ -52,6 +56,7 @@ from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
 from resolvers.sms import inbound
 from schema import schema
+from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
 from services.accounts.journal import Journal, RequestMeta
@@ -135,9 +140,39 @@ async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: Requ
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, runtime_ref: dict[str, Runtime], graphiql: bool) -> None:
+    def __init__(
+        self, runtime_ref: dict[str, Runtime], graphiql: bool, persisted: PersistedQueries | None = None
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self._runtime_ref = runtime_ref
+        self._persisted = persisted or PersistedQueries({})
+
+    def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
+        # A GET with a persisted query's hash and no text is an operation, not a browser.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
+
+    async def execute_single(  # noqa: PLR0917 — strawberry's signature
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Persisted queries: the document behind `extensions.persistedQuery.sha256Hash`."""
+        try:
+            query = self._persisted.resolve(request_data.query, request_data.extensions)
+        except PersistedQueryError as error:
+            await context.db.finish(commit=False)  # authentication may have opened it
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
+            )
+        if query is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=query)
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     def encode_json(self, data: object) -> str:
         # UTF-8 as is (Vietnamese text stays readable and smaller) and several times faster.
@@ -588,7 +623,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         handle = open311_handler(rt.session_factory, who, deadlines, rt.settings.public_base_url, when)
         return await handle(request)
 
-    graphql = GraphQLApp(ref, graphiql=settings.graphiql)
+    persisted = PersistedQueries.load(settings.persisted_queries, only=settings.persisted_queries_only)
+    graphql = GraphQLApp(ref, graphiql=settings.graphiql, persisted=persisted)
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

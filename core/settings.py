@@ -31,9 +31,9 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, le=200)
     db_pool_pre_ping: bool = Field(
-        True,
-        description="Test each pooled connection with a round trip before use. Off: one round trip "
-        "less per request; after a database restart the first request on each stale connection fails.",
+        False,
+        description="Test each pooled connection with a round trip (BEGIN; SELECT; ROLLBACK) before use. "
+        "Off: connections the server closed are still replaced; only silently dead peers are not.",
     )
 
     s3_endpoint: str | None = Field(

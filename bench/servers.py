@@ -214,7 +214,7 @@ def dataset(
     with EmbeddedServices(data_dir, s3=False) as servers:
         pg = servers.postgres
         assert pg is not None
-        migrate.upgrade(pg.database_url)
+        migrate.upgrade(pg.database_url)  # the data set follows the schema (new indexes too)
 
         async def count() -> int:
             conn = await asyncpg.connect(pg.dsn)

@@ -26,7 +26,7 @@ from bench.servers import (
     SECRET,
     app_env,
     dataset,
-    load,
+    interleaved,
     node_dsn,
     ratio,
     running,
@@ -36,7 +36,7 @@ from bench.servers import (
 )
 
 CONCURRENCY = 8
-SECONDS = 15.0
+SECONDS = 30.0
 QUERY = """query($first: Int!) { inbox(first: $first) { edges { node {
   id code status dueAt currentStep overdue
   applicant { name idNumber }
@@ -114,32 +114,20 @@ def measure(pg: Any, logs: Path, *, seconds: float = SECONDS) -> dict[str, Any]:
     me = sample(pg.dsn, BUSIEST)[0]
     token = token_for(me)
     counts = count_statements(pg.database_url, token)
-    rows: list[Any] = []
     app = start_app(pg.database_url, logs)
-    with running(app):
-        reqs = [["POST", "/graphql", json.dumps({"query": QUERY, "variables": {"first": 100}}), '"edges"']]
-        rows.append(
-            (
-                "our app",
-                load(
-                    app,
-                    reqs,
-                    concurrency=CONCURRENCY,
-                    seconds=seconds,
-                    headers={"Authorization": f"Bearer {token}"},
-                ),
-            )
-        )
     postgraphile = start_postgraphile(node_dsn(str(pg.socket_dir)), logs)
-    if postgraphile is None:
-        rows.append(("(b) PostGraphile 4", None))
-    else:
-        with running(postgraphile):
-            body = json.dumps({"query": POSTGRAPHILE_QUERY, "variables": {"me": str(me), "first": 100}})
-            reqs = [["POST", "/graphql", body, '"dossierByDossierId"']]
-            rows.append(
-                ("(b) PostGraphile 4", load(postgraphile, reqs, concurrency=CONCURRENCY, seconds=seconds))
-            )
+    with running(app, postgraphile):
+        ours = [["POST", "/graphql", json.dumps({"query": QUERY, "variables": {"first": 100}}), '"edges"']]
+        body = json.dumps({"query": POSTGRAPHILE_QUERY, "variables": {"me": str(me), "first": 100}})
+        theirs = [["POST", "/graphql", body, '"dossierByDossierId"']]
+        rows = interleaved(
+            [
+                ("our app", app, ours, {"Authorization": f"Bearer {token}"}),
+                ("(b) PostGraphile 4", postgraphile, theirs, None),
+            ],
+            concurrency=CONCURRENCY,
+            seconds=seconds,
+        )
     return {"counts": counts, "rows": rows}
 
 

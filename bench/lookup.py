@@ -3,7 +3,9 @@
 process) and, in the same run, for baseline (a) — a minimal Starlette endpoint running the same
 SQL through raw asyncpg — and baseline (b) — PostGraphile 4 serving the same tables with the
 equivalent GraphQL query. Each server is driven by the same load-generator process; codes are a
-fixed sample of 4,000 real ones. Targets: ≥ 0.5× (a), ≥ 1.0× (b).
+fixed sample of 4,000 real ones. The servers run side by side and are driven in turn, three rounds
+of 10 s each (medians), so that the load others put on the machine falls on all alike.
+Targets: ≥ 0.5× (a), ≥ 1.0× (b).
 
 Run: `python -m bench.lookup` (loads the data set into var/bench on first use).
 """
@@ -17,7 +19,7 @@ from typing import Any
 
 from bench.servers import (
     dataset,
-    load,
+    interleaved,
     node_dsn,
     ratio,
     running,
@@ -28,7 +30,7 @@ from bench.servers import (
 )
 
 CONCURRENCY = 64
-SECONDS = 15.0
+SECONDS = 30.0
 QUERY = (
     "query($code: String!) { dossierStatus(code: $code) { public { code status statusLabel procedureName"
     " agencyName receivedAt appointmentAt finishedAt } } }"
@@ -50,33 +52,21 @@ def measure(
     pg: Any, logs: Path, *, seconds: float = SECONDS, extra_env: dict[str, str] | None = None
 ) -> list[Any]:
     codes = sample(pg.dsn, CODES_SQL)
-    rows: list[Any] = []
     app = start_app(pg.database_url, logs, env=extra_env)
-    with running(app):
-        rows.append(
-            (
-                "our app",
-                load(
-                    app, requests_for(codes, QUERY, '"statusLabel"'), concurrency=CONCURRENCY, seconds=seconds
-                ),
-            )
-        )
     baseline = start_baseline(pg.dsn, logs)
-    with running(baseline):
-        plain = [["POST", "/lookup", json.dumps({"code": c}), '"procedure_name"'] for c in codes]
-        rows.append(
-            ("(a) Starlette + asyncpg", load(baseline, plain, concurrency=CONCURRENCY, seconds=seconds))
-        )
     postgraphile = start_postgraphile(node_dsn(str(pg.socket_dir)), logs)
-    if postgraphile is None:
-        rows.append(("(b) PostGraphile 4", None))
-    else:
-        with running(postgraphile):
-            reqs = requests_for(codes, POSTGRAPHILE_QUERY, '"procedureVersionByProcedureVersionId":{')
-            rows.append(
-                ("(b) PostGraphile 4", load(postgraphile, reqs, concurrency=CONCURRENCY, seconds=seconds))
-            )
-    return rows
+    with running(app, baseline, postgraphile):
+        plain = [["POST", "/lookup", json.dumps({"code": c}), '"procedure_name"'] for c in codes]
+        pg_reqs = requests_for(codes, POSTGRAPHILE_QUERY, '"procedureVersionByProcedureVersionId":{')
+        return interleaved(
+            [
+                ("our app", app, requests_for(codes, QUERY, '"statusLabel"'), None),
+                ("(a) Starlette + asyncpg", baseline, plain, None),
+                ("(b) PostGraphile 4", postgraphile, pg_reqs, None),
+            ],
+            concurrency=CONCURRENCY,
+            seconds=seconds,
+        )
 
 
 def report(rows: list[Any]) -> None:

@@ -246,3 +246,44 @@ def sample(dsn: str, sql: str, *args: Any) -> list[Any]:
 
 def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}×" if theirs else "n/a"
+
+
+def interleaved(
+    targets: list[tuple[str, Server | None, list[list[str]], dict[str, str] | None]],
+    *,
+    concurrency: int,
+    seconds: float,
+    rounds: int = 3,
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """Drive every (running) server in turn, `rounds` times, `seconds / rounds` each: the load
+    others put on this shared machine then falls on all of them alike. Figures are the medians
+    over the rounds (requests and errors are summed)."""
+    import statistics
+
+    per: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in targets}
+    for _ in range(rounds):
+        for name, server, requests, headers in targets:
+            if server is not None:
+                result = load(
+                    server,
+                    requests,
+                    concurrency=concurrency,
+                    seconds=seconds / rounds,
+                    warmup=1.0,
+                    headers=headers,
+                )
+                per[name].append(result)
+    out: list[tuple[str, dict[str, Any] | None]] = []
+    for name, server, *_ in targets:
+        runs = per[name]
+        if server is None or not runs:
+            out.append((name, None))
+            continue
+        merged = {
+            key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p90", "p99", "cpu_ms")
+        }
+        merged["requests"] = sum(r["requests"] for r in runs)
+        merged["errors"] = sum(r["errors"] for r in runs)
+        merged["first_error"] = next((r["first_error"] for r in runs if r["first_error"]), None)
+        out.append((name, merged))
+    return out

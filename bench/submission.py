@@ -17,7 +17,7 @@ import secrets
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +204,46 @@ def _in_process(kind: str, target: Any, setup: dict[str, Any], seconds: float) -
     }
 
 
+async def _cleanup(dsn: str, setup: dict[str, Any], since: datetime) -> None:
+    """Take out what the run wrote, so the data set stays the same for the next run (the trail
+    refuses DELETE, hence the replica role for this session only)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        accounts = [uuid.UUID(a) for a in setup["accounts"]]
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "SELECT id FROM dossiers WHERE applicant_account_id = ANY($1) AND created_at >= $2",
+                accounts,
+                since,
+            )
+        ]
+        async with conn.transaction():
+            for table in ("dossier_attachments", "dossier_events", "dossier_facts", "dossier_steps"):
+                await conn.execute(f"DELETE FROM {table} WHERE dossier_id = ANY($1)", ids)
+            await conn.execute(
+                "DELETE FROM notification_outbox WHERE account_id = ANY($1) AND created_at >= $2",
+                accounts,
+                since,
+            )
+            await conn.execute("DELETE FROM dossiers WHERE id = ANY($1)", ids)
+            files = [uuid.UUID(f) for fs in setup["files"].values() for f in fs]
+            await conn.execute("DELETE FROM stored_files WHERE id = ANY($1)", files)
+    finally:
+        await conn.close()
+
+
 def measure(pg: Any, logs: Path, *, seconds: float = SECONDS) -> dict[str, Any]:
+    since = datetime.now(UTC) - timedelta(seconds=5)
     setup = asyncio.run(_prepare(pg.dsn))
-    app = start_app(pg.database_url, logs)
-    with running(app):
-        ours = _in_process("http", app.port, setup, seconds)
-    raw = _in_process("raw", pg.dsn, setup, seconds)
+    try:
+        app = start_app(pg.database_url, logs)
+        with running(app):
+            ours = _in_process("http", app.port, setup, seconds)
+        raw = _in_process("raw", pg.dsn, setup, seconds)
+    finally:
+        asyncio.run(_cleanup(pg.dsn, setup, since))
     return {"ours": ours, "raw": raw}
 
 

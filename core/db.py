@@ -15,7 +15,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -66,19 +72,19 @@ class RequestDb:
             yield self._session
 
     @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncSession]:
-        """A session of its own in autocommit mode, for one read-only statement that needs no
-        snapshot shared with other reads (the public lookup): no BEGIN and ROLLBACK round trips."""
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of its own in autocommit mode, for one read-only statement that needs no
+        snapshot shared with other reads (the public lookup): no session, no BEGIN and ROLLBACK."""
         bind = self._factory.kw.get("bind")
         if not isinstance(bind, AsyncEngine):  # bound to one connection (the tests): share it
             async with self.session() as session:
-                yield session
+                yield await session.connection()
             return
         engine = _AUTOCOMMIT.get(bind)
         if engine is None:
             engine = _AUTOCOMMIT[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
-        async with self._factory(bind=engine) as session:
-            yield session
+        async with engine.connect() as connection:
+            yield connection
 
     @property
     def opened(self) -> bool:

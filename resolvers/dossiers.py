@@ -247,11 +247,14 @@ class DossierQuery:
         self, info: Info[Context, None], code: str, id_number: str | None = None, secret: str | None = None
     ) -> DossierLookup | None:
         ctx = info.context
-        async with ctx.db.autocommit() as session:
-            found = await queries.public_status(session, code, id_number=id_number, secret=secret)
-            full = await session.get(DossierRow, found.dossier_id) if found and found.full else None
+        async with ctx.db.autocommit() as connection:
+            found = await queries.public_status(connection, code, id_number=id_number, secret=secret)
         if found is None:
             return None
+        full = None
+        if found.full:  # the applicant's view (the second factor matched): the whole row
+            async with ctx.db.session() as session:
+                full = await session.get(DossierRow, found.dossier_id)
         public = DossierPublicStatus(
             code=found.code,
             procedure_name=found.procedure_name,

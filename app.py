@@ -34,7 +34,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
-from strawberry.types import ExecutionResult
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from auth.actor import ANONYMOUS, Actor
@@ -151,28 +151,34 @@ class GraphQLApp(GraphQL[Context, None]):
         # A GET with a persisted query's hash and no text is an operation, not a browser.
         return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
-    async def execute_single(  # noqa: PLR0917 — strawberry's signature
+    async def execute_operation(  # noqa: PLR0917 — strawberry's signature
         self,
         request: Request,
         request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
         context: Context,
         root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """Persisted queries: the document behind `extensions.persistedQuery.sha256Hash`."""
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """Persisted queries over HTTP (single, batched or streamed): the document behind
+        `extensions.persistedQuery.sha256Hash`, and the allow-list when it is required."""
         try:
-            query = self._persisted.resolve(request_data.query, request_data.extensions)
+            if isinstance(request_data, list):
+                request_data = [self._persisted_document(item) for item in request_data]
+            else:
+                request_data = self._persisted_document(request_data)
         except PersistedQueryError as error:
             await context.db.finish(commit=False)  # authentication may have opened it
             return ExecutionResult(
                 data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
             )
-        if query is not request_data.query:
-            request_data = dataclasses.replace(request_data, query=query)
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
         )
+
+    def _persisted_document(self, data: GraphQLRequestData) -> GraphQLRequestData:
+        query = self._persisted.resolve(data.query, data.extensions)
+        return data if query is data.query else dataclasses.replace(data, query=query)
 
     def encode_json(self, data: object) -> str:
         # UTF-8 as is (Vietnamese text stays readable and smaller) and several times faster.

@@ -8,27 +8,50 @@ resolvers and dataloaders share it safely. Services never commit: the request bo
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def make_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000) -> AsyncEngine:
-    """The pool; every connection has `statement_timeout` (DB_STATEMENT_TIMEOUT_MS) set by the server,
-    so a runaway statement is cancelled by PostgreSQL even when the client is stuck."""
-    return create_async_engine(
+def make_engine(
+    url: str, *, pool_size: int = 10, pre_ping: bool = False, statement_timeout_ms: int = 30_000
+) -> AsyncEngine:
+    """The pool. Every connection has `statement_timeout` (DB_STATEMENT_TIMEOUT_MS) set by the
+    server, so a runaway statement is cancelled by PostgreSQL even when the client is stuck.
+    Without `pre_ping`, a connection the server closed (a restart, a terminated backend: asyncpg
+    sees the socket close) is still replaced at checkout, without a round trip; `pre_ping` also
+    catches silently dead peers, at the price of BEGIN; SELECT; ROLLBACK (three round trips)
+    before every request's first statement."""
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         # A statement that runs away must not hold a connection forever.
         connect_args={"server_settings": {"statement_timeout": str(statement_timeout_ms), "timezone": "UTC"}},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")  # the pool takes a fresh one
 
 
 # Raised when PostgreSQL is restarting, shutting down or unreachable (not by a bad statement).
@@ -52,7 +75,7 @@ def _from_driver(error: BaseException) -> bool:
 def is_database_unavailable(error: BaseException) -> bool:
     """True when `error` (or what caused it) says the database cannot be reached right now, so a
     request can be answered "try again" (503) rather than as an internal error. The pool drops
-    the broken connections itself (`pool_pre_ping`, invalidation on disconnect): recovery needs
+    the broken connections itself (closed ones at checkout, invalidation on disconnect): recovery needs
     nothing but PostgreSQL answering again."""
     seen: set[int] = set()
     current: BaseException | None = error
@@ -74,6 +97,10 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# The autocommit view of each engine (same pool), made once; engines live as long as the process.
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
 class RequestDb:
     """One lazily opened session per request, used by one coroutine at a time."""
 
@@ -88,6 +115,21 @@ class RequestDb:
             if self._session is None:
                 self._session = self._factory()
             yield self._session
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection of its own in autocommit mode, for one read-only statement that needs no
+        snapshot shared with other reads (the public lookup): no session, no BEGIN and ROLLBACK."""
+        bind = self._factory.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):  # bound to one connection (the tests): share it
+            async with self.session() as session:
+                yield await session.connection()
+            return
+        engine = _AUTOCOMMIT.get(bind)
+        if engine is None:
+            engine = _AUTOCOMMIT[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            yield connection
 
     @property
     def opened(self) -> bool:

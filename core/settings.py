@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         "Unset: an embedded PostgreSQL is started under DATA_DIR.",
     )
     db_pool_size: int = Field(10, ge=1, le=200)
+    db_pool_pre_ping: bool = Field(
+        False,
+        description="Test each pooled connection with a round trip (BEGIN; SELECT; ROLLBACK) before use. "
+        "Off: connections the server closed are still replaced; only silently dead peers are not.",
+    )
 
     s3_endpoint: str | None = Field(
         None, description="host:port of an external S3/MinIO. Unset: embedded SeaweedFS."
@@ -164,6 +169,15 @@ class Settings(BaseSettings):
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
+    persisted_queries: Path | None = Field(
+        None,
+        description="JSON file of the first-party clients' persisted queries, allow-listed by SHA-256 "
+        "(an Apollo persisted-query manifest or a {hash: document} object).",
+    )
+    persisted_queries_only: bool = Field(
+        False,
+        description="Refuse queries that are not in PERSISTED_QUERIES (production, first-party clients).",
+    )
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(
         "text",
@@ -270,6 +284,14 @@ class Settings(BaseSettings):
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")
         return value
+
+    @model_validator(mode="after")
+    def _persisted_complete(self) -> Settings:
+        if self.persisted_queries_only and self.persisted_queries is None:
+            raise ValueError("PERSISTED_QUERIES_ONLY needs PERSISTED_QUERIES")
+        if self.persisted_queries is not None and not self.persisted_queries.is_file():
+            raise ValueError("PERSISTED_QUERIES must name an existing file")
+        return self
 
     @model_validator(mode="after")
     def _s3_complete(self) -> Settings:

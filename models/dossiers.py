@@ -332,7 +332,19 @@ class DossierStep(UUIDPk, Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     punctuality: Mapped[Punctuality | None] = mapped_column(_enum(Punctuality, "punctuality"))
 
-    __table_args__ = (UniqueConstraint("dossier_id", "position", name="uq_dossier_steps_position"),)
+    __table_args__ = (
+        UniqueConstraint("dossier_id", "position", name="uq_dossier_steps_position"),
+        # The inbox: open steps held by someone, or waiting at an agency for a role.
+        Index("ix_dossier_steps_open_assignee", "assignee_id", postgresql_where=text("finished_at IS NULL")),
+        Index(
+            "ix_dossier_steps_open_agency_role",
+            "agency_id",
+            "role",
+            postgresql_where=text("finished_at IS NULL"),
+        ),
+        # Who may read a dossier (an agency that holds or held one of its steps), index-only.
+        Index("ix_dossier_steps_agency_dossier", "agency_id", "dossier_id"),
+    )
 
 
 class DossierEvent(Base):

@@ -18,6 +18,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models.dossiers import Channel, DossierStatus
+from models.dossiers import Dossier as DossierRow
 from resolvers.common import parse_id, run_command
 from resolvers.context import Context
 from resolvers.loaders import Loaders
@@ -248,24 +249,25 @@ class DossierQuery:
     ) -> DossierLookup | None:
         ctx = info.context
         await check_lookup_rate(ctx)
-        async with ctx.db.session() as session:
-            found = await queries.lookup(session, code, id_number=id_number, secret=secret)
-        if found is None or found.dossier.code is None:
+        async with ctx.db.autocommit() as connection:
+            found = await queries.public_status(connection, code, id_number=id_number, secret=secret)
+        if found is None:
             return None
-        d = found.dossier
-        version = await ctx.loaders.version_by_id.load(d.procedure_version_id)
-        agency = await ctx.loaders.agency_by_id.load(d.receiving_agency_id)
+        full = None
+        if found.full:  # the applicant's view (the second factor matched): the whole row
+            async with ctx.db.session() as session:
+                full = await session.get(DossierRow, found.dossier_id)
         public = DossierPublicStatus(
-            code=d.code or "",
-            procedure_name=version.name if version else "",
-            agency_name=agency.name if agency else "",
-            status=d.status,
-            status_label=STATUS_LABELS[d.status],
-            received_at=d.received_at,
-            appointment_at=d.appointment_at,
-            finished_at=d.finished_at,
+            code=found.code,
+            procedure_name=found.procedure_name,
+            agency_name=found.agency_name,
+            status=found.status,
+            status_label=STATUS_LABELS[found.status],
+            received_at=found.received_at,
+            appointment_at=found.appointment_at,
+            finished_at=found.finished_at,
         )
-        return DossierLookup(public=public, dossier=Dossier(row=d) if found.full else None)
+        return DossierLookup(public=public, dossier=Dossier(row=full) if full is not None else None)
 
 
 # --- mutations ----------------------------------------------------------------------------------------

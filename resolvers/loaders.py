@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import TypeVar
 
 from aiodataloader import DataLoader
@@ -50,61 +51,99 @@ def _loader(
 
 
 class Loaders:
+    """The request's loaders, each built on first use (most requests touch one or two)."""
+
     def __init__(self, db: RequestDb) -> None:
-        self.agency_by_id: DataLoader[uuid.UUID, Agency | None] = _loader(db, queries.agencies_by_ids)
-        self.agency_by_code: DataLoader[str, Agency | None] = _loader(db, queries.agencies_by_codes)
-        self.agencies_by_parent_id: DataLoader[uuid.UUID, list[Agency]] = _loader(
-            db, queries.children_by_parent_ids
-        )
-        self.field_by_id: DataLoader[uuid.UUID, Field | None] = _loader(db, queries.fields_by_ids)
-        self.level_by_code: DataLoader[str, AdministrativeLevel | None] = _loader(db, queries.levels_by_codes)
-        self.components_by_version_id: DataLoader[uuid.UUID, list[ProcedureComponent]] = _loader(
-            db, queries.components_by_version_ids
-        )
-        self.fees_by_version_id: DataLoader[uuid.UUID, list[ProcedureFee]] = _loader(
-            db, queries.fees_by_version_ids
-        )
-        self.steps_by_version_id: DataLoader[uuid.UUID, list[WorkflowStep]] = _loader(
-            db, queries.steps_by_version_ids
-        )
-        self.receiving_agencies_by_version_id: DataLoader[uuid.UUID, list[Agency]] = _loader(
-            db, queries.receiving_agencies_by_version_ids
-        )
-        self.versions_by_procedure_id: DataLoader[uuid.UUID, list[ProcedureVersion]] = _loader(
-            db, queries.versions_by_procedure_ids
-        )
-        self.events_by_procedure_id: DataLoader[uuid.UUID, list[ProcedureEvent]] = _loader(
-            db, queries.events_by_procedure_ids
-        )
-        self.citizen_by_account_id: DataLoader[uuid.UUID, CitizenProfile | None] = _loader(
-            db, account_queries.citizens_by_account_ids
-        )
-        self.organisation_by_account_id: DataLoader[uuid.UUID, OrganisationProfile | None] = _loader(
-            db, account_queries.organisations_by_account_ids
-        )
-        self.assignments_by_account_id: DataLoader[uuid.UUID, list[StaffAssignment]] = _loader(
-            db, account_queries.assignments_by_account_ids
-        )
-        self.vault_by_account_id: DataLoader[uuid.UUID, Vault | None] = _loader(
-            db, account_queries.vaults_by_account_ids
-        )
-        self.steps_by_dossier_id: DataLoader[uuid.UUID, list[DossierStep]] = _loader(
-            db, dossier_queries.steps_by_dossier_ids
-        )
-        self.events_by_dossier_id: DataLoader[uuid.UUID, list[DossierEvent]] = _loader(
-            db, dossier_queries.events_by_dossier_ids
-        )
-        self.attachments_by_dossier_id: DataLoader[uuid.UUID, list[DossierAttachment]] = _loader(
-            db, dossier_queries.attachments_by_dossier_ids
-        )
-        self.version_by_id: DataLoader[uuid.UUID, ProcedureVersion | None] = _loader(
-            db, queries.versions_by_ids
-        )
-        self.procedure_by_id: DataLoader[uuid.UUID, Procedure | None] = _loader(db, queries.procedures_by_ids)
-        self.file_by_id: DataLoader[uuid.UUID, StoredFile | None] = _loader(db, queries.files_by_ids)
-        self.payments_by_dossier_id: DataLoader[uuid.UUID, list[tuple[Payment, Refund | None]]] = _loader(
-            db, refunds.payments_by_dossier_ids
-        )
-        self.events_by_inquiry_id: DataLoader[uuid.UUID, list[InquiryEvent]] = _loader(
-            db, feedback.events_by_inquiry_ids
-        )
+        self._db = db
+
+    @cached_property
+    def agency_by_id(self) -> DataLoader[uuid.UUID, Agency | None]:
+        return _loader(self._db, queries.agencies_by_ids)
+
+    @cached_property
+    def agency_by_code(self) -> DataLoader[str, Agency | None]:
+        return _loader(self._db, queries.agencies_by_codes)
+
+    @cached_property
+    def agencies_by_parent_id(self) -> DataLoader[uuid.UUID, list[Agency]]:
+        return _loader(self._db, queries.children_by_parent_ids)
+
+    @cached_property
+    def field_by_id(self) -> DataLoader[uuid.UUID, Field | None]:
+        return _loader(self._db, queries.fields_by_ids)
+
+    @cached_property
+    def level_by_code(self) -> DataLoader[str, AdministrativeLevel | None]:
+        return _loader(self._db, queries.levels_by_codes)
+
+    @cached_property
+    def components_by_version_id(self) -> DataLoader[uuid.UUID, list[ProcedureComponent]]:
+        return _loader(self._db, queries.components_by_version_ids)
+
+    @cached_property
+    def fees_by_version_id(self) -> DataLoader[uuid.UUID, list[ProcedureFee]]:
+        return _loader(self._db, queries.fees_by_version_ids)
+
+    @cached_property
+    def steps_by_version_id(self) -> DataLoader[uuid.UUID, list[WorkflowStep]]:
+        return _loader(self._db, queries.steps_by_version_ids)
+
+    @cached_property
+    def receiving_agencies_by_version_id(self) -> DataLoader[uuid.UUID, list[Agency]]:
+        return _loader(self._db, queries.receiving_agencies_by_version_ids)
+
+    @cached_property
+    def versions_by_procedure_id(self) -> DataLoader[uuid.UUID, list[ProcedureVersion]]:
+        return _loader(self._db, queries.versions_by_procedure_ids)
+
+    @cached_property
+    def events_by_procedure_id(self) -> DataLoader[uuid.UUID, list[ProcedureEvent]]:
+        return _loader(self._db, queries.events_by_procedure_ids)
+
+    @cached_property
+    def citizen_by_account_id(self) -> DataLoader[uuid.UUID, CitizenProfile | None]:
+        return _loader(self._db, account_queries.citizens_by_account_ids)
+
+    @cached_property
+    def organisation_by_account_id(self) -> DataLoader[uuid.UUID, OrganisationProfile | None]:
+        return _loader(self._db, account_queries.organisations_by_account_ids)
+
+    @cached_property
+    def assignments_by_account_id(self) -> DataLoader[uuid.UUID, list[StaffAssignment]]:
+        return _loader(self._db, account_queries.assignments_by_account_ids)
+
+    @cached_property
+    def vault_by_account_id(self) -> DataLoader[uuid.UUID, Vault | None]:
+        return _loader(self._db, account_queries.vaults_by_account_ids)
+
+    @cached_property
+    def steps_by_dossier_id(self) -> DataLoader[uuid.UUID, list[DossierStep]]:
+        return _loader(self._db, dossier_queries.steps_by_dossier_ids)
+
+    @cached_property
+    def events_by_dossier_id(self) -> DataLoader[uuid.UUID, list[DossierEvent]]:
+        return _loader(self._db, dossier_queries.events_by_dossier_ids)
+
+    @cached_property
+    def attachments_by_dossier_id(self) -> DataLoader[uuid.UUID, list[DossierAttachment]]:
+        return _loader(self._db, dossier_queries.attachments_by_dossier_ids)
+
+    @cached_property
+    def version_by_id(self) -> DataLoader[uuid.UUID, ProcedureVersion | None]:
+        return _loader(self._db, queries.versions_by_ids)
+
+    @cached_property
+    def procedure_by_id(self) -> DataLoader[uuid.UUID, Procedure | None]:
+        return _loader(self._db, queries.procedures_by_ids)
+
+    @cached_property
+    def file_by_id(self) -> DataLoader[uuid.UUID, StoredFile | None]:
+        return _loader(self._db, queries.files_by_ids)
+
+    @cached_property
+    def payments_by_dossier_id(self) -> DataLoader[uuid.UUID, list[tuple[Payment, Refund | None]]]:
+        return _loader(self._db, refunds.payments_by_dossier_ids)
+
+    @cached_property
+    def events_by_inquiry_id(self) -> DataLoader[uuid.UUID, list[InquiryEvent]]:
+        return _loader(self._db, feedback.events_by_inquiry_ids)

@@ -83,6 +83,7 @@ import json
 import logging
 import re
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,8 @@ CONCURRENCY = 8  # requests in flight per consumer, each for a different dossier
 REQUEST_TIMEOUT = 30.0  # hard cap per request (seconds), whatever the client's own timeouts
 ERROR_LENGTH = 500
 USER_AGENT = "dvc-outbox/1"
+SETTLE = 60.0  # seconds after which an event seq seen is taken as committed (the watermark)
+FULL_PASS = 600.0  # seconds between full scans for deliveries to create (whatever the watermark)
 
 
 # --- the wire -----------------------------------------------------------------------------------
@@ -261,13 +264,19 @@ class _Chain:
 # --- one round ----------------------------------------------------------------------------------
 
 
-async def ensure_deliveries(session: AsyncSession) -> int:
+async def ensure_deliveries(session: AsyncSession, *, after_seq: int = 0) -> int:
     """Create the missing (active consumer, dossier with events) rows at `delivered_seq = 0`.
 
     `deliver_once` does this itself; `run_dispatcher` also does it in a short transaction of its
     own first, so the long delivery transaction rarely inserts (an insert takes a KEY SHARE lock
-    on the dossier row for the FK check, which an act's `FOR UPDATE` would have to wait for)."""
-    dossiers = select(DossierEvent.dossier_id).distinct().subquery()
+    on the dossier row for the FK check, which an act's `FOR UPDATE` would have to wait for).
+
+    Only dossiers with an event after `after_seq` are looked at: over millions of events the
+    whole scan takes seconds, so the dispatcher passes a watermark (see `run_dispatcher`). With
+    no active consumer there is nothing to do, and nothing is scanned."""
+    if not await session.scalar(select(exists().where(EventConsumer.active.is_(True)))):
+        return 0
+    dossiers = select(DossierEvent.dossier_id).where(DossierEvent.seq > after_seq).distinct().subquery()
     missing = (
         select(EventConsumer.id, dossiers.c.dossier_id, literal(0), literal(0))
         .select_from(EventConsumer)
@@ -559,6 +568,7 @@ async def deliver_once(
     batch: int = 100,
     concurrency: int = CONCURRENCY,
     transports: Mapping[ConsumerKind, Transport] | None = None,
+    after_seq: int = 0,
 ) -> DeliveryRun:
     """One delivery round (see the module docstring). Never commits; the caller does.
 
@@ -567,7 +577,7 @@ async def deliver_once(
     its deliveries like an unreachable one: they wait, with backoff, and are never skipped."""
     run = DeliveryRun()
     known: dict[ConsumerKind, Transport] = {ConsumerKind.WEBHOOK: WEBHOOK, **(transports or {})}
-    await ensure_deliveries(session)
+    await ensure_deliveries(session, after_seq=after_seq)
     consumers = (
         await session.scalars(
             select(EventConsumer).where(EventConsumer.active.is_(True)).order_by(EventConsumer.name)
@@ -644,6 +654,21 @@ async def run_dispatcher(
     short by `stop`, or (with a `broker`) by a dossier notification; no sleep at all when the last
     round had more work than `batch`. A failed round is logged and the loop goes on."""
     wake = asyncio.Event()
+    # The watermark for `ensure_deliveries`: the greatest event seq seen at least SETTLE seconds
+    # ago (an event's seq is taken at insert, its transaction may commit a little later), with a
+    # full pass every FULL_PASS seconds for a transaction slower than that.
+    seen: list[tuple[float, int]] = []
+    full_pass_at = 0.0
+
+    def watermark() -> int:
+        nonlocal full_pass_at
+        moment = time.monotonic()
+        if moment >= full_pass_at:
+            full_pass_at = moment + FULL_PASS
+            seen.clear()
+            return 0
+        settled = [seq for at, seq in seen if at <= moment - SETTLE]
+        return max(settled, default=0)
 
     async def listen(queue: asyncio.Queue[dict[str, object]]) -> None:
         while True:
@@ -659,12 +684,21 @@ async def run_dispatcher(
             wake.clear()
             more = False
             try:
+                after_seq = watermark()
                 async with session_factory() as session:
-                    await ensure_deliveries(session)
+                    top = await session.scalar(select(func.max(DossierEvent.seq)))
+                    await ensure_deliveries(session, after_seq=after_seq)
                     await session.commit()
+                seen.append((time.monotonic(), int(top or 0)))
+                del seen[: max(len(seen) - 1000, 0)]
                 async with session_factory() as session:
                     run = await deliver_once(
-                        session, client, now=clock.now(), batch=batch, transports=transports
+                        session,
+                        client,
+                        now=clock.now(),
+                        batch=batch,
+                        transports=transports,
+                        after_seq=after_seq,
                     )
                     await session.commit()
                 more = run.more

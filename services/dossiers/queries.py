@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
@@ -97,6 +98,53 @@ async def lookup(
         or (secret and secrets.compare_digest(secret, dossier.lookup_secret))
     )
     return Lookup(dossier, full)
+
+
+@dataclass(frozen=True)
+class PublicStatus:
+    """What the public lookup shows (no personal data), and whether the second factor matched."""
+
+    dossier_id: uuid.UUID
+    code: str
+    status: DossierStatus
+    received_at: datetime | None
+    appointment_at: datetime | None
+    finished_at: datetime | None
+    procedure_name: str
+    agency_name: str
+    full: bool
+
+
+# Raw SQL on the driver's connection (its prepared-statement cache): on the hottest public path
+# SQLAlchemy's statement handling and result processing cost more than the query itself.
+_PUBLIC_STATUS = """
+SELECT d.id, d.code, d.status::text, d.received_at, d.appointment_at, d.finished_at, v.name, a.name,
+       d.applicant_id_number, d.lookup_secret
+FROM dossiers d
+JOIN procedure_versions v ON v.id = d.procedure_version_id
+JOIN agencies a ON a.id = d.receiving_agency_id
+WHERE d.code = $1 OR d.code = $2
+ORDER BY d.code = $1 DESC
+LIMIT 1
+"""
+
+
+async def public_status(
+    connection: AsyncConnection, code: str, *, id_number: str | None = None, secret: str | None = None
+) -> PublicStatus | None:
+    """`lookup` for the public status in one statement: the dossier's public columns with its
+    procedure's and agency's names (codes are issued upper-case; the code as typed also counts)."""
+    typed = code.strip()
+    driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
+    row = await driver.fetchrow(_PUBLIC_STATUS, typed.upper(), typed)
+    if row is None:
+        return None
+    full = bool(
+        (id_number and row[8] and secrets.compare_digest(id_number.strip(), row[8]))
+        or (secret and secrets.compare_digest(secret, row[9]))
+    )
+    status = DossierStatus(row[2])
+    return PublicStatus(row[0], row[1], status, row[3], row[4], row[5], row[6], row[7], full)
 
 
 @dataclass(frozen=True)

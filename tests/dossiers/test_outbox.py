@@ -31,7 +31,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import migrate
@@ -851,3 +851,40 @@ def test_the_outbox_command(servers: Servers, tmp_path: Path) -> None:
     assert unknown.returncode == 1
     half = dvc("--from-seq", "1")
     assert half.returncode == 2
+
+
+async def test_delivery_rows_are_made_only_past_the_watermark_and_only_for_consumers(
+    own_database: str,
+) -> None:
+    """Over millions of events the full scan takes seconds: with no active consumer nothing is
+    scanned, and the dispatcher's watermark limits the scan to dossiers with newer events."""
+    conn = await asyncpg.connect(own_database.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute("DELETE FROM event_deliveries")
+        await conn.execute("UPDATE event_consumers SET active = false")
+        older = uuid.UUID(str(await seed_dossier(conn, 2)))
+        mark = int(await conn.fetchval("SELECT max(seq) FROM dossier_events"))
+        newer = uuid.UUID(str(await seed_dossier(conn, 1)))
+    finally:
+        await conn.close()
+    engine = make_engine(own_database, pool_size=1)
+    factory = make_session_factory(engine)
+    try:
+        async with factory() as s:
+            assert await ensure_deliveries(s) == 0  # no active consumer
+            await s.execute(
+                text(
+                    "INSERT INTO event_consumers (id, name, url, secret, active, created_at)"
+                    " VALUES (gen_random_uuid(), 'watermark', 'http://127.0.0.1:9/', 'k', true, now())"
+                )
+            )
+            assert await ensure_deliveries(s, after_seq=mark) == 1
+            made = set(await s.scalars(select(EventDelivery.dossier_id)))
+            assert newer in made
+            assert older not in made
+            await ensure_deliveries(s)  # the full pass catches the rest
+            assert {older, newer} <= set(await s.scalars(select(EventDelivery.dossier_id)))
+            await s.rollback()
+    finally:
+        await engine.dispose()

@@ -1,0 +1,103 @@
+"""The benchmark data set (bench/dataset.py) on a small N, in a database of its own: the public
+lookup finds its dossiers, every trail's hash chain checks, and the statistics facts filled by
+the rebuild are exactly what the triggers would have kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest_asyncio
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bench.dataset import Loaded, Spec, load, pg_dsn
+from core import migrate
+from core.db import make_engine, make_session_factory
+from models.dossiers import Dossier
+from services.dossiers import queries
+from services.statistics.facts import rebuild
+from tests.conftest import Servers
+
+SPEC = Spec(dossiers=2_000, seed=3, procedures=60, citizens=1_000, files=5)
+DATABASE = "bench_dataset_test"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def loaded(servers: Servers) -> AsyncIterator[tuple[str, Loaded]]:
+    admin = pg_dsn(servers.database_url)
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+    await conn.execute(f"CREATE DATABASE {DATABASE}")
+    await conn.close()
+    url = servers.database_url.replace("/postgres?", f"/{DATABASE}?", 1)
+    await asyncio.to_thread(migrate.upgrade, url)
+    result = await load(pg_dsn(url), SPEC, echo=False)
+    yield url, result
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    await conn.close()
+
+
+@pytest_asyncio.fixture
+async def db(loaded: tuple[str, Loaded]) -> AsyncIterator[AsyncSession]:
+    engine = make_engine(loaded[0], pool_size=1)
+    async with make_session_factory(engine)() as session:
+        yield session
+    await engine.dispose()
+
+
+async def test_the_lookup_finds_the_dossiers_by_code(loaded: tuple[str, Loaded], db: AsyncSession) -> None:
+    codes = loaded[1].codes
+    assert len(codes) >= 15
+    for code in codes:
+        found = await queries.lookup(db, code)
+        assert found is not None
+        assert found.dossier.code == code
+        assert not found.full
+        with_secret = await queries.lookup(db, code, secret=found.dossier.lookup_secret)
+        assert with_secret is not None
+        assert with_secret.full
+
+
+async def test_every_trail_checks(db: AsyncSession) -> None:
+    dossiers = list(await db.scalars(select(Dossier)))
+    assert len(dossiers) == SPEC.dossiers
+    for dossier in dossiers:
+        check = await queries.check_trail(db, dossier)
+        assert check.valid, (dossier.id, check)
+        assert check.events == dossier.version
+
+
+async def test_the_facts_match_their_definition(db: AsyncSession) -> None:
+    again = await rebuild(db)
+    await db.rollback()
+    assert again.rows == SPEC.dossiers
+    assert again.differed == 0
+
+
+async def test_proportions_look_like_a_province(db: AsyncSession) -> None:
+    by_status = Counter(
+        {
+            str(s): int(n)
+            for s, n in await db.execute(select(Dossier.status, func.count()).group_by(Dossier.status))
+        }
+    )
+    assert by_status["DossierStatus.CLOSED"] > 0.85 * SPEC.dossiers
+    in_progress = by_status["DossierStatus.IN_PROGRESS"] + by_status["DossierStatus.SUPPLEMENT_REQUESTED"]
+    assert in_progress > 0
+    late = await db.scalar(text("SELECT count(*) FROM dossiers WHERE punctuality = 'LATE'"))
+    assert 0.05 * SPEC.dossiers < int(late or 0) < 0.2 * SPEC.dossiers
+    channels = {str(c) for (c,) in await db.execute(text("SELECT DISTINCT channel FROM dossiers"))}
+    assert {"ONLINE", "COUNTER"} <= channels
+    # Codes are unique and the counters continue after them.
+    duplicates = await db.scalar(
+        text(
+            "SELECT count(*) FROM (SELECT code FROM dossiers WHERE code IS NOT NULL GROUP BY code HAVING count(*) > 1) d"
+        )
+    )
+    assert duplicates == 0
+    paid = await db.scalar(text("SELECT count(*) FROM payments WHERE state = 'PAID'"))
+    assert int(paid or 0) > 0

@@ -11,7 +11,6 @@ every role there, staff of the right agencies with the wrong role, and two third
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import subprocess
 import uuid
@@ -130,7 +129,9 @@ async def post(
 ) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        return await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return await client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
 
 
 async def data(base: str, token: str | None, query: str, variables: dict[str, Any] | None = None) -> Any:
@@ -191,7 +192,14 @@ async def app_token(base: str, scopes: list[str], name: str) -> tuple[str, str]:
         ADMIN_TOKEN,
         """mutation($input: AppRegisterInput!) { appRegister(input: $input) {
           __typename ... on AppRegistered { clientSecret app { clientId } } } }""",
-        {"input": {"name": name, "contactEmail": "app@example.vn", "scopes": scopes, "rateLimitPerMinute": 100000}},
+        {
+            "input": {
+                "name": name,
+                "contactEmail": "app@example.vn",
+                "scopes": scopes,
+                "rateLimitPerMinute": 100000,
+            }
+        },
     )
     result = registered["appRegister"]
     assert result["__typename"] == "AppRegistered", result
@@ -240,7 +248,9 @@ async def build(site: LiveSite, store: ObjectStore) -> Scene:
         await session.commit()
         target["assignment"] = str(
             await session.scalar(
-                select(StaffAssignment.id).where(StaffAssignment.account_id == uuid.UUID(target["specialist_id"]))
+                select(StaffAssignment.id).where(
+                    StaffAssignment.account_id == uuid.UUID(target["specialist_id"])
+                )
             )
         )
         target["agency_x"] = str(await session.scalar(select(Agency.id).where(Agency.code == "H44.99")))
@@ -250,7 +260,9 @@ async def build(site: LiveSite, store: ObjectStore) -> Scene:
         components = {
             c.name: str(c.id)
             for c in await session.scalars(
-                select(ProcedureComponent).where(ProcedureComponent.version_id == procedure.published_version_id)
+                select(ProcedureComponent).where(
+                    ProcedureComponent.version_id == procedure.published_version_id
+                )
             )
         }
         files = []
@@ -262,6 +274,7 @@ async def build(site: LiveSite, store: ObjectStore) -> Scene:
         await session.commit()
     await engine.dispose()
     owner = tokens["owner"]
+    target["component"] = components["Tờ khai theo mẫu"]
     target.update(citizen=str(a), file=files[2], form_file=files[0], vault_file=files[1])
 
     draft = (
@@ -285,13 +298,17 @@ async def build(site: LiveSite, store: ObjectStore) -> Scene:
     for token, mutation in ((owner, "dossierSubmit"), (tokens["reception"], "dossierReceive")):
         done = (await data(base, token, ACT % mutation, {"id": dossier_id}))["r"]
         assert done["__typename"] == "DossierChanged", done
-    known = (await data(base, owner, "query($id: ID!) { dossier(id: $id) { code lookupSecret } }", {"id": dossier_id}))[
-        "dossier"
-    ]
+    known = (
+        await data(
+            base, owner, "query($id: ID!) { dossier(id: $id) { code lookupSecret } }", {"id": dossier_id}
+        )
+    )["dossier"]
     target.update(dossier=dossier_id, dossier_code=known["code"], lookup_secret=known["lookupSecret"])
 
     paid = await data(
-        base, owner, "mutation($id: ID!) { r: dossierPay(id: $id) { __typename ... on PaymentStarted { reference } } }",
+        base,
+        owner,
+        "mutation($id: ID!) { r: dossierPay(id: $id) { __typename ... on PaymentStarted { reference } } }",
         {"id": dossier_id},
     )
     assert paid["r"]["__typename"] == "PaymentStarted", paid
@@ -343,7 +360,9 @@ async def build(site: LiveSite, store: ObjectStore) -> Scene:
     assert consumer["r"]["__typename"] == "EventConsumerRegistered", consumer
     # Inactive, so that the outbox dispatcher leaves the deliveries alone while the matrix runs.
     await data(
-        base, ADMIN_TOKEN, 'mutation { r: eventConsumerSetActive(name: "he-thong-lan", active: false) { __typename } }'
+        base,
+        ADMIN_TOKEN,
+        'mutation { r: eventConsumerSetActive(name: "he-thong-lan", active: false) { __typename } }',
     )
     target["consumer"] = "he-thong-lan"
     holiday = await data(
@@ -375,7 +394,3 @@ async def build(site: LiveSite, store: ObjectStore) -> Scene:
         "giay-to-lan.pdf",
     }
     return Scene(site, tokens, target, {s for s in secrets if s})
-
-
-def fingerprint(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(
-    servers: Servers, log: Path, database_url: str | None = None
+    servers: Servers, log: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = find_free_port()
     env = {
@@ -42,6 +42,7 @@ def _start(
         "S3_BUCKET": servers.s3.bucket,
         "JWT_SECRET": JWT_SECRET,
         "LOAD_DEMO_DATA": "false",
+        **(extra_env or {}),
     }
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(

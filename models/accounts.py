@@ -225,6 +225,8 @@ class Notification(UUIDPk, Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The request that queued it (X-Request-Id), put on the sender's log lines.
+    request_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class OAuthClient(UUIDPk, Base):

@@ -373,6 +373,8 @@ class DossierEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The request that made it (X-Request-Id), carried to the outbox work; not part of the hash.
+    request_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class DossierCodeCounter(Base):

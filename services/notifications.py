@@ -91,6 +91,7 @@ from sqlalchemy import ColumnElement, DateTime, case, func, literal, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
+from core.observability import request_id as current_request_id
 from models.accounts import Notification
 from services.accounts import rules
 
@@ -132,6 +133,7 @@ class NotificationMessage:
     subject: str
     body: str
     created_at: datetime
+    request_id: str | None = None  # of the request that queued it, for the log lines
 
 
 class DeliveryFailed(Exception):
@@ -367,10 +369,12 @@ async def _send_channel(sender: Mailer | SmsSender, attempts: Sequence[_Attempt]
     for attempt in attempts:
         if streak >= MAX_CONSECUTIVE_FAILURES:
             return True
+        token = current_request_id.set(attempt.message.request_id)  # on this send's log lines
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
                 await sender.send(attempt.message)
         except Exception as exc:  # noqa: BLE001 — any failure is recorded on the row and retried
+            log.info("notification %s not sent: %s", attempt.message.seq, _short(_describe(exc)))
             attempt.error = _short(_describe(exc))
             attempt.permanent = isinstance(exc, PermanentFailure)
             if not attempt.permanent:  # a bad address says nothing about the server
@@ -378,6 +382,8 @@ async def _send_channel(sender: Mailer | SmsSender, attempts: Sequence[_Attempt]
         else:
             attempt.done = True
             streak = 0
+        finally:
+            current_request_id.reset(token)
     return False
 
 
@@ -418,6 +424,7 @@ async def deliver_round(
                 Notification.body,
                 Notification.created_at,
                 Notification.attempts,
+                Notification.request_id,
             )
             .where(due, Notification.channel.in_(list(senders)))
             .order_by(Notification.seq)
@@ -438,6 +445,7 @@ async def deliver_round(
             subject=r.subject,
             body=r.body,
             created_at=r.created_at,
+            request_id=r.request_id,
         )
         per_channel.setdefault(r.channel, []).append(_Attempt(message, int(r.attempts)))
     async with asyncio.TaskGroup() as tasks:

@@ -98,6 +98,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actor import Actor
 from core.broker import Broker
 from core.clock import Clock
+from core.observability import request_id as current_request_id
 from models.catalog import Agency, Procedure
 from models.dossiers import (
     ConsumerKind,
@@ -147,6 +148,7 @@ class Outgoing:
     seq: int
     body: bytes
     facts: EventFacts | None = None
+    request_id: str | None = None  # of the request that made the event: on the delivery's log lines
 
 
 @dataclass(frozen=True)
@@ -360,6 +362,7 @@ async def _pending_events(
             Dossier.result_at,
             Dossier.finished_at,
             PortalSubmission.portal_dossier_id,
+            DossierEvent.request_id,
         )
         .join(
             EventDelivery,
@@ -411,7 +414,7 @@ async def _pending_events(
             finished_at=r.finished_at,
             portal_dossier_id=r.portal_dossier_id,
         )
-        pending.setdefault(r.dossier_id, []).append(Outgoing(int(r.seq), body, facts))
+        pending.setdefault(r.dossier_id, []).append(Outgoing(int(r.seq), body, facts, r.request_id))
     return pending
 
 
@@ -482,7 +485,13 @@ async def _send(
             if chain.actions is not None and action not in chain.actions:
                 error = None  # filtered out: acknowledged without a request, order kept
             else:
-                error = await _post(client, chain, event, timestamp, transport)
+                token = current_request_id.set(event.request_id)  # this delivery's log lines
+                try:
+                    error = await _post(client, chain, event, timestamp, transport)
+                finally:
+                    current_request_id.reset(token)
+                if error is not None:
+                    log.info("event %s to %s not delivered: %s", event.seq, chain.target.name, error)
             if error is not None:
                 chain.error = error
                 return

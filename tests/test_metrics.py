@@ -9,12 +9,15 @@ from datetime import timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import Runtime, create_app, policy_from_settings
 from core.clock import FixedClock
 from core.observability import log_handler, request_id
 from core.settings import Settings
+from models.accounts import Notification
+from models.dossiers import DossierEvent
 from storage.s3 import ObjectStore
 from tests.conftest import CALENDAR, NOW
 from tests.dossiers.helpers import act
@@ -117,3 +120,32 @@ async def test_metrics_can_require_a_token(
         ok = await c.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
         assert ok.status_code == 200
         assert "dvc_http_requests_total" in ok.text
+
+
+async def test_the_request_id_is_carried_to_the_events_and_notifications_it_made(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    s, dossier_id = await submitted(client, session, store)
+    receive = "mutation($id: ID!) { dossierReceive(id: $id) { __typename } }"
+    answer = await client.post(
+        "/graphql",
+        json={"query": receive, "variables": {"id": str(dossier_id)}},
+        headers={"Authorization": f"Bearer {s.reception}", "X-Request-Id": "counter-desk-0042"},
+    )
+    assert answer.json()["data"]["dossierReceive"]["__typename"] == "DossierChanged"
+    event = await session.scalar(
+        select(DossierEvent).where(DossierEvent.dossier_id == dossier_id, DossierEvent.action == "RECEIVE")
+    )
+    assert event is not None
+    assert event.request_id == "counter-desk-0042"
+    told = (
+        await session.scalars(select(Notification).where(Notification.template == "dossier_receive"))
+    ).all()
+    assert told
+    assert {n.request_id for n in told} == {"counter-desk-0042"}
+    submit_event = await session.scalar(
+        select(DossierEvent).where(DossierEvent.dossier_id == dossier_id, DossierEvent.action == "SUBMIT")
+    )
+    assert submit_event is not None
+    assert submit_event.request_id is not None
+    assert submit_event.request_id != "counter-desk-0042"  # each request its own id

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.actor import Actor
+from core.observability import request_id as current_request_id
 from models.accounts import Notification, RateCounter, SecurityEvent
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ def notification(
         subject=subject,
         body=body,
         created_at=now,
+        request_id=current_request_id.get(),
     )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
+from core.observability import request_id as current_request_id
 from models.accounts import Account, AccountStatus, CitizenProfile, OrganisationProfile, StaffAssignment
 from models.catalog import (
     Agency,
@@ -181,6 +182,7 @@ def _record(
         punctuality=punctuality.value if punctuality else None,
         data={**ctx.data, **(data or {})},
         prev_hash=dossier.trail_head or trail.GENESIS,
+        request_id=current_request_id.get(),
     )
     event.hash = trail.event_hash(event)
     dossier.trail_head = event.hash

@@ -116,15 +116,7 @@ def _components(items: list[ComponentFilesInput]) -> tuple[ComponentFiles, ...]:
 
 def _page(page: Any) -> DossierConnection:
     edges = [DossierEdge(cursor=c, node=Dossier(row=d)) for d, c in page.items]
-    return DossierConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+    return DossierConnection(edges=edges, page_info=PageInfo.of(page, edges))
 
 
 Command = Callable[[AsyncSession, uuid.UUID, ActContext], Awaitable[Any]]

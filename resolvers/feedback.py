@@ -299,16 +299,7 @@ async def _guarded(
 
 def _inquiries(page: Page[Any]) -> InquiryConnection:
     edges = [InquiryEdge(cursor=c, node=Inquiry(row=r)) for r, c in page.items]
-    return InquiryConnection(edges=edges, page_info=_info(page, edges))
-
-
-def _info(page: Page[Any], edges: list[Any]) -> PageInfo:
-    return PageInfo(
-        has_next_page=page.has_next,
-        has_previous_page=page.has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
+    return InquiryConnection(edges=edges, page_info=PageInfo.of(page, edges))
 
 
 @strawberry.type
@@ -406,4 +397,4 @@ class FeedbackQuery:
             async with info.context.db.session() as session:
                 page = await rules.published(session, flt, first=first, after=after)
         edges = [PublishedAnswerEdge(cursor=c, node=PublishedAnswer(row=r)) for r, c in page.items]
-        return PublishedAnswerConnection(edges=edges, page_info=_info(page, edges))
+        return PublishedAnswerConnection(edges=edges, page_info=PageInfo.of(page, edges))

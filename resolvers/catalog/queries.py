@@ -69,12 +69,7 @@ class CatalogQuery:
         edges = [ProcedureEdge(cursor=c, node=Procedure(procedure=p, row=v)) for (p, v), c in page.items]
         return ProcedureConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.has_previous,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=PageInfo.of(page, edges),
             total_count=page.total,
         )
 

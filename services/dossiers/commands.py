@@ -550,6 +550,56 @@ async def register_at_counter(
             .join(Account, Account.id == CitizenProfile.account_id)
             .where(CitizenProfile.citizen_id == applicant.id_number, Account.status == AccountStatus.ACTIVE)
         )
+    dossier = await _new_submitted(
+        session,
+        actor,
+        channel=channel,
+        account_id=account_id,
+        owner_id=actor.id,
+        applicant=applicant,
+        procedure=procedure,
+        version=version,
+        agency=agency,
+        form_data=form_data,
+        delivery_method=None,
+        components=components,
+        now=now,
+        calendar=calendar,
+    )
+    ctx = ActContext(actor=actor, now=now, calendar=calendar)
+    await _settle(
+        session,
+        dossier,
+        "REGISTER",
+        ctx,
+        from_status=None,
+        role=StaffRole.RECEPTION_OFFICER.value,
+        agency_id=agency.id,
+        data={"channel": channel.value},
+    )
+    return dossier
+
+
+async def _new_submitted(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    channel: Channel,
+    account_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    applicant: Applicant,
+    procedure: Procedure,
+    version: ProcedureVersion,
+    agency: Agency,
+    form_data: dict[str, Any],
+    delivery_method: str | None,
+    components: Sequence[ComponentFiles],
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> Dossier:
+    """A dossier handed in whole (at the counter, by post, through the national portal):
+    SUBMITTED, its components attached (files owned by `owner_id`) and checked complete. The
+    caller writes the act that brought it."""
     dossier = Dossier(
         id=uuid.uuid4(),
         status=DossierStatus.SUBMITTED,
@@ -564,6 +614,7 @@ async def register_at_counter(
         procedure_version_id=version.id,
         receiving_agency_id=agency.id,
         form_data=form_data,
+        delivery_method=delivery_method,
         payment_status=await _payment_status(session, version, channel),
         delivery_status=DeliveryStatus.NOT_READY,
         sync_status=SyncStatus.PENDING,
@@ -574,20 +625,9 @@ async def register_at_counter(
     )
     session.add(dossier)
     await session.flush()
-    await _attach(session, dossier, version, components, actor=actor, owner_id=actor.id, now=now)
+    await _attach(session, dossier, version, components, actor=actor, owner_id=owner_id, now=now)
     await session.flush()
     await _completeness(session, dossier, version)
-    ctx = ActContext(actor=actor, now=now, calendar=calendar)
-    await _settle(
-        session,
-        dossier,
-        "REGISTER",
-        ctx,
-        from_status=None,
-        role=StaffRole.RECEPTION_OFFICER.value,
-        agency_id=agency.id,
-        data={"channel": channel.value},
-    )
     return dossier
 
 
@@ -652,34 +692,22 @@ async def submit_from_portal(
     _check_delivery(version, delivery_method)
     if not applicant.name.strip():
         raise ValidationFailed([FieldIssue(("applicant", "name"), "REQUIRED", "Thiếu họ tên người nộp.")])
-    dossier = Dossier(
-        id=uuid.uuid4(),
-        status=DossierStatus.SUBMITTED,
+    dossier = await _new_submitted(
+        session,
+        actor,
         channel=Channel.NATIONAL_PORTAL,
-        applicant_account_id=account_id,
-        applicant_name=applicant.name.strip(),
-        applicant_id_number=applicant.id_number,
-        applicant_phone=applicant.phone,
-        applicant_email=applicant.email,
-        applicant_address=applicant.address,
-        procedure_id=procedure.id,
-        procedure_version_id=version.id,
-        receiving_agency_id=agency.id,
+        account_id=account_id,
+        owner_id=account_id,
+        applicant=applicant,
+        procedure=procedure,
+        version=version,
+        agency=agency,
         form_data=form_data,
         delivery_method=delivery_method,
-        payment_status=await _payment_status(session, version, Channel.NATIONAL_PORTAL),
-        delivery_status=DeliveryStatus.NOT_READY,
-        sync_status=SyncStatus.PENDING,
-        lookup_secret=secrets.token_urlsafe(24),
-        submitted_at=now,
-        counts_from=calendar.counts_from(now),
-        version=1,
+        components=components,
+        now=now,
+        calendar=calendar,
     )
-    session.add(dossier)
-    await session.flush()
-    await _attach(session, dossier, version, components, actor=actor, owner_id=account_id, now=now)
-    await session.flush()
-    await _completeness(session, dossier, version)
     ctx = ActContext(actor=actor, now=now, calendar=calendar)
     assert dossier.counts_from is not None
     await _settle(

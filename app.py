@@ -15,7 +15,7 @@ import dataclasses
 import gc
 import logging
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import unquote
 
@@ -71,7 +71,7 @@ from services.accounts.service import run_inactivity
 from services.calendar import WorkingCalendar
 from services.feedback import Deadlines
 from services.holidays import CalendarCache
-from services.lookup_limits import RateLimit
+from services.lookup_limits import LookupLimiter, RateLimit
 from services.national_portal.feed import (
     PortalClient,
     PortalTransport,
@@ -104,6 +104,8 @@ class Runtime:
     scanner: Scanner | None = None
     oidc: OidcClient | None = None
     engine: AsyncEngine | None = None
+    # This process's leases on the shared lookup rate counters (services.lookup_limits).
+    lookups: LookupLimiter = field(default_factory=LookupLimiter)
 
 
 class Unauthorized(Exception):
@@ -236,6 +238,7 @@ class GraphQLApp(GraphQL[Context, None]):
             scanner=rt.scanner,
             broker=rt.broker,
             oidc=rt.oidc,
+            lookups=rt.lookups,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -638,7 +641,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         rt = ref["runtime"]
         s = rt.settings
         rate = RateLimit(s.lookup_rate_limit, timedelta(seconds=s.lookup_rate_window_seconds))
-        handler = lookup_page(rt.session_factory, s.zone, rate, rt.clock.now())
+        handler = lookup_page(rt.session_factory, s.zone, rate, rt.clock.now(), rt.lookups)
         response: Response = await handler(request)
         return response
 
@@ -652,7 +655,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         rt = ref["runtime"]
         s = rt.settings
         rate = RateLimit(s.sms_lookup_rate_limit, timedelta(seconds=s.sms_lookup_rate_window_seconds))
-        handler = inbound(rt.session_factory, s.sms_gateway_key, s.zone, rate, rt.clock.now())
+        handler = inbound(rt.session_factory, s.sms_gateway_key, s.zone, rate, rt.clock.now(), rt.lookups)
         return await handler(request)
 
     async def national_portal_route(request: Request) -> Response:

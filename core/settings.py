@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of an external PostgreSQL (postgresql+asyncpg://…). "
         "Unset: an embedded PostgreSQL is started under DATA_DIR.",
     )
-    db_pool_size: int = Field(10, ge=1, le=200)
+    db_pool_size: int = Field(20, ge=1, le=200)
     db_pool_pre_ping: bool = Field(
         False,
         description="Test each pooled connection with a round trip (BEGIN; SELECT; ROLLBACK) before use. "

@@ -18,6 +18,7 @@ from resolvers.loaders import Loaders
 from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
 from services.calendar import WorkingCalendar
+from services.lookup_limits import LookupLimiter
 from services.uploads import Scanner
 from storage.s3 import ObjectStore
 
@@ -39,6 +40,7 @@ class Context:
     scanner: Scanner | None = None
     broker: Broker | None = None
     oidc: OidcClient | None = None
+    lookups: LookupLimiter | None = None  # the process's lookup rate leases (None: count each)
     # graphql-transport-ws `connection_init` payload (websockets only)
     connection_params: dict[str, object] | None = None
     # Set by a mutation that answered with an error: nothing it wrote may be committed.

@@ -15,5 +15,5 @@ def lookup_rate(ctx: Context) -> RateLimit:
 
 
 async def check_lookup_rate(ctx: Context) -> None:
-    if not await within(ctx.journal, lookup_keys(ctx.actor, ctx.meta.address), lookup_rate(ctx)):
+    if not await within(ctx.journal, lookup_keys(ctx.actor, ctx.meta.address), lookup_rate(ctx), ctx.lookups):
         raise ClientError(LOOKUP_REFUSED, "RATE_LIMITED")

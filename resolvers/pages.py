@@ -19,7 +19,7 @@ from services.accounts.journal import Journal, RequestMeta
 from services.documents.issue import SYSTEM_NAME, verify
 from services.dossiers.queries import lookup, steps_by_dossier_ids
 from services.dossiers.workflow import STATUS_LABELS
-from services.lookup_limits import LOOKUP_REFUSED, RateLimit, lookup_keys, within
+from services.lookup_limits import LOOKUP_REFUSED, LookupLimiter, RateLimit, lookup_keys, within
 
 STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:1rem;
 max-width:40rem;margin:auto;color:#1b1b1b;line-height:1.5}h1{font-size:1.3rem;color:#a3120f}
@@ -49,14 +49,18 @@ Page = Callable[[Request], Awaitable[HTMLResponse]]
 
 
 def lookup_page(
-    factory: SessionFactory, zone: ZoneInfo, rate: RateLimit | None = None, now: datetime | None = None
+    factory: SessionFactory,
+    zone: ZoneInfo,
+    rate: RateLimit | None = None,
+    now: datetime | None = None,
+    limiter: LookupLimiter | None = None,
 ) -> Page:
     async def page(request: Request) -> HTMLResponse:
         code = request.path_params["code"]
         if rate is not None and now is not None:
             address = request.client.host if request.client else None
             journal = Journal(factory, RequestMeta(address=address), now)
-            if not await within(journal, lookup_keys(ANONYMOUS, address), rate):
+            if not await within(journal, lookup_keys(ANONYMOUS, address), rate, limiter):
                 return _page("Tạm dừng tra cứu", f"<p>{escape(LOOKUP_REFUSED)}</p>", 429)
         async with factory() as session:
             found = await lookup(session, code)

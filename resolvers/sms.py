@@ -24,7 +24,7 @@ from models.catalog import ProcedureVersion
 from services.accounts.journal import Journal, RequestMeta
 from services.dossiers.queries import lookup
 from services.dossiers.workflow import STATUS_LABELS
-from services.lookup_limits import LOOKUP_REFUSED, RateLimit, within
+from services.lookup_limits import LOOKUP_REFUSED, LookupLimiter, RateLimit, within
 
 COMMAND = re.compile(r"^\s*TRA\s*CUU\s+(\S+)\s*$", re.IGNORECASE)
 HELP = "Soạn TRACUU <mã hồ sơ> để tra cứu tình trạng hồ sơ."
@@ -63,6 +63,7 @@ def inbound(
     zone: ZoneInfo,
     rate: RateLimit | None = None,
     now: datetime | None = None,
+    limiter: LookupLimiter | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         if not key:
@@ -79,7 +80,7 @@ def inbound(
         if rate is not None and now is not None:
             # Per sender number: no reply at all when over (each reply is a paid message).
             journal = Journal(factory, RequestMeta(), now)
-            if not await within(journal, [f"lookup:sms:{sender or '-'}"], rate):
+            if not await within(journal, [f"lookup:sms:{sender or '-'}"], rate, limiter):
                 return JSONResponse(
                     {"error": LOOKUP_REFUSED, "code": "RATE_LIMITED", "reply": None}, status_code=429
                 )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -78,19 +77,19 @@ def notification(
     )
 
 
-async def hit(session: AsyncSession, key: str, *, window: timedelta, now: datetime) -> int:
-    """Count one more event for `key` in the current fixed window; returns the new count."""
+def window_start(now: datetime, window: timedelta) -> datetime:
+    """The start of the fixed window `now` falls in (windows are aligned on the epoch)."""
     seconds = int(window.total_seconds())
-    start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
-    stmt = (
-        insert(RateCounter)
-        .values(key=key, window_start=start, count=1)
-        .on_conflict_do_update(
-            index_elements=[RateCounter.key, RateCounter.window_start],
-            set_={"count": RateCounter.count + literal_column("1")},
-        )
-        .returning(RateCounter.count)
-    )
+    return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
+
+
+async def hit(session: AsyncSession, key: str, *, window: timedelta, now: datetime, amount: int = 1) -> int:
+    """Count `amount` more events for `key` in the current fixed window; returns the new count."""
+    new = insert(RateCounter).values(key=key, window_start=window_start(now, window), count=amount)
+    stmt = new.on_conflict_do_update(
+        index_elements=[RateCounter.key, RateCounter.window_start],
+        set_={"count": RateCounter.count + new.excluded.count},
+    ).returning(RateCounter.count)
     return int((await session.execute(stmt)).scalar_one())
 
 

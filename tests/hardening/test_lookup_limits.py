@@ -7,22 +7,27 @@ tests/accounts/test_locks.py and tests/accounts/test_registration.py.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import create_app
 from core.db import make_engine, make_session_factory
 from core.settings import Settings
 from models.accounts import RateCounter
+from services.accounts.journal import Journal, RequestMeta
+from services.lookup_limits import LookupLimiter, RateLimit
 from storage.s3 import ObjectStore
-from tests.conftest import ADMIN_ID, ADMIN_TOKEN, SMS_KEY, Servers, gql
+from tests.conftest import ADMIN_ID, ADMIN_TOKEN, NOW, SMS_KEY, Servers, gql
 from tests.dossiers.helpers import act
 from tests.dossiers.test_access_and_integrity import submitted
 from tests.hardening.helpers import error_codes, runtime
@@ -109,6 +114,82 @@ async def test_the_lookup_page_is_limited_per_address(
         refused = await c.get(f"/tra-cuu/{UNKNOWN}")
     assert refused.status_code == 429
     assert "Quá nhiều lượt tra cứu" in refused.text
+
+
+class CountingJournal(Journal):
+    """The real journal (real counters in PostgreSQL), counting its transactions."""
+
+    transactions = 0
+
+    async def run(self, work):  # type: ignore[no-untyped-def]
+        CountingJournal.transactions += 1
+        return await super().run(work)
+
+
+async def test_leases_of_two_processes_never_admit_more_than_the_limit(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    rate = RateLimit(64, timedelta(minutes=10))
+    processes = [LookupLimiter(), LookupLimiter()]  # each app process holds its own
+    journal = CountingJournal(session_factory, RequestMeta(), NOW)
+    CountingJournal.transactions = 0
+    pick = random.Random(5)
+    answers = [
+        await pick.choice(processes).admit(journal, ["lookup:addr:203.0.113.99"], rate) for _ in range(200)
+    ]
+    admitted = sum(answers)
+    # Never over the limit; at worst one process's unused lease (an eighth of it) refused early.
+    assert 64 - 64 // 8 <= admitted <= 64
+    assert answers[:56] == [True] * 56
+    leases = CountingJournal.transactions
+    assert leases < admitted // 2  # blocks, not one write per lookup
+    async with session_factory() as session:
+        counted = (
+            await session.execute(
+                select(RateCounter.count).where(RateCounter.key == "lookup:addr:203.0.113.99")
+            )
+        ).scalar_one()
+    assert counted >= admitted
+    # Refused for the rest of the window from memory: a flood writes nothing more.
+    for _ in range(50):
+        assert not await processes[0].admit(journal, ["lookup:addr:203.0.113.99"], rate)
+    assert CountingJournal.transactions <= leases + 1
+    # The next window starts afresh.
+    later = CountingJournal(session_factory, RequestMeta(), NOW + timedelta(minutes=10))
+    assert await processes[0].admit(later, ["lookup:addr:203.0.113.99"], rate)
+
+
+async def test_concurrent_lookups_share_one_lease_at_a_time(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """200 lookups at once in one process: they wait for the lease on its way instead of each
+    taking one (which would reserve ever larger blocks), and never pass the limit."""
+    rate = RateLimit(1000, timedelta(minutes=10))
+    limiter = LookupLimiter()
+    journal = CountingJournal(session_factory, RequestMeta(), NOW)
+    CountingJournal.transactions = 0
+    answers = await asyncio.gather(
+        *(limiter.admit(journal, ["lookup:addr:203.0.113.97"], rate) for _ in range(200))
+    )
+    assert all(answers)
+    assert CountingJournal.transactions <= 9  # blocks 1, 2, 4, …, 125
+    async with session_factory() as session:
+        counted = (
+            await session.execute(
+                select(RateCounter.count).where(RateCounter.key == "lookup:addr:203.0.113.97")
+            )
+        ).scalar_one()
+    assert 200 <= counted < 400  # reserved ahead: at most about as much again as was used
+
+
+async def test_small_limits_are_counted_one_by_one(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    rate = RateLimit(5, timedelta(minutes=10))
+    processes = [LookupLimiter(), LookupLimiter()]
+    journal = CountingJournal(session_factory, RequestMeta(), NOW)
+    CountingJournal.transactions = 0
+    answers = [await processes[i % 2].admit(journal, ["lookup:addr:203.0.113.98"], rate) for i in range(7)]
+    assert answers == [True] * 5 + [False] * 2  # exact: nothing leased ahead, nothing wasted
+    assert CountingJournal.transactions == 7
 
 
 async def _sms(c: httpx.AsyncClient, sender: str, text: str) -> httpx.Response:

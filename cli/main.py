@@ -582,34 +582,40 @@ def _minio(settings: Settings) -> Any:
     )
 
 
+def _copying_objects(description: str, work: Callable[[Callable[[int], None]], T]) -> T:
+    """Runs a backup or restore with a progress bar counting objects; a BackupError exits 1."""
+    from cli import backup
+
+    with _progress() as bar:
+        task = bar.add_task(description, total=None)
+        try:
+            return work(lambda n: bar.advance(task, n))
+        except backup.BackupError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(1) from None
+
+
 @app.command("backup")
 def backup_cmd(
     target: Annotated[Path, typer.Argument(help="Thư mục (trống) để ghi bản sao lưu.")],
 ) -> None:
     """Back up the database (pg_dump) and then every object of the store, with a manifest of
     SHA-256 digests. Restore with `dvc restore`."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from cli import backup
 
     with environment.prepared() as settings:
         revision = _in_session(settings, _revision, commit=False)
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
-        ) as bar:
-            task = bar.add_task("Sao chép đối tượng", total=None)
-            try:
-                manifest = backup.backup(
-                    settings.database_url or "",
-                    _minio(settings),
-                    settings.s3_bucket,
-                    target,
-                    revision=revision,
-                    progress=lambda n: bar.advance(task, n),
-                )
-            except backup.BackupError as error:
-                console.print(f"[red]{error}[/red]")
-                raise typer.Exit(1) from None
+        manifest = _copying_objects(
+            "Sao chép đối tượng",
+            lambda progress: backup.backup(
+                settings.database_url or "",
+                _minio(settings),
+                settings.s3_bucket,
+                target,
+                revision=revision,
+                progress=progress,
+            ),
+        )
     size = manifest["database"]["size"] + sum(o["size"] for o in manifest["objects"])
     console.print(
         f"Đã sao lưu vào {target}: cơ sở dữ liệu (migration {manifest['migration']}) và "
@@ -623,28 +629,21 @@ def restore_cmd(
 ) -> None:
     """Restore a backup into an empty database and bucket, checking every digest, then verify
     that every file the database names is in the store and every trail checks."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from cli import backup
 
     with environment.prepared() as settings:
         empty = _in_session(settings, _database_is_empty, commit=False)
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
-        ) as bar:
-            task = bar.add_task("Khôi phục đối tượng", total=None)
-            try:
-                manifest = backup.restore(
-                    settings.database_url or "",
-                    _minio(settings),
-                    settings.s3_bucket,
-                    source,
-                    database_is_empty=empty,
-                    progress=lambda n: bar.advance(task, n),
-                )
-            except backup.BackupError as error:
-                console.print(f"[red]{error}[/red]")
-                raise typer.Exit(1) from None
+        manifest = _copying_objects(
+            "Khôi phục đối tượng",
+            lambda progress: backup.restore(
+                settings.database_url or "",
+                _minio(settings),
+                settings.s3_bucket,
+                source,
+                database_is_empty=empty,
+                progress=progress,
+            ),
+        )
         migrate.upgrade(settings.database_url or "")  # a backup from an older release moves forward
         found = _verify(settings, deep=True)
     console.print(f"Đã khôi phục {len(manifest['objects'])} đối tượng và cơ sở dữ liệu từ {source}.")

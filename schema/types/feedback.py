@@ -44,6 +44,13 @@ async def _agency(info: Info[Context, None], ident: object) -> Agency | None:
     return Agency(row=row) if row else None
 
 
+async def _field(info: Info[Context, None], ident: object) -> Field | None:
+    if ident is None:
+        return None
+    row = await info.context.loaders.field_by_id.load(ident)  # type: ignore[arg-type]
+    return Field.from_row(row) if row else None
+
+
 @strawberry.type(description="Phản ánh, kiến nghị hoặc câu hỏi (người gửi và cán bộ liên quan xem).")
 class Inquiry:
     row: strawberry.Private[m.Inquiry]
@@ -110,10 +117,7 @@ class Inquiry:
 
     @strawberry.field(description="Lĩnh vực.")
     async def field(self, info: Info[Context, None]) -> Field | None:
-        if self.row.field_id is None:
-            return None
-        row = await info.context.loaders.field_by_id.load(self.row.field_id)
-        return Field.from_row(row) if row else None
+        return await _field(info, self.row.field_id)
 
     @strawberry.field(description="Thời điểm tiếp nhận.")
     def received_at(self) -> datetime:
@@ -229,10 +233,7 @@ class PublishedAnswer:
 
     @strawberry.field(description="Lĩnh vực.")
     async def field(self, info: Info[Context, None]) -> Field | None:
-        if self.row.field_id is None:
-            return None
-        row = await info.context.loaders.field_by_id.load(self.row.field_id)
-        return Field.from_row(row) if row else None
+        return await _field(info, self.row.field_id)
 
     @strawberry.field(description="Thời điểm tiếp nhận.")
     def received_at(self) -> datetime:

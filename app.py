@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
@@ -37,6 +38,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage, StartMessage
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
@@ -148,7 +153,50 @@ async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: Requ
     return actor
 
 
+def _persisted_of(view: object) -> PersistedQueries:
+    return getattr(view, "_persisted", None) or PersistedQueries({})
+
+
+class PersistedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the same allow-list as HTTP: a `subscribe` message's
+    `extensions.persistedQuery` names the document; PERSISTED_QUERIES_ONLY refuses plain text."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message["payload"]
+        try:
+            document = _persisted_of(self.view).resolve(payload.get("query"), payload.get("extensions"))
+        except PersistedQueryError as error:
+            refusal = GraphQLError(error.message, extensions={"code": error.code})
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refusal.formatted]})
+            return
+        if document is None:
+            await self.handle_invalid_message("Failed to parse message")  # no query, no hash
+            return
+        await super().handle_subscribe({**message, "payload": {**payload, "query": document}})
+
+
+class PersistedWS(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol with the same allow-list (`start` messages)."""
+
+    async def handle_start(self, message: StartMessage) -> None:
+        payload: dict[str, Any] = dict(message["payload"])
+        try:
+            document = _persisted_of(self.view).resolve(payload.get("query"), payload.get("extensions"))
+        except PersistedQueryError as error:
+            refusal = GraphQLError(error.message, extensions={"code": error.code})
+            await self.send_message(ErrorMessage(type="error", id=message["id"], payload=refusal.formatted))
+            return
+        if document is None:
+            refusal = GraphQLError("Thiếu truy vấn.", extensions={"code": "BAD_REQUEST"})
+            await self.send_message(ErrorMessage(type="error", id=message["id"], payload=refusal.formatted))
+            return
+        await super().handle_start({**message, "payload": {**message["payload"], "query": document}})
+
+
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = PersistedTransportWS
+    graphql_ws_handler_class = PersistedWS
+
     def __init__(
         self,
         runtime_ref: dict[str, Runtime],

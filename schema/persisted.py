@@ -2,10 +2,12 @@
 
 The protocol is Apollo's: a request carries `extensions.persistedQuery.sha256Hash` (the SHA-256
 of the document, hex) instead of, or with, the query text — over POST or GET, so a query sent
-by GET has a short, cacheable address. Unlike Apollo's *automatic* persisted queries, nothing is
-registered at run time: the allow-list is a file shipped with the clients (`PERSISTED_QUERIES`),
-either Apollo's persisted-query manifest (`{"operations": [{"id": …, "body": …}]}`) or a plain
-`{"<sha256>": "<document>"}` object; every entry's hash is checked when the file is read.
+by GET has a short, cacheable address, and in a websocket's `subscribe` (graphql-transport-ws) or
+`start` (graphql-ws) message, where a refusal is that operation's `error` message. Unlike
+Apollo's *automatic* persisted queries, nothing is registered at run time: the allow-list is a
+file shipped with the clients (`PERSISTED_QUERIES`), either Apollo's persisted-query manifest
+(`{"operations": [{"id": …, "body": …}]}`) or a plain `{"<sha256>": "<document>"}` object;
+every entry's hash is checked when the file is read.
 
 - a known hash: its document runs (a query text sent along must be that document);
 - an unknown hash without a query: `PERSISTED_QUERY_NOT_FOUND`, as Apollo clients expect;

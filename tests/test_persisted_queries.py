@@ -1,9 +1,10 @@
 """Persisted queries (Apollo's protocol, allow-listed by SHA-256): by hash over POST and GET, an
 unknown hash answers PERSISTED_QUERY_NOT_FOUND, a hash that is not the query's is refused, and
-with PERSISTED_QUERIES_ONLY nothing but the allow-list runs."""
+with PERSISTED_QUERIES_ONLY nothing but the allow-list runs — over websockets too."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,21 +41,26 @@ def manifest(tmp_path: Path) -> Path:
     return path
 
 
+def _runtime(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], path: Path, *, only: bool
+) -> Runtime:
+    configured = settings.model_copy(update={"persisted_queries": path, "persisted_queries_only": only})
+    return Runtime(
+        settings=configured,
+        session_factory=session_factory,
+        store=None,
+        broker=None,
+        clock=FixedClock(NOW),
+        policy=policy_from_settings(configured),
+        calendar=CALENDAR,
+    )
+
+
 @pytest.fixture
 def app_client(settings: Settings, session_factory: async_sessionmaker[AsyncSession]) -> Callable[..., Any]:
     @asynccontextmanager
     async def make(path: Path, *, only: bool = False) -> AsyncIterator[httpx.AsyncClient]:
-        configured = settings.model_copy(update={"persisted_queries": path, "persisted_queries_only": only})
-        runtime = Runtime(
-            settings=configured,
-            session_factory=session_factory,
-            store=None,
-            broker=None,
-            clock=FixedClock(NOW),
-            policy=policy_from_settings(configured),
-            calendar=CALENDAR,
-        )
-        transport = httpx.ASGITransport(app=create_app(runtime))
+        transport = httpx.ASGITransport(app=create_app(_runtime(settings, session_factory, path, only=only)))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
 
@@ -151,3 +159,55 @@ def test_the_allow_list_is_checked_when_read(tmp_path: Path) -> None:
 def test_only_needs_a_list(settings: Settings) -> None:
     with pytest.raises(ValidationError, match="PERSISTED_QUERIES_ONLY needs PERSISTED_QUERIES"):
         Settings(database_url=settings.database_url, jwt_secret="x" * 40, persisted_queries_only=True)
+
+
+@asynccontextmanager
+async def _websocket(app: Any, protocol: str) -> AsyncIterator[Any]:
+    async with (
+        ASGIWebSocketTransport(app=app) as transport,
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        connect: Any = aconnect_ws
+        async with connect("http://test/graphql", client, subprotocols=[protocol]) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {}})
+            assert (await asyncio.wait_for(ws.receive_json(), timeout=5))["type"] == "connection_ack"
+            yield ws
+
+
+async def test_websockets_follow_the_same_allow_list(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], manifest: Path
+) -> None:
+    app = create_app(_runtime(settings, session_factory, manifest, only=True))
+    async with _websocket(app, "graphql-transport-ws") as ws:
+        # plain text, even a subscription: refused, and the connection stays usable
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": 'subscription { procedureChanged(code: "X") { code } }'},
+            }
+        )
+        refused = await asyncio.wait_for(ws.receive_json(), timeout=5)
+        assert (refused["id"], refused["type"]) == ("1", "error")
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+        # a listed hash runs its document, with or without the text
+        digest = document_hash(LOOKUP)
+        for ident, payload in (
+            ("2", {"variables": {"code": "NO-SUCH-CODE"}, "extensions": _persisted(digest)}),
+            ("3", {"query": LOOKUP, "variables": {"code": "NO-SUCH-CODE"}, "extensions": _persisted(digest)}),
+        ):
+            await ws.send_json({"id": ident, "type": "subscribe", "payload": payload})
+            answer = await asyncio.wait_for(ws.receive_json(), timeout=5)
+            assert answer == {"id": ident, "type": "next", "payload": {"data": {"dossierStatus": None}}}
+            assert (await asyncio.wait_for(ws.receive_json(), timeout=5)) == {"id": ident, "type": "complete"}
+        # a text that is not the hash's document
+        await ws.send_json(
+            {"id": "4", "type": "subscribe", "payload": {"query": OTHER, "extensions": _persisted(digest)}}
+        )
+        mismatch = await asyncio.wait_for(ws.receive_json(), timeout=5)
+        assert mismatch["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_MISMATCH"
+    async with _websocket(app, "graphql-ws") as ws:  # the legacy protocol too
+        await ws.send_json({"id": "1", "type": "start", "payload": {"query": OTHER}})
+        refused = await asyncio.wait_for(ws.receive_json(), timeout=5)
+        assert refused["type"] == "error"
+        assert refused["payload"]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"

@@ -686,6 +686,9 @@ async def dossier_changes(
         yield latest or first
         try:
             while True:
+                # Resumed once the state sent is resolved: give its connection back to the pool
+                # before waiting (an idle subscriber must not hold one, there are many).
+                await ctx.db.finish(commit=False)
                 await queue.get()
                 while not queue.empty():
                     queue.get_nowait()
@@ -731,6 +734,7 @@ class DossierSubscription:
         async with ctx.broker.subscribe("inbox", str(agency.id)) as queue:
             try:
                 while True:
+                    await ctx.db.finish(commit=False)  # no connection held while waiting
                     event = await queue.get()
                     await ctx.db.finish(commit=False)
                     ctx.loaders = Loaders(ctx.db)

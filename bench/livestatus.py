@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import queue
 import statistics
 import tempfile
@@ -50,7 +51,7 @@ import asyncpg
 
 from bench.inbox import token_for
 from bench.loadgen import _read_response, build
-from bench.servers import Server, dataset, start_app
+from bench.servers import TICKS, Server, cpu_seconds, dataset, start_app
 
 SUBSCRIBERS = 1_000
 DOSSIERS = 200
@@ -102,6 +103,25 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
 def run_queue_wait(pid: int) -> float:
     """Seconds a process's main thread (the event loop) has spent runnable but waiting for a CPU."""
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its children, live or ended (PostgreSQL: postmaster + backends)."""
+    total = cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                total += cpu_seconds(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / TICKS
 
 
 def pct(values: list[float], q: float) -> float:
@@ -292,7 +312,7 @@ def _client(
 
 
 def _mutator(ports: list[int], dossiers: list[dict[str, Any]], out: Any) -> None:
-    async def run() -> list[dict[str, Any]]:
+    async def run() -> dict[str, Any]:
         pools: list[asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = []
         for port in ports:
             pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
@@ -349,7 +369,7 @@ def _mutator(ports: list[int], dossiers: list[dict[str, Any]], out: Any) -> None
         for pool in pools:
             while not pool.empty():
                 pool.get_nowait()[1].close()
-        return changes
+        return {"changes": changes, "cpu": time.process_time()}
 
     out.put(_run(run()))
 
@@ -382,7 +402,7 @@ async def _observe(dsn: str, mutator: Any, mutator_done: Any) -> dict[str, Any]:
     start = _now()
     while True:
         with contextlib.suppress(queue.Empty):
-            changes = mutator_done.get_nowait()
+            mutated = mutator_done.get_nowait()
             break
         if not mutator.is_alive() and mutator_done.empty():
             raise RuntimeError(f"the mutator process ended without its figures ({mutator.exitcode})")
@@ -392,7 +412,13 @@ async def _observe(dsn: str, mutator: Any, mutator_done: Any) -> dict[str, Any]:
     await asyncio.sleep(GRACE)
     for conn in (listener, base_listener, notifier):
         await conn.close()
-    return {"commits": commits, "baseline": baseline, "baseline_sent": sent, "changes": changes}
+    return {
+        "commits": commits,
+        "baseline": baseline,
+        "baseline_sent": sent,
+        "changes": mutated["changes"],
+        "mutator_cpu": mutated["cpu"],
+    }
 
 
 def measure(pg: Any, logs: Path) -> dict[str, Any]:
@@ -419,6 +445,12 @@ def measure(pg: Any, logs: Path) -> dict[str, Any]:
         time.sleep(1.0)
         cpu_before = [a.cpu() for a in apps]
         wait_before = [run_queue_wait(a.process.pid) for a in apps]
+
+        def others_now() -> list[float]:
+            in_clients = sum((cpu_seconds(c.pid) for c in clients if c.pid is not None), 0.0)
+            return [tree_cpu(pg.pid), in_clients, machine_busy()]
+
+        others_before = others_now()
         mutator = context.Process(target=_mutator, args=(ports, dossiers, done))
         processes.append(mutator)
         window = _now()
@@ -427,6 +459,7 @@ def measure(pg: Any, logs: Path) -> dict[str, Any]:
         window = _now() - window
         cpu = [a.cpu() - b for a, b in zip(apps, cpu_before, strict=True)]
         waited = [run_queue_wait(a.process.pid) - b for a, b in zip(apps, wait_before, strict=True)]
+        others = [after - before for after, before in zip(others_now(), others_before, strict=True)]
         stop.set()
         results = [out.get(timeout=120) for _ in clients]
         for process in processes:
@@ -441,13 +474,14 @@ def measure(pg: Any, logs: Path) -> dict[str, Any]:
         asyncio.run(_restore(pg.dsn))
     return _count(
         dossiers, observed, results,
-        subscribed=subscribed, opened_in=opened_in, cpu=cpu, waited=waited, window=window,
+        subscribed=subscribed, opened_in=opened_in, cpu=cpu, waited=waited, others=others, window=window,
     )  # fmt: skip
 
 
 def _count(
     dossiers: list[dict[str, Any]], observed: dict[str, Any], results: list[dict[str, Any]], *,
-    subscribed: int, opened_in: float, cpu: list[float], waited: list[float], window: float,
+    subscribed: int, opened_in: float, cpu: list[float], waited: list[float], others: list[float],
+    window: float,
 ) -> dict[str, Any]:  # fmt: skip
     plan = _subscriber_plan(len(dossiers))
     watchers: dict[int, list[int]] = defaultdict(list)
@@ -515,6 +549,8 @@ def _count(
         "baseline_sent": observed["baseline_sent"],
         "cpu": cpu,
         "waited": waited,
+        "others": others,
+        "mutator_cpu": observed["mutator_cpu"],
         "window": window,
     }
 
@@ -561,6 +597,13 @@ def report(r: dict[str, Any]) -> None:
     )
     waits = ", ".join(f"{w:.1f} s" for w in r["waited"])
     print(f"app event loops runnable but waiting for a CPU (machine busy) over the window: {waits}")
+    postgres, clients, machine = r["others"]
+    rest = machine - total - postgres - clients - r["mutator_cpu"]
+    print(
+        f"machine CPU over the window: {machine:.1f} s of {r['window'] * (os.cpu_count() or 1):.1f} s"
+        f" ({os.cpu_count()} cores): apps {total:.1f} s, PostgreSQL {postgres:.1f} s, subscriber clients"
+        f" {clients:.1f} s, mutator {r['mutator_cpu']:.1f} s, everything else on the machine {rest:.1f} s"
+    )
     p99 = pct(r["from_commit"], 0.99)
     met = p99 <= 50 and r["lost"] == 0 and r["subscribers"] == r["wanted"] and not r["failed"]
     print(

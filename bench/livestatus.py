@@ -6,7 +6,7 @@ events. Targets: p99 ≤ 50 ms, 0 lost.
 Method. Two app processes (`start_app` twice, two ports) on the data set's PostgreSQL. Subscribers
 (graphql-transport-ws, anonymous, by the public code and the receipt's secret) come from two
 client processes (asyncio + uvloop, the `websockets` client); subscriber k watches dossier
-k mod D on process ⌊k / D⌋ mod 2, so every dossier has subscribers on both processes. D dossiers
+⌊k / 2⌋ mod D on process k mod 2: 500 on each, every dossier watched from both. D dossiers
 in progress at their second step (a specialist assigned) are moved by a mutator process at a
 steady rate: `dossierForward` to the leader (the specialist's token), then `dossierSendBack` (the
 leader's token), change i sent to process i mod 2, two full cycles per dossier.
@@ -203,8 +203,9 @@ async def _restore(dsn: str) -> None:
 
 
 def _subscriber_plan(n_dossiers: int) -> list[tuple[int, int]]:
-    """(dossier index, app index) of every subscriber: each dossier watched from both processes."""
-    return [(k % n_dossiers, (k // n_dossiers) % APPS) for k in range(SUBSCRIBERS)]
+    """(dossier index, app index) of every subscriber: half on each process, and every dossier
+    watched from both (subscribers 2j and 2j + 1 watch dossier j mod D, one on each process)."""
+    return [((k // APPS) % n_dossiers, k % APPS) for k in range(SUBSCRIBERS)]
 
 
 def _expect(message: dict[str, Any], kind: str) -> None:
@@ -526,6 +527,7 @@ def _count(
     mutation = [(c["answered"] - c["sent"]) * 1000 for c in ok]
     return {
         "subscribers": subscribed,
+        "per_app": [sum(1 for _, app in plan if app == i) for i in range(APPS)],
         "wanted": SUBSCRIBERS,
         "dossiers": len(dossiers),
         "opened_in": opened_in,
@@ -565,7 +567,8 @@ def _row(name: str, values: list[float]) -> str:
 def report(r: dict[str, Any]) -> None:
     print(
         f"\nLive status: {r['subscribers']:,} websocket subscribers ({r['wanted']:,} wanted) over {APPS} app"
-        f" processes, {r['dossiers']} dossiers (each watched from both processes), {CLIENTS} client processes"
+        f" processes ({' + '.join(map(str, r['per_app']))}), {r['dossiers']} dossiers (each watched from both"
+        f" processes), {CLIENTS} client processes"
     )
     print(f"subscribers opened in {r['opened_in']:.1f} s")
     print(

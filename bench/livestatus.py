@@ -7,21 +7,29 @@ Method. Two app processes (`start_app` twice, two ports) on the data set's Postg
 (graphql-transport-ws, anonymous, by the public code and the receipt's secret) come from two
 client processes (asyncio + uvloop, the `websockets` client); subscriber k watches dossier
 ⌊k / 2⌋ mod D on process k mod 2: 500 on each, every dossier watched from both. D dossiers
-in progress at their second step (a specialist assigned) are moved by a mutator process at a
-steady rate: `dossierForward` to the leader (the specialist's token), then `dossierSendBack` (the
-leader's token), change i sent to process i mod 2, two full cycles per dossier.
+in progress at their second step (a specialist assigned; D = 200, fewer if the data set has
+fewer) are moved by a mutator process at 40 changes/s: `dossierForward` to the leader (the
+specialist's token), then `dossierSendBack` (the leader's token), change i sent to process
+i mod 2, two full cycles per dossier. These change the dossier's current step (its status stays
+IN_PROGRESS): repeatable acts on the same dossiers, and the subscription sends every committed
+change of the dossier alike (same announcement, same re-read), so it is the same path.
 
 Timestamps are `time.monotonic()` (CLOCK_MONOTONIC: one clock for every process on the machine).
 "Commit" is the moment a plain asyncpg connection LISTENing on the app's channel, in the driver
 process, receives the change's notification: PostgreSQL sends it right after the commit, so this
-is commit + the raw LISTEN latency (the baseline below, well under a millisecond), and the
-figure slightly flatters us by that much. Bounds are printed too: from the mutation's answer
+is commit + the raw LISTEN latency (the baseline below, under a millisecond at the median),
+and the figure flatters us by that much. Bounds are printed too: from the mutation's answer
 (after the commit: a lower bound, can be negative when a subscriber is faster than the answer)
 and from the mutation's send (before the commit: an upper bound, it includes the mutation's own
 work). Each delivery is matched to its change by (subscriber, dossier version); lost = expected
 (changes × that dossier's subscribers) − matched, after a grace period; duplicates counted too.
 Baseline in the same run: raw asyncpg NOTIFY (autocommit `SELECT pg_notify`) on one connection
 → another connection LISTENing, at the same rate, timed from before the statement is sent.
+
+CPU: the apps' CPU over the window (from /proc), how long their event loops were runnable but
+waited for a core (/proc/PID/schedstat), and where the machine's CPU went (apps, PostgreSQL,
+clients, the mutator, everything else on the machine): on a shared 2-core machine the latency
+tail follows the load others put on it, and this says how much there was.
 
 The data set is put back afterwards (dossiers, their steps and facts restored from a copy taken
 before, the trail lines and notifications the run added taken out).

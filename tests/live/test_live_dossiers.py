@@ -277,7 +277,7 @@ async def test_idle_subscribers_hold_no_database_connection(world: World) -> Non
     """More subscribers than the pool has connections (10 + 10 overflow by default), all idle on
     one process: that process still answers at once, and each of them sees the next change."""
     w = world
-    writer, reader = w.site.bases
+    reader = w.site.bases[1]
     dossier_id = await new_submitted(w, 3)
     async with contextlib.AsyncExitStack() as stack:
         watchers = [

@@ -3,7 +3,8 @@
 `python -m bench` runs them all (the data set is loaded into var/bench on first use, about ten
 minutes for a million dossiers); `python -m bench lookup inbox` runs the ones named. Each is
 also a module of its own: `python -m bench.lookup`, `bench.inbox`, `bench.submission`,
-`bench.scaleout`, `bench.statistics`, `bench.uploads`, and `bench.dataset` loads the data set alone.
+`bench.scaleout`, `bench.livestatus`, `bench.statistics`, `bench.uploads`, and `bench.dataset`
+loads the data set alone.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import inbox, lookup, scaleout, statistics, submission, uploads
+from bench import inbox, livestatus, lookup, scaleout, statistics, submission, uploads
 from bench.servers import dataset
 
-ON_DATASET = {"lookup": lookup, "inbox": inbox, "submission": submission, "scaleout": scaleout}
-ALL = ["lookup", "inbox", "submission", "scaleout", "statistics", "uploads"]
+ON_DATASET = {
+    "lookup": lookup,
+    "inbox": inbox,
+    "submission": submission,
+    "scaleout": scaleout,
+    "livestatus": livestatus,
+}
+ALL = ["lookup", "inbox", "submission", "scaleout", "livestatus", "statistics", "uploads"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -664,17 +664,23 @@ async def dossier_changes(
     async def current() -> Dossier | None:
         await ctx.db.finish(commit=False)
         ctx.loaders = Loaders(ctx.db)
-        async with ctx.db.session() as session:
-            if id is not None:
-                try:
-                    row = await queries.dossier_for(session, ctx.actor, uuid.UUID(str(id)))
-                except ValueError:
+        # One statement: no snapshot to share, so a connection in autocommit spares the BEGIN and
+        # ROLLBACK round trips, once per subscriber per change (the row has no lazy attributes).
+        async with ctx.db.autocommit() as connection:
+            session = AsyncSession(bind=connection, expire_on_commit=False)
+            try:
+                if id is not None:
+                    try:
+                        row = await queries.dossier_for(session, ctx.actor, uuid.UUID(str(id)))
+                    except ValueError:
+                        row = None
+                elif code is not None:
+                    found = await queries.lookup(session, code, id_number=id_number, secret=secret)
+                    row = found.dossier if found and found.full else None
+                else:
                     row = None
-            elif code is not None:
-                found = await queries.lookup(session, code, id_number=id_number, secret=secret)
-                row = found.dossier if found and found.full else None
-            else:
-                row = None
+            finally:
+                await session.close()
         return Dossier(row=row) if row else None
 
     first = await current()
@@ -686,6 +692,9 @@ async def dossier_changes(
         yield latest or first
         try:
             while True:
+                # Resumed once the state sent is resolved: give its connection back to the pool
+                # before waiting (an idle subscriber must not hold one, there are many).
+                await ctx.db.finish(commit=False)
                 await queue.get()
                 while not queue.empty():
                     queue.get_nowait()
@@ -731,6 +740,7 @@ class DossierSubscription:
         async with ctx.broker.subscribe("inbox", str(agency.id)) as queue:
             try:
                 while True:
+                    await ctx.db.finish(commit=False)  # no connection held while waiting
                     event = await queue.get()
                     await ctx.db.finish(commit=False)
                     ctx.loaders = Loaders(ctx.db)

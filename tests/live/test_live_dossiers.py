@@ -273,6 +273,26 @@ async def test_a_subscriber_on_another_process_sees_every_change(world: World) -
     assert versions == list(range(versions[0], versions[0] + len(versions)))  # nothing missed
 
 
+async def test_idle_subscribers_hold_no_database_connection(world: World) -> None:
+    """More subscribers than the pool has connections (10 + 10 overflow by default), all idle on
+    one process: that process still answers at once, and each of them sees the next change."""
+    w = world
+    reader = w.site.bases[1]
+    dossier_id = await new_submitted(w, 3)
+    async with contextlib.AsyncExitStack() as stack:
+        watchers = [
+            await stack.enter_async_context(subscription(reader, w.tokens["citizen"], dossier_id))
+            for _ in range(25)
+        ]
+        for ws in watchers:
+            assert (await next_state(ws))["status"] == "SUBMITTED"
+        async with asyncio.timeout(10):  # the pool waits 30 s before giving up
+            result = await act(reader, w.tokens["reception"], "dossierReceive", dossier_id)
+        assert result["__typename"] == "DossierChanged", result
+        for ws in watchers:
+            assert (await next_state(ws))["version"] == result["dossier"]["version"]
+
+
 async def test_two_officers_at_once_exactly_one_wins(world: World) -> None:
     w = world
     dossier_id = await new_submitted(w, 3)

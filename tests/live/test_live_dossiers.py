@@ -274,7 +274,7 @@ async def test_a_subscriber_on_another_process_sees_every_change(world: World) -
 
 
 async def test_idle_subscribers_hold_no_database_connection(world: World) -> None:
-    """More subscribers than the pool has connections (10 + 10 overflow by default), all idle on
+    """More subscribers than the pool has connections (20 + 20 overflow by default), all idle on
     one process: that process still answers at once, and each of them sees the next change."""
     w = world
     reader = w.site.bases[1]
@@ -282,7 +282,7 @@ async def test_idle_subscribers_hold_no_database_connection(world: World) -> Non
     async with contextlib.AsyncExitStack() as stack:
         watchers = [
             await stack.enter_async_context(subscription(reader, w.tokens["citizen"], dossier_id))
-            for _ in range(25)
+            for _ in range(45)
         ]
         for ws in watchers:
             assert (await next_state(ws))["status"] == "SUBMITTED"

@@ -13,6 +13,7 @@ from auth.roles import StaffRole
 from models import accounts as m
 from resolvers.context import Context
 from schema.types.catalog import Agency
+from schema.types.columns import column, identifier
 
 strawberry.enum(m.AccountKind, description="Loại tài khoản: công dân, tổ chức/doanh nghiệp, cán bộ.")
 strawberry.enum(
@@ -54,21 +55,14 @@ class OrganisationInfo:
 class StaffAssignment:
     row: strawberry.Private[m.StaffAssignment]
 
-    @strawberry.field(description="Mã định danh của phân công.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
+    id: strawberry.ID = identifier("Mã định danh của phân công.")
 
     @strawberry.field(description="Vai trò.")
     def role(self) -> StaffRole:
         return StaffRole(self.row.role)
 
-    @strawberry.field(description="Áp dụng cả cho các cơ quan trực thuộc.")
-    def include_sub_agencies(self) -> bool:
-        return self.row.include_sub_agencies
-
-    @strawberry.field(description="Ngày phân công.")
-    def created_at(self) -> datetime:
-        return self.row.created_at
+    include_sub_agencies: bool = column("Áp dụng cả cho các cơ quan trực thuộc.")
+    created_at: datetime = column("Ngày phân công.")
 
     @strawberry.field(description="Cơ quan (null: toàn hệ thống, chỉ với quản trị hệ thống).")
     async def agency(self, info: Info[Context, None]) -> Agency | None:
@@ -88,29 +82,12 @@ class Vault:
 class Account:
     row: strawberry.Private[m.Account]
 
-    @strawberry.field(description="Mã định danh.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field(description="Loại tài khoản.")
-    def kind(self) -> m.AccountKind:
-        return self.row.kind
-
-    @strawberry.field(description="Trạng thái.")
-    def status(self) -> m.AccountStatus:
-        return self.row.status
-
-    @strawberry.field(description="Tên hiển thị.")
-    def display_name(self) -> str:
-        return self.row.display_name
-
-    @strawberry.field(description="Thư điện tử.")
-    def email(self) -> str | None:
-        return self.row.email
-
-    @strawberry.field(description="Số điện thoại.")
-    def phone(self) -> str | None:
-        return self.row.phone
+    id: strawberry.ID = identifier("Mã định danh.")
+    kind: m.AccountKind = column("Loại tài khoản.")
+    status: m.AccountStatus = column("Trạng thái.")
+    display_name: str = column("Tên hiển thị.")
+    email: str | None = column("Thư điện tử.")
+    phone: str | None = column("Số điện thoại.")
 
     @strawberry.field(description="Thư điện tử đã xác thực.")
     def email_verified(self) -> bool:
@@ -120,29 +97,12 @@ class Account:
     def phone_verified(self) -> bool:
         return self.row.phone_verified_at is not None
 
-    @strawberry.field(description="Nhận thông báo qua thư điện tử.")
-    def notify_email(self) -> bool:
-        return self.row.notify_email
-
-    @strawberry.field(description="Nhận thông báo qua tin nhắn SMS.")
-    def notify_sms(self) -> bool:
-        return self.row.notify_sms
-
-    @strawberry.field(description="Lý do khoá (nếu bị khoá).")
-    def lock_reason(self) -> m.LockReason | None:
-        return self.row.lock_reason
-
-    @strawberry.field(description="Thời điểm khoá.")
-    def locked_at(self) -> datetime | None:
-        return self.row.locked_at
-
-    @strawberry.field(description="Lần đăng nhập thành công gần nhất.")
-    def last_sign_in_at(self) -> datetime | None:
-        return self.row.last_sign_in_at
-
-    @strawberry.field(description="Thời điểm tạo tài khoản.")
-    def created_at(self) -> datetime:
-        return self.row.created_at
+    notify_email: bool = column("Nhận thông báo qua thư điện tử.")
+    notify_sms: bool = column("Nhận thông báo qua tin nhắn SMS.")
+    lock_reason: m.LockReason | None = column("Lý do khoá (nếu bị khoá).")
+    locked_at: datetime | None = column("Thời điểm khoá.")
+    last_sign_in_at: datetime | None = column("Lần đăng nhập thành công gần nhất.")
+    created_at: datetime = column("Thời điểm tạo tài khoản.")
 
     @strawberry.field(description="Thông tin công dân.")
     async def citizen(self, info: Info[Context, None]) -> CitizenInfo | None:

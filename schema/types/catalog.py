@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from models import catalog as m
 from resolvers.context import Context
+from schema.types.columns import column, identifier
 from services.catalog.lifecycle import CatalogAction, available_actions
 
 strawberry.enum(
@@ -83,27 +84,15 @@ class FeeAccount:
 class Agency:
     row: strawberry.Private[m.Agency]
 
-    @strawberry.field(description="Mã định danh duy nhất.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
+    id: strawberry.ID = identifier("Mã định danh duy nhất.")
+    code: str = column("Mã cơ quan trên Cổng Dịch vụ công quốc gia (ví dụ H44.19).")
 
-    @strawberry.field(description="Mã cơ quan trên Cổng Dịch vụ công quốc gia (ví dụ H44.19).")
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field(
-        description="Mã định danh điện tử V1V2V3.Z1Z2.Y1Y2.MX1X2 (TT 01/2018/TT-VPCP), dùng trong mã hồ sơ."
+    electronic_id: str | None = column(
+        "Mã định danh điện tử V1V2V3.Z1Z2.Y1Y2.MX1X2 (TT 01/2018/TT-VPCP), dùng trong mã hồ sơ."
     )
-    def electronic_id(self) -> str | None:
-        return self.row.electronic_id
 
-    @strawberry.field(description="Tên cơ quan.")
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field(description="Là Bộ phận Một cửa tiếp nhận hồ sơ.")
-    def is_one_stop_unit(self) -> bool:
-        return self.row.is_one_stop_unit
+    name: str = column("Tên cơ quan.")
+    is_one_stop_unit: bool = column("Là Bộ phận Một cửa tiếp nhận hồ sơ.")
 
     @strawberry.field(description="Tài khoản thu phí, lệ phí.")
     def fee_account(self) -> FeeAccount | None:
@@ -114,21 +103,10 @@ class Agency:
             number=r.fee_account_number, bank=r.fee_account_bank or "", holder=r.fee_account_holder or ""
         )
 
-    @strawberry.field(description="Số điện thoại hỗ trợ.")
-    def support_phone(self) -> str | None:
-        return self.row.support_phone
-
-    @strawberry.field(description="Địa chỉ.")
-    def address(self) -> str | None:
-        return self.row.address
-
-    @strawberry.field(description="Ngày bắt đầu hoạt động (nếu có).")
-    def valid_from(self) -> date | None:
-        return self.row.valid_from
-
-    @strawberry.field(description="Ngày thôi hoạt động, ví dụ khi bị sáp nhập (nếu có).")
-    def valid_until(self) -> date | None:
-        return self.row.valid_until
+    support_phone: str | None = column("Số điện thoại hỗ trợ.")
+    address: str | None = column("Địa chỉ.")
+    valid_from: date | None = column("Ngày bắt đầu hoạt động (nếu có).")
+    valid_until: date | None = column("Ngày thôi hoạt động, ví dụ khi bị sáp nhập (nếu có).")
 
     @strawberry.field(description="Cấp hành chính.")
     async def level(self, info: Info[Context, None]) -> AdministrativeLevel:
@@ -213,21 +191,10 @@ class ProcedureFee:
 class WorkflowStep:
     row: strawberry.Private[m.WorkflowStep]
 
-    @strawberry.field(description="Thứ tự bước.")
-    def position(self) -> int:
-        return self.row.position
-
-    @strawberry.field(description="Tên bước.")
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field(description="Ai thực hiện bước.")
-    def agency_ref(self) -> m.StepAgencyRef:
-        return self.row.agency_ref
-
-    @strawberry.field(description="Vai trò thực hiện.")
-    def role(self) -> str:
-        return self.row.role
+    position: int = column("Thứ tự bước.")
+    name: str = column("Tên bước.")
+    agency_ref: m.StepAgencyRef = column("Ai thực hiện bước.")
+    role: str = column("Vai trò thực hiện.")
 
     @strawberry.field(description="Thời gian của bước (ngày làm việc).")
     def days(self) -> float:
@@ -280,33 +247,17 @@ class Procedure:
     procedure: strawberry.Private[m.Procedure]
     row: strawberry.Private[m.ProcedureVersion]
 
-    @strawberry.field(description="Mã định danh duy nhất của thủ tục.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.procedure.id))
+    id: strawberry.ID = identifier("Mã định danh duy nhất của thủ tục.", source="procedure")
+    code: str = column("Mã thủ tục trên CSDL quốc gia về TTHC (ví dụ 1.001193).", source="procedure")
+    status: m.ProcedureStatus = column("Trạng thái của thủ tục.", source="procedure")
+    version: int = column("Số phiên bản đang xem.", "version_no")
+    version_state: m.VersionState = column("Trạng thái của phiên bản đang xem.", "state")
 
-    @strawberry.field(description="Mã thủ tục trên CSDL quốc gia về TTHC (ví dụ 1.001193).")
-    def code(self) -> str:
-        return self.procedure.code
+    revision: int = column(
+        "Số hiệu sửa đổi, dùng để kiểm soát ghi đồng thời (expectedRevision).", source="procedure"
+    )
 
-    @strawberry.field(description="Trạng thái của thủ tục.")
-    def status(self) -> m.ProcedureStatus:
-        return self.procedure.status
-
-    @strawberry.field(description="Số phiên bản đang xem.")
-    def version(self) -> int:
-        return self.row.version_no
-
-    @strawberry.field(description="Trạng thái của phiên bản đang xem.")
-    def version_state(self) -> m.VersionState:
-        return self.row.state
-
-    @strawberry.field(description="Số hiệu sửa đổi, dùng để kiểm soát ghi đồng thời (expectedRevision).")
-    def revision(self) -> int:
-        return self.procedure.revision
-
-    @strawberry.field(description="Tên thủ tục.")
-    def name(self) -> str:
-        return self.row.name
+    name: str = column("Tên thủ tục.")
 
     @strawberry.field(description="Cấp thực hiện.")
     async def levels(self, info: Info[Context, None]) -> list[AdministrativeLevel]:
@@ -331,13 +282,8 @@ class Procedure:
         rows = await ctx(info).loaders.receiving_agencies_by_version_id.load(self.row.id)
         return [Agency(row=r) for r in rows]
 
-    @strawberry.field(description="Căn cứ pháp lý.")
-    def legal_basis(self) -> str:
-        return self.row.legal_basis
-
-    @strawberry.field(description="Mức độ dịch vụ công trực tuyến.")
-    def online_mode(self) -> m.OnlineMode:
-        return self.row.online_mode
+    legal_basis: str = column("Căn cứ pháp lý.")
+    online_mode: m.OnlineMode = column("Mức độ dịch vụ công trực tuyến.")
 
     @strawberry.field(description="Thời hạn giải quyết (ngày làm việc).")
     def processing_days(self) -> float:
@@ -348,9 +294,7 @@ class Procedure:
         d = self.row.online_processing_days
         return float(d) if d is not None else None
 
-    @strawberry.field(description="Thời điểm nộp phí: khi nộp hồ sơ hay trước khi nhận kết quả.")
-    def payment_timing(self) -> m.PaymentTiming:
-        return self.row.payment_timing
+    payment_timing: m.PaymentTiming = column("Thời điểm nộp phí: khi nộp hồ sơ hay trước khi nhận kết quả.")
 
     @strawberry.field(description="Phí, lệ phí.")
     async def fees(self, info: Info[Context, None]) -> list[ProcedureFee]:
@@ -366,9 +310,7 @@ class Procedure:
     def form_schema(self) -> JSON:
         return JSON(self.row.form_schema)
 
-    @strawberry.field(description="Kết quả thực hiện.")
-    def result_name(self) -> str:
-        return self.row.result_name
+    result_name: str = column("Kết quả thực hiện.")
 
     @strawberry.field(description="Hình thức trả kết quả.")
     def delivery_methods(self) -> list[m.DeliveryMethod]:
@@ -378,9 +320,7 @@ class Procedure:
     def decision(self) -> Decision | None:
         return _decision(self.row)
 
-    @strawberry.field(description="Thời điểm công bố phiên bản này trên hệ thống.")
-    def published_at(self) -> datetime | None:
-        return self.row.published_at
+    published_at: datetime | None = column("Thời điểm công bố phiên bản này trên hệ thống.")
 
     @strawberry.field(description="Quy trình nội bộ: các bước theo thứ tự.")
     async def workflow(self, info: Info[Context, None]) -> list[WorkflowStep]:

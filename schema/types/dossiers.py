@@ -14,6 +14,7 @@ from models.catalog import FeeKind
 from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
 from resolvers.context import Context
 from schema.types.catalog import Agency, Procedure
+from schema.types.columns import column, identifier
 from services.dossiers import commands, fees, workflow
 from services.dossiers.queries import check_trail
 
@@ -46,17 +47,9 @@ class Applicant:
 class DossierStep:
     row: strawberry.Private[m.DossierStep]
 
-    @strawberry.field(description="Thứ tự bước.")
-    def position(self) -> int:
-        return self.row.position
-
-    @strawberry.field(description="Tên bước.")
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field(description="Vai trò xử lý.")
-    def role(self) -> str:
-        return self.row.role
+    position: int = column("Thứ tự bước.")
+    name: str = column("Tên bước.")
+    role: str = column("Vai trò xử lý.")
 
     @strawberry.field(description="Thời gian của bước (ngày làm việc).")
     def days(self) -> float:
@@ -66,21 +59,10 @@ class DossierStep:
     def assignee_id(self) -> strawberry.ID | None:
         return strawberry.ID(str(self.row.assignee_id)) if self.row.assignee_id else None
 
-    @strawberry.field(description="Bắt đầu lúc.")
-    def started_at(self) -> datetime | None:
-        return self.row.started_at
-
-    @strawberry.field(description="Hạn của bước.")
-    def due_at(self) -> datetime | None:
-        return self.row.due_at
-
-    @strawberry.field(description="Kết thúc lúc.")
-    def finished_at(self) -> datetime | None:
-        return self.row.finished_at
-
-    @strawberry.field(description="Trước hạn / đúng hạn / quá hạn.")
-    def punctuality(self) -> m.Punctuality | None:
-        return self.row.punctuality
+    started_at: datetime | None = column("Bắt đầu lúc.")
+    due_at: datetime | None = column("Hạn của bước.")
+    finished_at: datetime | None = column("Kết thúc lúc.")
+    punctuality: m.Punctuality | None = column("Trước hạn / đúng hạn / quá hạn.")
 
     @strawberry.field(description="Cơ quan xử lý bước.")
     async def agency(self, info: Info[Context, None]) -> Agency | None:
@@ -92,9 +74,7 @@ class DossierStep:
 class Attachment:
     row: strawberry.Private[m.DossierAttachment]
 
-    @strawberry.field(description="Loại.")
-    def kind(self) -> m.AttachmentKind:
-        return self.row.kind
+    kind: m.AttachmentKind = column("Loại.")
 
     @strawberry.field(description="Thành phần hồ sơ (nếu có).")
     def component_id(self) -> strawberry.ID | None:
@@ -104,9 +84,7 @@ class Attachment:
     def file_id(self) -> strawberry.ID:
         return strawberry.ID(str(self.row.file_id))
 
-    @strawberry.field(description="Thời điểm đính kèm.")
-    def added_at(self) -> datetime:
-        return self.row.added_at
+    added_at: datetime = column("Thời điểm đính kèm.")
 
     @strawberry.field(description="Tên tệp.")
     async def filename(self, info: Info[Context, None]) -> str:
@@ -250,21 +228,10 @@ class DossierFees:
 class Dossier:
     row: strawberry.Private[m.Dossier]
 
-    @strawberry.field(description="Mã định danh.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field(description="Mã hồ sơ (cấp khi tiếp nhận).")
-    def code(self) -> str | None:
-        return self.row.code
-
-    @strawberry.field(description="Trạng thái.")
-    def status(self) -> m.DossierStatus:
-        return self.row.status
-
-    @strawberry.field(description="Trạng thái thanh toán.")
-    def payment_status(self) -> m.PaymentStatus:
-        return self.row.payment_status
+    id: strawberry.ID = identifier("Mã định danh.")
+    code: str | None = column("Mã hồ sơ (cấp khi tiếp nhận).")
+    status: m.DossierStatus = column("Trạng thái.")
+    payment_status: m.PaymentStatus = column("Trạng thái thanh toán.")
 
     @strawberry.field(description="Phí, lệ phí phải nộp (mức giảm khi nộp trực tuyến đã áp dụng).")
     async def fees_due(self, info: Info[Context, None]) -> DossierFees:
@@ -283,21 +250,10 @@ class Dossier:
         found = await info.context.loaders.payments_by_dossier_id.load(self.row.id)
         return [PaymentAttempt.from_rows(p, r) for p, r in found]
 
-    @strawberry.field(description="Trạng thái trả kết quả.")
-    def delivery_status(self) -> m.DeliveryStatus:
-        return self.row.delivery_status
-
-    @strawberry.field(description="Trạng thái đồng bộ.")
-    def sync_status(self) -> m.SyncStatus:
-        return self.row.sync_status
-
-    @strawberry.field(description="Kênh nộp.")
-    def channel(self) -> m.Channel:
-        return self.row.channel
-
-    @strawberry.field(description="Số phiên bản, dùng cho expectedVersion khi thao tác.")
-    def version(self) -> int:
-        return self.row.version
+    delivery_status: m.DeliveryStatus = column("Trạng thái trả kết quả.")
+    sync_status: m.SyncStatus = column("Trạng thái đồng bộ.")
+    channel: m.Channel = column("Kênh nộp.")
+    version: int = column("Số phiên bản, dùng cho expectedVersion khi thao tác.")
 
     @strawberry.field(description="Người nộp.")
     def applicant(self) -> Applicant:
@@ -314,55 +270,22 @@ class Dossier:
     def form_data(self) -> JSON:
         return JSON(self.row.form_data)
 
-    @strawberry.field(description="Thời điểm nộp.")
-    def submitted_at(self) -> datetime | None:
-        return self.row.submitted_at
+    submitted_at: datetime | None = column("Thời điểm nộp.")
 
-    @strawberry.field(
-        description="Thời điểm bắt đầu tính thời hạn (ngoài giờ hành chính: ngày làm việc kế tiếp)."
+    counts_from: datetime | None = column(
+        "Thời điểm bắt đầu tính thời hạn (ngoài giờ hành chính: ngày làm việc kế tiếp)."
     )
-    def counts_from(self) -> datetime | None:
-        return self.row.counts_from
 
-    @strawberry.field(description="Thời điểm tiếp nhận.")
-    def received_at(self) -> datetime | None:
-        return self.row.received_at
-
-    @strawberry.field(description="Ngày hẹn trả kết quả trên giấy tiếp nhận (không đổi).")
-    def appointment_at(self) -> datetime | None:
-        return self.row.appointment_at
-
-    @strawberry.field(description="Hạn hiện tại (dời khi dừng tính thời gian hoặc hẹn lại).")
-    def due_at(self) -> datetime | None:
-        return self.row.due_at
-
-    @strawberry.field(description="Đang dừng tính thời gian từ lúc (chờ bổ sung).")
-    def paused_at(self) -> datetime | None:
-        return self.row.paused_at
-
-    @strawberry.field(description="Đã có phiếu xin lỗi và hẹn lại.")
-    def apologised(self) -> bool:
-        return self.row.apologised
-
-    @strawberry.field(description="Thời điểm có kết quả.")
-    def result_at(self) -> datetime | None:
-        return self.row.result_at
-
-    @strawberry.field(description="Thời điểm kết thúc.")
-    def finished_at(self) -> datetime | None:
-        return self.row.finished_at
-
-    @strawberry.field(description="Trước hạn / đúng hạn / quá hạn, so với ngày hẹn ban đầu.")
-    def punctuality(self) -> m.Punctuality | None:
-        return self.row.punctuality
-
-    @strawberry.field(description="Thời điểm chuyển sang lưu trữ (nếu đã lưu trữ).")
-    def archived_at(self) -> datetime | None:
-        return self.row.archived_at
-
-    @strawberry.field(description="Bước đang xử lý.")
-    def current_step(self) -> int | None:
-        return self.row.current_step
+    received_at: datetime | None = column("Thời điểm tiếp nhận.")
+    appointment_at: datetime | None = column("Ngày hẹn trả kết quả trên giấy tiếp nhận (không đổi).")
+    due_at: datetime | None = column("Hạn hiện tại (dời khi dừng tính thời gian hoặc hẹn lại).")
+    paused_at: datetime | None = column("Đang dừng tính thời gian từ lúc (chờ bổ sung).")
+    apologised: bool = column("Đã có phiếu xin lỗi và hẹn lại.")
+    result_at: datetime | None = column("Thời điểm có kết quả.")
+    finished_at: datetime | None = column("Thời điểm kết thúc.")
+    punctuality: m.Punctuality | None = column("Trước hạn / đúng hạn / quá hạn, so với ngày hẹn ban đầu.")
+    archived_at: datetime | None = column("Thời điểm chuyển sang lưu trữ (nếu đã lưu trữ).")
+    current_step: int | None = column("Bước đang xử lý.")
 
     @strawberry.field(description="Quá hạn (đang mở, chưa dừng tính thời gian, đã qua hạn).")
     def overdue(self, info: Info[Context, None]) -> bool:
@@ -384,9 +307,7 @@ class Dossier:
             <= info.context.calendar.minutes_per_day()
         )
 
-    @strawberry.field(description="Mã bí mật in trên mã QR của giấy tiếp nhận (để tra cứu đầy đủ).")
-    def lookup_secret(self) -> str:
-        return self.row.lookup_secret
+    lookup_secret: str = column("Mã bí mật in trên mã QR của giấy tiếp nhận (để tra cứu đầy đủ).")
 
     @strawberry.field(description="Thủ tục, đúng phiên bản khi nộp.")
     async def procedure(self, info: Info[Context, None]) -> Procedure | None:

@@ -16,6 +16,7 @@ from auth.actor import ActorKind
 from models import feedback as m
 from resolvers.context import Context
 from schema.types.catalog import Agency, Field, PageInfo
+from schema.types.columns import column, identifier
 from services import feedback as rules
 
 strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")
@@ -55,41 +56,19 @@ async def _field(info: Info[Context, None], ident: object) -> Field | None:
 class Inquiry:
     row: strawberry.Private[m.Inquiry]
 
-    @strawberry.field(description="Mã định danh.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field(description="Mã theo dõi (tra cứu công khai).")
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field(description="Loại.")
-    def kind(self) -> m.InquiryKind:
-        return self.row.kind
-
-    @strawberry.field(description="Kênh tiếp nhận.")
-    def channel(self) -> m.InquiryChannel:
-        return self.row.channel
-
-    @strawberry.field(description="Trạng thái.")
-    def status(self) -> m.InquiryStatus:
-        return self.row.status
+    id: strawberry.ID = identifier("Mã định danh.")
+    code: str = column("Mã theo dõi (tra cứu công khai).")
+    kind: m.InquiryKind = column("Loại.")
+    channel: m.InquiryChannel = column("Kênh tiếp nhận.")
+    status: m.InquiryStatus = column("Trạng thái.")
 
     @strawberry.field(description="Trạng thái bằng lời.")
     def status_label(self) -> str:
         return rules.STATUS_LABELS[self.row.status]
 
-    @strawberry.field(description="Tiêu đề.")
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field(description="Nội dung.")
-    def content(self) -> str:
-        return self.row.content
-
-    @strawberry.field(description="Họ tên người gửi.")
-    def submitter_name(self) -> str:
-        return self.row.submitter_name
+    title: str = column("Tiêu đề.")
+    content: str = column("Nội dung.")
+    submitter_name: str = column("Họ tên người gửi.")
 
     @strawberry.field(description="Thư điện tử liên hệ của người gửi (chỉ cán bộ xem).")
     def submitter_email(self, info: Info[Context, None]) -> str | None:
@@ -119,25 +98,11 @@ class Inquiry:
     async def field(self, info: Info[Context, None]) -> Field | None:
         return await _field(info, self.row.field_id)
 
-    @strawberry.field(description="Thời điểm tiếp nhận.")
-    def received_at(self) -> datetime:
-        return self.row.received_at
-
-    @strawberry.field(description="Hạn phân loại, chuyển xử lý (03 ngày làm việc).")
-    def classify_due_at(self) -> datetime:
-        return self.row.classify_due_at
-
-    @strawberry.field(description="Thời điểm chuyển cơ quan có thẩm quyền.")
-    def forwarded_at(self) -> datetime | None:
-        return self.row.forwarded_at
-
-    @strawberry.field(description="Đã chuyển đúng hạn 03 ngày làm việc hay chưa.")
-    def forwarded_on_time(self) -> bool | None:
-        return self.row.forwarded_on_time
-
-    @strawberry.field(description="Hạn trả lời.")
-    def answer_due_at(self) -> datetime | None:
-        return self.row.answer_due_at
+    received_at: datetime = column("Thời điểm tiếp nhận.")
+    classify_due_at: datetime = column("Hạn phân loại, chuyển xử lý (03 ngày làm việc).")
+    forwarded_at: datetime | None = column("Thời điểm chuyển cơ quan có thẩm quyền.")
+    forwarded_on_time: bool | None = column("Đã chuyển đúng hạn 03 ngày làm việc hay chưa.")
+    answer_due_at: datetime | None = column("Hạn trả lời.")
 
     @strawberry.field(description="Đang quá hạn phân loại hoặc trả lời.")
     def overdue(self, info: Info[Context, None]) -> bool:
@@ -154,25 +119,11 @@ class Inquiry:
             return self.row.answer
         return None
 
-    @strawberry.field(description="Thời điểm trả lời.")
-    def answered_at(self) -> datetime | None:
-        return self.row.answered_at
-
-    @strawberry.field(description="Số lần trả lời bị trả lại vì chưa phù hợp.")
-    def returned_count(self) -> int:
-        return self.row.returned_count
-
-    @strawberry.field(description="Lý do không xử lý.")
-    def decline_reason(self) -> str | None:
-        return self.row.decline_reason
-
-    @strawberry.field(description="Thời điểm công khai.")
-    def published_at(self) -> datetime | None:
-        return self.row.published_at
-
-    @strawberry.field(description="Phiên bản (gửi kèm thao tác để tránh ghi đè).")
-    def version(self) -> int:
-        return self.row.version
+    answered_at: datetime | None = column("Thời điểm trả lời.")
+    returned_count: int = column("Số lần trả lời bị trả lại vì chưa phù hợp.")
+    decline_reason: str | None = column("Lý do không xử lý.")
+    published_at: datetime | None = column("Thời điểm công khai.")
+    version: int = column("Phiên bản (gửi kèm thao tác để tránh ghi đè).")
 
     @strawberry.field(description="Tiến trình xử lý.")
     async def history(self, info: Info[Context, None]) -> list[InquiryStep]:
@@ -207,13 +158,8 @@ class InquiryTracking:
 class PublishedAnswer:
     row: strawberry.Private[m.Inquiry]
 
-    @strawberry.field(description="Mã theo dõi.")
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field(description="Loại.")
-    def kind(self) -> m.InquiryKind:
-        return self.row.kind
+    code: str = column("Mã theo dõi.")
+    kind: m.InquiryKind = column("Loại.")
 
     @strawberry.field(description="Tiêu đề.")
     def title(self) -> str:
@@ -235,9 +181,7 @@ class PublishedAnswer:
     async def field(self, info: Info[Context, None]) -> Field | None:
         return await _field(info, self.row.field_id)
 
-    @strawberry.field(description="Thời điểm tiếp nhận.")
-    def received_at(self) -> datetime:
-        return self.row.received_at
+    received_at: datetime = column("Thời điểm tiếp nhận.")
 
     @strawberry.field(description="Thời điểm công khai.")
     def published_at(self) -> datetime:

@@ -154,7 +154,7 @@ async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: Requ
 
 
 def _persisted_of(view: object) -> PersistedQueries:
-    return getattr(view, "_persisted", None) or PersistedQueries({})
+    return view.persisted if isinstance(view, GraphQLApp) else PersistedQueries({})
 
 
 class PersistedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -212,7 +212,7 @@ class GraphQLApp(GraphQL[Context, None]):
             connection_init_wait_timeout=timedelta(seconds=init_timeout),
         )
         self._runtime_ref = runtime_ref
-        self._persisted = persisted or PersistedQueries({})
+        self.persisted = persisted or PersistedQueries({})  # the allow-list, HTTP and websockets
 
     def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
         # A GET with a persisted query's hash and no text is an operation, not a browser.
@@ -244,7 +244,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     def _persisted_document(self, data: GraphQLRequestData) -> GraphQLRequestData:
-        query = self._persisted.resolve(data.query, data.extensions)
+        query = self.persisted.resolve(data.query, data.extensions)
         return data if query is data.query else dataclasses.replace(data, query=query)
 
     def decode_json(self, data: str | bytes) -> object:

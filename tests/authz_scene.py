@@ -11,7 +11,6 @@ every role there, staff of the right agencies with the wrong role, and two third
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from services.files import store_bytes
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
-from tests.conftest import ADMIN_ID, ADMIN_TOKEN, NOW, Servers
+from tests.conftest import ADMIN_TOKEN, NOW, Servers, seed_demo_site
 from tests.dossiers.helpers import PDF, long_token
 from tests.live.conftest import _start
 
@@ -92,24 +91,9 @@ def live_site(servers: Servers, logs: Path) -> Iterator[LiveSite]:
     migrate.upgrade(url)
 
     async def seed() -> None:
-        from auth.actor import SYSTEM
-        from services.accounts.admin import create_system_admin
-        from services.catalog.importer import load_document
-
-        doc = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
         engine = create_async_engine(url)
         async with AsyncSession(engine) as session:
-            await load_document(session, doc, actor="test:demo", now=NOW, today=NOW.date())
-            await create_system_admin(
-                session,
-                email="admin@test.dvc.local",
-                full_name="Quản trị Kiểm thử",
-                password="Admin-pass-123",
-                now=NOW,
-                actor=SYSTEM,
-                account_id=ADMIN_ID,
-            )
-            await session.commit()
+            await seed_demo_site(session)
         await engine.dispose()
 
     asyncio.run(seed())

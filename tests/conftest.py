@@ -104,30 +104,43 @@ async def engine(servers: Servers) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+def demo_document() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
+    return doc
+
+
+async def seed_demo_site(session: AsyncSession, *, actor: str = "test:demo") -> dict[str, Any]:
+    """The demo catalog and the tests' system admin (ADMIN_ID, signed by ADMIN_TOKEN), committed:
+    what every database a test starts from holds."""
+    from auth.actor import SYSTEM
+    from services.accounts.admin import create_system_admin
+    from services.catalog.importer import load_document
+
+    doc = demo_document()
+    await load_document(session, doc, actor=actor, now=NOW, today=NOW.date())
+    admin = await create_system_admin(
+        session,
+        email="admin@test.dvc.local",
+        full_name="Quản trị Kiểm thử",
+        password="Admin-pass-123",
+        now=NOW,
+        actor=SYSTEM,
+        account_id=ADMIN_ID,
+    )
+    assert admin.id == ADMIN_ID
+    await session.commit()
+    return doc
+
+
 @pytest_asyncio.fixture(scope="session")
 async def demo_catalog(engine: AsyncEngine) -> dict[str, Any]:
     """The demo catalog, loaded (committed) once for the whole session."""
-    from services.catalog.importer import catalog_is_empty, load_document
-
-    doc: dict[str, Any] = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
-    from auth.actor import SYSTEM
-    from services.accounts.admin import create_system_admin
+    from services.catalog.importer import catalog_is_empty
 
     async with AsyncSession(engine) as session:
         if await catalog_is_empty(session):
-            await load_document(session, doc, actor="test:demo", now=NOW, today=NOW.date())
-            admin = await create_system_admin(
-                session,
-                email="admin@test.dvc.local",
-                full_name="Quản trị Kiểm thử",
-                password="Admin-pass-123",
-                now=NOW,
-                actor=SYSTEM,
-                account_id=ADMIN_ID,
-            )
-            assert admin.id == ADMIN_ID
-            await session.commit()
-    return doc
+            return await seed_demo_site(session)
+    return demo_document()
 
 
 @pytest_asyncio.fixture(scope="session")

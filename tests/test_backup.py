@@ -21,17 +21,14 @@ import pytest
 import pytest_asyncio
 
 from app import Runtime, create_app, policy_from_settings
-from auth.actor import SYSTEM
 from core import migrate
 from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.db import make_engine, make_session_factory
 from core.settings import Settings
-from services.accounts.admin import create_system_admin
-from services.catalog.importer import load_document
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
-from tests.conftest import ADMIN_ID, CALENDAR, JWT_SECRET, NOW, ROOT, Servers, gql
+from tests.conftest import CALENDAR, JWT_SECRET, NOW, ROOT, Servers, gql, seed_demo_site
 from tests.dossiers.helpers import DOSSIER_FIELDS, act
 from tests.payments.helpers import submitted
 
@@ -115,19 +112,8 @@ async def source(servers: Servers, clamd: EmbeddedClamd) -> AsyncIterator[Servic
     await asyncio.to_thread(migrate.upgrade, url)
     service = Service(servers, clamd, url, f"backup-source-{uuid.uuid4().hex[:8]}")
     await service.store.ensure_bucket()
-    doc = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
     async with service.factory() as session:
-        await load_document(session, doc, actor="test:backup", now=NOW, today=NOW.date())
-        await create_system_admin(
-            session,
-            email="admin@test.dvc.local",
-            full_name="Quản trị Kiểm thử",
-            password="Admin-pass-123",
-            now=NOW,
-            actor=SYSTEM,
-            account_id=ADMIN_ID,
-        )
-        await session.commit()
+        await seed_demo_site(session, actor="test:backup")
     yield service
     await service.engine.dispose()
 

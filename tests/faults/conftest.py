@@ -35,7 +35,7 @@ from models.catalog import Procedure, ProcedureComponent
 from services.files import store_bytes
 from storage.s3 import ObjectStore, S3Config
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
-from tests.conftest import ADMIN_ID, ADMIN_TOKEN, JWT_SECRET, NOW
+from tests.conftest import ADMIN_TOKEN, JWT_SECRET, NOW, seed_demo_site
 from tests.dossiers.helpers import PDF, long_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,26 +196,12 @@ async def gql(
 
 async def _seed(site: Site, base: str) -> None:
     from auth import passwords
-    from auth.actor import SYSTEM
     from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
-    from services.accounts.admin import create_system_admin
-    from services.catalog.importer import load_document
     from tests.accounts.helpers import make_staff
 
     engine = site.engine()
-    doc = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        await load_document(session, doc, actor="test:demo", now=NOW, today=NOW.date())
-        await create_system_admin(
-            session,
-            email="admin@test.dvc.local",
-            full_name="Quản trị Kiểm thử",
-            password="Admin-pass-123",
-            now=NOW,
-            actor=SYSTEM,
-            account_id=ADMIN_ID,
-        )
-        await session.commit()
+        await seed_demo_site(session)
     saved = await gql(base, ADMIN_TOKEN, CREATE, {"input": procedure_input()})
     assert saved["data"]["procedureCreate"]["__typename"] == "ProcedureSaved", saved
     await gql(base, ADMIN_TOKEN, PUBLISH, {"code": "9.999001", "number": "1/QĐ-UBND", "date": "2026-11-01"})

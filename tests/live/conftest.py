@@ -7,7 +7,6 @@ and "another app process" must really be another process.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from core import migrate
 from core.embedded import find_free_port
-from tests.conftest import ADMIN_ID, JWT_SECRET, NOW, Servers
+from tests.conftest import JWT_SECRET, Servers, seed_demo_site
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,24 +108,9 @@ def live_site(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Ite
     migrate.upgrade(url)
 
     async def seed() -> None:
-        from auth.actor import SYSTEM
-        from services.accounts.admin import create_system_admin
-        from services.catalog.importer import load_document
-
-        doc = json.loads((ROOT / "seed" / "demo_catalog.json").read_text(encoding="utf-8"))
         engine = create_async_engine(url)
         async with AsyncSession(engine) as session:
-            await load_document(session, doc, actor="test:demo", now=NOW, today=NOW.date())
-            await create_system_admin(
-                session,
-                email="admin@test.dvc.local",
-                full_name="Quản trị Kiểm thử",
-                password="Admin-pass-123",
-                now=NOW,
-                actor=SYSTEM,
-                account_id=ADMIN_ID,
-            )
-            await session.commit()
+            await seed_demo_site(session)
         await engine.dispose()
 
     asyncio.run(seed())

@@ -14,7 +14,7 @@ import contextlib
 import dataclasses
 import gc
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -52,7 +52,7 @@ from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
 from core.http import BodyLimit, DatabaseUnavailable, SecurityHeaders
-from core.observability import ObservabilityMiddleware, configure_logging
+from core.observability import ObservabilityMiddleware, Receive, Scope, Send, configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing, shutdown_tracing
 from models.dossiers import ConsumerKind
@@ -157,9 +157,67 @@ def _persisted_of(view: object) -> PersistedQueries:
     return view.persisted if isinstance(view, GraphQLApp) else PersistedQueries({})
 
 
+class SocketRefused(Exception):
+    """A websocket whose handshake carried a bad token: already closed (4403) right after the
+    upgrade; nothing more to do with it."""
+
+
+Fork = Callable[[Context], Awaitable[Context]]
+
+
+async def _finishing(source: AsyncIterator[Any], ctx: Context) -> AsyncIterator[Any]:
+    """`source`, then the operation's unit of work closed, however the operation ends."""
+    try:
+        async for item in source:
+            yield item
+    finally:
+        try:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            await ctx.db.finish(commit=False)
+
+
+class OperationSchema:
+    """The schema as a socket's handler sees it: every operation on a websocket (a subscription or
+    a query sent over it) runs with a context of its own — its own database session and loaders —
+    so twenty operations on one socket never share, or close, each other's unit of work."""
+
+    def __init__(self, schema: strawberry.Schema, fork: Fork) -> None:
+        self._schema, self._fork = schema, fork
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(self, query: str | None, **kwargs: Any) -> Any:
+        ctx = kwargs["context_value"] = await self._fork(kwargs["context_value"])
+        source = await self._schema.stream(query, **kwargs)
+        return _finishing(source, ctx)
+
+    async def subscribe(self, query: str | None, **kwargs: Any) -> Any:
+        ctx = kwargs["context_value"] = await self._fork(kwargs["context_value"])
+        source = await self._schema.subscribe(query, **kwargs)
+        if not hasattr(source, "__aiter__"):  # an error before execution: nothing to stream
+            await ctx.db.finish(commit=False)
+            return source
+        return _finishing(source, ctx)
+
+
+def _per_operation(handler: Any) -> None:
+    view = handler.view
+    if isinstance(view, GraphQLApp):
+        handler.schema = OperationSchema(handler.schema, view.operation_context)
+
+
 class PersistedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws with the same allow-list as HTTP: a `subscribe` message's
-    `extensions.persistedQuery` names the document; PERSISTED_QUERIES_ONLY refuses plain text."""
+    `extensions.persistedQuery` names the document; PERSISTED_QUERIES_ONLY refuses plain text.
+    Each operation gets a context of its own (`OperationSchema`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _per_operation(self)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message["payload"]
@@ -177,6 +235,10 @@ class PersistedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
 
 class PersistedWS(BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol with the same allow-list (`start` messages)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _per_operation(self)
 
     async def handle_start(self, message: StartMessage) -> None:
         payload: dict[str, Any] = dict(message["payload"])
@@ -258,6 +320,10 @@ class GraphQLApp(GraphQL[Context, None]):
         # A str, not bytes: websocket frames must be text frames for graphql-ws clients.
         return orjson.dumps(data).decode()
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(SocketRefused):  # already closed, the documented way
+            await super().__call__(scope, receive, send)
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         rt = self._runtime_ref["runtime"]
         db = RequestDb(rt.session_factory)
@@ -266,10 +332,42 @@ class GraphQLApp(GraphQL[Context, None]):
             actor = await authenticate(rt, db, _bearer(request.headers.get("authorization")), meta)
         except Unauthorized:
             await db.finish(commit=False)
+            if isinstance(request, WebSocket):
+                await request.close(code=4403, reason="Forbidden")
+                raise SocketRefused from None
             raise HTTPException(401, "Thông tin xác thực không hợp lệ hoặc đã hết hạn.") from None
-        except HTTPException:
+        except HTTPException as error:
             await db.finish(commit=False)  # a refused request must not keep a connection
+            if isinstance(request, WebSocket):  # the upgrade is done: close it, with the reason
+                await request.close(code=4429 if error.status_code == 429 else 4403, reason=str(error.reason))
+                raise SocketRefused from None
             raise
+        if isinstance(request, WebSocket):
+            await db.finish(commit=False)  # a socket lives for hours: each operation opens its own
+        return await self._context(request, response, actor=actor, db=db, meta=meta)
+
+    async def operation_context(self, base: Context) -> Context:
+        """A websocket operation's own context: the socket's caller, a fresh unit of work and clock."""
+        return await self._context(
+            base.request,
+            base.response,
+            actor=base.actor,
+            db=RequestDb(base.session_factory),
+            meta=base.meta,
+            connection_params=base.connection_params,
+        )
+
+    async def _context(
+        self,
+        request: Request | WebSocket,
+        response: Response | WebSocket | None,
+        *,
+        actor: Actor,
+        db: RequestDb,
+        meta: RequestMeta,
+        connection_params: dict[str, object] | None = None,
+    ) -> Context:
+        rt = self._runtime_ref["runtime"]
         return Context(
             request=request,
             response=response,
@@ -287,6 +385,7 @@ class GraphQLApp(GraphQL[Context, None]):
             broker=rt.broker,
             oidc=rt.oidc,
             lookups=rt.lookups,
+            connection_params=connection_params,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -141,6 +141,8 @@ class RequestDb:
             return
         async with self._lock:
             session, self._session = self._session, None
+            if session is None:  # finished by another coroutine while this one waited
+                return
             try:
                 if commit:
                     await session.commit()

@@ -135,11 +135,25 @@ def log_handler(fmt: str, stream: IO[str] | None = None) -> logging.Handler:
     return handler
 
 
+class NoQueryStrings(logging.Filter):
+    """uvicorn's access log without query strings: a query string may carry what must not be kept
+    in logs (a persisted query's variables, a token someone put in a link); the path is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def configure_logging(level: str, fmt: str) -> None:
     """The root logger of a serving process (uvicorn's loggers propagate to it)."""
     root = logging.getLogger()
     root.handlers[:] = [log_handler(fmt)]
     root.setLevel(level)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, NoQueryStrings) for f in access.filters):
+        access.addFilter(NoQueryStrings())
 
 
 Scope = MutableMapping[str, Any]

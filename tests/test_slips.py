@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pypdfium2 as pdfium
@@ -48,7 +49,7 @@ APPOINTMENT = datetime(2026, 12, 4, 16, 0, tzinfo=ZONE)
 SECRET = "Zq3xV8kP2mWn7RtY4bLs9HcA"
 URL = (
     "https://dichvucong.phutho.gov.vn/tra-cuu/000.00.99.H44-261127-0001"
-    "?s=Zq3xV8kP2mWn7RtY4bLs9HcA&tt=1.001193&nd=025190001234"
+    "#s=Zq3xV8kP2mWn7RtY4bLs9HcA&tt=1.001193&nd=025190001234"
 )
 DOSSIER = SlipDossier(
     code=CODE,
@@ -156,17 +157,24 @@ def test_lookup_url_format() -> None:
         == URL
     )
     no_id = lookup_url("https://x.vn", CODE, secret="s3", procedure_code="1.001193", applicant_id=None)
-    assert no_id == f"https://x.vn/tra-cuu/{CODE}?s=s3&tt=1.001193"
+    assert no_id == f"https://x.vn/tra-cuu/{CODE}#s=s3&tt=1.001193"
+    # nothing secret or personal where a server would log it: path and query carry the code only
+    parts = urlsplit(URL)
+    assert parts.query == ""
+    assert SECRET not in parts.path
+    assert "025190001234" not in parts.path
 
 
 def test_qr_payload_is_the_lookup_url_completed_with_what_circular_01_2023_requires() -> None:
     assert qr_payload(DOSSIER) == URL
-    bare = replace(DOSSIER, lookup_url="https://dichvucong.phutho.gov.vn/hs?s=abc")
+    bare = replace(DOSSIER, lookup_url="https://dichvucong.phutho.gov.vn/hs#s=abc")
     assert qr_payload(bare) == (
-        "https://dichvucong.phutho.gov.vn/hs?s=abc&ma=000.00.99.H44-261127-0001&tt=1.001193&nd=025190001234"
+        "https://dichvucong.phutho.gov.vn/hs#s=abc&ma=000.00.99.H44-261127-0001&tt=1.001193&nd=025190001234"
     )
-    anonymous = replace(DOSSIER, applicant_id=None, lookup_url=f"https://x.vn/tra-cuu/{CODE}?s=abc")
-    assert qr_payload(anonymous) == f"https://x.vn/tra-cuu/{CODE}?s=abc&tt=1.001193"
+    anonymous = replace(DOSSIER, applicant_id=None, lookup_url=f"https://x.vn/tra-cuu/{CODE}#s=abc")
+    assert qr_payload(anonymous) == f"https://x.vn/tra-cuu/{CODE}#s=abc&tt=1.001193"
+    queried = replace(DOSSIER, lookup_url=f"https://x.vn/tra-cuu/{CODE}?lang=vi")
+    assert qr_payload(queried) == f"https://x.vn/tra-cuu/{CODE}?lang=vi#tt=1.001193&nd=025190001234"
     with pytest.raises(ValueError, match="lookup_url"):
         qr_payload(replace(DOSSIER, lookup_url=" "))
 

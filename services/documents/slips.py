@@ -19,14 +19,16 @@ in print and as a Code 39 barcode (for the scanners at counters and kiosks), and
 
 What the slips' QR carries (:func:`qr_payload`) is the dossier's lookup URL::
 
-    <lookup base>/tra-cuu/<dossier code>?s=<lookup secret>&tt=<procedure code>&nd=<applicant id>
+    <lookup base>/tra-cuu/<dossier code>#s=<lookup secret>&tt=<procedure code>&nd=<applicant id>
 
 ``s`` is the dossier's secret lookup token (the second factor that only the printed QR carries),
 ``tt`` the procedure code (mã thủ tục), ``nd`` the applicant's identifier (số định danh; left out
-when the dossier has none). :func:`lookup_url` builds exactly that. A caller may pass any URL as
-``SlipDossier.lookup_url``; :func:`qr_payload` then adds what Circular 01/2023 requires the QR to
-carry and the URL lacks: ``tt`` and ``nd`` as above, and ``ma=<dossier code>`` if the code is not
-in the URL's path.
+when the dossier has none). They travel in the URL's *fragment*: a browser never sends a fragment
+to a server, so neither the secret nor the personal identifier lands in an access log or a proxy's
+log, while a scanner app reads the whole text. The lookup page answers the same without them.
+:func:`lookup_url` builds exactly that. A caller may pass any URL as ``SlipDossier.lookup_url``;
+:func:`qr_payload` then adds to its fragment what Circular 01/2023 requires the QR to carry and the
+URL lacks: ``tt`` and ``nd`` as above, and ``ma=<dossier code>`` if the code is not in the path.
 
 Dates are printed the Vietnamese way in the given zone ("09 giờ 30 phút, ngày 27 tháng 11 năm
 2026"); every datetime must be timezone-aware. The output is deterministic: the PDF creation date
@@ -208,20 +210,24 @@ class Conversion:
 
 
 def lookup_url(base: str, code: str, *, secret: str, procedure_code: str, applicant_id: str | None) -> str:
-    """The canonical lookup URL a slip's QR carries (see the module docstring)."""
-    query = [("s", secret), ("tt", procedure_code)]
+    """The canonical lookup URL a slip's QR carries (see the module docstring): the secret and the
+    applicant's identifier in the fragment, never in the path or the query a server logs."""
+    fragment = [("s", secret), ("tt", procedure_code)]
     if applicant_id:
-        query.append(("nd", applicant_id))
-    return f"{base.rstrip('/')}/tra-cuu/{quote(code, safe='')}?{urlencode(query)}"
+        fragment.append(("nd", applicant_id))
+    return f"{base.rstrip('/')}/tra-cuu/{quote(code, safe='')}#{urlencode(fragment)}"
 
 
 def qr_payload(d: SlipDossier) -> str:
-    """What the slips' QR carries: `d.lookup_url`, completed with the dossier code (``ma``), the
-    procedure code (``tt``) and the applicant's identifier (``nd``) where the URL lacks them."""
+    """What the slips' QR carries: `d.lookup_url`, its fragment completed with the dossier code
+    (``ma``), the procedure code (``tt``) and the applicant's identifier (``nd``) where the URL
+    lacks them."""
     if not d.lookup_url.strip():
         raise ValueError("the dossier's lookup_url is empty")
     parts = urlsplit(d.lookup_url.strip())
-    present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    present = {
+        key for part in (parts.query, parts.fragment) for key, _ in parse_qsl(part, keep_blank_values=True)
+    }
     extra: list[tuple[str, str]] = []
     if d.code not in unquote(parts.path) and "ma" not in present:
         extra.append(("ma", d.code))
@@ -231,8 +237,8 @@ def qr_payload(d: SlipDossier) -> str:
         extra.append(("nd", d.applicant_id))
     if not extra:
         return d.lookup_url.strip()
-    query = f"{parts.query}&{urlencode(extra)}" if parts.query else urlencode(extra)
-    return urlunsplit(parts._replace(query=query))
+    fragment = f"{parts.fragment}&{urlencode(extra)}" if parts.fragment else urlencode(extra)
+    return urlunsplit(parts._replace(fragment=fragment))
 
 
 # --------------------------------------------------------------------------------------------

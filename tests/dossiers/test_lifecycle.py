@@ -9,6 +9,7 @@ import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pypdfium2 as pdfium
@@ -331,6 +332,23 @@ async def test_the_whole_path(
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text
     assert closed["code"] in text
     assert "Nguyễn Thị Lan" in text
+    # The receipt's QR: nothing secret or personal where a server logs it (path and query), the
+    # secret and the applicant's ID in the fragment, which no browser sends; the page answers the
+    # same without them, and the fragment's secret opens the full view.
+    qr = pdfium.PdfDocument(receipt_pdf)[0].render(scale=3).to_pil()
+    (qr_text,) = [b.text for b in zxingcpp.read_barcodes(qr) if b.format == zxingcpp.BarcodeFormat.QRCode]
+    qr_url = urlsplit(qr_text)
+    fragment = dict(parse_qsl(qr_url.fragment))
+    assert qr_url.path == f"/tra-cuu/{closed['code']}"
+    assert qr_url.query == ""
+    assert set(fragment) == {"s", "tt", "nd"}
+    assert fragment["nd"] not in qr_url.path
+    page_without = await client.get(qr_url.path)
+    assert page_without.status_code == 200
+    assert "đã trả kết quả" in page_without.text
+    full = """query($c: String!, $s: String) { dossierStatus(code: $c, secret: $s) { dossier { code } } }"""
+    opened = (await gql(client, full, {"c": closed["code"], "s": fragment["s"]}))["data"]["dossierStatus"]
+    assert opened["dossier"] == {"code": closed["code"]}
     convert = """mutation($f: ID!) { r: paperConvert(fileId: $f) {
         __typename ... on PaperConverted { verificationCode verificationUrl file { id } } } }"""
     paper = (await gql(client, convert, {"f": result_doc["fileId"]}, token=s.citizen))["data"]["r"]

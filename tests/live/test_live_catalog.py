@@ -144,3 +144,69 @@ async def test_websocket_with_a_forged_token_is_closed(app_processes: list[str])
             with pytest.raises(WebSocketDisconnect) as closed:
                 await asyncio.wait_for(ws.receive_text(), timeout=10)
             assert closed.value.code == 4403
+
+
+async def test_twenty_subscriptions_and_queries_share_one_socket(app_processes: list[str], code: str) -> None:
+    """Twenty `subscribe` messages at once on one graphql-transport-ws socket, with queries sent over
+    the same socket in between: each operation does its own database work (once, four of six
+    answered a masked internal error: the socket's one session was finished by two at a time)."""
+    writer, reader = app_processes
+    created = await _post(writer, CREATE, {"input": procedure_input(code)})
+    assert created["procedureCreate"]["__typename"] == "ProcedureSaved", created
+    query = "query($code: String!) { procedure(code: $code) { code status } }"
+    async with _connect(f"{reader}/graphql", ADMIN_TOKEN) as ws:
+        for i in range(20):
+            await ws.send_json(
+                {"id": f"s{i}", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"code": code}}}
+            )
+            if i % 4 == 0:
+                await ws.send_json(
+                    {"id": f"q{i}", "type": "subscribe", "payload": {"query": query, "variables": {"code": code}}}
+                )
+        firsts: dict[str, dict[str, Any]] = {}
+        completed: set[str] = set()
+        while len(firsts) < 25 or len(completed) < 5:
+            message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=15))
+            assert message["type"] in {"next", "complete"}, message
+            if message["type"] == "complete":
+                completed.add(message["id"])
+                continue
+            assert "errors" not in message["payload"], message
+            assert message["id"] not in firsts, message
+            firsts[message["id"]] = message["payload"]["data"]
+        assert completed == {f"q{i}" for i in range(0, 20, 4)}
+        for key, data in firsts.items():
+            state = data["procedure"] if key.startswith("q") else data["procedureChanged"]
+            assert (state["code"], state["status"]) == (code, "DRAFT"), data
+
+        # a change reaches every one of the twenty, once each
+        await _post(writer, PUBLISH, {"code": code, "number": "9/QĐ-UBND", "date": "2026-11-20"})
+        seen: dict[str, str] = {}
+        while len(seen) < 20:
+            message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=15))
+            assert message["type"] == "next" and "errors" not in message["payload"], message
+            assert message["id"] not in seen, message
+            seen[message["id"]] = message["payload"]["data"]["procedureChanged"]["status"]
+        assert seen == {f"s{i}": "PUBLISHED" for i in range(20)}
+        with contextlib.suppress(TimeoutError):
+            extra = await asyncio.wait_for(ws.receive_text(), timeout=0.5)
+            raise AssertionError(f"more than one event per subscription: {extra}")
+
+
+async def test_a_bad_token_in_the_handshake_closes_with_4403(app_processes: list[str]) -> None:
+    """A forged token in the handshake's Authorization header: the socket is closed with 4403 and
+    a reason (once: 101, then the TCP connection dropped with no close frame)."""
+    forged = ADMIN_TOKEN[:-4] + ("AAAA" if not ADMIN_TOKEN.endswith("AAAA") else "BBBB")
+    for protocol in ("graphql-transport-ws", "graphql-ws"):
+        async with httpx.AsyncClient(timeout=10) as client:
+            connect: Any = aconnect_ws
+            async with connect(
+                f"{app_processes[0]}/graphql",
+                client,
+                subprotocols=[protocol],
+                headers={"Authorization": f"Bearer {forged}"},
+            ) as ws:
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    await asyncio.wait_for(ws.receive_text(), timeout=10)
+                assert closed.value.code == 4403, protocol
+                assert closed.value.reason == "Forbidden"

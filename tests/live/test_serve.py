@@ -77,10 +77,17 @@ def test_serve_from_nothing(tmp_path: Path) -> None:
             f"{base}/graphql", json={"query": signin, "variables": {"i": email, "p": password}}
         ).json()
         assert body["data"]["signIn"]["__typename"] == "SignedIn"
+        # query strings stay out of the access log (they may carry what a log must not keep)
+        leaked = "?s=do-not-log-me-0123&nd=025190000999"
+        assert httpx.get(f"{base}/tra-cuu/000.00.99.H44-261127-9999{leaked}", timeout=10).status_code == 404
         assert _processes_using(data), "embedded servers should be running under the data folder"
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+    logged = log.read_text()
+    assert '"GET /tra-cuu/000.00.99.H44-261127-9999 HTTP/1.1" 404' in logged
+    assert "do-not-log-me-0123" not in logged
+    assert "025190000999" not in logged
     deadline = time.monotonic() + 20
     while _processes_using(data) and time.monotonic() < deadline:
         time.sleep(0.5)

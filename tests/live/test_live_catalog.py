@@ -184,7 +184,8 @@ async def test_twenty_subscriptions_and_queries_share_one_socket(app_processes: 
         seen: dict[str, str] = {}
         while len(seen) < 20:
             message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=15))
-            assert message["type"] == "next" and "errors" not in message["payload"], message
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message
             assert message["id"] not in seen, message
             seen[message["id"]] = message["payload"]["data"]["procedureChanged"]["status"]
         assert seen == {f"s{i}": "PUBLISHED" for i in range(20)}

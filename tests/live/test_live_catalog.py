@@ -157,11 +157,19 @@ async def test_twenty_subscriptions_and_queries_share_one_socket(app_processes: 
     async with _connect(f"{reader}/graphql", ADMIN_TOKEN) as ws:
         for i in range(20):
             await ws.send_json(
-                {"id": f"s{i}", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"code": code}}}
+                {
+                    "id": f"s{i}",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"code": code}},
+                }
             )
             if i % 4 == 0:
                 await ws.send_json(
-                    {"id": f"q{i}", "type": "subscribe", "payload": {"query": query, "variables": {"code": code}}}
+                    {
+                        "id": f"q{i}",
+                        "type": "subscribe",
+                        "payload": {"query": query, "variables": {"code": code}},
+                    }
                 )
         firsts: dict[str, dict[str, Any]] = {}
         completed: set[str] = set()

@@ -319,12 +319,17 @@ def _limits_of(context: object) -> Limits:
     return Limits()
 
 
+def without_suggestions(message: str) -> str:
+    """`message` without graphql-core's "Did you mean …?" (they list the schema's names)."""
+    return _SUGGESTION.sub("", message)
+
+
 def _clarify(error: GraphQLError, limits: Limits) -> None:
     if error.original_error is None and _TOO_MANY_TOKENS in error.message:
         error.message = f"Truy vấn quá dài: tối đa {limits.max_tokens} token."
         error.extensions = {"code": "QUERY_TOO_LONG"}
     elif "Did you mean" in error.message:
-        error.message = _SUGGESTION.sub("", error.message)
+        error.message = without_suggestions(error.message)
 
 
 class RequestLimits(SchemaExtension):

@@ -3,9 +3,11 @@ Vietnamese message and a stable `extensions.code`."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
+import pytest
 from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -145,3 +147,26 @@ async def test_introspection_and_graphiql_can_be_turned_off(
         assert error_codes(body) == ["INTROSPECTION_DISABLED"]
         assert (await gql(c, "{ __typename }"))["data"] == {"__typename": "Query"}
         assert (await c.get("/graphql", headers={"Accept": "text/html"})).status_code == 404
+
+
+async def test_an_invalid_query_is_logged_as_one_short_line(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 14 kB query full of unknown fields once gave ~3,000 log lines at ERROR, with source
+    snippets and the "Did you mean" suggestions the answer strips: now one line, truncated."""
+    fields = " ".join(f"agencyTre{i} {{ cod }}" for i in range(700))
+    query = "{ " + fields + " }"
+    assert len(query) > 14_000
+    with caplog.at_level(logging.DEBUG):
+        body = await gql(client, query, expect_errors=True)
+    assert len(body["errors"]) > 100  # the caller still gets every error
+    lines = [r for r in caplog.records if r.name in {"strawberry.execution", "dvc"}]
+    assert len(lines) == 1, [r.getMessage()[:100] for r in lines[:5]]
+    (line,) = lines
+    assert line.levelno == logging.INFO
+    text = line.getMessage()
+    assert "\n" not in text
+    assert len(text) <= 300
+    assert "Did you mean" not in text
+    assert text.startswith("GraphQL request refused: ")
+    assert line.exc_info is None

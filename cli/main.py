@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import environment, migrate
 from core.clock import SystemClock
 from core.db import make_engine, make_session_factory
-from core.settings import Settings, get_settings
+from core.settings import Settings, get_settings, proxy_list
 
 if TYPE_CHECKING:
     from auth.actor import Actor
@@ -214,7 +214,11 @@ def server_limits(settings: Settings) -> dict[str, Any]:
     are not timed by uvicorn: in production a reverse proxy in front (nginx `client_header_timeout`)
     does that.
     """
+    proxies = proxy_list(settings.trusted_proxies)
     return {
+        # X-Forwarded-For only from TRUSTED_PROXIES (uvicorn's default believes any local process)
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or [],
         "timeout_keep_alive": settings.http_keep_alive_seconds,
         "limit_concurrency": settings.http_limit_concurrency,
         "ws_max_size": settings.max_body_bytes,

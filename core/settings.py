@@ -7,9 +7,11 @@ S3-compatible store under `DATA_DIR` (see `core.embedded`).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
@@ -23,6 +25,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses to start with settings that are only fit for trying the "
+        "service (today: /metrics without METRICS_TOKEN).",
+    )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
     data_dir: Path = Field(Path("var"), description="Folder for the embedded servers' data.")
@@ -254,8 +261,37 @@ class Settings(BaseSettings):
     )
     otel_service_name: str = Field("dvc-one-stop", description="service.name of the traces.")
     metrics_token: str | None = Field(
-        None, min_length=16, description="Bearer token required at /metrics; unset: /metrics is open."
+        None,
+        min_length=16,
+        description="Bearer token required at /metrics; unset: /metrics is open (refused when "
+        "ENVIRONMENT=production).",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed, e.g. 127.0.0.1 for nginx on the same host. "
+        "Empty (the default): none — the TCP peer is the client, whatever headers it sends.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in proxy_list(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES: {item!r} is not an address or network (e.g. 127.0.0.1, 10.0.0.0/24)"
+                ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _production_ready(self) -> Settings:
+        if self.environment == "production" and self.metrics_token is None:
+            raise ValueError(
+                "ENVIRONMENT=production needs METRICS_TOKEN: without it /metrics is open to anyone"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -372,6 +408,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def proxy_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def cors_list(value: str) -> list[str]:

@@ -267,6 +267,8 @@ def test_uvicorn_guards_slow_idle_and_half_open_clients() -> None:
         Settings(http_keep_alive_seconds=7, http_limit_concurrency=500, max_body_bytes=2048)
     )
     assert options == {
+        "proxy_headers": False,  # no TRUSTED_PROXIES: X-Forwarded-For is nobody's word
+        "forwarded_allow_ips": [],
         "timeout_keep_alive": 7,
         "limit_concurrency": 500,
         "ws_max_size": 2048,
@@ -274,3 +276,18 @@ def test_uvicorn_guards_slow_idle_and_half_open_clients() -> None:
         "ws_ping_timeout": 20.0,
         "timeout_graceful_shutdown": 30,
     }
+
+
+def test_forwarded_headers_only_from_trusted_proxies() -> None:
+    behind = server_limits(Settings(trusted_proxies="127.0.0.1, 10.0.0.0/24"))
+    assert behind["proxy_headers"] is True
+    assert behind["forwarded_allow_ips"] == ["127.0.0.1", "10.0.0.0/24"]
+    with pytest.raises(ValidationError, match="TRUSTED_PROXIES"):
+        Settings(trusted_proxies="nginx")
+
+
+def test_production_refuses_to_start_with_open_metrics() -> None:
+    with pytest.raises(ValidationError, match="METRICS_TOKEN"):
+        Settings(environment="production", metrics_token=None)
+    assert Settings(environment="production", metrics_token="m" * 16).environment == "production"
+    assert Settings(environment="development").metrics_token is None  # trying it: open is fine

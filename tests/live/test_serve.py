@@ -80,6 +80,9 @@ def test_serve_from_nothing(tmp_path: Path) -> None:
         # query strings stay out of the access log (they may carry what a log must not keep)
         leaked = "?s=do-not-log-me-0123&nd=025190000999"
         assert httpx.get(f"{base}/tra-cuu/000.00.99.H44-261127-9999{leaked}", timeout=10).status_code == 404
+        # a local process cannot pass itself off as another client (no TRUSTED_PROXIES by default)
+        forged = {"X-Forwarded-For": "203.0.113.77"}
+        assert httpx.get(f"{base}/healthz", headers=forged, timeout=10).status_code == 200
         assert _processes_using(data), "embedded servers should be running under the data folder"
     finally:
         process.send_signal(signal.SIGTERM)
@@ -88,6 +91,8 @@ def test_serve_from_nothing(tmp_path: Path) -> None:
     assert '"GET /tra-cuu/000.00.99.H44-261127-9999 HTTP/1.1" 404' in logged
     assert "do-not-log-me-0123" not in logged
     assert "025190000999" not in logged
+    assert "127.0.0.1:" in logged
+    assert "203.0.113.77" not in logged
     deadline = time.monotonic() + 20
     while _processes_using(data) and time.monotonic() < deadline:
         time.sleep(0.5)

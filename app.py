@@ -88,6 +88,7 @@ from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMai
 from services.outbox import Transport, run_dispatcher
 from services.payments.settlement import run_configured as settle_payments
 from services.uploads import Scanner, clean_expired
+from storage import signatures
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
 
@@ -558,6 +559,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         tasks = []
         if owned and rt.settings.jobs_interval_minutes:
             tasks.append(asyncio.create_task(jobs_loop()))
+        if owned and rt.settings.clamav_mirror_url and isinstance(rt.scanner, ClamAV):
+            tasks.append(asyncio.create_task(signatures_loop(rt.scanner), name="clamav-signatures"))
         if owned and rt.settings.payment_jobs_interval_seconds and rt.settings.vnpay_pay_url:
             tasks.append(asyncio.create_task(payments_loop(), name="payment-settlement"))
         outbox_stop = asyncio.Event()
@@ -697,6 +700,26 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                 log.exception("payment settlement failed")
             await asyncio.sleep(rt.settings.payment_jobs_interval_seconds)
 
+    async def signatures_loop(scanner: ClamAV) -> None:
+        """freshclam against CLAMAV_MIRROR_URL, then a clamd reload, every
+        CLAMAV_UPDATE_INTERVAL_SECONDS; one process at a time (the others skip that run)."""
+        rt = ref["runtime"]
+        while True:
+            try:
+                async with rt.session_factory() as session:
+                    # Held for the run (freshclam may take minutes; read committed keeps no
+                    # snapshot between statements) and gone with the connection if it is lost.
+                    if await session.scalar(text("SELECT pg_try_advisory_xact_lock(4242003)")):
+                        result = await signatures.update(rt.settings, scanner)
+                        if result.ok:
+                            log.info("clamav signatures: freshclam done, changed=%s", result.changed)
+                found = await signatures.age(scanner, signatures.signature_folder(rt.settings))
+                if signatures.stale(rt.settings, found, rt.clock.now()):
+                    log.warning("clamav signatures are stale: built %s", found.built_at)
+            except Exception:  # retried at the next interval
+                log.exception("clamav signature update failed")
+            await asyncio.sleep(rt.settings.clamav_update_interval_seconds)
+
     async def reconcile_yesterday(rt: Runtime) -> None:
         """The daily reconciliation with the national portal (each run redoes yesterday: harmless,
         only differences are re-queued)."""
@@ -730,8 +753,18 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     async def metrics_route(request: Request) -> Response:
         rt = ref["runtime"]
+        scanner = rt.scanner if isinstance(rt.scanner, ClamAV) else None
         return await metrics(
-            request, rt.session_factory, rt.engine, rt.clock.now(), rt.settings.metrics_token
+            request,
+            rt.session_factory,
+            rt.engine,
+            rt.clock.now(),
+            rt.settings.metrics_token,
+            signature_age=(
+                (lambda: signatures.age(scanner, signatures.signature_folder(rt.settings)))
+                if scanner is not None
+                else None
+            ),
         )
 
     async def healthz(_request: Request) -> Response:
@@ -748,11 +781,25 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             log.warning("readiness: database unreachable", exc_info=True)
             checks["database"] = False
         checks["objectStore"] = await rt.store.ping() if rt.store is not None else False
+        body: dict[str, object] = {"checks": checks}
         if rt.scanner is not None:
             checks["malwareScanner"] = await rt.scanner.ping()
+            if checks["malwareScanner"] and isinstance(rt.scanner, ClamAV):
+                # Reported, not a readiness condition: old signatures still catch known malware.
+                found = await signatures.age(rt.scanner, signatures.signature_folder(rt.settings))
+                now = rt.clock.now()
+                age = found.age_seconds(now)
+                body["signatures"] = {
+                    "version": found.version,
+                    "builtAt": found.built_at.isoformat() if found.built_at else None,
+                    "ageHours": round(age / 3600, 2) if age is not None else None,
+                    "datedBy": found.dated_by,
+                    "stale": signatures.stale(rt.settings, found, now),
+                    "updates": bool(rt.settings.clamav_mirror_url),
+                }
         ready = all(checks.values())
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "checks": checks},
+            {"status": "ready" if ready else "unavailable", **body},
             status_code=200 if ready else 503,
         )
 

@@ -50,7 +50,9 @@ __all__ = [
     "DEFAULT_STREAM_MAX_LENGTH",
     "EmbeddedClamd",
     "clamd_binary",
+    "embedded_database_dir",
     "start_clamd",
+    "sync_signatures",
 ]
 
 CLAMD_START_TIMEOUT = 60.0
@@ -300,6 +302,22 @@ def _sync_signatures(source: Path, dest: Path) -> bool:
         tmp.replace(target)
         changed = True
     return changed
+
+
+sync_signatures = _sync_signatures
+
+
+def embedded_database_dir(data_dir: Path, socket_path: str) -> Path | None:
+    """The folder the embedded clamd under `data_dir` reads (its copy of the signatures), if
+    that clamd is the one answering on `socket_path` (read from its clamd.conf); else None."""
+    try:
+        lines = (data_dir / "clamd.conf").read_text().splitlines()
+    except OSError:
+        return None
+    options = dict(line.split(" ", 1) for line in lines if " " in line)
+    if options.get("LocalSocket") != str(socket_path) or "DatabaseDirectory" not in options:
+        return None
+    return Path(options["DatabaseDirectory"])
 
 
 def _socket_location(data_dir: Path) -> tuple[Path, Path | None]:

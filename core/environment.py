@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,14 @@ def _scanner(settings: Settings, root: Path) -> Iterator[str | None]:
         yield None
         return
     signatures = settings.clamav_signatures
+    if signatures is None and settings.clamav_mirror_url:
+        # freshclam keeps this folder current (storage/signatures.py); until its first update
+        # succeeds, it holds the test signature only, so that clamd can start.
+        signatures = root / "clamav" / "database"
+        signatures.mkdir(parents=True, exist_ok=True)
+        if not any(p.is_file() and not p.name.startswith(".") for p in signatures.iterdir()):
+            shutil.copy2(ROOT / "assets" / "clamav" / "test.hdb", signatures / "test.hdb")
+            log.warning("no ClamAV signature database yet: the test signature until freshclam's first update")
     if signatures is None:
         system = Path("/var/lib/clamav")
         real = system.is_dir() and any(system.glob("*.c[lv]d"))

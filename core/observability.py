@@ -99,6 +99,13 @@ OVERDUE = Gauge(
     ["agency"],
     registry=REGISTRY,
 )
+CLAMAV_SIGNATURE_AGE = Gauge(
+    "dvc_clamav_signature_age_seconds",
+    "Age of the newest ClamAV signatures clamd loaded: from its database build time "
+    '(dated_by="clamd"), else from the signature files\' modification time (dated_by="files").',
+    ["dated_by"],
+    registry=REGISTRY,
+)
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")

@@ -85,7 +85,30 @@ class Settings(BaseSettings):
     clamav_signatures: Path | None = Field(
         None,
         description="Signature folder for the embedded clamd. Unset: /var/lib/clamav when freshclam has "
-        "filled it, else the project's test signature only (EICAR) — fine for trying, not for production.",
+        "filled it, else the project's test signature only (EICAR) — fine for trying, not for production. "
+        "With CLAMAV_MIRROR_URL: the folder freshclam keeps current (for an external clamd, its "
+        "DatabaseDirectory); unset then: DATA_DIR/clamav/database.",
+    )
+    clamav_mirror_url: str | None = Field(
+        None,
+        description="A ClamAV database mirror (e.g. a private mirror kept by cvdupdate, http(s)://…). Set: "
+        "freshclam runs every CLAMAV_UPDATE_INTERVAL_SECONDS and clamd reloads what it fetched. Unset: no "
+        "updates (the signature age is still reported in /readyz and /metrics).",
+    )
+    clamav_update_interval_seconds: float = Field(
+        7200, gt=0, description="How often freshclam runs when CLAMAV_MIRROR_URL is set (default 2 hours)."
+    )
+    freshclam_command: str = Field(
+        "freshclam",
+        description="The freshclam executable (package clamav-freshclam); it is called with "
+        "`--config-file=… --datadir=…`. Another program taking the same arguments may stand in (the tests "
+        "use one that writes a signature file).",
+    )
+    clamav_signatures_stale_hours: float = Field(
+        48,
+        gt=0,
+        description="Signatures older than this are reported stale in /readyz (and logged); the service "
+        "stays ready.",
     )
     retention_years: int = Field(
         10, ge=1, le=100, description="Years archived dossiers' files are kept at least (retain_until)."

@@ -24,7 +24,7 @@ from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.lookup_limits import check_lookup_rate
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
-from schema.permissions import PERSON
+from schema.permissions import DOSSIER_STATUS, PERSON
 from schema.types.catalog import PageInfo
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
 from services import idempotency
@@ -234,7 +234,9 @@ class DossierQuery:
 
     @strawberry.field(
         description="Tra cứu công khai theo mã hồ sơ: trạng thái không có thông tin cá nhân; kèm số định "
-        "danh của người nộp hoặc mã bí mật trên QR thì trả cả hồ sơ."
+        "danh của người nộp hoặc mã bí mật trên QR thì trả cả hồ sơ. Ứng dụng cần phạm vi "
+        "dossier-status:read.",
+        extensions=DOSSIER_STATUS,
     )
     async def dossier_status(
         self, info: Info[Context, None], code: str, id_number: str | None = None, secret: str | None = None
@@ -709,7 +711,9 @@ async def dossier_changes(
 class DossierSubscription:
     @strawberry.subscription(
         description="Trạng thái hồ sơ trực tiếp: trạng thái hiện tại, rồi mỗi thay đổi đã ghi. Theo `id` "
-        "(người nộp, cán bộ có thẩm quyền) hoặc theo `code` kèm số định danh người nộp hoặc mã trên QR."
+        "(người nộp, cán bộ có thẩm quyền) hoặc theo `code` kèm số định danh người nộp hoặc mã trên QR. "
+        "Ứng dụng cần phạm vi dossier-status:read.",
+        extensions=DOSSIER_STATUS,
     )
     async def dossier_status_changed(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from prometheus_client import generate_latest
@@ -19,6 +20,7 @@ from starlette.responses import Response
 
 from core.db import SessionFactory
 from core.observability import (
+    CLAMAV_SIGNATURE_AGE,
     DB_POOL,
     NOTIFICATIONS_AGE,
     NOTIFICATIONS_BACKLOG,
@@ -28,6 +30,7 @@ from core.observability import (
     REGISTRY,
 )
 from services import monitoring
+from storage.signatures import SignatureAge
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,13 @@ def _pool(engine: AsyncEngine | None) -> None:
 
 
 async def metrics(
-    request: Request, factory: SessionFactory, engine: AsyncEngine | None, now: datetime, token: str | None
+    request: Request,
+    factory: SessionFactory,
+    engine: AsyncEngine | None,
+    now: datetime,
+    token: str | None,
+    *,
+    signature_age: Callable[[], Awaitable[SignatureAge]] | None = None,
 ) -> Response:
     if token:
         offered = request.headers.get("authorization", "")
@@ -71,4 +80,10 @@ async def metrics(
         OVERDUE.clear()
         for agency, count in found.overdue_by_agency.items():
             OVERDUE.labels(agency).set(count)
+    CLAMAV_SIGNATURE_AGE.clear()
+    if signature_age is not None:
+        dated = await signature_age()
+        seconds = dated.age_seconds(now)
+        if seconds is not None and dated.dated_by is not None:
+            CLAMAV_SIGNATURE_AGE.labels(dated.dated_by).set(seconds)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
-from auth.actor import Actor
+from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
 from resolvers.context import Context
 
@@ -69,5 +69,25 @@ class IsAccountAdmin(_Rule):
         return actor.is_system_admin or bool(actor.agencies_with(StaffRole.AGENCY_ADMIN))
 
 
+class AppScope(_Rule):
+    """Anyone but an app; an app only when its token carries `scope` (a token that does not grant
+    it is refused, even where an anonymous caller is let through)."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+        self.message = f"Ứng dụng chưa được cấp phạm vi {scope}."
+
+    def allows(self, actor: Actor) -> bool:
+        return actor.kind is not ActorKind.APP or actor.has_scope(self.scope)
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        return self.allows(info.context.actor)  # an app is authenticated: always FORBIDDEN
+
+
+DOSSIER_STATUS_SCOPE = "dossier-status:read"
+
 # Field extensions: only a signed-in citizen, organisation or officer (not an app).
 PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]
+# Public dossier status (lookups, live status): an app needs the `dossier-status:read` scope.
+DOSSIER_STATUS: list[FieldExtension] = [PermissionExtension(permissions=[AppScope(DOSSIER_STATUS_SCOPE)])]

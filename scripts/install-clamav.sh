@@ -2,14 +2,15 @@
 # Install the ClamAV daemon (`clamd`) used to scan uploaded files for malware.
 #
 # Idempotent and non-interactive: does nothing when clamd is already installed; otherwise, as
-# root on a Debian/Ubuntu machine, installs the `clamav-daemon` package with apt-get. The
+# root on a Debian/Ubuntu machine, installs the `clamav-daemon` and `clamav-freshclam` packages
+# with apt-get. The
 # distribution's own clamav-daemon / clamav-freshclam services are NOT started (the service
 # runs its own clamd under DATA_DIR, see core/clamd.py); any such daemon the package scripts
 # might have started anyway is stopped.
 #
-# Signatures: the package brings none. In production keep /var/lib/clamav current with
-# freshclam (network needed; on a systemd host `systemctl enable --now clamav-freshclam`, which
-# this script disables) and start the embedded clamd with that folder as its signatures.
+# Signatures: the package brings none. In production set CLAMAV_MIRROR_URL (the service then
+# runs freshclam on a schedule and reloads clamd), or keep /var/lib/clamav current with the
+# distribution's freshclam service (network needed; this script disables it).
 # Exit status: 0 when clamd is available afterwards, non-zero otherwise.
 set -euo pipefail
 
@@ -23,16 +24,20 @@ find_clamd() {
     fi
 }
 
-if existing=$(find_clamd); then
+if existing=$(find_clamd) && command -v freshclam >/dev/null 2>&1; then
     echo "clamd already installed: $existing"
     exit 0
 fi
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    if existing=$(find_clamd); then
+        echo "clamd installed: $existing; freshclam is missing (install clamav-freshclam for CLAMAV_MIRROR_URL)" >&2
+        exit 0
+    fi
     cat >&2 <<'MSG'
 clamd (the ClamAV daemon) is not installed, and this script can only install it as root with apt-get.
 Install it with your system's package manager, for example:
-    Debian/Ubuntu:   sudo apt-get install --no-install-recommends clamav-daemon
+    Debian/Ubuntu:   sudo apt-get install --no-install-recommends clamav-daemon clamav-freshclam
     Fedora/RHEL:     sudo dnf install clamd
     Alpine:          sudo apk add clamav-daemon
     macOS (Homebrew): brew install clamav
@@ -72,13 +77,14 @@ run_logged() {
     fi
 }
 
-echo "installing clamav-daemon with apt-get ..."
+echo "installing clamav-daemon and clamav-freshclam with apt-get ..."
 if ! run_logged apt-get "${APT_OPTS[@]}" update -qq; then
     echo "apt-get update failed; retrying once in 5 s" >&2
     sleep 5
     run_logged apt-get "${APT_OPTS[@]}" update -qq
 fi
-run_logged apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends clamav-daemon
+# freshclam: the service runs it itself when CLAMAV_MIRROR_URL names a mirror (storage/signatures.py).
+run_logged apt-get "${APT_OPTS[@]}" install -y -qq --no-install-recommends clamav-daemon clamav-freshclam
 
 # With systemd the units may be enabled and started despite policy-rc.d on some setups:
 # stop and disable them, so that no second clamd or a freshclam without network lingers.

@@ -92,9 +92,16 @@ class ClamAV:
         except ScanError:
             return False
 
-    async def version(self) -> str:
+    async def version(self, seconds: float | None = None) -> str:
         """clamd's version line, e.g. "ClamAV 1.4.6/27850/Tue Nov 25 09:30:00 2026"."""
-        return await self._command(b"VERSION", seconds=self.timeout)
+        return await self._command(b"VERSION", seconds=seconds or self.timeout)
+
+    async def reload(self) -> None:
+        """Have clamd load its signature database again (it goes on scanning with the old one
+        meanwhile); ScanError if it does not accept."""
+        reply = await self._command(b"RELOAD", seconds=self.timeout)
+        if reply != "RELOADING":
+            raise ScanError(f"clamd tại {self.socket_path} không nạp lại mẫu nhận diện: {reply!r}")
 
     async def scan_bytes(self, data: bytes | bytearray | memoryview) -> ScanResult:
         """Scan a buffer already in memory."""

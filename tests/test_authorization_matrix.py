@@ -604,3 +604,40 @@ async def test_foreign_subscribers_receive_nothing_of_a(scene: Scene) -> None:
                     assert message["payload"]["errors"], (label, caller, text)
         owner_heard = "\n".join(await _drain(owner, 2.0))
         assert scene.target["dossier_code"] in owner_heard, owner_heard
+
+
+# -- app scopes ------------------------------------------------------------------------------------
+
+# Public operations an app may call only with a scope; APP_UNSCOPED (catalog:read only) lacks
+# it, APP_SCOPED holds it. (`feedback:submit` is checked on Open311's REST path:
+# tests/feedback/test_open311.py; `inquirySubmit` is for persons only.)
+APP_SCOPE_NEEDED: dict[str, str] = {
+    "dossierStatus": QUERIES["dossierStatus"].document,
+    "dossierStatusChanged-by-code": SUBSCRIPTION_VARIANTS["dossierStatusChanged-by-code"],
+}
+
+
+def _codes(errors: list[dict[str, Any]]) -> list[str | None]:
+    return [e.get("extensions", {}).get("code") for e in errors]
+
+
+@pytest.mark.parametrize("name", sorted(APP_SCOPE_NEEDED))
+async def test_an_app_without_the_scope_is_forbidden_and_with_it_is_answered(name: str, scene: Scene) -> None:
+    """The token of an app lacking the operation's scope is refused (FORBIDDEN) even where an
+    anonymous caller is answered; the token of an app holding it is not refused."""
+    document = fill(APP_SCOPE_NEEDED[name], scene)
+    if document.startswith("subscription"):
+        for caller, forbidden in ((APP_UNSCOPED, True), (APP_SCOPED, False), (ANONYMOUS, False)):
+            async with subscribed(scene.site.base, scene.tokens[caller], document) as ws:
+                messages = [json.loads(m) for m in await _drain(ws, 2.0)]
+            first = next(m for m in messages if m["type"] in ("next", "error"))
+            errors = first["payload"] if first["type"] == "error" else first["payload"].get("errors") or []
+            assert ("FORBIDDEN" in _codes(errors)) is forbidden, (caller, first)
+        return
+    refused = (await post(scene.site.base, scene.tokens[APP_UNSCOPED], document)).json()
+    assert _codes(refused.get("errors", [])) == ["FORBIDDEN"], refused
+    assert refused["errors"][0]["message"] == "Ứng dụng chưa được cấp phạm vi dossier-status:read."
+    for caller in (APP_SCOPED, ANONYMOUS):
+        answered = (await post(scene.site.base, scene.tokens[caller], document)).json()
+        assert "FORBIDDEN" not in _codes(answered.get("errors", [])), (caller, answered)
+        assert answered["data"][name] is not None, (caller, answered)

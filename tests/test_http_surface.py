@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import Runtime, create_app, policy_from_settings
+from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.settings import Settings
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
-from tests.conftest import CALENDAR, NOW, gql
+from tests.conftest import CALENDAR, NOW, ROOT, gql
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -27,6 +31,55 @@ async def test_readyz_checks_database_object_store_and_scanner(client: httpx.Asy
     assert response.json() == {
         "status": "ready",
         "checks": {"database": True, "objectStore": True, "malwareScanner": True},
+        # Test signature only, no folder configured to date it by: the age is unknown, and said so.
+        "signatures": {
+            "version": None,
+            "builtAt": None,
+            "ageHours": None,
+            "datedBy": None,
+            "stale": False,
+            "updates": False,
+        },
+    }
+
+
+async def test_readyz_reports_stale_signatures_and_stays_ready(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    clamd: EmbeddedClamd,
+    tmp_path: Path,
+) -> None:
+    """Signatures three days old (clamd gives no date for the test .hdb: the file's time) are
+    reported stale; the service stays ready (old signatures still catch known malware)."""
+    signatures = tmp_path / "signatures"
+    signatures.mkdir()
+    shutil.copy(ROOT / "assets" / "clamav" / "test.hdb", signatures / "test.hdb")
+    built = NOW - timedelta(hours=72)
+    os.utime(signatures / "test.hdb", (built.timestamp(), built.timestamp()))
+    app = create_app(
+        Runtime(
+            settings=settings.model_copy(update={"clamav_signatures": signatures}),
+            session_factory=session_factory,
+            store=store,
+            broker=None,
+            clock=FixedClock(NOW),
+            policy=policy_from_settings(settings),
+            calendar=CALENDAR,
+            scanner=ClamAV(clamd.socket_path),
+        )
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        response = await c.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert response.json()["signatures"] == {
+        "version": None,
+        "builtAt": built.isoformat(),
+        "ageHours": 72.0,
+        "datedBy": "files",
+        "stale": True,
+        "updates": False,
     }
 
 

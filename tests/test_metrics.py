@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -13,13 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import Runtime, create_app, policy_from_settings
+from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.observability import log_handler, request_id
 from core.settings import Settings
 from models.accounts import Notification
 from models.dossiers import DossierEvent
+from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
-from tests.conftest import CALENDAR, NOW
+from tests.conftest import CALENDAR, NOW, ROOT
 from tests.dossiers.helpers import act
 from tests.payments.helpers import submitted
 
@@ -120,6 +125,43 @@ async def test_metrics_can_require_a_token(
         ok = await c.get("/metrics", headers={"Authorization": "Bearer scrape-token-0123456789"})
         assert ok.status_code == 200
         assert "dvc_http_requests_total" in ok.text
+
+
+async def test_the_clamav_signature_age_is_a_gauge(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    clamd: EmbeddedClamd,
+    tmp_path: Path,
+) -> None:
+    """The age of the signatures the running clamd loaded (here: by file time, as clamd gives
+    no date for the test .hdb); without a way to date them, no sample at all (not a fake 0)."""
+    signatures = tmp_path / "signatures"
+    signatures.mkdir()
+    shutil.copy(ROOT / "assets" / "clamav" / "test.hdb", signatures / "test.hdb")
+    built = NOW - timedelta(hours=5)
+    os.utime(signatures / "test.hdb", (built.timestamp(), built.timestamp()))
+
+    def app_with(changes: dict[str, object]) -> httpx.AsyncClient:
+        app = create_app(
+            Runtime(
+                settings=settings.model_copy(update=changes),
+                session_factory=session_factory,
+                store=None,
+                broker=None,
+                clock=FixedClock(NOW),
+                policy=policy_from_settings(settings),
+                calendar=CALENDAR,
+                scanner=ClamAV(clamd.socket_path),
+            )
+        )
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+    async with app_with({"clamav_signatures": signatures}) as c:
+        samples = await scrape(c)
+    assert value(samples, "dvc_clamav_signature_age_seconds", dated_by="files") == 5 * 3600
+    async with app_with({}) as c:
+        samples = await scrape(c)
+    assert not [key for key in samples if key[0] == "dvc_clamav_signature_age_seconds"]
 
 
 async def test_the_request_id_is_carried_to_the_events_and_notifications_it_made(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -13,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import app as app_module
 from core.db import RequestDb, SessionFactory
 from models.accounts import OAuthClient, SecurityEvent
+from storage.s3 import ObjectStore
 from tests.conftest import ADMIN_ID, ADMIN_TOKEN, NOW, admin_gql, gql
+from tests.dossiers.helpers import act
+from tests.dossiers.test_access_and_integrity import submitted
 
 REGISTER_APP = """
 mutation($input: AppRegisterInput!) { appRegister(input: $input) {
@@ -345,3 +349,36 @@ async def test_an_app_token_does_not_act_as_a_person(client: httpx.AsyncClient) 
     body = out.json()
     assert body["data"] is None, body
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], body
+
+
+# -- scopes ----------------------------------------------------------------------------------------
+
+STATUS = """query($c: String!, $n: String) { dossierStatus(code: $c, idNumber: $n) {
+  public { code status } dossier { applicant { name } } } }"""
+
+
+async def test_dossier_status_needs_the_dossier_status_scope(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    """An app granted only `catalog:read` is refused the status lookup (FORBIDDEN, as for a scope
+    it lacks elsewhere); with `dossier-status:read` it is answered; anonymous still looks up."""
+    s, dossier_id = await submitted(client, session, store)
+    received = await act(client, s.reception, "dossierReceive", id=dossier_id)
+    code = received["dossier"]["code"]
+    catalog_only = await app_token(
+        client, *await registered_app(client, scopes=["catalog:read"], rateLimitPerMinute=100)
+    )
+    with_status = await app_token(
+        client, *await registered_app(client, scopes=["dossier-status:read"], rateLimitPerMinute=100)
+    )
+
+    for variables in ({"c": code}, {"c": code, "n": "025190000001"}, {"c": "000.00.99.H44-261127-9999"}):
+        refused = await gql(client, STATUS, variables, token=catalog_only, expect_errors=True)
+        assert refused["data"] in (None, {"dossierStatus": None}), refused
+        assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"], refused
+        assert "Lan" not in json.dumps(refused)
+
+    answered = (await gql(client, STATUS, {"c": code}, token=with_status))["data"]["dossierStatus"]
+    assert answered == {"public": {"code": code, "status": "IN_PROGRESS"}, "dossier": None}
+    anonymous = (await gql(client, STATUS, {"c": code}))["data"]["dossierStatus"]
+    assert anonymous == answered

@@ -149,15 +149,19 @@ class ObjectStore:
         await asyncio.to_thread(self.client.copy_object, self.bucket, target, CopySource(self.bucket, source))
 
     async def keys(self, prefix: str, *, limit: int) -> list[str]:
-        """Up to `limit` keys under `prefix`."""
+        """Up to `limit` keys under `prefix` (none when the bucket is not made yet)."""
 
         def run() -> list[str]:
             found: list[str] = []
-            for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
-                if item.object_name is not None:
-                    found.append(item.object_name)
-                if len(found) >= limit:
-                    break
+            try:
+                for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                    if item.object_name is not None:
+                        found.append(item.object_name)
+                    if len(found) >= limit:
+                        break
+            except S3Error as error:
+                if error.code != "NoSuchBucket":
+                    raise
             return found
 
         return await asyncio.to_thread(run)

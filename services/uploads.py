@@ -253,7 +253,7 @@ async def clean_expired(session: AsyncSession, store: ObjectStore, *, now: datet
     return len(rows)
 
 
-async def sweep_staging(session: AsyncSession, store: ObjectStore, *, limit: int = 1000) -> int:
+async def sweep_staging(session: AsyncSession, store: ObjectStore, *, limit: int = 10_000) -> int:
     """Staging objects nothing will read: their file is no longer waiting for completion (a form
     POSTed again after completion, or after the upload was rejected), or there is no such file.
     Returns how many were removed."""

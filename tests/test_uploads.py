@@ -322,8 +322,7 @@ async def test_the_scheduled_digest_check_stops_serving_a_tampered_file(
     await store.put_bytes(row.object_key, PDF, "application/pdf")  # restored from a backup
     mended = await uploads.verify_stored(session, store, now=later + timedelta(hours=6), limit=100_000)
     assert row.id in mended.restored
-    await session.refresh(row)
-    assert row.status is FileStatus.READY
+    assert (await session.get_one(StoredFile, row.id, populate_existing=True)).status is FileStatus.READY
     assert await served(client, token, file_id) == PDF
 
 

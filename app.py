@@ -87,7 +87,7 @@ from services.national_portal.reconcile import reconcile
 from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMailer, run_sender
 from services.outbox import Transport, run_dispatcher
 from services.payments.settlement import run_configured as settle_payments
-from services.uploads import Scanner, clean_expired
+from services.uploads import Scanner, clean_expired, sweep_staging, verify_stored
 from storage import signatures
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
@@ -662,8 +662,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                 await rt.engine.dispose()
 
     async def jobs_loop() -> None:
-        """Scheduled jobs (the one-year inactivity rule) in every process; an advisory lock lets
-        only one of them work at a time, and the jobs themselves are idempotent."""
+        """Scheduled jobs (the one-year inactivity rule, abandoned uploads, the stored files'
+        integrity check, the portal reconciliation) in every process; advisory locks let only one
+        of them work at a time, and the jobs themselves are idempotent."""
         rt = ref["runtime"]
         interval = rt.settings.jobs_interval_minutes * 60
         while True:
@@ -681,6 +682,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                             result.locked,
                             cleaned,
                         )
+                await check_files(rt)
                 await reconcile_yesterday(rt)
             except Exception:  # a failed run is retried at the next interval
                 log.exception("scheduled jobs failed")
@@ -719,6 +721,30 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             except Exception:  # retried at the next interval
                 log.exception("clamav signature update failed")
             await asyncio.sleep(rt.settings.clamav_update_interval_seconds)
+
+    async def check_files(rt: Runtime) -> None:
+        """Staging objects left by forms POSTed again removed; a batch of stored files re-read and
+        compared with their rows (one process at a time, in its own transaction)."""
+        if rt.store is None:
+            return
+        try:
+            async with rt.session_factory() as session:
+                if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(4242004)")):
+                    return
+                swept = await sweep_staging(session, rt.store)
+                checked = await verify_stored(
+                    session, rt.store, now=rt.clock.now(), limit=rt.settings.file_verify_batch
+                )
+                await session.commit()
+            log.info(
+                "files: %s stale staging objects removed; %s re-read, %s damaged, %s restored",
+                swept,
+                checked.checked,
+                len(checked.damaged),
+                len(checked.restored),
+            )
+        except Exception:  # retried at the next interval
+            log.exception("stored file checks failed")
 
     async def reconcile_yesterday(rt: Runtime) -> None:
         """The daily reconciliation with the national portal (each run redoes yesterday: harmless,

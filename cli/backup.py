@@ -234,28 +234,25 @@ class Verification:
 
 
 async def verify(session: Any, store: Any, *, deep: bool, progress: Progress | None = None) -> Verification:
-    """Every READY file is in the store (size, and with `deep` its SHA-256); every dossier's
-    hash-chained trail checks."""
+    """Every READY (or DAMAGED) file is in the store (size, and with `deep` its SHA-256); every
+    dossier's hash-chained trail checks."""
     from sqlalchemy import select
 
     from models.dossiers import Dossier, FileStatus, StoredFile
     from services.dossiers.queries import check_trail
+    from services.files import compare_stored
 
     found = Verification()
-    files = await session.scalars(select(StoredFile).where(StoredFile.status == FileStatus.READY))
+    files = await session.scalars(
+        select(StoredFile).where(StoredFile.status.in_((FileStatus.READY, FileStatus.DAMAGED)))
+    )
     for row in files:
         found.files += 1
-        size = await store.size_of(row.object_key)
-        if size is None:
+        compared = await compare_stored(store, row, deep=deep)
+        if compared == "missing":
             found.missing.append(row.object_key)
-        elif size != row.size:
+        elif compared == "different":
             found.different.append(row.object_key)
-        elif deep:
-            digest = hashlib.sha256()
-            async for chunk in store.chunks(row.object_key):
-                digest.update(chunk)
-            if digest.hexdigest() != row.sha256:
-                found.different.append(row.object_key)
         if progress:
             progress(1)
     for dossier in await session.scalars(select(Dossier).order_by(Dossier.created_at)):

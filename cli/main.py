@@ -320,14 +320,14 @@ def create_admin(
 
 @app.command("run-jobs")
 def run_jobs() -> None:
-    """Run the scheduled jobs once (inactivity warnings and locks, payment reconciliation and
-    refunds); schedule it daily."""
+    """Run the scheduled jobs once (inactivity warnings and locks, abandoned uploads, the stored
+    files' integrity check, payment reconciliation and refunds); schedule it daily."""
     from services.accounts.service import run_inactivity
 
     clock = SystemClock()
     with environment.prepared() as settings:
         from app import policy_from_settings, runtime_from_settings
-        from services.uploads import clean_expired
+        from services.uploads import clean_expired, sweep_staging, verify_stored
 
         policy = policy_from_settings(settings)
 
@@ -341,7 +341,20 @@ def run_jobs() -> None:
                 f"xoá {cleaned} tệp tải lên dở dang"
             )
 
+        async def files(session: AsyncSession) -> str:
+            if runtime.store is None:
+                return "không có kho lưu trữ"
+            swept = await sweep_staging(session, runtime.store)
+            checked = await verify_stored(
+                session, runtime.store, now=clock.now(), limit=settings.file_verify_batch
+            )
+            return (
+                f"xoá {swept} bản tải lên thừa; đọc lại {checked.checked} tệp, "
+                f"{len(checked.damaged)} tệp hỏng, {len(checked.restored)} tệp khớp lại"
+            )
+
         console.print(f"Không hoạt động 01 năm: {_in_session(settings, work, commit=True)}.")
+        console.print(f"Kiểm tra tệp lưu trữ: {_in_session(settings, files, commit=True)}.")
     payments_settle()
 
 

@@ -2,9 +2,10 @@
 
 - **Metrics** (Prometheus text format at `/metrics`): HTTP requests and latency per route,
   GraphQL operations and latency per operation name, errors by machine code, open websocket
-  connections, and — computed when scraped — the database pool, the event and notification
-  outboxes (backlog, age of the oldest) and the dossiers overdue per agency. Each app process
-  keeps its own counters; scrape every process (they are labelled by the scraper's target).
+  connections, files the scheduled integrity check found damaged, and — computed when scraped —
+  the database pool, the event and notification outboxes (backlog, age of the oldest) and the
+  dossiers overdue per agency. Each app process keeps its own counters; scrape every process
+  (they are labelled by the scraper's target).
 - **Request ids**: each HTTP request carries `X-Request-Id` (the caller's, if it is a sane token,
   else a new one); it is answered in the same header, put on every log line written while the
   request runs, and given to background work started from it.
@@ -104,6 +105,13 @@ CLAMAV_SIGNATURE_AGE = Gauge(
     "Age of the newest ClamAV signatures clamd loaded: from its database build time "
     '(dated_by="clamd"), else from the signature files\' modification time (dated_by="files").',
     ["dated_by"],
+    registry=REGISTRY,
+)
+
+FILE_INTEGRITY_FAILURES = Counter(
+    "dvc_file_integrity_failures",
+    "READY files the scheduled check found missing or different from their row (now DAMAGED).",
+    ["problem"],
     registry=REGISTRY,
 )
 

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How often each app process runs the scheduled jobs (0: never; use `dvc run-jobs`).",
     )
+    file_verify_batch: int = Field(
+        200,
+        ge=0,
+        description="How many stored files the scheduled jobs re-read per run to compare size and SHA-256 "
+        "with the database, those checked longest ago first (0: never).",
+    )
     clamd_socket: str | None = Field(
         None,
         description="Unix socket of an external clamd. Unset: an embedded clamd runs under DATA_DIR/clamav.",

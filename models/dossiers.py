@@ -89,6 +89,7 @@ class FileStatus(enum.Enum):
     QUARANTINED = "QUARANTINED"  # uploaded, not yet checked
     READY = "READY"
     REJECTED = "REJECTED"
+    DAMAGED = "DAMAGED"  # was READY; the stored bytes no longer match the row: not served, kept
 
 
 class StoredFile(UUIDPk, Base):
@@ -97,9 +98,12 @@ class StoredFile(UUIDPk, Base):
     An upload starts QUARANTINED with what the client declared; completion checks size,
     checksum, the type detected from the bytes and a malware scan, then makes it READY or
     REJECTED (and removes the bytes). Never-completed uploads expire and are cleaned up.
+    A scheduled check re-reads READY files (oldest `verified_at` first): one whose bytes no
+    longer match size and SHA-256 becomes DAMAGED (READY again once they match, e.g. restored).
     """
 
     __tablename__ = "stored_files"
+    __table_args__ = (Index("ix_stored_files_verified_at", text("verified_at NULLS FIRST")),)
 
     owner_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     object_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -114,6 +118,8 @@ class StoredFile(UUIDPk, Base):
     scan_signature: Mapped[str | None] = mapped_column(String(200))
     rejection: Mapped[str | None] = mapped_column(String(300))
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Last time the scheduled integrity check re-read the bytes (None: not yet).
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Kept at least until (set when its dossier is archived); None: as long as it is referenced.
     retain_until: Mapped[date | None] = mapped_column(Date)
 

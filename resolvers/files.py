@@ -22,7 +22,11 @@ from services.documents.issue import SlipForm
 from services.errors import NotFound as DomainNotFound
 from storage.s3 import ObjectStore
 
-strawberry.enum(m.FileStatus, description="QUARANTINED chờ kiểm tra, READY dùng được, REJECTED bị từ chối.")
+strawberry.enum(
+    m.FileStatus,
+    description="QUARANTINED chờ kiểm tra, READY dùng được, REJECTED bị từ chối, "
+    "DAMAGED nội dung trong kho không còn khớp với bản đã kiểm tra (không tải về được).",
+)
 strawberry.enum(
     m.VaultSource,
     description="Nguồn giấy tờ: tải lên, bản sao cấp từ sổ gốc, bản sao chứng thực, số hoá tại một cửa, "

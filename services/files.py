@@ -12,11 +12,14 @@ import hashlib
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.dossiers import FileStatus, StoredFile
-from storage.s3 import ObjectStore
+from storage.s3 import ObjectStore, is_missing
+
+Comparison = Literal["same", "missing", "different"]
 
 
 def object_key(file_id: uuid.UUID, now: datetime) -> str:
@@ -92,3 +95,25 @@ def _digest(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+async def compare_stored(store: ObjectStore, row: StoredFile, *, deep: bool) -> Comparison:
+    """Whether the store holds what the row records: the size, and with `deep` the SHA-256 of
+    the bytes read again in full (streamed). Used by `dvc verify` and the scheduled check."""
+    size = await store.size_of(row.object_key)
+    if size is None:
+        return "missing"
+    if size != row.size:
+        return "different"
+    if deep:
+        digest = hashlib.sha256()
+        try:
+            async for chunk in store.chunks(row.object_key):
+                digest.update(chunk)
+        except Exception as error:
+            if is_missing(error):  # removed since the size was read
+                return "missing"
+            raise
+        if digest.hexdigest() != row.sha256:
+            return "different"
+    return "same"

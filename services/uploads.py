@@ -1,23 +1,30 @@
 """Uploads that never pass through the API process, and downloads only for those allowed.
 
 1. `start_upload`: the caller declares name, type, size and SHA-256; the answer is a presigned
-   form POST the object store enforces (this key, this type, exactly this size, 15 minutes). The
-   file is QUARANTINED and unusable.
+   form POST the object store enforces (exactly this size and type, 15 minutes) to the file's
+   **staging key** (`uploads/<file id>`), never to the key files are served from. The file is
+   QUARANTINED and unusable.
 2. The client sends the bytes straight to the store.
-3. `complete_upload`: the bytes are streamed back from the store once, in chunks — size,
-   checksum, the real type from the first bytes (not the name, not the declared type), and a
-   malware scan (clamd) all in the same pass, so memory stays flat for a 200 MB file. A file that
-   fails any check is REJECTED with its reason and its bytes removed; otherwise READY.
-Uploads never completed expire and are removed by `clean_expired`.
+3. `complete_upload`: the staging object is copied inside the store to the file's own key, which
+   only the service writes, and the staging object removed; then the bytes at that key are
+   streamed back once, in chunks — size, checksum, the real type from the first bytes (not the
+   name, not the declared type), and a malware scan (clamd) all in the same pass, so memory stays
+   flat for a 200 MB file. A file that fails any check is REJECTED with its reason and its bytes
+   removed; otherwise READY. What was checked is what is served: the form stays valid until it
+   expires, but a second POST only reaches the staging key, which nothing reads any more
+   (`sweep_staging` removes it).
+Uploads never completed expire and are removed by `clean_expired`. `verify_stored` re-reads
+READY files on a schedule: bytes that no longer match the row make the file DAMAGED (not served).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -26,10 +33,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor
+from core.observability import FILE_INTEGRITY_FAILURES
 from models.dossiers import FileDownload, FileStatus, StoredFile
 from services.catalog.rules import KNOWN_FORMATS
 from services.errors import Issues, NotFound, Refused
-from services.files import object_key
+from services.files import compare_stored, object_key
 from storage.clamav import ScanError
 from storage.s3 import ObjectStore
 
@@ -37,6 +45,14 @@ UPLOAD_WINDOW = timedelta(minutes=15)
 DOWNLOAD_WINDOW = timedelta(minutes=5)
 MAX_SIZE = 200 * 1024 * 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+STAGING_PREFIX = "uploads/"
+
+log = logging.getLogger(__name__)
+
+
+def staging_key(file_id: uuid.UUID) -> str:
+    """Where a direct upload's form POST puts the bytes; never served, emptied on completion."""
+    return f"{STAGING_PREFIX}{file_id.hex}"
 
 
 class ScanVerdict(Protocol):
@@ -102,7 +118,7 @@ async def start_upload(
     session.add(row)
     await session.flush()
     url, fields = store.presigned_upload(
-        row.object_key, content_type=content_type, size=size, expires=UPLOAD_WINDOW
+        staging_key(file_id), content_type=content_type, size=size, expires=UPLOAD_WINDOW
     )
     return UploadTicket(row, url, fields, expires_at)
 
@@ -127,7 +143,7 @@ async def complete_upload(
     row = await _owned(session, actor, file_id)
     if row.status is not FileStatus.QUARANTINED:
         return row
-    return await check_stored(session, store, scanner, row, now=now)
+    return await check_stored(session, store, scanner, row, source=staging_key(row.id), now=now)
 
 
 async def check_stored(  # noqa: PLR0911 — one return per verdict reads best
@@ -136,15 +152,23 @@ async def check_stored(  # noqa: PLR0911 — one return per verdict reads best
     scanner: Scanner | None,
     row: StoredFile,
     *,
+    source: str,
     now: datetime,
 ) -> StoredFile:
-    """The checks of a QUARANTINED file whose bytes are in the store — size, SHA-256, malware scan
-    and the type read from the bytes, in one streamed pass — for every way bytes arrive (direct
-    uploads; dossiers submitted on the national portal)."""
+    """The checks of a QUARANTINED file — size, SHA-256, malware scan and the type read from the
+    bytes, in one streamed pass — for every way bytes arrive: `source` is where they were put (a
+    direct upload's staging key; the file's own key when the service wrote them itself, e.g. a
+    dossier from the national portal). Bytes from elsewhere are first copied to the file's own
+    key, and the checks read that copy: what is checked is what is served."""
     if scanner is None:
         raise Refused(
             "SCANNER_UNAVAILABLE", "Dịch vụ quét mã độc đang không hoạt động; vui lòng thử lại sau."
         )
+    if source != row.object_key and await store.size_of(source) is not None:
+        # The client may POST its form again at any time; the copy is one version of the staging
+        # object, and nobody but the service writes the file's own key.
+        await store.copy(source, row.object_key)
+        await store.remove(source)
     stored = await store.size_of(row.object_key)
     if stored is None:
         if row.upload_expires_at is not None and row.upload_expires_at < now:
@@ -188,6 +212,7 @@ async def check_stored(  # noqa: PLR0911 — one return per verdict reads best
         )
     row.status = FileStatus.READY
     row.upload_expires_at = None
+    row.verified_at = now
     await session.flush()
     return row
 
@@ -212,7 +237,7 @@ async def _reject(
 
 
 async def clean_expired(session: AsyncSession, store: ObjectStore, *, now: datetime) -> int:
-    """Uploads never completed: bytes (if any) removed, the row marked rejected."""
+    """Uploads never completed: bytes (if any, staged or copied) removed, the row marked rejected."""
     rows = list(
         await session.scalars(
             select(StoredFile)
@@ -222,9 +247,86 @@ async def clean_expired(session: AsyncSession, store: ObjectStore, *, now: datet
         )
     )
     for row in rows:
-        await store.remove(row.object_key)  # removing a missing object is not an error in S3
+        await store.remove(staging_key(row.id))  # removing a missing object is not an error in S3
+        await store.remove(row.object_key)
         await _reject(session, store, row, "Hết thời hạn tải lên.", now, remove=False)
     return len(rows)
+
+
+async def sweep_staging(session: AsyncSession, store: ObjectStore, *, limit: int = 10_000) -> int:
+    """Staging objects nothing will read: their file is no longer waiting for completion (a form
+    POSTed again after completion, or after the upload was rejected), or there is no such file.
+    Returns how many were removed."""
+    keys = await store.keys(STAGING_PREFIX, limit=limit)
+    by_id: dict[uuid.UUID, str] = {}
+    strays: list[str] = []
+    for key in keys:
+        try:
+            by_id[uuid.UUID(hex=key.removeprefix(STAGING_PREFIX))] = key
+        except ValueError:
+            strays.append(key)
+    waiting = (
+        set(
+            await session.scalars(
+                select(StoredFile.id).where(
+                    StoredFile.id.in_(list(by_id)), StoredFile.status == FileStatus.QUARANTINED
+                )
+            )
+        )
+        if by_id
+        else set()
+    )
+    doomed = strays + [key for file_id, key in by_id.items() if file_id not in waiting]
+    for key in doomed:
+        await store.remove(key)
+    return len(doomed)
+
+
+@dataclass
+class IntegrityRound:
+    """One round of `verify_stored`: how many files were read, which became DAMAGED, which READY again."""
+
+    checked: int = 0
+    damaged: list[uuid.UUID] = field(default_factory=list)
+    restored: list[uuid.UUID] = field(default_factory=list)
+
+
+async def verify_stored(
+    session: AsyncSession, store: ObjectStore, *, now: datetime, limit: int
+) -> IntegrityRound:
+    """Re-read up to `limit` READY or DAMAGED files, those checked longest ago first, and compare
+    size and SHA-256 with the row (the digest check of `dvc verify --deep`). A READY file that no
+    longer matches becomes DAMAGED — never served again, its bytes kept for investigation — and
+    is logged at ERROR and counted; a DAMAGED file that matches again (its object restored from a
+    backup) is READY again. Never commits."""
+    found = IntegrityRound()
+    rows = await session.scalars(
+        select(StoredFile)
+        .where(StoredFile.status.in_((FileStatus.READY, FileStatus.DAMAGED)))
+        .order_by(StoredFile.verified_at.asc().nulls_first(), StoredFile.id)
+        .limit(limit)
+    )
+    for row in list(rows):
+        compared = await compare_stored(store, row, deep=True)
+        found.checked += 1
+        row.verified_at = now
+        if compared != "same" and row.status is FileStatus.READY:
+            row.status = FileStatus.DAMAGED
+            found.damaged.append(row.id)
+            FILE_INTEGRITY_FAILURES.labels(compared).inc()
+            log.error(
+                "stored file %s (%s) is %s in the object store: it no longer matches the size and "
+                "SHA-256 it was checked with; marked DAMAGED, no longer served",
+                row.id,
+                row.object_key,
+                compared,
+            )
+        elif compared == "same" and row.status is FileStatus.DAMAGED:
+            row.status = FileStatus.READY
+            found.restored.append(row.id)
+            log.warning("stored file %s (%s) matches its row again: READY", row.id, row.object_key)
+    await session.flush()
+    return found
 
 
 @dataclass(frozen=True)

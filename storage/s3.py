@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import CopySource
 from minio.datatypes import PostPolicy
 from minio.error import S3Error, ServerError
 
@@ -33,6 +34,11 @@ def is_store_unavailable(error: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def is_missing(error: BaseException) -> bool:
+    """True when `error` is the store saying the object is not there."""
+    return isinstance(error, S3Error) and error.code in ("NoSuchKey", "NoSuchObject", "NotFound")
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ class ObjectStore:
             try:
                 return int(self.client.stat_object(self.bucket, key).size or 0)
             except S3Error as error:
-                if error.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                if is_missing(error):
                     return None
                 raise
 
@@ -137,6 +143,28 @@ class ObjectStore:
         finally:
             response.close()
             response.release_conn()
+
+    async def copy(self, source: str, target: str) -> None:
+        """A server-side copy inside the bucket (content type kept); the bytes never pass here."""
+        await asyncio.to_thread(self.client.copy_object, self.bucket, target, CopySource(self.bucket, source))
+
+    async def keys(self, prefix: str, *, limit: int) -> list[str]:
+        """Up to `limit` keys under `prefix` (none when the bucket is not made yet)."""
+
+        def run() -> list[str]:
+            found: list[str] = []
+            try:
+                for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True):
+                    if item.object_name is not None:
+                        found.append(item.object_name)
+                    if len(found) >= limit:
+                        break
+            except S3Error as error:
+                if error.code != "NoSuchBucket":
+                    raise
+            return found
+
+        return await asyncio.to_thread(run)
 
     async def remove(self, key: str) -> None:
         await asyncio.to_thread(self.client.remove_object, self.bucket, key)

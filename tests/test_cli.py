@@ -171,3 +171,4 @@ def test_run_jobs(cli_env: dict[str, str]) -> None:
     result = dvc(cli_env, "run-jobs")
     assert result.returncode == 0, result.stderr
     assert "cảnh báo 0 tài khoản, khoá 0 tài khoản" in result.stderr
+    assert "Kiểm tra tệp lưu trữ: xoá 0 bản tải lên thừa; đọc lại" in result.stderr

@@ -5,19 +5,29 @@ allowed, recorded; the vault; reuse in a second dossier; consent for an agency."
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import Runtime, create_app, policy_from_settings
+from core.clamd import EmbeddedClamd
+from core.clock import FixedClock
+from core.observability import REGISTRY
+from core.settings import Settings
 from models.dossiers import FileDownload, FileStatus, StoredFile
 from services import uploads
+from services.uploads import ScanVerdict
+from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff, token_for
-from tests.conftest import NOW, gql
+from tests.conftest import CALENDAR, NOW, gql
 from tests.dossiers.helpers import PDF, long_token
 
 PNG = bytes.fromhex(
@@ -47,7 +57,20 @@ async def send(
 ) -> tuple[str, int]:
     """Start, POST the bytes to the store like a browser would, complete. Returns (file id, store status)."""
     declared = data if declared is None else declared
-    ticket = (
+    ticket = await start(client, token, declared, content_type, name=name)
+    return ticket["file"]["id"], await post_form(ticket, data, content_type, name=name)
+
+
+async def start(
+    client: httpx.AsyncClient,
+    token: str,
+    declared: bytes,
+    content_type: str = "application/pdf",
+    *,
+    name: str = "giay-to.pdf",
+) -> dict[str, Any]:
+    """`fileUploadStart` for these bytes: the ticket (url, form fields, file)."""
+    ticket: dict[str, Any] = (
         await gql(
             client,
             START,
@@ -56,11 +79,28 @@ async def send(
         )
     )["data"]["r"]
     assert ticket["__typename"] == "UploadTicket", ticket
+    return ticket
+
+
+async def post_form(
+    ticket: dict[str, Any], data: bytes, content_type: str = "application/pdf", *, name: str = "giay-to.pdf"
+) -> int:
+    """POST the ticket's form with `data` straight to the store, like a browser; the store's status."""
     async with httpx.AsyncClient(timeout=30) as browser:
         response = await browser.post(
             ticket["url"], data=ticket["fields"], files={"file": (name, data, content_type)}
         )
-    return ticket["file"]["id"], response.status_code
+    return response.status_code
+
+
+async def served(client: httpx.AsyncClient, token: str, file_id: str) -> bytes:
+    """What `fileDownload` hands out for the file: the bytes behind its presigned URL."""
+    link = (await gql(client, DOWNLOAD, {"id": file_id}, token=token))["data"]["r"]
+    assert link["__typename"] == "DownloadLink", link
+    async with httpx.AsyncClient(timeout=30) as browser:
+        fetched = await browser.get(link["url"])
+    assert fetched.status_code == 200
+    return fetched.content
 
 
 async def complete(client: httpx.AsyncClient, token: str, file_id: str) -> dict[str, Any]:
@@ -157,12 +197,133 @@ async def test_uploads_never_completed_are_cleaned(
     file_id, _ = await send(client, token, PDF)
     row = await session.get(StoredFile, uuid.UUID(file_id))
     assert row is not None
-    assert await store.size_of(row.object_key) == len(PDF)
+    staged = uploads.staging_key(row.id)
+    assert await store.size_of(staged) == len(PDF)
+    assert await store.size_of(row.object_key) is None  # the form cannot write where files are served
     cleaned = await uploads.clean_expired(session, store, now=NOW + timedelta(hours=1))
     assert cleaned >= 1
     await session.refresh(row)
     assert row.status is FileStatus.REJECTED
-    assert await store.size_of(row.object_key) is None
+    assert await store.size_of(staged) is None
+
+
+# Same size as PDF, other bytes (still a PDF, so only the digest tells them apart).
+SWAPPED = PDF.replace(b"Catalog", b"Catalox")
+
+
+async def test_a_ticket_posted_again_after_completion_changes_nothing_served(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    """Attack: complete a clean upload, then POST the same (still valid) form with other bytes."""
+    token = await token_for(client, session)
+    ticket = await start(client, token, PDF)
+    file_id = ticket["file"]["id"]
+    assert await post_form(ticket, PDF) in (200, 204)
+    assert (await complete(client, token, file_id))["file"]["status"] == "READY"
+    assert len(SWAPPED) == len(PDF)
+    assert await post_form(ticket, SWAPPED) in (200, 204, 400, 403)  # the store may take it: no matter
+    row = await session.get(StoredFile, uuid.UUID(file_id))
+    assert row is not None
+    body = await served(client, token, file_id)
+    assert hashlib.sha256(body).hexdigest() == row.sha256
+    assert body == PDF
+    # what the second POST left behind is read by nobody and swept by the scheduled jobs
+    assert await uploads.sweep_staging(session, store) >= 1
+    assert await store.size_of(uploads.staging_key(uuid.UUID(file_id))) is None
+    assert await served(client, token, file_id) == PDF
+
+
+class PostsDuringScan:
+    """The real clamd, with the uploader's second POST of the form sent while the scan reads."""
+
+    def __init__(self, inner: ClamAV) -> None:
+        self.inner = inner
+        self.ticket: dict[str, Any] = {}
+        self.posted: list[int] = []
+
+    async def scan_stream(self, chunks: AsyncIterator[bytes]) -> ScanVerdict:
+        async def read() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
+                yield chunk
+                if not self.posted:
+                    self.posted.append(await post_form(self.ticket, SWAPPED))
+
+        return await self.inner.scan_stream(read())
+
+    async def ping(self) -> bool:
+        return await self.inner.ping()
+
+
+async def test_bytes_replaced_while_they_are_scanned_are_never_served(
+    clamd: EmbeddedClamd,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    store: ObjectStore,
+    clock: FixedClock,
+) -> None:
+    scanner = PostsDuringScan(ClamAV(clamd.socket_path))
+    runtime = Runtime(
+        settings=settings,
+        session_factory=session_factory,
+        store=store,
+        broker=None,
+        clock=clock,
+        policy=policy_from_settings(settings),
+        calendar=CALENDAR,
+        scanner=scanner,
+    )
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        token = await token_for(client, session)
+        scanner.ticket = await start(client, token, PDF)
+        file_id = scanner.ticket["file"]["id"]
+        assert await post_form(scanner.ticket, PDF) in (200, 204)
+        result = await complete(client, token, file_id)
+        assert scanner.posted in ([200], [204]), "the store took the second POST during the scan"
+        if result["file"]["status"] == "READY":  # else refused: nothing is served at all
+            row = await session.get(StoredFile, uuid.UUID(file_id))
+            assert row is not None
+            body = await served(client, token, file_id)
+            assert hashlib.sha256(body).hexdigest() == row.sha256
+            assert body == PDF
+
+
+async def test_the_scheduled_digest_check_stops_serving_a_tampered_file(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    store: ObjectStore,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token = await token_for(client, session)
+    file_id, _ = await send(client, token, PDF)
+    assert (await complete(client, token, file_id))["file"]["status"] == "READY"
+    row = await session.get(StoredFile, uuid.UUID(file_id))
+    assert row is not None
+    clean = await uploads.verify_stored(session, store, now=NOW, limit=100_000)
+    assert row.id not in clean.damaged
+    await session.refresh(row)
+    assert row.verified_at == NOW
+    before = REGISTRY.get_sample_value("dvc_file_integrity_failures_total", {"problem": "different"}) or 0.0
+
+    await store.put_bytes(row.object_key, SWAPPED, "application/pdf")  # behind the service's back
+    later = NOW + timedelta(hours=6)
+    with caplog.at_level(logging.ERROR, logger="services.uploads"):
+        found = await uploads.verify_stored(session, store, now=later, limit=100_000)
+    assert row.id in found.damaged
+    assert any(file_id in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+    after = REGISTRY.get_sample_value("dvc_file_integrity_failures_total", {"problem": "different"})
+    assert after == before + 1
+    await session.refresh(row)
+    assert row.status is FileStatus.DAMAGED
+    refused = (await gql(client, DOWNLOAD, {"id": file_id}, token=token))["data"]["r"]
+    assert refused["code"] == "NOT_READY"
+
+    await store.put_bytes(row.object_key, PDF, "application/pdf")  # restored from a backup
+    mended = await uploads.verify_stored(session, store, now=later + timedelta(hours=6), limit=100_000)
+    assert row.id in mended.restored
+    assert (await session.get_one(StoredFile, row.id, populate_existing=True)).status is FileStatus.READY
+    assert await served(client, token, file_id) == PDF
 
 
 VAULT = """query($s: String) { vaultDocuments(search: $s) { items { id title source version fileId } } }"""

@@ -301,7 +301,7 @@ async def accept(
             stored.append(row)
             session.add(row)
             await session.flush()
-            await check_stored(session, store, scanner, row, now=now)
+            await check_stored(session, store, scanner, row, source=row.object_key, now=now)
             if row.status is not FileStatus.READY:
                 issues.add(
                     ("ThanhPhanHoSo", f.component, "TepTin", f.index),

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.embedded import find_free_port
 from models.dossiers import Dossier, DossierAttachment, DossierEvent, FileStatus, StoredFile
 from services.dossiers.queries import check_trail
-from services.uploads import clean_expired
+from services.uploads import clean_expired, staging_key
 from tests.dossiers.helpers import PDF
 from tests.faults.conftest import AppProcess, Site, gql, record
 
@@ -287,6 +287,7 @@ async def test_app_killed_mid_submissions_transitions_and_delivery(site: Site, r
             row = await session.get(StoredFile, half_done)
             assert row is not None
             assert row.status is FileStatus.REJECTED
+            assert await site.store().size_of(staging_key(row.id)) is None
             assert await site.store().size_of(row.object_key) is None
     finally:
         await engine.dispose()

@@ -421,8 +421,10 @@ async def _start_session(
 ) -> Session:
     now = journal.now
     raw, digest = tokens.new_refresh_token()
+    row_id = uuid.uuid4()
     session.add(
         RefreshToken(
+            id=row_id,
             account_id=account.id,
             family_id=family or uuid.uuid4(),
             token_hash=digest,
@@ -433,7 +435,7 @@ async def _start_session(
         )
     )
     access = tokens.issue_access(
-        policy.tokens, account_id=account.id, token_version=account.token_version, now=now
+        policy.tokens, account_id=account.id, token_version=account.token_version, now=now, session_id=row_id
     )
     await session.flush()
     return Session(account, access, raw, now + policy.tokens.access_ttl)

@@ -6,6 +6,8 @@ JWTs go through `joserfc`, the JOSE implementation of the authlib project (authl
 Access tokens are short-lived JWTs: HS256 only (the algorithm list is fixed, so `alg: none`
 and key-confusion tricks are refused before anything else), with `iss`, `aud`, `exp`, `iat`
 and `typ` all checked. Refresh tokens are random strings the server stores as SHA-256 hashes.
+A person's access token names (`sid`) the refresh token it was issued with, so revoking that
+token's chain (sign-out, reuse of a spent refresh token) stops the access token at once.
 """
 
 from __future__ import annotations
@@ -47,10 +49,21 @@ class AccessClaims:
     token_version: int
     scopes: frozenset[str]
     expires_at: datetime
+    session_id: uuid.UUID | None = None  # the refresh token issued with it (None: no session)
 
 
-def issue_access(config: TokenConfig, *, account_id: uuid.UUID, token_version: int, now: datetime) -> str:
-    return _encode(config, {"sub": str(account_id), "typ": ACCESS_TYP, "ver": token_version}, now)
+def issue_access(
+    config: TokenConfig,
+    *,
+    account_id: uuid.UUID,
+    token_version: int,
+    now: datetime,
+    session_id: uuid.UUID | None = None,
+) -> str:
+    claims: dict[str, Any] = {"sub": str(account_id), "typ": ACCESS_TYP, "ver": token_version}
+    if session_id is not None:
+        claims["sid"] = str(session_id)
+    return _encode(config, claims, now)
 
 
 def issue_app_access(config: TokenConfig, *, client_id: str, scopes: list[str], now: datetime) -> str:
@@ -88,6 +101,7 @@ def verify_access(config: TokenConfig, token: str, *, now: datetime) -> AccessCl
         decoded = jwt.decode(token, _key(config), algorithms=ALGORITHMS)
         registry.validate(decoded.claims)
         claims = decoded.claims
+        session_id = uuid.UUID(str(claims["sid"])) if "sid" in claims else None
     except (JoseError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc
     typ = str(claims["typ"])
@@ -98,6 +112,7 @@ def verify_access(config: TokenConfig, token: str, *, now: datetime) -> AccessCl
         token_version=int(claims.get("ver", 0)),
         scopes=scopes,
         expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo),
+        session_id=session_id,
     )
 
 

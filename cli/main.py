@@ -147,7 +147,7 @@ async def _demo_accounts(session: AsyncSession, now: datetime, settings: Setting
     staff.email_verified_at = now
     lines.append(f"cán bộ một cửa (H44.99): motcua@demo.dvc.local / {officer_pw}")
     citizen_pw = password()
-    citizen = await register_citizen(
+    registered = await register_citizen(
         session,
         CitizenRegistration(
             citizen_id="025190000123",
@@ -162,6 +162,9 @@ async def _demo_accounts(session: AsyncSession, now: datetime, settings: Setting
         policy=policy,
         today=now.date(),
     )
+    citizen = registered.account
+    if citizen is None:
+        raise RuntimeError("the demo citizen's ID or contacts already have an account")
     await session.execute(
         update(Account)
         .where(Account.id == citizen.id)

@@ -182,6 +182,7 @@ class RefreshToken(UUIDPk, Base):
 class CodePurpose(enum.Enum):
     VERIFY_CONTACT = "VERIFY_CONTACT"
     RESET_PASSWORD = "RESET_PASSWORD"  # noqa: S105 — a purpose, not a password
+    UNLOCK_ACCOUNT = "UNLOCK_ACCOUNT"  # the owner lifts a lock for wrong passwords
 
 
 class OneTimeCode(UUIDPk, Base):

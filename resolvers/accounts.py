@@ -96,10 +96,15 @@ class AppRegisterInput:
 # --- results ----------------------------------------------------------------------------------
 
 
-@strawberry.type(description="Đã đăng ký; mã xác thực đã được gửi.")
+@strawberry.type(
+    description="Đã nhận đăng ký; mã xác thực được gửi tới liên hệ đã khai. Nhập mã bằng contactVerify để "
+    "kích hoạt tài khoản. Câu trả lời như nhau dù số định danh, mã số thuế, thư điện tử hay số điện thoại "
+    "đã có tài khoản (khi đó không tạo tài khoản mới và chủ tài khoản được báo)."
+)
 class Registered:
-    account: Account = strawberry.field(description="Tài khoản mới (chưa xác thực).")
-    verification_sent_to: list[str] = strawberry.field(description="Nơi đã gửi mã xác thực.")
+    verification_sent_to: list[str] = strawberry.field(
+        description="Nơi mã xác thực được gửi (che bớt): các liên hệ đã khai."
+    )
 
 
 @strawberry.type(description="Đăng nhập thành công.")
@@ -270,12 +275,10 @@ class AccountMutation:
                 phone=input.phone,
                 address=input.address,
             )
-            account = await service.register_citizen(
+            registered = await service.register_citizen(
                 session, data, journal=ctx.journal, policy=ctx.policy, today=ctx.today
             )
-            return Registered(
-                account=Account(row=account), verification_sent_to=_sent_to(account.email, account.phone)
-            )
+            return Registered(verification_sent_to=_sent_to(registered.email, registered.phone))
 
         return await run_command(info, command)  # type: ignore[return-value]
 
@@ -296,12 +299,10 @@ class AccountMutation:
                 phone=input.phone,
                 address=input.address,
             )
-            account = await service.register_organisation(
+            registered = await service.register_organisation(
                 session, data, journal=ctx.journal, policy=ctx.policy
             )
-            return Registered(
-                account=Account(row=account), verification_sent_to=_sent_to(account.email, account.phone)
-            )
+            return Registered(verification_sent_to=_sent_to(registered.email, registered.phone))
 
         return await run_command(info, command)  # type: ignore[return-value]
 
@@ -394,7 +395,8 @@ class AccountMutation:
         return await run_command(info, command)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        description="Đặt mật khẩu mới bằng mã (tài khoản bị khoá vẫn bị khoá: mở khoá là việc của quản trị)."
+        description="Đặt mật khẩu mới bằng mã (tài khoản bị khoá vẫn bị khoá: mở khoá bằng "
+        "accountUnlockWithCode hoặc do quản trị)."
     )
     async def password_reset(
         self, info: Info[Context, None], destination: str, code: str, new_password: str
@@ -429,6 +431,33 @@ class AccountMutation:
             return AccountSaved(
                 account=Account(row=await service.request_own_lock(session, ctx.actor, journal=ctx.journal))
             )
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Yêu cầu mã mở khoá tài khoản bị khoá do nhập sai mật khẩu, gửi tới thư điện tử và số "
+        "điện thoại đã xác thực (không cho biết tài khoản có tồn tại hay bị khoá hay không)."
+    )
+    async def account_unlock_code_request(self, info: Info[Context, None], identifier: str) -> DoneResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> Done:
+            await service.request_unlock_code(session, identifier, journal=ctx.journal, policy=ctx.policy)
+            return Done(ok=True)
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Tự mở khoá tài khoản bị khoá do nhập sai mật khẩu, bằng mã đã gửi (dùng một lần)."
+    )
+    async def account_unlock_with_code(
+        self, info: Info[Context, None], identifier: str, code: str
+    ) -> DoneResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> Done:
+            await service.unlock_with_code(session, identifier, code, journal=ctx.journal, policy=ctx.policy)
+            return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
 

@@ -131,6 +131,9 @@ MUTATIONS: dict[str, Op] = {
     "signOut": m(EVERYONE, "-", "signOut"),
     "passwordResetRequest": m(EVERYONE, "-", "passwordResetRequest"),
     "passwordReset": m(EVERYONE, "-", "passwordReset"),
+    # the owner lifts a lock for wrong passwords: the code goes to the account's verified contacts
+    "accountUnlockCodeRequest": m(EVERYONE, "-", "accountUnlockCodeRequest"),
+    "accountUnlockWithCode": m(EVERYONE, "-", "accountUnlockWithCode"),
     "nationalIdentitySignInStart": m(EVERYONE, "-", "nationalIdentitySignInStart"),
     "nationalIdentitySignInComplete": m(EVERYONE, "-", "nationalIdentitySignInComplete"),
     # the caller's own account

@@ -111,6 +111,14 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         'mutation { passwordReset(destination: "a@b.vn", code: "1", newPassword: "x") { __typename } }',
     ),
     "accountLockRequest": (PERSON, "mutation { accountLockRequest { __typename } }"),
+    "accountUnlockCodeRequest": (
+        PUBLIC,
+        'mutation { accountUnlockCodeRequest(identifier: "a@b.vn") { __typename } }',
+    ),
+    "accountUnlockWithCode": (
+        PUBLIC,
+        'mutation { accountUnlockWithCode(identifier: "a@b.vn", code: "1") { __typename } }',
+    ),
     "nationalIdentitySignInStart": (PUBLIC, "mutation { nationalIdentitySignInStart { __typename } }"),
     "nationalIdentitySignInComplete": (
         PUBLIC,

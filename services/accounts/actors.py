@@ -1,7 +1,8 @@
 """From a verified access token to the `Actor` of a request, with one or two queries.
 
 The token only says who; the database says whether that account may still act (active, token
-version current) and with which roles where (sub-agencies expanded here, once per request).
+version current, the session it was issued in not revoked) and with which roles where
+(sub-agencies expanded here, once per request).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actor import EVERYWHERE, Actor, ActorKind
 from auth.roles import StaffRole
 from auth.tokens import APP_TYP, AccessClaims, InvalidToken
-from models.accounts import Account, AccountKind, AccountStatus, OAuthClient, StaffAssignment
+from models.accounts import Account, AccountKind, AccountStatus, OAuthClient, RefreshToken, StaffAssignment
 from models.catalog import Agency
 
 _KINDS = {
@@ -39,7 +40,18 @@ async def actor_for(session: AsyncSession, claims: AccessClaims) -> tuple[Actor,
         account_id = uuid.UUID(claims.subject)
     except ValueError:
         raise InvalidToken("bad subject") from None
-    account = await session.get(Account, account_id)
+    if claims.session_id is None:
+        account = await session.get(Account, account_id)
+    else:
+        # In the same query: the refresh token it was issued with is not revoked. Revoking a chain
+        # revokes every token of it, the spent ones too, so one primary-key probe is enough.
+        live = (
+            select(RefreshToken.id)
+            .where(RefreshToken.id == claims.session_id, RefreshToken.revoked_at.is_(None))
+            .exists()
+        )
+        found = (await session.execute(select(Account, live).where(Account.id == account_id))).one_or_none()
+        account = found[0] if found is not None and found[1] else None
     if (
         account is None
         or account.status is not AccountStatus.ACTIVE

@@ -112,3 +112,12 @@ class Journal:
             return await hit(session, key, window=window, now=self.now)
 
         return await self.run(work)
+
+    async def give_back(self, *keys: str, window: timedelta) -> None:
+        """Undo this request's `hit` on each key (the event turned out not to count)."""
+
+        async def work(session: AsyncSession) -> None:
+            for key in keys:
+                await hit(session, key, window=window, now=self.now, amount=-1)
+
+        await self.run(work)

@@ -23,6 +23,24 @@ def reset_code(code: str, minutes: int) -> tuple[str, str]:
     )
 
 
+def unlock_code(code: str, minutes: int) -> tuple[str, str]:
+    return (
+        "Mã mở khoá tài khoản",
+        f"Mã mở khoá tài khoản của bạn là {code}, có hiệu lực trong {minutes} phút. Tài khoản bị khoá do "
+        f"nhập sai mật khẩu nhiều lần; nếu không phải bạn nhập, hãy đổi mật khẩu sau khi mở khoá. Không "
+        f"chia sẻ mã này cho bất kỳ ai. — {SYSTEM_NAME}",
+    )
+
+
+def registration_attempt(what: list[str]) -> tuple[str, str]:
+    return (
+        "Có người đăng ký tài khoản bằng thông tin của bạn",
+        f"Có người vừa đăng ký tài khoản mới bằng {', '.join(what)} của tài khoản bạn. Không có tài khoản "
+        "mới nào được tạo. Nếu đó là bạn: bạn đã có tài khoản, hãy đăng nhập hoặc dùng chức năng quên mật "
+        f"khẩu. Nếu không phải bạn, bạn có thể bỏ qua tin này. — {SYSTEM_NAME}",
+    )
+
+
 LOCK_REASONS = {
     "FAILED_SIGN_INS": "nhập sai mật khẩu 5 lần liên tiếp",
     "INACTIVITY": "không đăng nhập trong 01 năm",
@@ -34,11 +52,21 @@ LOCK_REASONS = {
 }
 
 
+SELF_UNLOCK = (
+    "Bạn có thể tự mở khoá bằng mã gửi tới thư điện tử hoặc số điện thoại đã xác thực (chức năng "
+    "“Mở khoá tài khoản”), hoặc liên hệ bộ phận hỗ trợ."
+)
+
+
 def locked(reason: str) -> tuple[str, str]:
+    how = (
+        SELF_UNLOCK
+        if reason == "FAILED_SIGN_INS"
+        else "Để mở khoá, vui lòng liên hệ bộ phận hỗ trợ hoặc quản trị hệ thống."
+    )
     return (
         "Tài khoản đã bị khoá",
-        f"Tài khoản của bạn đã bị khoá do {LOCK_REASONS.get(reason, reason)}. Để mở khoá, vui lòng liên "
-        f"hệ bộ phận hỗ trợ hoặc quản trị hệ thống. — {SYSTEM_NAME}",
+        f"Tài khoản của bạn đã bị khoá do {LOCK_REASONS.get(reason, reason)}. {how} — {SYSTEM_NAME}",
     )
 
 

@@ -4,7 +4,8 @@ Trà Vinh rules art. 6–7, Kon Tum art. 7–8, 13: citizens and organisations r
 and verify a contact; every account gets its data vault at once; an account is locked after 5
 consecutive wrong passwords, after a year without signing in (the owner warned first), on
 request, on death or dissolution, and (staff) when no longer assigned; unlocking and password
-resets for locked accounts are admin acts — trying harder never unlocks.
+resets for locked accounts are admin acts — trying harder never unlocks — except that the owner
+may lift a lock for wrong passwords (which anyone can cause) with a code sent to a verified contact.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import passwords, tokens
@@ -67,6 +68,17 @@ class OrganisationRegistration:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """What a registration answers, the same whether or not an account was created: where the
+    codes go (the contacts typed). `account` is None when the citizen ID, tax code, e-mail or
+    phone already had an account; its owner was told instead."""
+
+    email: str | None
+    phone: str | None
+    account: Account | None
+
+
+@dataclass(frozen=True)
 class Session:
     """What a successful sign-in (or refresh) hands the client."""
 
@@ -101,12 +113,61 @@ def _contacts(issues: Issues, email: str | None, phone: str | None) -> tuple[str
     return email_n, phone_n
 
 
-async def _duplicates(session: AsyncSession, issues: Issues, email: str | None, phone: str | None) -> None:
+TAKEN_WHAT = {
+    "citizenId": "số định danh cá nhân",
+    "taxCode": "mã số thuế",
+    "email": "địa chỉ thư điện tử",
+    "phone": "số điện thoại",
+}
+
+
+async def _taken(
+    session: AsyncSession, email: str | None, phone: str | None, key: tuple[str, ColumnElement[bool]]
+) -> dict[uuid.UUID, tuple[Account, list[str]]]:
+    """The live accounts that already hold the citizen ID / tax code, e-mail or phone typed, each
+    with what of theirs was typed."""
     live = Account.status != AccountStatus.DELETED
-    if email and await session.scalar(select(Account.id).where(Account.email == email, live)):
-        issues.add(("email",), "DUPLICATE", "Thư điện tử này đã được dùng cho một tài khoản khác.")
-    if phone and await session.scalar(select(Account.id).where(Account.phone == phone, live)):
-        issues.add(("phone",), "DUPLICATE", "Số điện thoại này đã được dùng cho một tài khoản khác.")
+    found: dict[uuid.UUID, tuple[Account, list[str]]] = {}
+    field, clause = key
+    profile = CitizenProfile if field == "citizenId" else OrganisationProfile
+    queries = [(field, select(Account).join(profile, profile.account_id == Account.id).where(clause, live))]
+    if email:
+        queries.append(("email", select(Account).where(Account.email == email, live)))
+    if phone:
+        queries.append(("phone", select(Account).where(Account.phone == phone, live)))
+    for field, query in queries:
+        account = await session.scalar(query)
+        if account is not None:
+            found.setdefault(account.id, (account, []))[1].append(field)
+    return found
+
+
+async def _tell_taken(
+    session: AsyncSession,
+    taken: dict[uuid.UUID, tuple[Account, list[str]]],
+    *,
+    journal: Journal,
+    policy: AccountPolicy,
+) -> None:
+    """Someone registered with what is already an owner's: tell the owner (a few times an hour at
+    most) and keep a trace; the registrant is answered as if the account had been created."""
+    for account, fields in taken.values():
+        session.add(
+            security_event(
+                "REGISTER",
+                "DENIED",
+                actor=Actor(ActorKind.ANONYMOUS),
+                now=journal.now,
+                meta=journal.meta,
+                subject_id=account.id,
+                detail={"reason": "taken", "fields": fields},
+            )
+        )
+        told = await journal.hit(f"notice:register:{account.id}", window=timedelta(hours=1))
+        if told <= policy.codes_per_destination:
+            subject, body = messages.registration_attempt([TAKEN_WHAT[f] for f in fields])
+            tell_owner(session, account, "registration_attempt", subject, body, now=journal.now)
+    await session.flush()
 
 
 async def _registration_allowed(journal: Journal, policy: AccountPolicy) -> None:
@@ -116,7 +177,7 @@ async def _registration_allowed(journal: Journal, policy: AccountPolicy) -> None
 
 
 def _new_account(
-    kind: AccountKind, name: str, email: str | None, phone: str | None, password: str
+    kind: AccountKind, name: str, email: str | None, phone: str | None, password_hash: str
 ) -> Account:
     return Account(
         id=uuid.uuid4(),
@@ -125,7 +186,7 @@ def _new_account(
         display_name=name,
         email=email,
         phone=phone,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         failed_sign_ins=0,
         token_version=1,
     )
@@ -156,7 +217,7 @@ async def register_citizen(
     journal: Journal,
     policy: AccountPolicy,
     today: date,
-) -> Account:
+) -> Registration:
     await _registration_allowed(journal, policy)
     issues = Issues()
     rules.check_citizen_id(issues, ("citizenId",), data.citizen_id)
@@ -166,14 +227,14 @@ async def register_citizen(
     rules.check_password(
         issues, ("password",), data.password, personal=(data.citizen_id, phone or "", email or "")
     )
-    await _duplicates(session, issues, email, phone)
-    if await session.scalar(
-        select(CitizenProfile.account_id).where(CitizenProfile.citizen_id == data.citizen_id)
-    ):
-        issues.add(("citizenId",), "DUPLICATE", "Số định danh cá nhân này đã có tài khoản; hãy đăng nhập.")
     issues.raise_if_any()
+    password_hash = passwords.hash_password(data.password)  # before the branch: both cost the same
+    taken = await _taken(session, email, phone, ("citizenId", CitizenProfile.citizen_id == data.citizen_id))
+    if taken:
+        await _tell_taken(session, taken, journal=journal, policy=policy)
+        return Registration(email, phone, None)
     name = rules.normalise_name(data.full_name)
-    account = _new_account(AccountKind.CITIZEN, name, email, phone, data.password)
+    account = _new_account(AccountKind.CITIZEN, name, email, phone, password_hash)
     session.add(account)
     await session.flush()
     session.add(
@@ -186,7 +247,7 @@ async def register_citizen(
         )
     )
     await _created(session, account, now=journal.now, meta=journal.meta, policy=policy)
-    return account
+    return Registration(email, phone, account)
 
 
 async def register_organisation(
@@ -195,7 +256,7 @@ async def register_organisation(
     *,
     journal: Journal,
     policy: AccountPolicy,
-) -> Account:
+) -> Registration:
     await _registration_allowed(journal, policy)
     issues = Issues()
     tax_code = data.tax_code.replace(" ", "")
@@ -206,14 +267,14 @@ async def register_organisation(
         rules.check_citizen_id(issues, ("representativeCitizenId",), data.representative_citizen_id)
     email, phone = _contacts(issues, data.email, data.phone)
     rules.check_password(issues, ("password",), data.password, personal=(tax_code, phone or "", email or ""))
-    await _duplicates(session, issues, email, phone)
-    if await session.scalar(
-        select(OrganisationProfile.account_id).where(OrganisationProfile.tax_code == tax_code)
-    ):
-        issues.add(("taxCode",), "DUPLICATE", "Mã số thuế này đã có tài khoản; hãy đăng nhập.")
     issues.raise_if_any()
+    password_hash = passwords.hash_password(data.password)
+    taken = await _taken(session, email, phone, ("taxCode", OrganisationProfile.tax_code == tax_code))
+    if taken:
+        await _tell_taken(session, taken, journal=journal, policy=policy)
+        return Registration(email, phone, None)
     name = rules.normalise_name(data.name)
-    account = _new_account(AccountKind.ORGANISATION, name, email, phone, data.password)
+    account = _new_account(AccountKind.ORGANISATION, name, email, phone, password_hash)
     session.add(account)
     await session.flush()
     session.add(
@@ -227,7 +288,7 @@ async def register_organisation(
         )
     )
     await _created(session, account, now=journal.now, meta=journal.meta, policy=policy)
-    return account
+    return Registration(email, phone, account)
 
 
 # --- one-time codes -------------------------------------------------------------------------
@@ -279,6 +340,8 @@ async def issue_code(
         subject, body = messages.staff_welcome(code, minutes)
     elif purpose is CodePurpose.VERIFY_CONTACT:
         subject, body = messages.verification_code(code, minutes)
+    elif purpose is CodePurpose.UNLOCK_ACCOUNT:
+        subject, body = messages.unlock_code(code, minutes)
     else:
         subject, body = messages.reset_code(code, minutes)
     session.add(
@@ -421,8 +484,10 @@ async def _start_session(
 ) -> Session:
     now = journal.now
     raw, digest = tokens.new_refresh_token()
+    row_id = uuid.uuid4()
     session.add(
         RefreshToken(
+            id=row_id,
             account_id=account.id,
             family_id=family or uuid.uuid4(),
             token_hash=digest,
@@ -433,7 +498,7 @@ async def _start_session(
         )
     )
     access = tokens.issue_access(
-        policy.tokens, account_id=account.id, token_version=account.token_version, now=now
+        policy.tokens, account_id=account.id, token_version=account.token_version, now=now, session_id=row_id
     )
     await session.flush()
     return Session(account, access, raw, now + policy.tokens.access_ttl)
@@ -504,14 +569,16 @@ def _denied(session: AsyncSession, journal: Journal, account: Account | None, re
 async def sign_in(
     session: AsyncSession, identifier: str, password: str, *, journal: Journal, policy: AccountPolicy
 ) -> Session:
-    address = journal.meta.address or "-"
-    if await journal.hit(f"signin:addr:{address}", window=policy.sign_in_window) > policy.sign_in_per_address:
+    # Each attempt takes a place in both windows at once (so parallel guesses cannot overrun
+    # them) and a successful sign-in gives its places back: only failures count.
+    by_address = f"signin:addr:{journal.meta.address or '-'}"
+    if await journal.hit(by_address, window=policy.sign_in_window) > policy.sign_in_per_address:
         _denied(session, journal, None, "rate")
         raise Refused(
             "RATE_LIMITED", "Quá nhiều lần đăng nhập từ địa chỉ này, vui lòng thử lại sau.", keep_writes=True
         )
-    key = f"signin:id:{identifier.strip().lower()[:100]}"
-    if await journal.hit(key, window=policy.sign_in_window) > policy.sign_in_per_identifier:
+    by_identifier = f"signin:id:{identifier.strip().lower()[:100]}"
+    if await journal.hit(by_identifier, window=policy.sign_in_window) > policy.sign_in_per_identifier:
         _denied(session, journal, None, "rate")
         raise Refused(
             "RATE_LIMITED",
@@ -527,13 +594,19 @@ async def sign_in(
         _denied(session, journal, account, "locked")
         raise Refused(
             "ACCOUNT_LOCKED",
-            f"Tài khoản đã bị khoá do {_lock_text(account)}. Vui lòng liên hệ quản trị hệ thống để mở khoá.",
+            f"Tài khoản đã bị khoá do {_lock_text(account)}. "
+            + (
+                messages.SELF_UNLOCK
+                if account.lock_reason is LockReason.FAILED_SIGN_INS
+                else "Vui lòng liên hệ quản trị hệ thống để mở khoá."
+            ),
             keep_writes=True,
         )
     if account.status is AccountStatus.PENDING:
         raise Refused(
             "NOT_VERIFIED", "Tài khoản chưa được xác thực; nhập mã đã gửi tới thư điện tử hoặc điện thoại."
         )
+    await journal.give_back(by_address, by_identifier, window=policy.sign_in_window)
     account.failed_sign_ins = 0
     account.last_sign_in_at = journal.now
     account.inactivity_warned_at = None
@@ -793,7 +866,13 @@ async def request_own_lock(session: AsyncSession, actor: Actor, *, journal: Jour
 
 
 async def unlock(
-    session: AsyncSession, account: Account, *, actor: Actor, now: datetime, meta: RequestMeta
+    session: AsyncSession,
+    account: Account,
+    *,
+    actor: Actor,
+    now: datetime,
+    meta: RequestMeta,
+    via: str | None = None,
 ) -> None:
     account.status = (
         AccountStatus.ACTIVE
@@ -814,12 +893,91 @@ async def unlock(
             now=now,
             meta=meta,
             subject_id=account.id,
-            detail={"previousReason": previous.value if previous else None},
+            detail={"previousReason": previous.value if previous else None} | ({"via": via} if via else {}),
         )
+    )
+    await session.execute(  # codes asked for this lock are spent with it
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.account_id == account.id,
+            OneTimeCode.purpose == CodePurpose.UNLOCK_ACCOUNT,
+            OneTimeCode.used_at.is_(None),
+        )
+        .values(used_at=now)
     )
     subject, body = messages.unlocked()
     tell_owner(session, account, "account_unlocked", subject, body, now=now)
     await session.flush()
+
+
+def _self_unlockable(account: Account | None) -> bool:
+    """Only the lock for wrong passwords (the one anyone can cause) is the owner's to lift."""
+    return (
+        account is not None
+        and account.status is AccountStatus.LOCKED
+        and account.lock_reason is LockReason.FAILED_SIGN_INS
+    )
+
+
+async def request_unlock_code(
+    session: AsyncSession, identifier: str, *, journal: Journal, policy: AccountPolicy
+) -> None:
+    """Send an unlock code to each verified contact of an account locked for wrong passwords.
+    The answer is the same whether the identifier has an account, is locked, or not."""
+    ident = identifier.strip()
+    key = f"code:unlock:{(rules.normalise_phone(ident) or ident.lower())[:100]}"
+    if await journal.hit(key, window=timedelta(hours=1)) > policy.codes_per_destination:
+        raise Refused("RATE_LIMITED", "Đã gửi quá nhiều mã cho tài khoản này, vui lòng thử lại sau.")
+    account = await find_by_identifier(session, ident)
+    if account is None or not _self_unlockable(account):
+        return
+    for channel, destination, verified in (
+        ("EMAIL", account.email, account.email_verified_at),
+        ("SMS", account.phone, account.phone_verified_at),
+    ):
+        if not (destination and verified):
+            continue
+        # The same per-destination budget as every other code: several identifiers of one
+        # account cannot multiply the messages its owner gets.
+        if await journal.hit(f"code:{destination}", window=timedelta(hours=1)) > policy.codes_per_destination:
+            continue
+        await issue_code(
+            session, account, CodePurpose.UNLOCK_ACCOUNT, channel, destination, now=journal.now, policy=policy
+        )
+
+
+async def unlock_with_code(
+    session: AsyncSession, identifier: str, code: str, *, journal: Journal, policy: AccountPolicy
+) -> None:
+    """The owner lifts a lock for wrong passwords with a code sent to a verified contact. A wrong
+    code costs an attempt of every live code of the account (few each), and that cost is kept."""
+    bad = Refused("BAD_CODE", "Mã xác thực không đúng hoặc đã hết hạn.")
+    account = await find_by_identifier(session, identifier)
+    if account is None:
+        raise bad
+    rows = (
+        await session.scalars(
+            select(OneTimeCode)
+            .where(
+                OneTimeCode.account_id == account.id,
+                OneTimeCode.purpose == CodePurpose.UNLOCK_ACCOUNT,
+                OneTimeCode.used_at.is_(None),
+                OneTimeCode.expires_at > journal.now,
+                OneTimeCode.attempts < policy.code_attempts,
+            )
+            .with_for_update()
+        )
+    ).all()
+    digest = _code_hash(account.id, code.strip())
+    if not any(secrets.compare_digest(row.code_hash, digest) for row in rows):
+        for row in rows:
+            row.attempts += 1
+        await session.flush()
+        raise Refused(bad.code, bad.message, keep_writes=bool(rows))
+    await session.refresh(account, with_for_update=True)
+    if not _self_unlockable(account):
+        raise bad
+    await unlock(session, account, actor=person(account), now=journal.now, meta=journal.meta, via="code")
 
 
 @dataclass(frozen=True)

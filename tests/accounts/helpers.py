@@ -19,8 +19,7 @@ from tests.conftest import NOW, TOKENS, gql
 REGISTER = """
 mutation($input: CitizenRegisterInput!) { citizenRegister(input: $input) {
   __typename
-  ... on Registered { verificationSentTo account { id status kind displayName email phone emailVerified
-      citizen { citizenId fullName birthDate } vault { id } } }
+  ... on Registered { verificationSentTo }
   ... on ValidationFailed { errors { field code message } }
   ... on Refused { code message }
 } }"""
@@ -71,6 +70,14 @@ async def last_code(session: AsyncSession, destination: str) -> str:
     match = re.search(r"\b(\d{6})\b", row.body)
     assert match, row.body
     return match.group(1)
+
+
+async def account_by_email(session: AsyncSession, email: str) -> Account:
+    """The account registered with `email` (a registration answers nothing about the account)."""
+    session.expire_all()
+    account = await session.scalar(select(Account).where(Account.email == email))
+    assert account is not None, f"no account with {email}"
+    return account
 
 
 async def messages_to(session: AsyncSession, destination: str) -> list[Notification]:

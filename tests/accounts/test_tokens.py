@@ -16,7 +16,7 @@ from joserfc.jwk import OctKey, RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import AUDIENCE, InvalidToken, TokenConfig, issue_access, verify_access
-from tests.accounts.helpers import citizen_input, sign_in, token_for
+from tests.accounts.helpers import REFRESH, citizen_input, sign_in, token_for
 from tests.conftest import JWT_SECRET, NOW, gql
 
 
@@ -71,6 +71,8 @@ FORGERIES: dict[str, Callable[[str], str]] = {
     "stale version": lambda s: _hs256(_claims(s, ver=0)),
     "unknown account": lambda s: _hs256(_claims(str(uuid.uuid4()))),
     "garbage subject": lambda s: _hs256(_claims("not-a-uuid")),
+    "garbage session": lambda s: _hs256(_claims(s, sid="not-a-uuid")),
+    "unknown session": lambda s: _hs256(_claims(s, sid=str(uuid.uuid4()))),
     "tampered payload": lambda s: ".".join(
         [
             _hs256(_claims(s)).split(".")[0],
@@ -116,3 +118,43 @@ async def test_a_locked_accounts_token_dies(client: httpx.AsyncClient, session: 
     await gql(client, "mutation { accountLockRequest { __typename } }", token=token)
     assert await _status(client, token) == 401
     assert (await sign_in(client, citizen_input()["email"]))["code"] == "ACCOUNT_LOCKED"
+
+
+async def test_access_tokens_of_a_stolen_refresh_chain_die_at_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Refresh-token reuse revokes the chain; the access tokens issued from it stop working too
+    (not only when they expire). Other sessions of the same person keep working."""
+    await token_for(client, session)
+    first = (await sign_in(client, citizen_input()["email"]))["session"]
+    other = (await sign_in(client, citizen_input()["email"]))["session"]
+    second = (await gql(client, REFRESH, {"t": first["refreshToken"]}))["data"]["tokenRefresh"]["session"]
+    assert await _status(client, second["accessToken"]) == 200
+    assert await _status(client, first["accessToken"]) == 200
+    reuse = (await gql(client, REFRESH, {"t": first["refreshToken"]}))["data"]["tokenRefresh"]
+    assert reuse["code"] == "INVALID_REFRESH_TOKEN"
+
+    async def refusal(token: str) -> tuple[int, bytes]:
+        response = await client.post(
+            "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status_code, response.content
+
+    forged = await refusal(first["accessToken"][:-4] + "AAAA")
+    assert forged[0] == 401
+    assert await refusal(second["accessToken"]) == forged  # the same answer as any dead token
+    assert await refusal(first["accessToken"]) == forged
+    assert await _status(client, other["accessToken"]) == 200
+
+
+async def test_signing_out_kills_that_sessions_access_token(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await token_for(client, session)
+    a = (await sign_in(client, citizen_input()["email"]))["session"]
+    b = (await sign_in(client, citizen_input()["email"]))["session"]
+    await gql(
+        client, "mutation($t: String!) { signOut(refreshToken: $t) { __typename } }", {"t": a["refreshToken"]}
+    )
+    assert await _status(client, a["accessToken"]) == 401
+    assert await _status(client, b["accessToken"]) == 200

@@ -51,8 +51,8 @@ from auth.tokens import InvalidToken, TokenConfig, verify_access
 from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
-from core.http import BodyLimit, DatabaseUnavailable, SecurityHeaders
-from core.observability import ObservabilityMiddleware, configure_logging
+from core.http import NUL_MESSAGE, BodyLimit, DatabaseUnavailable, RefuseNul, SecurityHeaders
+from core.observability import ObservabilityMiddleware, Receive, Scope, Send, configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing, shutdown_tracing
 from models.dossiers import ConsumerKind
@@ -66,7 +66,7 @@ from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
 from resolvers.sms import inbound
 from schema import build_schema, schema
-from schema.extensions import NUL_MESSAGE, contains_nul
+from schema.extensions import contains_nul
 from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
@@ -193,6 +193,29 @@ class PersistedWS(BaseGraphQLWSHandler[Context, None]):
         await super().handle_start({**message, "payload": {**message["payload"], "query": document}})
 
 
+class BadCharacter(HTTPException):
+    """A NUL in a decoded JSON value (400 `BAD_CHARACTER`)."""
+
+    code = "BAD_CHARACTER"
+
+    def __init__(self) -> None:
+        super().__init__(400, NUL_MESSAGE)
+
+
+class _Malformed(Exception):
+    """A request refused while parsing it: answered 400 with a GraphQL-shaped JSON error."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+NOT_AN_OBJECT = "Nội dung yêu cầu GraphQL phải là một đối tượng JSON (có trường `query`)."
+NO_BATCHING = "Mỗi yêu cầu chỉ gửi một thao tác GraphQL (không hỗ trợ gửi theo lô)."
+_CONTEXT = "dvc.context"  # the request's Context, in its ASGI scope, to close it on a refusal
+
+
 class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = PersistedTransportWS
     graphql_ws_handler_class = PersistedWS
@@ -247,10 +270,47 @@ class GraphQLApp(GraphQL[Context, None]):
         query = self.persisted.resolve(data.query, data.extensions)
         return data if query is data.query else dataclasses.replace(data, query=query)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A malformed request is a 400 with a GraphQL error and a code (strawberry answers its
+        own refusals in plain text, and crashed on a body that is JSON but not an object)."""
+        try:
+            await super().__call__(scope, receive, send)
+        except _Malformed as error:
+            context = scope.get(_CONTEXT)
+            if isinstance(context, Context):  # authentication may have opened a session
+                await context.db.finish(commit=False)
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            await Response(orjson.dumps(body), 400, media_type="application/json")(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            return await super().parse_http_body(request)
+        except HTTPException as error:
+            if error.status_code != 400:
+                raise
+            raise _Malformed(error.reason, getattr(error, "code", "BAD_REQUEST")) from None
+        except orjson.JSONDecodeError:
+            raise _Malformed("Nội dung yêu cầu không phải JSON hợp lệ.", "BAD_REQUEST") from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body of a POST (or a GET's `variables`, `extensions`): one JSON object; a list
+        only when batching is on (it is off), and then of objects."""
+        decoded = self.decode_json(data)
+        if isinstance(decoded, dict):
+            return decoded
+        if isinstance(decoded, list):
+            if self.schema.config.batching_config is None:
+                raise _Malformed(NO_BATCHING, "BAD_REQUEST")
+            if all(isinstance(item, dict) for item in decoded):
+                return decoded
+        raise _Malformed(NOT_AN_OBJECT, "BAD_REQUEST")
+
     def decode_json(self, data: str | bytes) -> object:
         decoded = orjson.loads(data)
         if contains_nul(decoded):  # PostgreSQL text cannot hold U+0000: refuse it up front
-            raise HTTPException(400, NUL_MESSAGE)
+            raise BadCharacter
         return decoded
 
     def encode_json(self, data: object) -> str:
@@ -270,7 +330,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except HTTPException:
             await db.finish(commit=False)  # a refused request must not keep a connection
             raise
-        return Context(
+        context = Context(
             request=request,
             response=response,
             settings=rt.settings,
@@ -288,6 +348,8 @@ class GraphQLApp(GraphQL[Context, None]):
             oidc=rt.oidc,
             lookups=rt.lookups,
         )
+        request.scope[_CONTEXT] = context
+        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Websocket clients may authenticate in `connection_init` ({"Authorization": "Bearer …"})."""
@@ -410,8 +472,9 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
 
 def http_middleware(settings: Settings, *, tracing: bool = False) -> list[Middleware]:
     """Outermost first: observability (sees every answer), the request's trace span when tracing
-    is on, CORS (answers preflights), security headers (on every answer, refusals included), 503
-    while the database is unreachable, then the body limit."""
+    is on, CORS (answers preflights), security headers (on every answer, refusals included), 400
+    for a NUL in the path or query string, 503 while the database is unreachable, then the body
+    limit."""
     stack = [Middleware(ObservabilityMiddleware)]
     if tracing:
         stack.append(Middleware(OpenTelemetryMiddleware, excluded_urls="/healthz,/readyz,/metrics"))
@@ -427,6 +490,7 @@ def http_middleware(settings: Settings, *, tracing: bool = False) -> list[Middle
             )
         )
     stack.append(Middleware(SecurityHeaders, hsts=settings.https))
+    stack.append(Middleware(RefuseNul))
     stack.append(Middleware(DatabaseUnavailable))
     stack.append(
         Middleware(

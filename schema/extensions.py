@@ -135,8 +135,6 @@ class OperationMetrics(SchemaExtension):
             ERRORS.labels(str(code) if code else "GRAPHQL_ERROR").inc()
 
 
-
-
 class RejectNulInLiterals(ValidationRule):
     """PostgreSQL text cannot hold U+0000: a string literal containing it is refused at
     validation, with code BAD_CHARACTER, before any resolver runs (variables are checked when

@@ -36,7 +36,8 @@ def _refusal(response: httpx.Response, code: str) -> str:
     assert response.headers["content-type"].startswith("application/json"), response.headers
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == code, error
-    assert "Traceback" not in response.text and "asyncpg" not in response.text
+    assert "Traceback" not in response.text
+    assert "asyncpg" not in response.text
     message: str = error["message"]
     return message
 

@@ -211,8 +211,8 @@ class _Malformed(Exception):
         self.code = code
 
 
-NOT_AN_OBJECT = "Nội dung yêu cầu GraphQL phải là một đối tượng JSON (có trường `query`)."
-NO_BATCHING = "Mỗi yêu cầu chỉ gửi một thao tác GraphQL (không hỗ trợ gửi theo lô)."
+NOT_AN_OBJECT = "Nội dung yêu cầu GraphQL (và `variables`, `extensions`) phải là một đối tượng JSON."
+NO_BATCHING = "Không nhận danh sách JSON: mỗi yêu cầu gửi một thao tác GraphQL (không gửi theo lô)."
 _CONTEXT = "dvc.context"  # the request's Context, in its ASGI scope, to close it on a refusal
 
 
@@ -728,6 +728,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         if form.get("grant_type") != "client_credentials":
             return _oauth_error("unsupported_grant_type", "Only client_credentials is supported.")
         credentials = _client_auth(request, form)
+        if any("\x00" in value for value in (*form.keys(), *form.values(), *(credentials or ()))):
+            return _oauth_error("invalid_request", "A parameter holds a NUL character (U+0000).")
         if credentials is None:
             return _oauth_error("invalid_client", "Client authentication is required.", 401)
         scopes = form["scope"].split() if form.get("scope") else None

@@ -13,10 +13,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import create_app
 from core.settings import Settings
+from models.feedback import Inquiry
+from tests.accounts.test_apps import app_token, registered_app
 from tests.conftest import ADMIN_TOKEN
 from tests.hardening.helpers import runtime
 
@@ -92,3 +95,34 @@ async def test_a_nul_in_a_path_or_parameter_is_a_bad_request(
         response = await outside.request(method, url)
     assert "NUL" in _refusal(response, "BAD_CHARACTER")
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_nul_in_the_oauth_token_form_is_a_bad_request(outside: httpx.AsyncClient) -> None:
+    form = {"grant_type": "client_credentials", "client_id": "a\x00", "client_secret": "x"}
+    in_form = await outside.post("/oauth/token", data=form)
+    basic = await outside.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=("a\x00", "x"))
+    for response in (in_form, basic):
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
+        assert "NUL" in response.json()["error_description"]
+
+
+async def test_a_nul_in_an_open311_form_is_a_bad_request(
+    outside: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    client_id, secret = await registered_app(outside, scopes=["feedback:submit"])
+    token = await app_token(outside, client_id, secret)
+    report = {
+        "service_code": "XAYDUNG",
+        "description": "Công trình lấn chiếm vỉa hè\x00 tại số 12 đường Hùng Vương.",
+        "first_name": "Lê",
+        "last_name": "Minh",
+        "email": "minh@example.vn",
+        "api_key": token,
+    }
+    response = await outside.post("/open311/v2/requests.json", data=report)
+    assert response.status_code == 400, response.text
+    (error,) = response.json()
+    assert error["code"] == 400
+    assert "NUL" in error["description"]
+    assert not list(await session.scalars(select(Inquiry)))

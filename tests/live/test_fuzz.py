@@ -152,6 +152,11 @@ PARAM_NAMES = st.one_of(
             "variables",
             "operationName",
             "extensions",
+            "grant_type",
+            "client_id",
+            "client_secret",
+            "description",
+            "email",
         ]
     ),
     TEXT,

@@ -51,7 +51,7 @@ from auth.tokens import InvalidToken, TokenConfig, verify_access
 from core.broker import Broker
 from core.clock import Clock, SystemClock
 from core.db import RequestDb, SessionFactory, make_engine, make_session_factory
-from core.http import BodyLimit, DatabaseUnavailable, SecurityHeaders
+from core.http import NUL_MESSAGE, BodyLimit, DatabaseUnavailable, RefuseNul, SecurityHeaders
 from core.observability import ObservabilityMiddleware, Receive, Scope, Send, configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing, shutdown_tracing
@@ -66,7 +66,7 @@ from resolvers.pages import lookup_page, verification_page
 from resolvers.payment_gateway import handle_ipn
 from resolvers.sms import inbound
 from schema import build_schema, schema
-from schema.extensions import NUL_MESSAGE, contains_nul
+from schema.extensions import contains_nul
 from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts import admin as account_admin
 from services.accounts.actors import actor_for
@@ -256,6 +256,29 @@ class PersistedWS(BaseGraphQLWSHandler[Context, None]):
         await super().handle_start({**message, "payload": {**message["payload"], "query": document}})
 
 
+class BadCharacter(HTTPException):
+    """A NUL in a decoded JSON value (400 `BAD_CHARACTER`)."""
+
+    code = "BAD_CHARACTER"
+
+    def __init__(self) -> None:
+        super().__init__(400, NUL_MESSAGE)
+
+
+class _Malformed(Exception):
+    """A request refused while parsing it: answered 400 with a GraphQL-shaped JSON error."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+NOT_AN_OBJECT = "Nội dung yêu cầu GraphQL (và `variables`, `extensions`) phải là một đối tượng JSON."
+NO_BATCHING = "Không nhận danh sách JSON: mỗi yêu cầu gửi một thao tác GraphQL (không gửi theo lô)."
+_CONTEXT = "dvc.context"  # the request's Context, in its ASGI scope, to close it on a refusal
+
+
 class GraphQLApp(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = PersistedTransportWS
     graphql_ws_handler_class = PersistedWS
@@ -310,20 +333,56 @@ class GraphQLApp(GraphQL[Context, None]):
         query = self.persisted.resolve(data.query, data.extensions)
         return data if query is data.query else dataclasses.replace(data, query=query)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A malformed request is a 400 with a GraphQL error and a code (strawberry answers its
+        own refusals in plain text, and crashed on a body that is JSON but not an object). A
+        websocket refused at the handshake is already closed, the documented way (4403)."""
+        try:
+            await super().__call__(scope, receive, send)
+        except SocketRefused:
+            return
+        except _Malformed as error:
+            context = scope.get(_CONTEXT)
+            if isinstance(context, Context):  # authentication may have opened a session
+                await context.db.finish(commit=False)
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            await Response(orjson.dumps(body), 400, media_type="application/json")(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            return await super().parse_http_body(request)
+        except HTTPException as error:
+            if error.status_code != 400:
+                raise
+            raise _Malformed(error.reason, getattr(error, "code", "BAD_REQUEST")) from None
+        except orjson.JSONDecodeError:
+            raise _Malformed("Nội dung yêu cầu không phải JSON hợp lệ.", "BAD_REQUEST") from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body of a POST (or a GET's `variables`, `extensions`): one JSON object; a list
+        only when batching is on (it is off), and then of objects."""
+        decoded = self.decode_json(data)
+        if isinstance(decoded, dict):
+            return decoded
+        if isinstance(decoded, list):
+            if self.schema.config.batching_config is None:
+                raise _Malformed(NO_BATCHING, "BAD_REQUEST")
+            if all(isinstance(item, dict) for item in decoded):
+                return decoded
+        raise _Malformed(NOT_AN_OBJECT, "BAD_REQUEST")
+
     def decode_json(self, data: str | bytes) -> object:
         decoded = orjson.loads(data)
         if contains_nul(decoded):  # PostgreSQL text cannot hold U+0000: refuse it up front
-            raise HTTPException(400, NUL_MESSAGE)
+            raise BadCharacter
         return decoded
 
     def encode_json(self, data: object) -> str:
         # UTF-8 as is (Vietnamese text stays readable and smaller) and several times faster.
         # A str, not bytes: websocket frames must be text frames for graphql-ws clients.
         return orjson.dumps(data).decode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with contextlib.suppress(SocketRefused):  # already closed, the documented way
-            await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         rt = self._runtime_ref["runtime"]
@@ -345,7 +404,9 @@ class GraphQLApp(GraphQL[Context, None]):
             raise
         if isinstance(request, WebSocket):
             await db.finish(commit=False)  # a socket lives for hours: each operation opens its own
-        return await self._context(request, response, actor=actor, db=db, meta=meta)
+        context = await self._context(request, response, actor=actor, db=db, meta=meta)
+        request.scope[_CONTEXT] = context
+        return context
 
     async def operation_context(self, base: Context) -> Context:
         """A websocket operation's own context: the socket's caller, a fresh unit of work and clock."""
@@ -510,8 +571,9 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
 
 def http_middleware(settings: Settings, *, tracing: bool = False) -> list[Middleware]:
     """Outermost first: observability (sees every answer), the request's trace span when tracing
-    is on, CORS (answers preflights), security headers (on every answer, refusals included), 503
-    while the database is unreachable, then the body limit."""
+    is on, CORS (answers preflights), security headers (on every answer, refusals included), 400
+    for a NUL in the path or query string, 503 while the database is unreachable, then the body
+    limit."""
     stack = [Middleware(ObservabilityMiddleware)]
     if tracing:
         stack.append(Middleware(OpenTelemetryMiddleware, excluded_urls="/healthz,/readyz,/metrics"))
@@ -527,6 +589,7 @@ def http_middleware(settings: Settings, *, tracing: bool = False) -> list[Middle
             )
         )
     stack.append(Middleware(SecurityHeaders, hsts=settings.https))
+    stack.append(Middleware(RefuseNul))
     stack.append(Middleware(DatabaseUnavailable))
     stack.append(
         Middleware(
@@ -836,6 +899,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         if form.get("grant_type") != "client_credentials":
             return _oauth_error("unsupported_grant_type", "Only client_credentials is supported.")
         credentials = _client_auth(request, form)
+        if any("\x00" in value for value in (*form.keys(), *form.values(), *(credentials or ()))):
+            return _oauth_error("invalid_request", "A parameter holds a NUL character (U+0000).")
         if credentials is None:
             return _oauth_error("invalid_client", "Client authentication is required.", 401)
         scopes = form["scope"].split() if form.get("scope") else None

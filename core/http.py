@@ -9,6 +9,9 @@ which loads its scripts and styles from unpkg.com — and HSTS when the public a
 refused before reading, and the bytes are counted while the app reads, so a chunked body or one
 that lies about its length is stopped too. A client that stops sending half-way gets 408 after
 the read timeout instead of holding a worker. Both answer JSON shaped like a GraphQL error.
+
+`RefuseNul` answers 400 `BAD_CHARACTER` to a path or query string holding U+0000 (`%00`), which
+PostgreSQL text cannot store: every REST route is covered in one place, before any handler runs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from urllib.parse import unquote_to_bytes
 
 import orjson
 
@@ -165,6 +169,25 @@ class BodyLimit:
                 f"Gửi nội dung yêu cầu quá chậm (quá {self.read_timeout:g} giây không nhận được dữ liệu).",
                 "BODY_TIMEOUT",
             )
+
+
+NUL_MESSAGE = "Dữ liệu chứa ký tự NUL (U+0000), không được chấp nhận."
+
+
+class RefuseNul:
+    """A NUL in the path or the query string (percent-encoded or not) is a 400 `BAD_CHARACTER`
+    for every HTTP route; JSON bodies are checked where they are decoded (app.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope.get("query_string", b""))
+        ):
+            await _refuse(send, 400, NUL_MESSAGE, "BAD_CHARACTER")
+            return
+        await self.app(scope, receive, send)
 
 
 DATABASE_UNAVAILABLE_MESSAGE = (

@@ -21,6 +21,7 @@ from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON, IsAccountAdmin, IsSystemAdmin
 from schema.types.accounts import Account, AuthSession, OAuthApp, SecurityEvent
 from services.accounts import admin, national_identity, queries, service
+from services.errors import ValidationFailed as DomainValidationFailed
 
 ACCOUNT_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsAccountAdmin()])]
 SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]
@@ -201,10 +202,13 @@ class AccountQuery:
         if not 0 <= offset <= 100_000 or not 1 <= limit <= 100:
             raise ClientError("offset từ 0 và limit từ 1 đến 100.", "OUT_OF_RANGE")
         ctx = info.context
-        async with ctx.db.session() as session:
-            rows, more = await queries.list_accounts(
-                session, ctx.actor, kind=kind, status=status, search=search, offset=offset, limit=limit
-            )
+        try:
+            async with ctx.db.session() as session:
+                rows, more = await queries.list_accounts(
+                    session, ctx.actor, kind=kind, status=status, search=search, offset=offset, limit=limit
+                )
+        except DomainValidationFailed as error:
+            raise ClientError.of(error) from error
         return AccountPage(items=[Account(row=r) for r in rows], has_next_page=more)
 
     @strawberry.field(

@@ -215,7 +215,7 @@ class DossierQuery:
             async with ctx.db.session() as session:
                 page = await queries.search(session, ctx.actor, flt, now=ctx.now, first=first, after=after)
         except DomainValidationFailed as error:
-            raise ClientError(error.issues[0].message, error.issues[0].code) from error
+            raise ClientError.of(error) from error
         return _page(page)
 
     @strawberry.field(
@@ -229,7 +229,7 @@ class DossierQuery:
             async with ctx.db.session() as session:
                 page = await queries.inbox(session, ctx.actor, first=first, after=after)
         except DomainValidationFailed as error:
-            raise ClientError(error.issues[0].message, error.issues[0].code) from error
+            raise ClientError.of(error) from error
         return _page(page)
 
     @strawberry.field(

@@ -39,7 +39,7 @@ def _query_errors() -> Iterator[None]:
     try:
         yield
     except DomainValidationFailed as error:
-        raise ClientError(error.issues[0].message, error.issues[0].code) from error
+        raise ClientError.of(error) from error
 
 
 @strawberry.input(description="Phản ánh, kiến nghị hoặc câu hỏi gửi trực tuyến.")

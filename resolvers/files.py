@@ -20,6 +20,7 @@ from services.catalog.queries import procedure_by_code
 from services.documents import issue as documents
 from services.documents.issue import SlipForm
 from services.errors import NotFound as DomainNotFound
+from services.errors import ValidationFailed as DomainValidationFailed
 from storage.s3 import ObjectStore
 
 strawberry.enum(
@@ -228,8 +229,13 @@ class FileQuery:
         if not 0 <= offset <= 100_000 or not 1 <= limit <= 100:
             raise ClientError("offset từ 0 và limit từ 1 đến 100.", "OUT_OF_RANGE")
         ctx = info.context
-        async with ctx.db.session() as session:
-            rows, more = await vault.documents(session, ctx.actor, search=search, offset=offset, limit=limit)
+        try:
+            async with ctx.db.session() as session:
+                rows, more = await vault.documents(
+                    session, ctx.actor, search=search, offset=offset, limit=limit
+                )
+        except DomainValidationFailed as error:
+            raise ClientError.of(error) from error
         return VaultDocumentPage(items=[VaultDocument(row=r) for r in rows], has_next_page=more)
 
     @strawberry.field(

@@ -34,6 +34,7 @@ from starlette.responses import Response
 
 from auth.actor import Actor, ActorKind
 from core.db import SessionFactory
+from core.http import NUL_MESSAGE
 from models.catalog import Agency, Field
 from models.feedback import Inquiry, InquiryKind, InquiryStatus
 from services import feedback as rules
@@ -245,6 +246,8 @@ def handler(
 
     async def _post(request: Request, fmt: str) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
+        if any("\x00" in key or "\x00" in value for key, value in form.items()):
+            raise GeoReportError(400, NUL_MESSAGE)
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else form.get("api_key") or None
         try:

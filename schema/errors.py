@@ -77,11 +77,20 @@ def to_graphql(error: domain.DomainError) -> UserError:
 
 
 class ClientError(Exception):
-    """A top-level error meant for the caller (bad argument, authentication, permission).
+    """A top-level error meant for the caller (bad argument, authentication, permission);
+    `extensions.field` is the path of the argument at fault, when one is.
 
     Everything else raised during execution is masked as an internal error.
     """
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, field: domain.Path | None = None) -> None:
         super().__init__(message)
-        self.extensions = {"code": code}
+        self.extensions: dict[str, object] = {"code": code}
+        if field is not None:
+            self.extensions["field"] = _path(field)
+
+    @classmethod
+    def of(cls, error: domain.ValidationFailed) -> ClientError:
+        """A query argument's validation failure (its first issue) as a top-level error."""
+        issue = error.issues[0]
+        return cls(issue.message, issue.code, issue.path)

@@ -14,7 +14,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from core.db import is_database_unavailable
-from core.http import DATABASE_UNAVAILABLE_MESSAGE
+from core.http import DATABASE_UNAVAILABLE_MESSAGE, NUL_MESSAGE
 from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS, request_id
 from resolvers.context import Context
 from schema.errors import ClientError
@@ -133,9 +133,6 @@ class OperationMetrics(SchemaExtension):
         for error in getattr(ec.result, "errors", None) or ():
             code = (error.extensions or {}).get("code") if isinstance(error, GraphQLError) else None
             ERRORS.labels(str(code) if code else "GRAPHQL_ERROR").inc()
-
-
-NUL_MESSAGE = "Dữ liệu chứa ký tự NUL (U+0000), không được chấp nhận."
 
 
 class RejectNulInLiterals(ValidationRule):

@@ -48,7 +48,7 @@ from services.calendar import WorkingCalendar
 from services.errors import Conflict, Forbidden, InvalidTransition, Issues, NotFound, Refused
 from services.pagination import Page, check_first, decode, encode_key, encode_offset
 from services.redaction import redact
-from services.text import fold, prefix_tsquery
+from services.text import check_search, fold, prefix_tsquery
 
 CLASSIFY_DAYS = Decimal(3)  # Quảng Ngãi art. 19.2: "chậm nhất 03 (ba) ngày kể từ khi tiếp nhận"
 ANSWER_ROLES = (StaffRole.SPECIALIST, StaffRole.LEADER, StaffRole.FEEDBACK_FOCAL_POINT)
@@ -639,6 +639,7 @@ async def published(
     session: AsyncSession, flt: PublishedFilter, *, first: int, after: str | None
 ) -> Page[Inquiry]:
     """Published answers (công khai kết quả trả lời): newest first, or by relevance when searching."""
+    check_search(flt.search, ("search",))
     stmt = select(Inquiry).where(Inquiry.status == InquiryStatus.PUBLISHED)
     if flt.kind is not None:
         stmt = stmt.where(Inquiry.kind == flt.kind)

@@ -36,7 +36,7 @@ from models.dossiers import (
 )
 from services.dossiers.queries import readable
 from services.errors import FieldIssue, Issues, NotFound, Refused, ValidationFailed
-from services.text import fold, words
+from services.text import check_search, fold, words
 
 # Results and copies issued by the state are the legal record: the owner cannot delete them.
 KEPT = frozenset({VaultSource.RESULT, VaultSource.ISSUED_COPY, VaultSource.CERTIFIED_COPY})
@@ -179,9 +179,10 @@ async def delete(
 async def documents(
     session: AsyncSession, actor: Actor, *, search: str | None, offset: int, limit: int
 ) -> tuple[list[VaultDocument], bool]:
+    check_search(search, ("search",))
     vault = await vault_of(session, _owner(actor))
     stmt = select(VaultDocument).where(VaultDocument.vault_id == vault.id, VaultDocument.deleted_at.is_(None))
-    for word in words(search or ""):
+    for word in dict.fromkeys(words(search or "")):
         stmt = stmt.where(VaultDocument.search_text.contains(word, autoescape=True))
     rows = list(
         await session.scalars(

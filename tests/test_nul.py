@@ -24,4 +24,14 @@ async def test_nul_in_variables_is_refused_before_execution(client: httpx.AsyncC
         },
     )
     assert response.status_code == 400
-    assert "NUL" in response.text
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_CHARACTER"
+    assert "NUL" in error["message"]
+
+
+async def test_nul_in_a_rest_path_or_parameter_is_refused(client: httpx.AsyncClient) -> None:
+    # one middleware for every route (tests/hardening/test_odd_requests.py tries each of them)
+    for url in ("/tra-cuu/a%00b", "/open311/v2/services.json?jurisdiction_id=%00"):
+        response = await client.get(url)
+        assert response.status_code == 400, url
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_CHARACTER"

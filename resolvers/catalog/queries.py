@@ -65,7 +65,7 @@ class CatalogQuery:
                     session, flt, first=first, after=after, may_see_drafts=ctx.actor.can_manage_catalog
                 )
         except ValidationFailed as error:
-            raise ClientError(error.issues[0].message, error.issues[0].code) from error
+            raise ClientError.of(error) from error
         edges = [ProcedureEdge(cursor=c, node=Procedure(procedure=p, row=v)) for (p, v), c in page.items]
         return ProcedureConnection(
             edges=edges,

@@ -22,6 +22,7 @@ from models.accounts import (
     Vault,
 )
 from services.accounts.admin import manageable_accounts
+from services.text import check_search
 
 
 async def citizens_by_account_ids(
@@ -75,6 +76,7 @@ async def list_accounts(
     limit: int,
 ) -> tuple[list[Account], bool]:
     """Accounts the actor may administer, newest first."""
+    check_search(search, ("search",))
     stmt = manageable_accounts(actor)
     if kind is not None:
         stmt = stmt.where(Account.kind == kind)

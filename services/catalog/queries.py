@@ -42,7 +42,7 @@ from models.catalog import (
 )
 from models.dossiers import StoredFile
 from services.pagination import Page, check_first, decode, encode_key, encode_offset
-from services.text import fold, prefix_tsquery
+from services.text import check_search, fold, prefix_tsquery
 
 ProcedureRow = tuple[Procedure, ProcedureVersion]
 
@@ -82,6 +82,7 @@ async def list_procedures(
 ) -> Page[ProcedureRow]:
     first = check_first(first)
     cursor = decode(after)
+    check_search(flt.search, ("search",))
     stmt: Select[Procedure, ProcedureVersion] = select(Procedure, ProcedureVersion).join(
         ProcedureVersion, _current_version_join()
     )

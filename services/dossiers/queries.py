@@ -23,6 +23,7 @@ from models.dossiers import Dossier, DossierAttachment, DossierEvent, DossierSta
 from services.dossiers import trail
 from services.dossiers.workflow import FINAL
 from services.pagination import Page, check_first, decode, encode_key, encode_offset
+from services.text import check_search
 
 STAFF_ROLES = (
     StaffRole.RECEPTION_OFFICER,
@@ -195,6 +196,8 @@ async def search(
 ) -> Page[Dossier]:
     """Newest first, keyset-paginated on (created_at, id)."""
     first = check_first(first)
+    check_search(flt.code, ("filter", "code"))
+    check_search(flt.applicant, ("filter", "applicant"))
     cursor = decode(after)
     stmt = _filtered(readable_dossiers(actor), flt, now)
     if cursor.key:

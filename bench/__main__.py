@@ -3,8 +3,8 @@
 `python -m bench` runs them all (the data set is loaded into var/bench on first use, about ten
 minutes for a million dossiers); `python -m bench lookup inbox` runs the ones named. Each is
 also a module of its own: `python -m bench.lookup`, `bench.inbox`, `bench.submission`,
-`bench.scaleout`, `bench.livestatus`, `bench.statistics`, `bench.uploads`, and `bench.dataset`
-loads the data set alone.
+`bench.scaleout`, `bench.livestatus`, `bench.statistics`, `bench.uploads`, `bench.soak` (memory
+under a long run of every public query), and `bench.dataset` loads the data set alone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import inbox, livestatus, lookup, scaleout, statistics, submission, uploads
+from bench import inbox, livestatus, lookup, scaleout, soak, statistics, submission, uploads
 from bench.servers import dataset
 
 ON_DATASET = {
@@ -24,7 +24,7 @@ ON_DATASET = {
     "scaleout": scaleout,
     "livestatus": livestatus,
 }
-ALL = ["lookup", "inbox", "submission", "scaleout", "livestatus", "statistics", "uploads"]
+ALL = ["lookup", "inbox", "submission", "scaleout", "livestatus", "statistics", "uploads", "soak"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
         statistics.main()
     if "uploads" in wanted:
         asyncio.run(uploads.main())
+    if "soak" in wanted:
+        soak.main([])
 
 
 if __name__ == "__main__":

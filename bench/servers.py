@@ -96,14 +96,19 @@ def app_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_app(
-    database_url: str, logs: Path, *, workers: int = 1, env: dict[str, str] | None = None
+    database_url: str,
+    logs: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    uvicorn_args: list[str] | None = None,
 ) -> Server:
     """Our service as `dvc serve` runs it: uvicorn, uvloop, httptools, one process by default."""
     port = find_free_port()
     argv = [
         sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-        "--workers", str(workers),
+        "--workers", str(workers), *(uvicorn_args or []),
     ]  # fmt: skip
     server = _spawn(
         "app" if workers == 1 else f"app-x{workers}", argv, app_env(database_url, **(env or {})), port, logs

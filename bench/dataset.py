@@ -673,7 +673,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         loaded = asyncio.run(load(args.database_url, spec))
     else:
         from core import migrate
-        from core.embedded import EmbeddedServices
+        from devservers import EmbeddedServices
 
         with EmbeddedServices(Path(args.data_dir), s3=False) as servers:
             assert servers.postgres is not None

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from core.embedded import find_free_port
+from devservers import find_free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
@@ -217,7 +217,7 @@ def dataset(
     from bench.dataset import Spec
     from bench.dataset import load as load_dataset
     from core import migrate
-    from core.embedded import EmbeddedServices
+    from devservers import EmbeddedServices
 
     with EmbeddedServices(data_dir, s3=False) as servers:
         pg = servers.postgres

@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from core import migrate
 from core.db import make_engine, make_session_factory
-from core.embedded import EmbeddedServices
+from devservers import EmbeddedServices
 from services.statistics import figures as stats
 from services.statistics import index766
 

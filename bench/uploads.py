@@ -27,8 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from auth import passwords
 from auth.tokens import TokenConfig, issue_access
 from core import migrate
-from core.clamd import clamd_binary, start_clamd
-from core.embedded import EmbeddedServices, find_free_port
+from devservers import EmbeddedServices, clamd_binary, find_free_port, start_clamd
 from models.accounts import Account, AccountKind, AccountStatus, Vault
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,9 +16,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.clamd import clamd_binary, start_clamd
-from core.embedded import EmbeddedServices
 from core.settings import Settings, get_settings
+from devservers import EmbeddedServices, clamd_binary, start_clamd
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 Every setting is documented in README.md ("Configuration") and `.env.example`. With no
 `DATABASE_URL` and no `S3_ENDPOINT` the service starts its own embedded PostgreSQL and
-S3-compatible store under `DATA_DIR` (see `core.embedded`).
+S3-compatible store under `DATA_DIR` (see `devservers`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 # root on a Debian/Ubuntu machine, installs the `clamav-daemon` and `clamav-freshclam` packages
 # with apt-get. The
 # distribution's own clamav-daemon / clamav-freshclam services are NOT started (the service
-# runs its own clamd under DATA_DIR, see core/clamd.py); any such daemon the package scripts
+# runs its own clamd under DATA_DIR, see devservers/clamd.py); any such daemon the package scripts
 # might have started anyway is stopped.
 #
 # Signatures: the package brings none. In production set CLAMAV_MIRROR_URL (the service then

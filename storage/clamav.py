@@ -10,7 +10,7 @@ Each connection carries one command; clamd runs up to MaxThreads scans at once a
 rest. `timeout` bounds every step (connecting, handing clamd one chunk, waiting for the
 verdict once everything is sent), not the whole scan: time spent waiting on the source of the
 chunks does not count, though clamd itself drops a stream that stalls for ReadTimeout (120 s in
-`core.clamd`'s configuration).
+`devservers.clamd`'s configuration).
 
 A verdict of "infected" is a normal result (`ScanResult.clean is False`); `ScanError` means
 no verdict: clamd unreachable, too slow, the stream over its StreamMaxLength, or any other

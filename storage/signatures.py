@@ -3,7 +3,7 @@
 `update` runs freshclam once against `CLAMAV_MIRROR_URL` (a generated configuration with
 `PrivateMirror`), into the signature folder, and has clamd reload when a file changed: the
 embedded clamd first gets its copy refreshed (it reads `DATA_DIR/clamav/signatures`, see
-core/clamd.py), an external one is sent RELOAD only (its DatabaseDirectory must be the folder
+devservers/clamd.py), an external one is sent RELOAD only (its DatabaseDirectory must be the folder
 freshclam writes, `CLAMAV_SIGNATURES`).
 
 `age` asks clamd: `VERSION` answers `ClamAV 1.4.6/<db version>/<db build time>` once an official
@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from core.clamd import embedded_database_dir, sync_signatures
 from core.settings import Settings
+from devservers.clamd import embedded_database_dir, sync_signatures
 from storage.clamav import ClamAV, ScanError
 
 log = logging.getLogger(__name__)

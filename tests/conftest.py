@@ -29,11 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app import Runtime, create_app, policy_from_settings
 from auth.tokens import TokenConfig, issue_access
 from core import migrate
-from core.clamd import EmbeddedClamd, clamd_binary, start_clamd
 from core.clock import FixedClock
 from core.db import make_engine
-from core.embedded import EmbeddedServices
 from core.settings import Settings
+from devservers import EmbeddedClamd, EmbeddedServices, clamd_binary, start_clamd
 from services.calendar import WorkingCalendar
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config

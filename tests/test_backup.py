@@ -22,10 +22,10 @@ import pytest_asyncio
 
 from app import Runtime, create_app, policy_from_settings
 from core import migrate
-from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.db import make_engine, make_session_factory
 from core.settings import Settings
+from devservers import EmbeddedClamd
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
 from tests.conftest import CALENDAR, JWT_SECRET, NOW, ROOT, Servers, gql, seed_demo_site

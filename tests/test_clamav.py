@@ -1,4 +1,4 @@
-"""Malware scanning with a real clamd: the embedded daemon (core.clamd) and the asyncio client
+"""Malware scanning with a real clamd: the embedded daemon (devservers.clamd) and the asyncio client
 (storage.clamav) speaking zINSTREAM over its Unix socket.
 
 clamd is installed from the distribution's packages by scripts/install-clamav.sh when missing
@@ -31,8 +31,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.clamd import EmbeddedClamd, clamd_binary, start_clamd
 from core.settings import Settings
+from devservers import EmbeddedClamd, clamd_binary, start_clamd
 from storage import signatures
 from storage.clamav import UNREACHABLE, ClamAV, ScanError, ScanResult
 from tests.conftest import Servers

@@ -26,7 +26,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from core.embedded import (
+from devservers import (
     EmbeddedS3,
     EmbeddedServices,
     find_free_port,
@@ -261,7 +261,7 @@ _CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    from core.embedded import start_s3
+    from devservers import start_s3
     s3 = start_s3(Path(sys.argv[2]))
     print(s3.pid, *s3.ports.values(), flush=True)
     if sys.argv[3] == "sleep":

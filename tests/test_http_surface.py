@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import Runtime, create_app, policy_from_settings
-from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.settings import Settings
+from devservers import EmbeddedClamd
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
 from tests.conftest import CALENDAR, NOW, ROOT, gql

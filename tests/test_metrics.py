@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import Runtime, create_app, policy_from_settings
-from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.observability import log_handler, request_id
 from core.settings import Settings
+from devservers import EmbeddedClamd
 from models.accounts import Notification
 from models.dossiers import DossierEvent
 from storage.clamav import ClamAV

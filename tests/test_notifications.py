@@ -29,7 +29,7 @@ from sqlalchemy import delete, event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from core.clock import FixedClock
-from core.embedded import find_free_port
+from devservers import find_free_port
 from models.accounts import Notification
 from services.notifications import (
     MAX_ATTEMPTS,

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import Runtime, create_app, policy_from_settings
-from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.observability import REGISTRY
 from core.settings import Settings
+from devservers import EmbeddedClamd
 from models.dossiers import FileDownload, FileStatus, StoredFile
 from services import uploads
 from services.uploads import ScanVerdict

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import migrate
 from core.clock import FixedClock
 from core.db import make_engine, make_session_factory
-from core.embedded import find_free_port
+from devservers import find_free_port
 from models.dossiers import Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
 from services.errors import NotFound
 from services.outbox import (

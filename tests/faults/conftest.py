@@ -29,8 +29,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from core import migrate
-from core.clamd import EmbeddedClamd, clamd_binary, start_clamd
-from core.embedded import EmbeddedPostgres, EmbeddedS3, find_free_port, start_postgres, start_s3
+from devservers import (
+    EmbeddedClamd,
+    EmbeddedPostgres,
+    EmbeddedS3,
+    clamd_binary,
+    find_free_port,
+    start_clamd,
+    start_postgres,
+    start_s3,
+)
 from models.catalog import Procedure, ProcedureComponent
 from services.files import store_bytes
 from storage.s3 import ObjectStore, S3Config

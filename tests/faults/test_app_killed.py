@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.embedded import find_free_port
+from devservers import find_free_port
 from models.dossiers import Dossier, DossierAttachment, DossierEvent, FileStatus, StoredFile
 from services.dossiers.queries import check_trail
 from services.uploads import clean_expired, staging_key

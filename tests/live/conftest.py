@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from core import migrate
-from core.embedded import find_free_port
+from devservers import find_free_port
 from tests.conftest import JWT_SECRET, Servers, seed_demo_site
 
 ROOT = Path(__file__).resolve().parents[2]

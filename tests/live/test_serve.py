@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from core.embedded import find_free_port
+from devservers import find_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ("DATABASE_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "JWT_SECRET")

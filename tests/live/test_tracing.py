@@ -16,7 +16,7 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from core.embedded import find_free_port
+from devservers import find_free_port
 from tests.conftest import Servers
 from tests.live.conftest import _start
 

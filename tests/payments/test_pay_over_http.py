@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import Runtime, create_app, policy_from_settings
-from core.clamd import EmbeddedClamd
 from core.clock import FixedClock
 from core.settings import Settings
+from devservers import EmbeddedClamd
 from models.catalog import Procedure, ProcedureComponent
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore

@@ -31,19 +31,30 @@ Facts checked on this machine (Debian 12, ClamAV 1.4.6):
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
+
+from devservers.process import (
+    ChildExited,
+    install_exit_hooks,
+    kill_leftover,
+    proc_cmdline,
+    proc_stat,
+    read_pid,
+    register,
+    remove_if_names,
+    spawn,
+    stop_child,
+    tail,
+    wait_ready,
+)
 
 __all__ = [
     "CLAMD_START_TIMEOUT",
@@ -76,35 +87,6 @@ def clamd_binary() -> str | None:
 # ------------------------------------------------------------------------------------- helpers
 
 
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of a process from /proc, or None when it does not exist."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return fields[0], int(fields[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _proc_cmdline(pid: int) -> list[str] | None:
-    """Argument vector of a live, non-zombie process, or None when it is gone (Linux /proc)."""
-    stat = _proc_stat(pid)
-    if stat is None or stat[0] == "Z":
-        return None
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
-
-
 def _command(path: Path, command: bytes, timeout: float = 1.0) -> str | None:
     """Send one `z`-command to the clamd at `path`; its reply, or None if it cannot be reached."""
     try:
@@ -133,48 +115,6 @@ def _size(value: int) -> str:
     if value <= 0 or value >= 4 * 1024 * _MiB:
         raise ValueError(f"clamd size limits must be between 1 byte and 4 GiB, got {value}")
     return f"{value // _MiB}M" if value % _MiB == 0 else str(value)
-
-
-# ------------------------------------------------------------------------------ process cleanup
-
-_live_lock = threading.Lock()
-_live: dict[int, tuple[int, EmbeddedClamd]] = {}  # clamd pid -> (pid of its starter, handle)
-_atexit_registered = threading.Event()
-_signals_installed = threading.Event()
-
-
-def _stop_all_live() -> None:
-    """Stop every clamd this interpreter started (at exit, on SIGTERM/SIGHUP); not a fork's."""
-    with _live_lock:
-        handles = [handle for owner, handle in _live.values() if owner == os.getpid()]
-    for handle in handles:
-        with contextlib.suppress(Exception):
-            handle.stop()
-
-
-def _on_terminate(signum: int, frame: FrameType | None) -> None:
-    """Stop clamd, then exit through SystemExit so that every other atexit hook runs too."""
-    _stop_all_live()
-    raise SystemExit(128 + signum)
-
-
-def _install_exit_hooks() -> None:
-    """Register the atexit hook once; take SIGTERM/SIGHUP only where no handler is set.
-
-    clamd runs in its own session (out of reach of the terminal's Ctrl-C), so without this a
-    SIGTERM to the app would leave it running. `core.embedded` installs the same kind of
-    handler; whichever comes first raises SystemExit, and atexit then stops both.
-    """
-    with _live_lock:
-        if not _atexit_registered.is_set():
-            atexit.register(_stop_all_live)
-            _atexit_registered.set()
-        if _signals_installed.is_set() or threading.current_thread() is not threading.main_thread():
-            return
-        _signals_installed.set()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is signal.SIG_DFL:
-            signal.signal(sig, _on_terminate)
 
 
 # -------------------------------------------------------------------------------------- handle
@@ -224,15 +164,10 @@ class EmbeddedClamd:
     def stop(self, grace: float = CLAMD_STOP_GRACE) -> None:
         """SIGTERM clamd's process group, SIGKILL it after `grace` seconds; idempotent."""
         was_running = self._process.poll() is None
-        _terminate(self._process, grace)
-        with _live_lock:
-            _live.pop(self.pid, None)
+        stop_child(self._process, grace)
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
-            record = self.data_dir / "clamd.socket-dir"
-            with contextlib.suppress(OSError):
-                if record.read_text().strip() == str(self._socket_dir):
-                    record.unlink()
+            remove_if_names(self.data_dir / "clamd.socket-dir", self._socket_dir)
         if not was_running:
             # Died earlier: the socket path and records may already belong to a newer clamd.
             return
@@ -240,24 +175,8 @@ class EmbeddedClamd:
         with contextlib.suppress(OSError):
             if self.socket.is_socket():
                 self.socket.unlink()
-        for name, expected in (("clamd.pid", self.pid), ("clamd.owner", os.getpid())):
-            path = self.data_dir / name
-            with contextlib.suppress(OSError):
-                if path.read_text().strip() == str(expected):
-                    path.unlink()
-
-
-def _terminate(process: subprocess.Popen[bytes], grace: float) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        remove_if_names(self.data_dir / "clamd.pid", self.pid)
+        remove_if_names(self.data_dir / "clamd.owner", os.getpid())
 
 
 # ---------------------------------------------------------------------------------- set-up steps
@@ -353,34 +272,26 @@ def _handle_leftover(data_dir: Path, conf: Path) -> None:
     still runs belongs to another live process: two clamds cannot share the socket, so that
     is an error rather than pulling the scanner from under the other process.
     """
-    try:
-        pid = int((data_dir / "clamd.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+    pid = read_pid(data_dir / "clamd.pid")
+    if pid is None:
         return
-    args = _proc_cmdline(pid)
+    args = proc_cmdline(pid)
     if not args or Path(args[0]).name != "clamd" or str(conf) not in args:
         return
-    try:
-        owner = int((data_dir / "clamd.owner").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        owner = None
-    stat = _proc_stat(pid)
+    owner = read_pid(data_dir / "clamd.owner")
+    stat = proc_stat(pid)
     if (
         owner is not None
         and owner != os.getpid()
         and stat is not None
         and stat[1] == owner
-        and _proc_cmdline(owner) is not None
+        and proc_cmdline(owner) is not None
     ):
         raise RuntimeError(
             f"clamd (pid {pid}) for {data_dir} is already run by process {owner}; "
             "use another data folder, or CLAMD_SOCKET to share one clamd"
         )
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    end = time.monotonic() + 5
-    while _proc_cmdline(pid) is not None and time.monotonic() < end:
-        time.sleep(0.05)
+    kill_leftover(pid)
 
 
 def _write_config(
@@ -393,7 +304,7 @@ def _write_config(
     max_scan_size: int,
 ) -> None:
     lines = [
-        "# Embedded clamd for the service. Written by core.clamd at each start; edits are lost.",
+        "# Embedded clamd for the service. Written by devservers.clamd at each start; edits are lost.",
         f"DatabaseDirectory {data_dir / 'signatures'}",
         f"LocalSocket {socket_path}",
         "LocalSocketMode 600",
@@ -426,17 +337,21 @@ def _write_config(
 
 def _wait_ready(handle: EmbeddedClamd, err_path: Path, deadline: float) -> None:
     """Poll PING until PONG; raise RuntimeError with the logs if clamd exits or times out."""
-    while not _ping(handle.socket):
-        if handle._process.poll() is not None:
-            problem = f"clamd exited during start-up (code {handle._process.returncode})"
-        elif time.monotonic() > deadline:
-            problem = f"clamd on {handle.socket} did not answer in time"
-        else:
-            time.sleep(0.05)
-            continue
-        raise RuntimeError(
-            f"{problem}; {err_path}:\n{_tail(err_path, 10)}\n{handle.log_path}:\n{_tail(handle.log_path, 10)}"
-        )
+    try:
+        wait_ready(handle._process, lambda: _ping(handle.socket), deadline, interval=0.05)
+    except ChildExited:
+        problem = f"clamd exited during start-up (code {handle._process.returncode})"
+    except TimeoutError:
+        problem = f"clamd on {handle.socket} did not answer in time"
+    else:
+        return
+    raise RuntimeError(
+        f"{problem}; {err_path}:\n{_tail(err_path)}\n{handle.log_path}:\n{_tail(handle.log_path)}"
+    )
+
+
+def _tail(path: Path) -> str:
+    return tail(path, 10, empty="(empty)")
 
 
 def start_clamd(
@@ -479,18 +394,11 @@ def start_clamd(
         max_file_size=max_file_size or stream_max_length,
         max_scan_size=max_scan_size or min(4 * stream_max_length, 4000 * _MiB),
     )
-    _install_exit_hooks()
+    install_exit_hooks()
     err_path = data_dir / "clamd.err"
     started = time.monotonic()
-    with err_path.open("wb") as err:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [binary, "-c", str(conf)],
-            cwd=data_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # a copy of clamd.log, never rotated
-            stderr=err,
-            start_new_session=True,
-        )
+    # stdout is discarded: a copy of clamd.log, never rotated
+    process = spawn([binary, "-c", str(conf)], cwd=data_dir, log=err_path, stdout=False, append=False)
     (data_dir / "clamd.owner").write_text(f"{os.getpid()}\n")
     handle = EmbeddedClamd(
         socket=socket_path,
@@ -500,8 +408,7 @@ def start_clamd(
         _process=process,
         _socket_dir=socket_dir,
     )
-    with _live_lock:
-        _live[process.pid] = (os.getpid(), handle)
+    register(process.pid, handle)
     try:
         _wait_ready(handle, err_path, started + timeout)
     except BaseException:

@@ -1,5 +1,5 @@
 """Paying a dossier's fees online (thanh toán trực tuyến). The gateway's notification endpoint
-is in `resolvers.payment_gateway`."""
+is in `web.endpoints.payments`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from strawberry.types import Info
 from models import payments as m
 from resolvers.common import parse_id, run_command
 from resolvers.context import Context
-from resolvers.payment_gateway import gateway_config
 from schema.errors import NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
 from schema.types.dossiers import PaymentRefund
 from services.payments import orders, refunds
+from services.payments.gateway import config_from_settings
 
 
 @strawberry.type(description="Giao dịch thanh toán đã tạo: chuyển người nộp sang cổng thanh toán.")
@@ -61,7 +61,7 @@ class PaymentMutation:
                 session,
                 ctx.actor,
                 parse_id(id, "id"),
-                gateway_config(ctx.settings),
+                config_from_settings(ctx.settings),
                 now=ctx.now,
                 client_ip=ctx.meta.address or "127.0.0.1",
             )

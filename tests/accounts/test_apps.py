@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import app as app_module
+import web.graphql as graphql_module
 from core.db import RequestDb, SessionFactory
 from models.accounts import OAuthClient, SecurityEvent
 from storage.s3 import ObjectStore
@@ -305,7 +305,7 @@ async def test_a_rate_limited_request_releases_its_database_session(
             super().__init__(factory)
             made.append(self)
 
-    monkeypatch.setattr(app_module, "RequestDb", Recorded)
+    monkeypatch.setattr(graphql_module, "RequestDb", Recorded)
     client_id, secret = await registered_app(client, rateLimitPerMinute=1)
     token = await app_token(client, client_id, secret)
     assert (await call(client, token, COUNTED)).status_code == 200
@@ -313,7 +313,7 @@ async def test_a_rate_limited_request_releases_its_database_session(
     assert refused.status_code == 429, refused.text
     assert made, "the app made no RequestDb"
     assert made[-1].opened is False, (
-        "PRODUCTION BUG (app.GraphQLApp.get_context): when authenticate() answers 429 for an app over "
+        "PRODUCTION BUG (web.graphql.GraphQLApp.get_context): when authenticate() answers 429 for an app over "
         "its rate limit, the request's session (opened by actor_for) is never finished: no "
         "db.finish() on the HTTPException path, unlike the 401 path. In production it keeps a pooled "
         "connection checked out, inside an open transaction, until garbage collection."

@@ -30,7 +30,10 @@ from core.observability import (
     REGISTRY,
 )
 from services import monitoring
+from storage import signatures
+from storage.clamav import ClamAV
 from storage.signatures import SignatureAge
+from web.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +90,19 @@ async def metrics(
         if seconds is not None and dated.dated_by is not None:
             CLAMAV_SIGNATURE_AGE.labels(dated.dated_by).set(seconds)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def metrics_endpoint(rt: Runtime, request: Request) -> Response:
+    scanner = rt.scanner if isinstance(rt.scanner, ClamAV) else None
+    return await metrics(
+        request,
+        rt.session_factory,
+        rt.engine,
+        rt.clock.now(),
+        rt.settings.metrics_token,
+        signature_age=(
+            (lambda: signatures.age(scanner, signatures.signature_folder(rt.settings)))
+            if scanner is not None
+            else None
+        ),
+    )

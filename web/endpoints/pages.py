@@ -5,12 +5,12 @@ data beyond what the public lookup allows."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from auth.actor import ANONYMOUS
 from core.db import SessionFactory
@@ -20,6 +20,7 @@ from services.documents.issue import SYSTEM_NAME, verify
 from services.dossiers.queries import lookup, steps_by_dossier_ids
 from services.dossiers.workflow import STATUS_LABELS
 from services.lookup_limits import LOOKUP_REFUSED, LookupLimiter, RateLimit, lookup_keys, within
+from web.runtime import Runtime
 
 STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:1rem;
 max-width:40rem;margin:auto;color:#1b1b1b;line-height:1.5}h1{font-size:1.3rem;color:#a3120f}
@@ -121,3 +122,16 @@ def verification_page(factory: SessionFactory, zone: ZoneInfo) -> Page:
         return _page("Xác minh bản chuyển đổi", body)
 
     return page
+
+
+async def lookup_endpoint(rt: Runtime, request: Request) -> Response:
+    """`GET /tra-cuu/{code}`, rate limited like the public lookup."""
+    s = rt.settings
+    rate = RateLimit(s.lookup_rate_limit, timedelta(seconds=s.lookup_rate_window_seconds))
+    handler = lookup_page(rt.session_factory, s.zone, rate, rt.clock.now(), rt.lookups)
+    return await handler(request)
+
+
+async def verification_endpoint(rt: Runtime, request: Request) -> Response:
+    """`GET /xac-minh/{code}`."""
+    return await verification_page(rt.session_factory, rt.settings.zone)(request)

@@ -12,8 +12,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -24,7 +23,8 @@ from models.catalog import ProcedureVersion
 from services.accounts.journal import Journal, RequestMeta
 from services.dossiers.queries import lookup
 from services.dossiers.workflow import STATUS_LABELS
-from services.lookup_limits import LOOKUP_REFUSED, LookupLimiter, RateLimit, within
+from services.lookup_limits import LOOKUP_REFUSED, RateLimit, within
+from web.runtime import Runtime
 
 COMMAND = re.compile(r"^\s*TRA\s*CUU\s+(\S+)\s*$", re.IGNORECASE)
 HELP = "Soạn TRACUU <mã hồ sơ> để tra cứu tình trạng hồ sơ."
@@ -57,33 +57,24 @@ async def reply_for(factory: SessionFactory, text: str, zone: ZoneInfo) -> str:
     return reply[:320]
 
 
-def inbound(
-    factory: SessionFactory,
-    key: str | None,
-    zone: ZoneInfo,
-    rate: RateLimit | None = None,
-    now: datetime | None = None,
-    limiter: LookupLimiter | None = None,
-) -> Callable[[Request], Awaitable[Response]]:
-    async def handle(request: Request) -> Response:
-        if not key:
-            return JSONResponse({"error": "SMS gateway not configured"}, status_code=404)
-        body = await request.body()
-        if not _signed(key, body, request.headers.get("x-dvc-signature")):
-            return JSONResponse({"error": "bad signature"}, status_code=401)
-        try:
-            message = json.loads(body)
-            text = str(message["text"])
-            sender = str(message.get("from") or "")[:32]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return JSONResponse({"error": "expected {from, text}"}, status_code=400)
-        if rate is not None and now is not None:
-            # Per sender number: no reply at all when over (each reply is a paid message).
-            journal = Journal(factory, RequestMeta(), now)
-            if not await within(journal, [f"lookup:sms:{sender or '-'}"], rate, limiter):
-                return JSONResponse(
-                    {"error": LOOKUP_REFUSED, "code": "RATE_LIMITED", "reply": None}, status_code=429
-                )
-        return JSONResponse({"reply": await reply_for(factory, text, zone)})
-
-    return handle
+async def sms_endpoint(rt: Runtime, request: Request) -> Response:
+    """`POST /sms/inbound`: a signed message in, the reply out; rate limited per sender number."""
+    s, now = rt.settings, rt.clock.now()
+    key = s.sms_gateway_key
+    if not key:
+        return JSONResponse({"error": "SMS gateway not configured"}, status_code=404)
+    body = await request.body()
+    if not _signed(key, body, request.headers.get("x-dvc-signature")):
+        return JSONResponse({"error": "bad signature"}, status_code=401)
+    try:
+        message = json.loads(body)
+        text = str(message["text"])
+        sender = str(message.get("from") or "")[:32]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return JSONResponse({"error": "expected {from, text}"}, status_code=400)
+    rate = RateLimit(s.sms_lookup_rate_limit, timedelta(seconds=s.sms_lookup_rate_window_seconds))
+    # Per sender number: no reply at all when over (each reply is a paid message).
+    journal = Journal(rt.session_factory, RequestMeta(), now)
+    if not await within(journal, [f"lookup:sms:{sender or '-'}"], rate, rt.lookups):
+        return JSONResponse({"error": LOOKUP_REFUSED, "code": "RATE_LIMITED", "reply": None}, status_code=429)
+    return JSONResponse({"reply": await reply_for(rt.session_factory, text, s.zone)})

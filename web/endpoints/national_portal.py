@@ -13,20 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from core.db import SessionFactory
-from core.settings import Settings
-from services.calendar import WorkingCalendar
 from services.errors import DomainError, Refused, ValidationFailed
 from services.national_portal import inbound
-from services.uploads import Scanner
-from storage.s3 import ObjectStore
+from web.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +46,11 @@ async def _body(request: Request) -> bytes | None:
     return bytes(chunks)
 
 
-async def handle_portal_dossier(  # noqa: PLR0911 — one answer per outcome reads best
-    request: Request,
-    factory: SessionFactory,
-    settings: Settings,
-    store: ObjectStore | None,
-    scanner: Scanner | None,
-    calendar: WorkingCalendar,
-    now: datetime,
-) -> Response:
+async def portal_endpoint(rt: Runtime, request: Request) -> Response:  # noqa: PLR0911 — one answer per outcome
+    """`POST /national-portal/dossiers`."""
+    now = rt.clock.now()
+    calendar = await rt.calendar_at(now)
+    settings, store, scanner, factory = rt.settings, rt.store, rt.scanner, rt.session_factory
     secret = settings.national_portal_signing_secret
     if secret is None or store is None:
         return _error(503, "NOT_CONFIGURED", "Chưa cấu hình kết nối Cổng Dịch vụ công quốc gia.")

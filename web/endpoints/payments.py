@@ -4,38 +4,31 @@ GraphQL, answered in the gateway's JSON."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth.actor import Actor, ActorKind
-from core.db import SessionFactory
-from core.settings import Settings
-from services.calendar import WorkingCalendar
 from services.dossiers.commands import ActContext
 from services.payments import orders
-from services.payments.gateway import GatewayConfig, Outcome, config_from_settings
+from services.payments.gateway import Outcome, config_from_settings
+from web.runtime import Runtime
 
 log = logging.getLogger(__name__)
 _GATEWAY_ACTOR = Actor(ActorKind.SYSTEM, name="Cổng thanh toán")
 
 
-def gateway_config(settings: Settings) -> GatewayConfig | None:
-    return config_from_settings(settings)
-
-
-async def handle_ipn(
-    request: Request, factory: SessionFactory, settings: Settings, calendar: WorkingCalendar, now: datetime
-) -> Response:
+async def ipn_endpoint(rt: Runtime, request: Request) -> Response:
     """The gateway's server-to-server notification (GET with the signed parameters). The answer
     is JSON {RspCode, Message}; the gateway retries until it reads 00 or 02."""
-    config = gateway_config(settings)
+    now = rt.clock.now()
+    calendar = await rt.calendar_at(now)
+    config = config_from_settings(rt.settings)
     if config is None:
         return JSONResponse({"error": "online payment is not configured"}, status_code=404)
     params = dict(request.query_params)
     ctx = ActContext(actor=_GATEWAY_ACTOR, now=now, calendar=calendar)
-    async with factory() as session:
+    async with rt.session_factory() as session:
         try:
             outcome = await orders.apply_notification(
                 session, params, config.gateway, config.by_merchant(), ctx

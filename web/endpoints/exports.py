@@ -15,6 +15,7 @@ from core.db import SessionFactory
 from services.errors import FieldIssue, ValidationFailed
 from services.statistics import exports
 from services.statistics import figures as stats
+from web.runtime import Runtime
 
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -91,3 +92,8 @@ def statistics_export(
         )
 
     return handler
+
+
+async def statistics_export_endpoint(rt: Runtime, request: Request) -> Response:
+    """`GET /exports/statistics.{kind}`."""
+    return await statistics_export(rt.session_factory, rt.settings.zone, rt.clock.now)(request)

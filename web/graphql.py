@@ -1,0 +1,352 @@
+"""The GraphQL view (HTTP and websockets): persisted queries on both, a 400 with a code for a
+malformed request, the request's context (caller, unit of work, clock) and, on a websocket, a
+context of its own for every operation."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import strawberry
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage, StartMessage
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+from strawberry.types.unset import UnsetType
+
+from auth.actor import Actor
+from core.db import RequestDb
+from core.http import NUL_MESSAGE
+from core.observability import Receive, Scope, Send
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+from schema import schema
+from schema.extensions import contains_nul
+from schema.persisted import PersistedQueries, PersistedQueryError
+from services.accounts.journal import RequestMeta
+from web.authentication import Unauthorized, authenticate, bearer, request_meta
+from web.runtime import RuntimeRef
+
+
+def _persisted_of(view: object) -> PersistedQueries:
+    return view.persisted if isinstance(view, GraphQLApp) else PersistedQueries({})
+
+
+class SocketRefused(Exception):
+    """A websocket whose handshake carried a bad token: already closed (4403) right after the
+    upgrade; nothing more to do with it."""
+
+
+Fork = Callable[[Context], Awaitable[Context]]
+
+
+async def _finishing(source: AsyncIterator[Any], ctx: Context) -> AsyncIterator[Any]:
+    """`source`, then the operation's unit of work closed, however the operation ends."""
+    try:
+        async for item in source:
+            yield item
+    finally:
+        try:
+            aclose = getattr(source, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            await ctx.db.finish(commit=False)
+
+
+class OperationSchema:
+    """The schema as a socket's handler sees it: every operation on a websocket (a subscription or
+    a query sent over it) runs with a context of its own — its own database session and loaders —
+    so twenty operations on one socket never share, or close, each other's unit of work."""
+
+    def __init__(self, schema: strawberry.Schema, fork: Fork) -> None:
+        self._schema, self._fork = schema, fork
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+    async def stream(self, query: str | None, **kwargs: Any) -> Any:
+        ctx = kwargs["context_value"] = await self._fork(kwargs["context_value"])
+        source = await self._schema.stream(query, **kwargs)
+        return _finishing(source, ctx)
+
+    async def subscribe(self, query: str | None, **kwargs: Any) -> Any:
+        ctx = kwargs["context_value"] = await self._fork(kwargs["context_value"])
+        source = await self._schema.subscribe(query, **kwargs)
+        if not hasattr(source, "__aiter__"):  # an error before execution: nothing to stream
+            await ctx.db.finish(commit=False)
+            return source
+        return _finishing(source, ctx)
+
+
+def _per_operation(handler: Any) -> None:
+    view = handler.view
+    if isinstance(view, GraphQLApp):
+        handler.schema = OperationSchema(handler.schema, view.operation_context)
+
+
+class PersistedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the same allow-list as HTTP: a `subscribe` message's
+    `extensions.persistedQuery` names the document; PERSISTED_QUERIES_ONLY refuses plain text.
+    Each operation gets a context of its own (`OperationSchema`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _per_operation(self)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message["payload"]
+        try:
+            document = _persisted_of(self.view).resolve(payload.get("query"), payload.get("extensions"))
+        except PersistedQueryError as error:
+            refusal = GraphQLError(error.message, extensions={"code": error.code})
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refusal.formatted]})
+            return
+        if document is None:
+            await self.handle_invalid_message("Failed to parse message")  # no query, no hash
+            return
+        await super().handle_subscribe({**message, "payload": {**payload, "query": document}})
+
+
+class PersistedWS(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol with the same allow-list (`start` messages)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _per_operation(self)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        payload: dict[str, Any] = dict(message["payload"])
+        try:
+            document = _persisted_of(self.view).resolve(payload.get("query"), payload.get("extensions"))
+        except PersistedQueryError as error:
+            refusal = GraphQLError(error.message, extensions={"code": error.code})
+            await self.send_message(ErrorMessage(type="error", id=message["id"], payload=refusal.formatted))
+            return
+        if document is None:
+            refusal = GraphQLError("Thiếu truy vấn.", extensions={"code": "BAD_REQUEST"})
+            await self.send_message(ErrorMessage(type="error", id=message["id"], payload=refusal.formatted))
+            return
+        await super().handle_start({**message, "payload": {**message["payload"], "query": document}})
+
+
+class BadCharacter(HTTPException):
+    """A NUL in a decoded JSON value (400 `BAD_CHARACTER`)."""
+
+    code = "BAD_CHARACTER"
+
+    def __init__(self) -> None:
+        super().__init__(400, NUL_MESSAGE)
+
+
+class _Malformed(Exception):
+    """A request refused while parsing it: answered 400 with a GraphQL-shaped JSON error."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+NOT_AN_OBJECT = "Nội dung yêu cầu GraphQL (và `variables`, `extensions`) phải là một đối tượng JSON."
+NO_BATCHING = "Không nhận danh sách JSON: mỗi yêu cầu gửi một thao tác GraphQL (không gửi theo lô)."
+_CONTEXT = "dvc.context"  # the request's Context, in its ASGI scope, to close it on a refusal
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = PersistedTransportWS
+    graphql_ws_handler_class = PersistedWS
+
+    def __init__(
+        self,
+        runtime_ref: RuntimeRef,
+        graphiql: bool,
+        init_timeout: float = 10.0,
+        graphql_schema: strawberry.Schema | None = None,
+        persisted: PersistedQueries | None = None,
+    ) -> None:
+        super().__init__(
+            graphql_schema or schema,
+            graphql_ide="graphiql" if graphiql else None,
+            # a websocket that does not say who it is in time is closed (4408)
+            connection_init_wait_timeout=timedelta(seconds=init_timeout),
+        )
+        self._runtime_ref = runtime_ref
+        self.persisted = persisted or PersistedQueries({})  # the allow-list, HTTP and websockets
+
+    def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
+        # A GET with a persisted query's hash and no text is an operation, not a browser.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
+
+    async def execute_operation(  # noqa: PLR0917 — strawberry's signature
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """Persisted queries over HTTP (single, batched or streamed): the document behind
+        `extensions.persistedQuery.sha256Hash`, and the allow-list when it is required."""
+        try:
+            if isinstance(request_data, list):
+                request_data = [self._persisted_document(item) for item in request_data]
+            else:
+                request_data = self._persisted_document(request_data)
+        except PersistedQueryError as error:
+            await context.db.finish(commit=False)  # authentication may have opened it
+            return ExecutionResult(
+                data=None, errors=[GraphQLError(error.message, extensions={"code": error.code})]
+            )
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
+
+    def _persisted_document(self, data: GraphQLRequestData) -> GraphQLRequestData:
+        query = self.persisted.resolve(data.query, data.extensions)
+        return data if query is data.query else dataclasses.replace(data, query=query)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A malformed request is a 400 with a GraphQL error and a code (strawberry answers its
+        own refusals in plain text, and crashed on a body that is JSON but not an object). A
+        websocket refused at the handshake is already closed, the documented way (4403)."""
+        try:
+            await super().__call__(scope, receive, send)
+        except SocketRefused:
+            return
+        except _Malformed as error:
+            context = scope.get(_CONTEXT)
+            if isinstance(context, Context):  # authentication may have opened a session
+                await context.db.finish(commit=False)
+            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+            await Response(orjson.dumps(body), 400, media_type="application/json")(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            return await super().parse_http_body(request)
+        except HTTPException as error:
+            if error.status_code != 400:
+                raise
+            raise _Malformed(error.reason, getattr(error, "code", "BAD_REQUEST")) from None
+        except orjson.JSONDecodeError:
+            raise _Malformed("Nội dung yêu cầu không phải JSON hợp lệ.", "BAD_REQUEST") from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body of a POST (or a GET's `variables`, `extensions`): one JSON object; a list
+        only when batching is on (it is off), and then of objects."""
+        decoded = self.decode_json(data)
+        if isinstance(decoded, dict):
+            return decoded
+        if isinstance(decoded, list):
+            if self.schema.config.batching_config is None:
+                raise _Malformed(NO_BATCHING, "BAD_REQUEST")
+            if all(isinstance(item, dict) for item in decoded):
+                return decoded
+        raise _Malformed(NOT_AN_OBJECT, "BAD_REQUEST")
+
+    def decode_json(self, data: str | bytes) -> object:
+        decoded = orjson.loads(data)
+        if contains_nul(decoded):  # PostgreSQL text cannot hold U+0000: refuse it up front
+            raise BadCharacter
+        return decoded
+
+    def encode_json(self, data: object) -> str:
+        # UTF-8 as is (Vietnamese text stays readable and smaller) and several times faster.
+        # A str, not bytes: websocket frames must be text frames for graphql-ws clients.
+        return orjson.dumps(data).decode()
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        rt = self._runtime_ref.runtime
+        db = RequestDb(rt.session_factory)
+        meta = request_meta(request)
+        try:
+            actor = await authenticate(rt, db, bearer(request.headers.get("authorization")), meta)
+        except Unauthorized:
+            await db.finish(commit=False)
+            if isinstance(request, WebSocket):
+                await request.close(code=4403, reason="Forbidden")
+                raise SocketRefused from None
+            raise HTTPException(401, "Thông tin xác thực không hợp lệ hoặc đã hết hạn.") from None
+        except HTTPException as error:
+            await db.finish(commit=False)  # a refused request must not keep a connection
+            if isinstance(request, WebSocket):  # the upgrade is done: close it, with the reason
+                await request.close(code=4429 if error.status_code == 429 else 4403, reason=str(error.reason))
+                raise SocketRefused from None
+            raise
+        if isinstance(request, WebSocket):
+            await db.finish(commit=False)  # a socket lives for hours: each operation opens its own
+        context = await self._context(request, response, actor=actor, db=db, meta=meta)
+        request.scope[_CONTEXT] = context
+        return context
+
+    async def operation_context(self, base: Context) -> Context:
+        """A websocket operation's own context: the socket's caller, a fresh unit of work and clock."""
+        return await self._context(
+            base.request,
+            base.response,
+            actor=base.actor,
+            db=RequestDb(base.session_factory),
+            meta=base.meta,
+            connection_params=base.connection_params,
+        )
+
+    async def _context(
+        self,
+        request: Request | WebSocket,
+        response: Response | WebSocket | None,
+        *,
+        actor: Actor,
+        db: RequestDb,
+        meta: RequestMeta,
+        connection_params: dict[str, object] | None = None,
+    ) -> Context:
+        rt = self._runtime_ref.runtime
+        return Context(
+            request=request,
+            response=response,
+            settings=rt.settings,
+            actor=actor,
+            db=db,
+            loaders=Loaders(db),
+            now=rt.clock.now(),
+            session_factory=rt.session_factory,
+            policy=rt.policy,
+            meta=meta,
+            calendar=await rt.calendar_at(rt.clock.now()),
+            store=rt.store,
+            scanner=rt.scanner,
+            broker=rt.broker,
+            oidc=rt.oidc,
+            lookups=rt.lookups,
+            connection_params=connection_params,
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Websocket clients may authenticate in `connection_init` ({"Authorization": "Bearer …"})."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header is None:
+            return await super().on_ws_connect(context)
+        rt = self._runtime_ref.runtime
+        try:
+            context.actor = await authenticate(rt, context.db, bearer(str(header)), context.meta)
+        except (Unauthorized, HTTPException):
+            raise ConnectionRejectionError from None
+        finally:
+            await context.db.finish(commit=False)
+        return await super().on_ws_connect(context)

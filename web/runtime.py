@@ -1,0 +1,155 @@
+"""What lives as long as the process (`Runtime`, shared by every request) and how it is built
+from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from auth.oidc import OidcClient, OidcConfig
+from auth.tokens import TokenConfig
+from core.broker import Broker
+from core.clock import Clock, SystemClock
+from core.db import SessionFactory, make_engine, make_session_factory
+from core.settings import Settings
+from services.accounts.policy import AccountPolicy
+from services.calendar import WorkingCalendar
+from services.holidays import CalendarCache
+from services.lookup_limits import LookupLimiter
+from services.uploads import Scanner
+from storage.clamav import ClamAV
+from storage.s3 import ObjectStore, S3Config
+
+
+@dataclass
+class Runtime:
+    """What lives as long as the process: shared by every request."""
+
+    settings: Settings
+    session_factory: SessionFactory
+    store: ObjectStore | None
+    broker: Broker | None
+    clock: Clock
+    policy: AccountPolicy
+    calendar: WorkingCalendar
+    calendars: CalendarCache | None = None  # production: rebuilt when admins change the overrides
+    scanner: Scanner | None = None
+    oidc: OidcClient | None = None
+    engine: AsyncEngine | None = None
+    # This process's leases on the shared lookup rate counters (services.lookup_limits).
+    lookups: LookupLimiter = field(default_factory=LookupLimiter)
+
+    async def calendar_at(self, now: datetime) -> WorkingCalendar:
+        """The working calendar in force at `now` (the admins' overrides included)."""
+        return await self.calendars.get(now) if self.calendars else self.calendar
+
+
+class RuntimeRef:
+    """The runtime an app serves with: given by a test, or built in the lifespan."""
+
+    def __init__(self, runtime: Runtime | None = None) -> None:
+        self.current = runtime
+
+    @property
+    def runtime(self) -> Runtime:
+        if self.current is None:
+            raise LookupError("the runtime is not started")
+        return self.current
+
+
+async def open_runtime(rt: Runtime) -> None:
+    """The object store's bucket made sure of; the event broker listening."""
+    if rt.store is not None:
+        await rt.store.ensure_bucket()
+    if rt.broker is not None:
+        await rt.broker.start()
+
+
+async def close_runtime(rt: Runtime, *, owned: bool) -> None:
+    """The broker stopped; the engine's connections closed when this process built them."""
+    if rt.broker is not None:
+        await rt.broker.stop()
+    if owned and rt.engine is not None:
+        await rt.engine.dispose()
+
+
+def runtime_from_settings(settings: Settings) -> Runtime:
+    if settings.database_url is None or settings.jwt_secret is None:
+        raise RuntimeError(
+            "DATABASE_URL and JWT_SECRET are not set. Start the service with `make run` (or `dvc serve`), "
+            "which starts the embedded PostgreSQL and S3 store and generates a key, or set them."
+        )
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pre_ping=settings.db_pool_pre_ping,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    store = None
+    if settings.s3_endpoint:
+        store = ObjectStore(
+            S3Config(
+                endpoint=settings.s3_endpoint,
+                access_key=settings.s3_access_key or "",
+                secret_key=settings.s3_secret_key or "",
+                bucket=settings.s3_bucket,
+                secure=settings.s3_secure,
+                region=settings.s3_region,
+            )
+        )
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    factory = make_session_factory(engine)
+    return Runtime(
+        settings=settings,
+        session_factory=factory,
+        store=store,
+        broker=Broker(dsn),
+        calendars=CalendarCache(settings.zone, factory),
+        clock=SystemClock(),
+        policy=policy_from_settings(settings),
+        calendar=default_calendar(settings),
+        oidc=oidc_from_settings(settings),
+        scanner=ClamAV(settings.clamd_socket) if settings.clamd_socket else None,
+        engine=engine,
+    )
+
+
+def default_calendar(settings: Settings, overrides: Iterable[tuple[date, bool]] = ()) -> WorkingCalendar:
+    """Vietnam's public holidays around now, corrected by the admins' overrides."""
+    year = datetime.now(settings.zone).year
+    days = list(overrides)
+    return WorkingCalendar.vietnam(
+        range(year - 3, year + 3),
+        zone=settings.zone,
+        extra_days_off=[d for d, working in days if not working],
+        extra_working_days=[d for d, working in days if working],
+    )
+
+
+def policy_from_settings(settings: Settings) -> AccountPolicy:
+    assert settings.jwt_secret is not None
+    return AccountPolicy(
+        tokens=TokenConfig(
+            secret=settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            access_ttl=timedelta(minutes=settings.access_token_minutes),
+            refresh_ttl=timedelta(days=settings.refresh_token_days),
+        )
+    )
+
+
+def oidc_from_settings(settings: Settings) -> OidcClient | None:
+    if not settings.national_id_issuer:
+        return None
+    return OidcClient(
+        OidcConfig(
+            issuer=settings.national_id_issuer,
+            client_id=settings.national_id_client_id or "",
+            client_secret=settings.national_id_client_secret or "",
+            redirect_uri=settings.national_id_redirect_uri or "",
+            citizen_id_claim=settings.national_id_citizen_id_claim,
+        )
+    )

@@ -37,7 +37,7 @@ from services.payments.gateway import (
 log = logging.getLogger(__name__)
 JOB_ACTOR = Actor(ActorKind.SYSTEM, name="Đối soát thanh toán")
 BATCH = 200
-JOB_LOCK = 4242002  # pg advisory lock: one payment job at a time across processes
+JOB_LOCK = 4242005  # pg advisory lock: one payment job at a time across processes (its own)
 
 
 @dataclass

@@ -28,8 +28,9 @@ from schema.permissions import DOSSIER_STATUS, PERSON
 from schema.types.catalog import PageInfo
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
 from services import idempotency
-from services.dossiers import commands, queries, ratings
-from services.dossiers.commands import ActContext, Applicant, ComponentFiles, DraftData
+from services.dossiers import acts, commands, queries, ratings
+from services.dossiers.acts import ComponentFiles
+from services.dossiers.commands import ActContext, Applicant, DraftData
 from services.dossiers.workflow import STATUS_LABELS
 from services.errors import NotFound as DomainNotFound
 from services.errors import ValidationFailed as DomainValidationFailed
@@ -119,56 +120,56 @@ def _page(page: Any) -> DossierConnection:
     return DossierConnection(edges=edges, page_info=PageInfo.of(page, edges))
 
 
-Command = Callable[[AsyncSession, uuid.UUID, ActContext], Awaitable[Any]]
+Command = Callable[[AsyncSession, uuid.UUID, ActContext], Awaitable[DossierRow]]
 
 
-async def _act(
+async def _dossier_act(
     info: Info[Context, None],
     operation: str,
     dossier_id: strawberry.ID,
     expected_version: int | None,
     idempotency_key: str | None,
     command: Command,
-    arguments: dict[str, Any] | None = None,
+    request: dict[str, Any] | None = None,
     *,
     comment: str | None = None,
-    data: dict[str, Any] | None = None,
 ) -> DossierActResult:
+    """Run one act of the life cycle as a mutation. `request`: the act's arguments as the client
+    sent them, for the idempotency digest (keys already stored keep matching their retries)."""
     ctx = info.context
 
     async def run(session: AsyncSession) -> DossierChanged:
         ident = parse_id(dossier_id, "id")
         # Row access first: a dossier the caller may not read does not exist for them.
-        if await queries.dossier_for(session, ctx.actor, ident) is None:
+        held = await queries.dossier_for(session, ctx.actor, ident)
+        if held is None:
             raise DomainNotFound("hồ sơ", str(dossier_id))
-        if idempotency_key:
-            digest = idempotency.request_hash(operation, {"id": str(ident), **(arguments or {})})
-            earlier = await idempotency.claim(
-                session,
-                actor=ctx.actor.label,
-                key=idempotency_key,
-                operation=operation,
-                digest=digest,
-                now=ctx.now,
-            )
-            if earlier is not None:
-                replay = await queries.dossier_for(session, ctx.actor, ident)
-                assert replay is not None
-                return DossierChanged(dossier=Dossier(row=replay), replayed=True)
         act = ActContext(
             actor=ctx.actor,
             now=ctx.now,
             calendar=ctx.calendar,
             expected_version=expected_version,
             comment=comment,
-            data=data or {},
         )
-        dossier = await command(session, ident, act)
-        if idempotency_key:
-            await idempotency.remember(
-                session, actor=ctx.actor.label, key=idempotency_key, response={"dossierId": str(ident)}
-            )
-        return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
+
+        async def replay(_: dict[str, Any]) -> DossierRow:
+            return held  # the dossier the first request changed, already read above
+
+        retry = idempotency.Retry.of(
+            idempotency_key,
+            actor=ctx.actor.label,
+            operation=operation,
+            arguments={"id": str(ident), **(request or {})},
+        )
+        row, replayed = await idempotency.once(
+            session,
+            retry,
+            lambda: command(session, ident, act),
+            answer=lambda _: {"dossierId": str(ident)},
+            replay=replay,
+            now=ctx.now,
+        )
+        return DossierChanged(dossier=Dossier(row=row), replayed=replayed)
 
     return await run_command(info, run)  # type: ignore[return-value]
 
@@ -308,7 +309,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _act(info, "submit", id, expected_version, idempotency_key, commands.submit)
+        return await _dossier_act(info, "submit", id, expected_version, idempotency_key, commands.submit)
 
     @strawberry.mutation(
         description="Cán bộ một cửa nhập hồ sơ nộp trực tiếp hoặc qua bưu chính thay người nộp.",
@@ -353,7 +354,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _act(info, "receive", id, expected_version, idempotency_key, commands.receive)
+        return await _dossier_act(info, "receive", id, expected_version, idempotency_key, commands.receive)
 
     @strawberry.mutation(
         description="Yêu cầu bổ sung, hoàn thiện hồ sơ (một lần, hướng dẫn đầy đủ từng nội dung).",
@@ -367,15 +368,13 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _act(
-            info,
-            "request_completion",
-            id,
-            expected_version,
-            idempotency_key,
-            commands.request_completion,
-            {"items": items},
-            data={"items": items},
+        act = acts.RequestCompletion(tuple(items))
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.request_completion(session, ident, ctx, act)
+
+        return await _dossier_act(
+            info, "request_completion", id, expected_version, idempotency_key, command, {"items": items}
         )
 
     @strawberry.mutation(description="Từ chối tiếp nhận, nêu rõ lý do.", extensions=PERSON)
@@ -387,15 +386,13 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _act(
-            info,
-            "refuse_receipt",
-            id,
-            expected_version,
-            idempotency_key,
-            commands.refuse_receipt,
-            {"reasons": reasons},
-            data={"reasons": reasons},
+        act = acts.RefuseReceipt(tuple(reasons))
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.refuse_receipt(session, ident, ctx, act)
+
+        return await _dossier_act(
+            info, "refuse_receipt", id, expected_version, idempotency_key, command, {"reasons": reasons}
         )
 
     @strawberry.mutation(description="Nộp lại hồ sơ đã bổ sung, hoàn thiện.", extensions=PERSON)
@@ -411,10 +408,12 @@ class DossierMutation:
         parts = _components(components)
         data = form_data if isinstance(form_data, dict) else None
 
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.resubmit(session, ident, act, form_data=data, components=parts)
+        act = acts.Resubmit(parts, data)
 
-        return await _act(
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.resubmit(session, ident, ctx, act)
+
+        return await _dossier_act(
             info,
             "resubmit",
             id,
@@ -435,10 +434,12 @@ class DossierMutation:
     ) -> DossierActResult:
         who = parse_id(assignee_id, "assigneeId")
 
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.assign(session, ident, act, who)
+        act = acts.Assign(who)
 
-        return await _act(
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.assign(session, ident, ctx, act)
+
+        return await _dossier_act(
             info, "assign", id, expected_version, idempotency_key, command, {"assignee": str(who)}
         )
 
@@ -454,10 +455,12 @@ class DossierMutation:
     ) -> DossierActResult:
         who = parse_id(assignee_id, "assigneeId") if assignee_id else None
 
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.forward(session, ident, act, who)
+        act = acts.Forward(who)
 
-        return await _act(
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.forward(session, ident, ctx, act)
+
+        return await _dossier_act(
             info,
             "forward",
             id,
@@ -478,10 +481,12 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.send_back(session, ident, act, to_step)
+        act = acts.SendBack(to_step)
 
-        return await _act(
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.send_back(session, ident, ctx, act)
+
+        return await _dossier_act(
             info,
             "send_back",
             id,
@@ -504,15 +509,13 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _act(
-            info,
-            "request_supplement",
-            id,
-            expected_version,
-            idempotency_key,
-            commands.request_supplement,
-            {"items": items},
-            data={"items": items},
+        act = acts.RequestSupplement(tuple(items))
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.request_supplement(session, ident, ctx, act)
+
+        return await _dossier_act(
+            info, "request_supplement", id, expected_version, idempotency_key, command, {"items": items}
         )
 
     @strawberry.mutation(description="Bổ sung tài liệu; thời hạn được tính tiếp.", extensions=PERSON)
@@ -526,10 +529,12 @@ class DossierMutation:
     ) -> DossierActResult:
         parts = _components(components)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.supplement(session, ident, act, parts)
+        act = acts.Supplement(parts)
 
-        return await _act(
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.supplement(session, ident, ctx, act)
+
+        return await _dossier_act(
             info,
             "supplement",
             id,
@@ -551,10 +556,12 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.apologize(session, ident, act, new_appointment)
+        act = acts.Apologize(new_appointment, reason)
 
-        return await _act(
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.apologize(session, ident, ctx, act)
+
+        return await _dossier_act(
             info,
             "apologize",
             id,
@@ -562,7 +569,6 @@ class DossierMutation:
             idempotency_key,
             command,
             {"newAppointment": new_appointment.isoformat(), "reason": reason},
-            comment=reason,
         )
 
     @strawberry.mutation(description="Phê duyệt và đính kèm kết quả (bản điện tử).", extensions=PERSON)
@@ -577,10 +583,12 @@ class DossierMutation:
     ) -> DossierActResult:
         files = [parse_id(f, "resultFileIds") for f in result_file_ids]
 
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.approve(session, ident, act, files)
+        act = acts.Approve(tuple(files))
 
-        return await _act(
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.approve(session, ident, ctx, act)
+
+        return await _dossier_act(
             info,
             "approve",
             id,
@@ -600,15 +608,13 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _act(
-            info,
-            "refuse",
-            id,
-            expected_version,
-            idempotency_key,
-            commands.refuse,
-            {"reasons": reasons},
-            data={"reasons": reasons},
+        act = acts.Refuse(tuple(reasons))
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.refuse(session, ident, ctx, act)
+
+        return await _dossier_act(
+            info, "refuse", id, expected_version, idempotency_key, command, {"reasons": reasons}
         )
 
     @strawberry.mutation(
@@ -623,10 +629,14 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        async def command(session: AsyncSession, ident: uuid.UUID, act: ActContext) -> Any:
-            return await commands.return_result(session, ident, act, method)
+        act = acts.ReturnResult(method)
 
-        return await _act(info, "return", id, expected_version, idempotency_key, command, {"method": method})
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.return_result(session, ident, ctx, act)
+
+        return await _dossier_act(
+            info, "return", id, expected_version, idempotency_key, command, {"method": method}
+        )
 
     @strawberry.mutation(description="Người nộp rút hồ sơ (trước khi có kết quả).", extensions=PERSON)
     async def dossier_withdraw(
@@ -637,7 +647,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _act(
+        return await _dossier_act(
             info,
             "withdraw",
             id,

@@ -10,6 +10,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from models.feedback import Inquiry as InquiryRow
 from models.feedback import InquiryChannel, InquiryKind, InquiryStatus
 from resolvers.common import parse_id, run_command
 from resolvers.context import Context
@@ -100,39 +101,41 @@ async def _create(
     ctx = info.context
 
     async def command(session: AsyncSession) -> InquiryChanged:
-        if idempotency_key:
-            digest = idempotency.request_hash(operation, {"sub": repr(sub), "at": entry_agency_code})
-            earlier = await idempotency.claim(
+        async def submit() -> InquiryRow:
+            return await rules.submit(
                 session,
-                actor=ctx.actor.label,
-                key=idempotency_key,
-                operation=operation,
-                digest=digest,
+                ctx.actor,
+                sub,
+                entry_agency_code=entry_agency_code,
                 now=ctx.now,
+                calendar=ctx.calendar,
+                rules=_deadlines(ctx),
             )
-            if earlier is not None:
-                row = await rules.inquiry_for(session, ctx.actor, parse_id(str(earlier["inquiryId"]), "id"))
-                assert row is not None
-                return InquiryChanged(inquiry=Inquiry(row=row), replayed=True)
-        row = await rules.submit(
-            session,
-            ctx.actor,
-            sub,
-            entry_agency_code=entry_agency_code,
-            now=ctx.now,
-            calendar=ctx.calendar,
-            rules=_deadlines(ctx),
+
+        async def replay(earlier: dict[str, Any]) -> InquiryRow:
+            row = await rules.inquiry_for(session, ctx.actor, parse_id(str(earlier["inquiryId"]), "id"))
+            assert row is not None
+            return row
+
+        retry = idempotency.Retry.of(
+            idempotency_key,
+            actor=ctx.actor.label,
+            operation=operation,
+            arguments={"sub": repr(sub), "at": entry_agency_code},
         )
-        if idempotency_key:
-            await idempotency.remember(
-                session, actor=ctx.actor.label, key=idempotency_key, response={"inquiryId": str(row.id)}
-            )
-        return InquiryChanged(inquiry=Inquiry(row=row), replayed=False)
+        row, replayed = await idempotency.once(
+            session, retry, submit, answer=lambda r: {"inquiryId": str(r.id)}, replay=replay, now=ctx.now
+        )
+        return InquiryChanged(inquiry=Inquiry(row=row), replayed=replayed)
 
     return await run_command(info, command)  # type: ignore[return-value]
 
 
-async def _act(info: Info[Context, None], act: Callable[[AsyncSession], Awaitable[Any]]) -> InquiryResult:
+async def _inquiry_act(
+    info: Info[Context, None], act: Callable[[AsyncSession], Awaitable[InquiryRow]]
+) -> InquiryResult:
+    """Run one act on an inquiry (forward, decline, answer, review) as a mutation."""
+
     async def command(session: AsyncSession) -> InquiryChanged:
         return InquiryChanged(inquiry=Inquiry(row=await act(session)), replayed=False)
 
@@ -204,7 +207,7 @@ class FeedbackMutation:
         expected_version: int | None = None,
     ) -> InquiryResult:
         ctx = info.context
-        return await _act(
+        return await _inquiry_act(
             info,
             lambda s: rules.forward(
                 s,
@@ -228,7 +231,7 @@ class FeedbackMutation:
         self, info: Info[Context, None], id: strawberry.ID, reason: str, expected_version: int | None = None
     ) -> InquiryResult:
         ctx = info.context
-        return await _act(
+        return await _inquiry_act(
             info,
             lambda s: rules.decline(
                 s, ctx.actor, parse_id(id, "id"), reason=reason, version=expected_version, now=ctx.now
@@ -240,7 +243,7 @@ class FeedbackMutation:
         self, info: Info[Context, None], id: strawberry.ID, text: str, expected_version: int | None = None
     ) -> InquiryResult:
         ctx = info.context
-        return await _act(
+        return await _inquiry_act(
             info,
             lambda s: rules.answer(
                 s, ctx.actor, parse_id(id, "id"), text=text, version=expected_version, now=ctx.now
@@ -264,7 +267,7 @@ class FeedbackMutation:
         expected_version: int | None = None,
     ) -> InquiryResult:
         ctx = info.context
-        return await _act(
+        return await _inquiry_act(
             info,
             lambda s: rules.review(
                 s,

@@ -191,6 +191,7 @@ def test_unlock_account(cli_env: dict[str, str]) -> None:
 
 def test_generate_data_then_archive_export(cli_env: dict[str, str], tmp_path: Path) -> None:
     from services.dossiers import commands
+    from services.dossiers.acts import RefuseReceipt
     from services.dossiers.generator import GENERATOR
 
     generated = dvc(cli_env, "generate-data", "--dossiers", "12", "--seed", "7", "--batch", "5")
@@ -241,9 +242,9 @@ def test_generate_data_then_archive_export(cli_env: dict[str, str], tmp_path: Pa
             actor=GENERATOR,
             now=datetime.now(UTC),
             calendar=default_calendar(get_settings()),
-            data={"reasons": ["Thủ tục không thuộc thẩm quyền"]},
         )
-        await commands.refuse_receipt(session, dossier.id, ctx)
+        refusal = RefuseReceipt(("Thủ tục không thuộc thẩm quyền",))
+        await commands.refuse_receipt(session, dossier.id, ctx, refusal)
         agency = await session.get_one(Agency, dossier.receiving_agency_id)
         return agency.code, str(dossier.id)
 

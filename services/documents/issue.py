@@ -29,6 +29,7 @@ from models.dossiers import (
     StoredFile,
 )
 from services.documents import slips
+from services.dossiers import acts
 from services.dossiers.queries import dossier_for, trail_of
 from services.errors import NotFound, Refused
 from services.files import store_bytes
@@ -117,23 +118,17 @@ async def issue_slip(
         pdf = slips.receipt(head, components, officer=officer, zone=zone)
     elif form is SlipForm.COMPLETION_REQUEST:
         assert event is not None
-        pdf = slips.completion_request(
-            head, list(event.data.get("items", [])), officer=officer, at=event.at, zone=zone
-        )
+        completion = acts.completion_items(event.data)
+        pdf = slips.completion_request(head, completion.items, officer=officer, at=event.at, zone=zone)
     elif form is SlipForm.REFUSAL_OF_RECEIPT:
         assert event is not None
-        pdf = slips.refusal_of_receipt(
-            head, list(event.data.get("reasons", [])), officer=officer, at=event.at, zone=zone
-        )
+        refusal = acts.refusal_reasons(event.data)
+        pdf = slips.refusal_of_receipt(head, refusal.reasons, officer=officer, at=event.at, zone=zone)
     elif form is SlipForm.APOLOGY:
         assert event is not None
+        apology = acts.apology(event.data, event.comment)
         pdf = slips.apology(
-            head,
-            event.comment or "",
-            datetime.fromisoformat(event.data["newAppointment"]),
-            signer=officer,
-            at=event.at,
-            zone=zone,
+            head, apology.reason, apology.new_appointment, signer=officer, at=event.at, zone=zone
         )
     else:
         steps = {

@@ -1,9 +1,10 @@
 """Dossier commands: draft, submit, receive, ask for completion, refuse receipt, process through
 the workflow steps, stop the clock for supplements, apologise, approve or refuse, return, withdraw.
 
-Every act goes through `_act`: lock the dossier row, check the version the caller saw
-(optimistic concurrency), ask the workflow guard, apply, append a hash-chained trail event (also
-the outbox row), and announce the change (delivered by PostgreSQL only after commit).
+Every act begins with `_transition`: lock the dossier row, check the version the caller saw
+(optimistic concurrency), ask the workflow guard and move the status; then it applies what it
+carries (a typed value of `services.dossiers.acts`), appends a hash-chained trail event (also the
+outbox row) and announces the change (delivered by PostgreSQL only after commit).
 Commands flush, never commit.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -56,7 +57,23 @@ from models.dossiers import (
     SyncStatus,
 )
 from services.calendar import WorkingCalendar
-from services.dossiers import fees, trail
+from services.dossiers import acts, fees, trail
+from services.dossiers.acts import (
+    Act,
+    Apologize,
+    Approve,
+    Assign,
+    ComponentFiles,
+    Forward,
+    Refuse,
+    RefuseReceipt,
+    RequestCompletion,
+    RequestSupplement,
+    Resubmit,
+    ReturnResult,
+    SendBack,
+    Supplement,
+)
 from services.dossiers.fees import ONLINE_CHANNELS
 from services.dossiers.notices import tell_applicant
 from services.dossiers.workflow import Action, Situation, check
@@ -65,12 +82,6 @@ from services.events import announce
 from services.vault import copy_results, vault_file_ids
 
 # --- inputs -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ComponentFiles:
-    component_id: uuid.UUID
-    file_ids: tuple[uuid.UUID, ...]
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,6 @@ class ActContext:
     calendar: WorkingCalendar
     expected_version: int | None = None
     comment: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 # --- reading with the guard's view ----------------------------------------------------------------
@@ -164,8 +174,11 @@ def _record(
     punctuality: Punctuality | None = None,
     role: str | None = None,
     agency_id: uuid.UUID | None = None,
-    data: dict[str, Any] | None = None,
+    act: Act | None = None,
+    facts: dict[str, Any] | None = None,
 ) -> DossierEvent:
+    """The act's trail line: what it carried (`acts.payload`) and what the command decided
+    (`facts`)."""
     event = DossierEvent(
         dossier_id=dossier.id,
         at=ctx.now,
@@ -178,9 +191,9 @@ def _record(
         to_status=dossier.status.value,
         from_step=from_step,
         to_step=dossier.current_step,
-        comment=ctx.comment,
+        comment=acts.comment(act, ctx.comment),
         punctuality=punctuality.value if punctuality else None,
-        data={**ctx.data, **(data or {})},
+        data={**acts.payload(act), **(facts or {})},
         prev_hash=dossier.trail_head or trail.GENESIS,
         request_id=current_request_id.get(),
     )
@@ -196,26 +209,32 @@ async def _settle(
     dossier: Dossier,
     action: Action | str,
     ctx: ActContext,
+    *,
+    act: Act | None = None,
+    steps: Sequence[DossierStep] | None = None,
     **kwargs: Any,
 ) -> None:
-    """The end of every act: its trail line, the announcement (sent only if the transaction
-    commits), and a flush so constraint violations surface inside the command."""
-    _record(session, dossier, action, ctx, **kwargs)
+    """The end of every act: its trail line, the applicant told, the announcement (sent only if
+    the transaction commits), and a flush so constraint violations surface inside the command.
+    `steps`: the dossier's steps when the command holds them (else they are read)."""
+    _record(session, dossier, action, ctx, act=act, **kwargs)
     if isinstance(action, Action):
-        data = {**ctx.data, **(kwargs.get("data") or {})}
-        await tell_applicant(session, dossier, action, data, now=ctx.now, zone=ctx.calendar.zone)
-    await _announce(session, dossier)
+        await tell_applicant(session, dossier, action, act, now=ctx.now, zone=ctx.calendar.zone)
+    await _announce(session, dossier, steps)
     await session.flush()
 
 
-async def _announce(session: AsyncSession, dossier: Dossier) -> None:
+async def _announce(session: AsyncSession, dossier: Dossier, steps: Sequence[DossierStep] | None) -> None:
     await announce(session, "dossier", str(dossier.id))
     await announce(session, "inbox", str(dossier.receiving_agency_id), ref=str(dossier.id))
-    step = await session.scalar(
-        select(DossierStep.agency_id).where(
-            DossierStep.dossier_id == dossier.id, DossierStep.position == dossier.current_step
+    if steps is None:
+        step = await session.scalar(
+            select(DossierStep.agency_id).where(
+                DossierStep.dossier_id == dossier.id, DossierStep.position == dossier.current_step
+            )
         )
-    )
+    else:
+        step = next((s.agency_id for s in steps if s.position == dossier.current_step), None)
     if step is not None and step != dossier.receiving_agency_id:
         await announce(session, "inbox", str(step), ref=str(dossier.id))
 
@@ -226,7 +245,7 @@ async def record_payment(
     """A confirmed online payment on the dossier's trail (the dossier is locked by the caller)."""
     dossier.payment_status = PaymentStatus.PAID
     dossier.version += 1
-    await _settle(session, dossier, "PAY", ctx, from_status=dossier.status, data=data)
+    await _settle(session, dossier, "PAY", ctx, from_status=dossier.status, facts=data)
 
 
 async def record_refund(
@@ -237,7 +256,7 @@ async def record_refund(
     if of_the_fees:
         dossier.payment_status = PaymentStatus.REFUNDED
     dossier.version += 1
-    await _settle(session, dossier, "REFUND", ctx, from_status=dossier.status, data=data)
+    await _settle(session, dossier, "REFUND", ctx, from_status=dossier.status, facts=data)
 
 
 async def lock(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
@@ -481,11 +500,11 @@ async def _completeness(session: AsyncSession, dossier: Dossier, version: Proced
     issues.raise_if_any()
 
 
-async def _act(
+async def _transition(
     session: AsyncSession, dossier_id: uuid.UUID, action: Action, ctx: ActContext
 ) -> tuple[Dossier, list[DossierStep], DossierStatus]:
-    """Lock, check the caller's version, ask the guard. Returns the dossier, its steps and the
-    status it had."""
+    """Lock, check the caller's version, ask the guard, move the status. Returns the dossier,
+    its steps and the status it had."""
     dossier = await _locked(session, dossier_id)
     steps = await steps_of(session, dossier.id)
     if ctx.expected_version is not None and ctx.expected_version != dossier.version:
@@ -498,7 +517,7 @@ async def _act(
 
 
 async def submit(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) -> Dossier:
-    dossier, _, previous = await _act(session, dossier_id, Action.SUBMIT, ctx)
+    dossier, steps, previous = await _transition(session, dossier_id, Action.SUBMIT, ctx)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     await _completeness(session, dossier, version)
     dossier.submitted_at = ctx.now
@@ -509,7 +528,8 @@ async def submit(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) 
         Action.SUBMIT,
         ctx,
         from_status=previous,
-        data={"countsFrom": dossier.counts_from.isoformat()},
+        facts={"countsFrom": dossier.counts_from.isoformat()},
+        steps=steps,
     )
     return dossier
 
@@ -575,7 +595,8 @@ async def register_at_counter(
         from_status=None,
         role=StaffRole.RECEPTION_OFFICER.value,
         agency_id=agency.id,
-        data={"channel": channel.value},
+        facts={"channel": channel.value},
+        steps=(),  # a new dossier has no steps yet
     )
     return dossier
 
@@ -716,11 +737,12 @@ async def submit_from_portal(
         Action.SUBMIT,
         ctx,
         from_status=None,
-        data={
+        facts={
             "channel": Channel.NATIONAL_PORTAL.value,
             "portalDossierId": portal_dossier_id,
             "countsFrom": dossier.counts_from.isoformat(),
         },
+        steps=(),  # a new dossier has no steps yet
     )
     return dossier
 
@@ -795,7 +817,7 @@ def _step_days(dossier: Dossier, version: ProcedureVersion, step: WorkflowStep) 
 
 async def receive(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) -> Dossier:
     """Tiếp nhận: the code, the appointment (receipt form 01), the steps with their deadlines."""
-    dossier, _, previous = await _act(session, dossier_id, Action.RECEIVE, ctx)
+    dossier, _, previous = await _transition(session, dossier_id, Action.RECEIVE, ctx)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     agency = await session.get_one(Agency, dossier.receiving_agency_id)
     start = dossier.counts_from or ctx.calendar.counts_from(ctx.now)
@@ -847,7 +869,8 @@ async def receive(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext)
         from_status=previous,
         role=StaffRole.RECEPTION_OFFICER.value,
         agency_id=agency.id,
-        data={"code": dossier.code, "appointment": dossier.appointment_at.isoformat()},
+        facts={"code": dossier.code, "appointment": dossier.appointment_at.isoformat()},
+        steps=created,
     )
     return dossier
 
@@ -861,16 +884,17 @@ async def _start_step(
     step.assignee_id = assignee or await auto_assignee(session, step.agency_id, step.role)
 
 
-def _items(ctx: ActContext, field_name: str, message: str) -> None:
-    items = ctx.data.get(field_name)
-    if not items or not all(isinstance(i, str) and i.strip() for i in items):
+def _listed(values: Sequence[str], field_name: str, message: str) -> None:
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
         raise ValidationFailed([FieldIssue((field_name,), "REQUIRED", message)])
 
 
-async def request_completion(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) -> Dossier:
+async def request_completion(
+    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: RequestCompletion
+) -> Dossier:
     """Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (form 02): once, with complete instructions."""
-    _items(ctx, "items", "Liệt kê đầy đủ từng nội dung cần bổ sung, hoàn thiện.")
-    dossier, _, previous = await _act(session, dossier_id, Action.REQUEST_COMPLETION, ctx)
+    _listed(act.items, "items", "Liệt kê đầy đủ từng nội dung cần bổ sung, hoàn thiện.")
+    dossier, steps, previous = await _transition(session, dossier_id, Action.REQUEST_COMPLETION, ctx)
     dossier.completion_requested = True
     await _settle(
         session,
@@ -880,14 +904,18 @@ async def request_completion(session: AsyncSession, dossier_id: uuid.UUID, ctx: 
         from_status=previous,
         role=StaffRole.RECEPTION_OFFICER.value,
         agency_id=dossier.receiving_agency_id,
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
-async def refuse_receipt(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) -> Dossier:
+async def refuse_receipt(
+    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: RefuseReceipt
+) -> Dossier:
     """Phiếu từ chối tiếp nhận (form 03), with reasons."""
-    _items(ctx, "reasons", "Nêu rõ lý do từ chối tiếp nhận.")
-    dossier, _, previous = await _act(session, dossier_id, Action.REFUSE_RECEIPT, ctx)
+    _listed(act.reasons, "reasons", "Nêu rõ lý do từ chối tiếp nhận.")
+    dossier, steps, previous = await _transition(session, dossier_id, Action.REFUSE_RECEIPT, ctx)
     dossier.finished_at = ctx.now
     await _settle(
         session,
@@ -897,28 +925,23 @@ async def refuse_receipt(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActC
         from_status=previous,
         role=StaffRole.RECEPTION_OFFICER.value,
         agency_id=dossier.receiving_agency_id,
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
-async def resubmit(
-    session: AsyncSession,
-    dossier_id: uuid.UUID,
-    ctx: ActContext,
-    *,
-    form_data: dict[str, Any] | None,
-    components: Sequence[ComponentFiles],
-) -> Dossier:
+async def resubmit(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Resubmit) -> Dossier:
     """The applicant completes the dossier as asked; it counts from the new submission."""
-    dossier, _, previous = await _act(session, dossier_id, Action.RESUBMIT, ctx)
+    dossier, steps, previous = await _transition(session, dossier_id, Action.RESUBMIT, ctx)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
-    if form_data is not None:
-        dossier.form_data = form_data
+    if act.form_data is not None:
+        dossier.form_data = act.form_data
     await _attach(
         session,
         dossier,
         version,
-        components,
+        act.components,
         actor=ctx.actor,
         owner_id=dossier.applicant_account_id,
         now=ctx.now,
@@ -927,7 +950,7 @@ async def resubmit(
     await _completeness(session, dossier, version)
     dossier.submitted_at = ctx.now
     dossier.counts_from = ctx.calendar.counts_from(ctx.now)
-    await _settle(session, dossier, Action.RESUBMIT, ctx, from_status=previous)
+    await _settle(session, dossier, Action.RESUBMIT, ctx, from_status=previous, act=act, steps=steps)
     return dossier
 
 
@@ -947,11 +970,10 @@ def _finish(step: DossierStep, ctx: ActContext) -> Punctuality:
     return step.punctuality
 
 
-async def assign(
-    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, assignee_id: uuid.UUID
-) -> Dossier:
-    dossier, steps, previous = await _act(session, dossier_id, Action.ASSIGN, ctx)
+async def assign(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Assign) -> Dossier:
+    dossier, steps, previous = await _transition(session, dossier_id, Action.ASSIGN, ctx)
     step = _current(steps, dossier)
+    assignee_id = act.assignee_id
     holder = await session.scalar(
         select(StaffAssignment.account_id)
         .join(Account, Account.id == StaffAssignment.account_id)
@@ -981,19 +1003,18 @@ async def assign(
         from_step=step.position,
         role=step.role,
         agency_id=step.agency_id,
-        data={"assignee": str(assignee_id)},
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
-async def forward(
-    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, assignee_id: uuid.UUID | None = None
-) -> Dossier:
-    dossier, steps, previous = await _act(session, dossier_id, Action.FORWARD, ctx)
+async def forward(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Forward) -> Dossier:
+    dossier, steps, previous = await _transition(session, dossier_id, Action.FORWARD, ctx)
     step = _current(steps, dossier)
     punctuality = _finish(step, ctx)
     following = next(s for s in steps if s.position > step.position and not _is_reception_step(s, dossier))
-    await _start_step(session, following, ctx.now, assignee_id)
+    await _start_step(session, following, ctx.now, act.assignee_id)
     dossier.current_step = following.position
     await _settle(
         session,
@@ -1005,15 +1026,16 @@ async def forward(
         punctuality=punctuality,
         role=step.role,
         agency_id=step.agency_id,
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
-async def send_back(
-    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, to_position: int | None = None
-) -> Dossier:
-    dossier, steps, previous = await _act(session, dossier_id, Action.SEND_BACK, ctx)
+async def send_back(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: SendBack) -> Dossier:
+    dossier, steps, previous = await _transition(session, dossier_id, Action.SEND_BACK, ctx)
     step = _current(steps, dossier)
+    to_position = act.to_position
     earlier = [s for s in steps if s.position < step.position and not _is_reception_step(s, dossier)]
     target = next((s for s in earlier if s.position == to_position), None) if to_position else earlier[-1]
     if target is None:
@@ -1031,14 +1053,18 @@ async def send_back(
         punctuality=punctuality,
         role=step.role,
         agency_id=step.agency_id,
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
-async def request_supplement(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) -> Dossier:
+async def request_supplement(
+    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: RequestSupplement
+) -> Dossier:
     """The competent agency asks for more documents; the clock stops until they arrive."""
-    _items(ctx, "items", "Liệt kê đầy đủ tài liệu cần bổ sung.")
-    dossier, steps, previous = await _act(session, dossier_id, Action.REQUEST_SUPPLEMENT, ctx)
+    _listed(act.items, "items", "Liệt kê đầy đủ tài liệu cần bổ sung.")
+    dossier, steps, previous = await _transition(session, dossier_id, Action.REQUEST_SUPPLEMENT, ctx)
     step = _current(steps, dossier)
     dossier.paused_at = ctx.now
     await _settle(
@@ -1050,23 +1076,25 @@ async def request_supplement(session: AsyncSession, dossier_id: uuid.UUID, ctx: 
         from_step=step.position,
         role=step.role,
         agency_id=step.agency_id,
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
 async def supplement(
-    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, components: Sequence[ComponentFiles]
+    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Supplement
 ) -> Dossier:
     """Documents arrive: the clock resumes, every open deadline moves by the working time paused."""
-    if not components:
+    if not act.components:
         raise ValidationFailed([FieldIssue(("components",), "REQUIRED", "Đính kèm tài liệu bổ sung.")])
-    dossier, steps, previous = await _act(session, dossier_id, Action.SUPPLEMENT, ctx)
+    dossier, steps, previous = await _transition(session, dossier_id, Action.SUPPLEMENT, ctx)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     await _attach(
         session,
         dossier,
         version,
-        components,
+        act.components,
         actor=ctx.actor,
         owner_id=dossier.applicant_account_id,
         now=ctx.now,
@@ -1082,19 +1110,25 @@ async def supplement(
             step.due_at = ctx.calendar.add_working_minutes(step.due_at, paused)
     dossier.paused_at = None
     await _settle(
-        session, dossier, Action.SUPPLEMENT, ctx, from_status=previous, data={"pausedWorkingMinutes": paused}
+        session,
+        dossier,
+        Action.SUPPLEMENT,
+        ctx,
+        from_status=previous,
+        act=act,
+        facts={"pausedWorkingMinutes": paused},
+        steps=steps,
     )
     return dossier
 
 
-async def apologize(
-    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, new_appointment: datetime
-) -> Dossier:
+async def apologize(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Apologize) -> Dossier:
     """Phiếu xin lỗi và hẹn lại ngày trả kết quả (form 04): a later date; the dossier still counts
     as late against the appointment on the receipt."""
-    if not (ctx.comment or "").strip():
+    if not act.reason.strip():
         raise ValidationFailed([FieldIssue(("reason",), "REQUIRED", "Nêu lý do chậm trễ.")])
-    dossier, steps, previous = await _act(session, dossier_id, Action.APOLOGIZE, ctx)
+    new_appointment = act.new_appointment
+    dossier, steps, previous = await _transition(session, dossier_id, Action.APOLOGIZE, ctx)
     if dossier.due_at is not None and new_appointment <= dossier.due_at:
         raise ValidationFailed(
             [FieldIssue(("newAppointment",), "NOT_LATER", "Ngày hẹn mới phải sau ngày hẹn hiện tại.")]
@@ -1111,19 +1145,17 @@ async def apologize(
         from_step=step.position,
         role=step.role,
         agency_id=step.agency_id,
-        data={"newAppointment": new_appointment.isoformat()},
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
 async def _conclude(
-    session: AsyncSession,
-    dossier_id: uuid.UUID,
-    ctx: ActContext,
-    action: Action,
-    result_files: Sequence[uuid.UUID],
+    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, action: Action, act: Approve | Refuse
 ) -> Dossier:
-    dossier, steps, previous = await _act(session, dossier_id, action, ctx)
+    result_files = act.result_files if isinstance(act, Approve) else ()
+    dossier, steps, previous = await _transition(session, dossier_id, action, ctx)
     step = _current(steps, dossier)
     punctuality = _finish(step, ctx)
     files = list(await session.scalars(select(StoredFile).where(StoredFile.id.in_(result_files))))
@@ -1165,28 +1197,29 @@ async def _conclude(
         punctuality=punctuality,
         role=step.role,
         agency_id=step.agency_id,
-        data={"resultFiles": [str(f.id) for f in files]},
+        act=act,
+        facts={"resultFiles": [str(f.id) for f in files]},
+        steps=steps,
     )
     return dossier
 
 
-async def approve(
-    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, result_files: Sequence[uuid.UUID]
-) -> Dossier:
-    return await _conclude(session, dossier_id, ctx, Action.APPROVE, result_files)
+async def approve(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Approve) -> Dossier:
+    return await _conclude(session, dossier_id, ctx, Action.APPROVE, act)
 
 
-async def refuse(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) -> Dossier:
-    _items(ctx, "reasons", "Nêu rõ lý do từ chối giải quyết.")
-    return await _conclude(session, dossier_id, ctx, Action.REFUSE, ())
+async def refuse(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Refuse) -> Dossier:
+    _listed(act.reasons, "reasons", "Nêu rõ lý do từ chối giải quyết.")
+    return await _conclude(session, dossier_id, ctx, Action.REFUSE, act)
 
 
 async def return_result(
-    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, method: str
+    session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: ReturnResult
 ) -> Dossier:
     """Trả kết quả and close. Punctuality is judged when the result was ready, against the
     appointment on the receipt; an apology never turns late into on time."""
-    dossier, steps, previous = await _act(session, dossier_id, Action.RETURN, ctx)
+    dossier, steps, previous = await _transition(session, dossier_id, Action.RETURN, ctx)
+    method = act.method
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     _check_delivery(version, method)
     if (
@@ -1219,17 +1252,18 @@ async def return_result(
         role=StaffRole.RECEPTION_OFFICER.value,
         agency_id=dossier.receiving_agency_id,
         punctuality=dossier.punctuality,
-        data={"method": method},
+        act=act,
+        steps=steps,
     )
     return dossier
 
 
 async def withdraw(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext) -> Dossier:
-    dossier, steps, previous = await _act(session, dossier_id, Action.WITHDRAW, ctx)
+    dossier, steps, previous = await _transition(session, dossier_id, Action.WITHDRAW, ctx)
     for step in steps:
         if step.started_at is not None and step.finished_at is None:
             step.finished_at = ctx.now
     dossier.finished_at = ctx.now
     dossier.current_step = None
-    await _settle(session, dossier, Action.WITHDRAW, ctx, from_status=previous)
+    await _settle(session, dossier, Action.WITHDRAW, ctx, from_status=previous, steps=steps)
     return dossier

@@ -28,7 +28,7 @@ from auth.roles import StaffRole
 from models.catalog import Agency, Procedure, ProcedureComponent, ProcedureReceivingAgency, ProcedureVersion
 from models.dossiers import Channel
 from services.calendar import WorkingCalendar
-from services.dossiers import commands
+from services.dossiers import acts, commands
 from services.errors import FieldIssue, ValidationFailed
 from services.files import store_bytes
 from storage.s3 import ObjectStore
@@ -217,7 +217,7 @@ async def generate(
                 address=rng.choice(PLACES) + ", tỉnh Phú Thọ",
             ),
             form_data=form,
-            components=[commands.ComponentFiles(c, (scan.id,)) for c in choice.required],
+            components=[acts.ComponentFiles(c, (scan.id,)) for c in choice.required],
             channel=Channel.POST if rng.random() < 0.15 else Channel.COUNTER,
             now=now,
             calendar=calendar,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.accounts import Account
 from models.dossiers import Dossier
 from services.accounts.service import tell_owner
+from services.dossiers.acts import Act, Refuse, RefuseReceipt, RequestCompletion, RequestSupplement
 from services.dossiers.workflow import Action
 
 SYSTEM = "Hệ thống giải quyết TTHC"
@@ -20,13 +21,21 @@ def _at(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%H:%M ngày %d/%m/%Y") if value else "—"
 
 
-def notice(
-    dossier: Dossier, action: Action, data: dict[str, object], zone: ZoneInfo
-) -> tuple[str, str] | None:
+def _listed(act: Act | None) -> tuple[str, ...]:
+    """What the act lists for the citizen: items to add, or reasons for a refusal."""
+    match act:
+        case RequestCompletion(items=items) | RequestSupplement(items=items):
+            return items
+        case RefuseReceipt(reasons=reasons) | Refuse(reasons=reasons):
+            return reasons
+        case _:
+            return ()
+
+
+def notice(dossier: Dossier, action: Action, act: Act | None, zone: ZoneInfo) -> tuple[str, str] | None:
     """(subject, body) for the acts a citizen cares about; None for internal steps."""
     code = dossier.code or "(chưa cấp mã)"
-    listed = data.get("items") or data.get("reasons") or []
-    items = "; ".join(str(i) for i in listed) if isinstance(listed, list) else str(listed)
+    items = "; ".join(_listed(act))
     texts: dict[Action, tuple[str, str]] = {
         Action.RECEIVE: (
             f"Hồ sơ {code} đã được tiếp nhận",
@@ -72,14 +81,14 @@ async def tell_applicant(
     session: AsyncSession,
     dossier: Dossier,
     action: Action,
-    data: dict[str, object],
+    act: Act | None,
     *,
     now: datetime,
     zone: ZoneInfo,
 ) -> None:
     if dossier.applicant_account_id is None:
         return
-    message = notice(dossier, action, data, zone)
+    message = notice(dossier, action, act, zone)
     if message is None:
         return
     account = await session.get(Account, dossier.applicant_account_id)

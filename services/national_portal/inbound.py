@@ -39,7 +39,7 @@ from auth.actor import Actor, ActorKind
 from models.catalog import ProcedureComponent
 from models.dossiers import Dossier, FileStatus, PortalSubmission, StoredFile
 from services.calendar import WorkingCalendar
-from services.dossiers import commands
+from services.dossiers import acts, commands
 from services.errors import DomainError, FieldIssue, Issues, ValidationFailed
 from services.files import object_key
 from services.national_portal.feed import CONSUMER_NAME
@@ -310,7 +310,7 @@ async def accept(
                 )
         issues.raise_if_any()
         components = tuple(
-            commands.ComponentFiles(
+            acts.ComponentFiles(
                 by_name[name].id,
                 tuple(row.id for f, row in zip(request.files, stored, strict=True) if f.component == i),
             )

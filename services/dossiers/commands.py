@@ -118,9 +118,14 @@ class ActContext:
 
 async def _locked(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
     # FOR NO KEY UPDATE: acts stay serialised, but rows merely referencing the dossier (outbox
-    # deliveries) can still be inserted meanwhile.
+    # deliveries) can still be inserted meanwhile. populate_existing: the row may already be in the
+    # session (the access check read it before the lock was ours); what another act committed while
+    # we waited for the lock must overwrite it, or the version check would compare a stale value.
     dossier = await session.scalar(
-        select(Dossier).where(Dossier.id == dossier_id).with_for_update(key_share=True)
+        select(Dossier)
+        .where(Dossier.id == dossier_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
     if dossier is None:
         raise NotFound("hồ sơ", str(dossier_id))

@@ -4,7 +4,7 @@
 # already there; otherwise, as root on a Debian/Ubuntu machine, installs them with apt-get.
 # Playwright drives this browser through its executable path: no Playwright browser download.
 # Exit status: 0 when chromium is available afterwards, non-zero otherwise (the browser tests
-# then skip, naming the reason).
+# then skip, naming the reason; with CI=true `make chromium` and the tests fail instead).
 set -euo pipefail
 
 PACKAGES=(chromium fonts-dejavu-core fonts-noto-core)

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from auth import passwords
@@ -125,19 +125,30 @@ async def data(base: str, token: str | None, query: str, variables: dict[str, An
     return body["data"]
 
 
-async def digest(conn: asyncpg.Connection) -> dict[str, tuple[int, str]]:
-    """Row count and a hash of the rows of every table (but the rate-limit buckets)."""
-    tables = [
-        r["tablename"]
-        for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
-        if r["tablename"] not in NOT_DIGESTED
-    ]
-    sql = " UNION ALL ".join(
+TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+
+
+def _digest_sql(tables: list[str]) -> str:
+    return " UNION ALL ".join(
         f"SELECT '{t}' AS t, count(*) AS n, md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) AS h "
         f'FROM "{t}" r'
         for t in tables
+        if t not in NOT_DIGESTED
     )
-    return {r["t"]: (r["n"], r["h"]) for r in await conn.fetch(sql)}
+
+
+async def digest(conn: asyncpg.Connection) -> dict[str, tuple[int, str]]:
+    """Row count and a hash of the rows of every table (but the rate-limit buckets)."""
+    tables = [r["tablename"] for r in await conn.fetch(TABLES)]
+    return {r["t"]: (r["n"], r["h"]) for r in await conn.fetch(_digest_sql(tables))}
+
+
+async def digest_session(session: AsyncSession) -> dict[str, tuple[int, str]]:
+    """`digest` through a session (its transaction ends, so the next one sees fresh commits)."""
+    tables = [t for (t,) in await session.execute(text(TABLES))]
+    rows = (await session.execute(text(_digest_sql(tables)))).all()
+    await session.rollback()
+    return {t: (int(n), str(h)) for t, n, h in rows}
 
 
 def changed(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> list[str]:

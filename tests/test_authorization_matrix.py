@@ -6,13 +6,15 @@ a new operation without an entry fails `test_every_operation_is_classified`. For
 and each caller kind that is not legitimate for it, the test sends the operation and asserts:
 
 - the answer is a refusal: a top-level UNAUTHENTICATED / FORBIDDEN error or a typed NotFound /
-  Refused result for mutations; for reads, whatever comes back (null, an empty or the caller's own
+  Refused result for mutations (a caller who reads A's dossier by design may get InvalidTransition
+  from the guard, but only its "you may not" answer, never the one about the status); for reads, whatever comes back (null, an empty or the caller's own
   list) holds none of A's identifiers, names, codes or titles (checked in the whole response text);
 - nothing changed: a digest (row count and a hash of every row) of every table of the database
   but the rate-limit buckets is identical before and after the call.
 
-Subscriptions are opened over graphql-transport-ws by every foreign caller, and A's dossier is
-then moved on by its officer: no foreign subscriber receives anything of A's.
+Subscriptions are opened over graphql-transport-ws by every foreign caller; each one's first
+answer (a refusal) is awaited, and only then is A's dossier moved on by its officer: no foreign
+subscriber receives anything of A's.
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ class Op:
     variables: dict[str, Any] | None = None
 
 
-OUTCOME = "__typename ... on UserError { code } ... on ValidationFailed { errors { field code } }"
-SHORT_OUTCOME = "__typename ... on UserError { code }"
+OUTCOME = "__typename ... on UserError { code message } ... on ValidationFailed { errors { field code } }"
+SHORT_OUTCOME = "__typename ... on UserError { code message }"
 
 
 def m(allowed: frozenset[str], target: str, call: str) -> Op:
@@ -489,7 +491,10 @@ def assert_refused(body: dict[str, Any], name: str, caller: str) -> None:
         assert {e["code"] for e in result["errors"]} <= REFUSING_CODES, body
         return
     if caller in DOSSIER_READERS and result["__typename"] == "InvalidTransition":
-        return  # the caller reads the dossier by design; acting on it is refused by the guard
+        # The caller reads the dossier by design; acting on it is refused by the guard for who
+        # they are, before (and whatever) the status: not a refusal the status alone would give.
+        assert result["message"].startswith("Bạn không được "), body
+        return
     assert result["__typename"] in REFUSALS, body
 
 
@@ -560,6 +565,28 @@ async def _drain(ws: ClientConnection, seconds: float) -> list[str]:
     return messages
 
 
+async def _first(ws: ClientConnection, seconds: float) -> dict[str, Any] | None:
+    """The subscription's first answer (its acknowledgement), None if none within `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            message = json.loads(await asyncio.wait_for(ws.recv(), timeout=left))
+        except (TimeoutError, ConnectionClosed):
+            return None
+        if message.get("type") in ("next", "error", "complete"):
+            return dict(message)
+    return None
+
+
+def _refusal(message: dict[str, Any] | None) -> bool:
+    if message is None:
+        return False
+    if message["type"] in ("error", "complete"):
+        return True
+    return message["payload"].get("data") is None and bool(message["payload"].get("errors"))
+
+
 SUBSCRIPTION_CASES = [
     (label, caller)
     for label, allowed in [
@@ -573,8 +600,9 @@ SUBSCRIPTION_CASES = [
 
 async def test_foreign_subscribers_receive_nothing_of_a(scene: Scene) -> None:
     """Every foreign caller subscribes every way to A's dossier and the inboxes it passes
-    through; then A's officer moves the dossier on (H44.19 → the tax office H44.96). Nobody
-    receives A's data: the subscription is refused or stays silent."""
+    through, and each one's first answer — its refusal — is awaited (a subscription not yet in
+    place when the dossier moves would pass untested); then A's officer moves the dossier on
+    (H44.19 → the tax office H44.96). Nobody receives A's data."""
     documents = {
         **{name: op.document for name, op in SUBSCRIPTIONS.items()},
         **SUBSCRIPTION_VARIANTS,
@@ -590,7 +618,14 @@ async def test_foreign_subscribers_receive_nothing_of_a(scene: Scene) -> None:
         owner = await stack.enter_async_context(
             subscribed(scene.site.base, scene.tokens["owner"], fill(documents["dossierStatusChanged"], scene))
         )
-        await asyncio.sleep(1.0)
+        firsts = await asyncio.gather(*(_first(ws, 15.0) for ws in sockets.values()))
+        for (label, caller), first in zip(sockets, firsts, strict=True):
+            assert _refusal(first), (label, caller, first)
+            assert not leaked(json.dumps(first), scene, fill(documents[label], scene)), (label, caller, first)
+        owner_first = await _first(owner, 15.0)
+        assert owner_first is not None, "the owner's subscription did not answer"
+        assert owner_first["type"] == "next", owner_first
+        assert owner_first["payload"]["data"]["dossierStatusChanged"]["code"] == scene.target["dossier_code"]
         moved = await post(
             scene.site.base,
             scene.tokens["specialist"],
@@ -605,8 +640,14 @@ async def test_foreign_subscribers_receive_nothing_of_a(scene: Scene) -> None:
                 if message.get("type") == "next":
                     assert message["payload"].get("data") is None, (label, caller, text)
                     assert message["payload"]["errors"], (label, caller, text)
-        owner_heard = "\n".join(await _drain(owner, 2.0))
-        assert scene.target["dossier_code"] in owner_heard, owner_heard
+        # The owner hears the move (the current state came before it): events do flow.
+        owner_heard = [json.loads(m) for m in await _drain(owner, 5.0)]
+        codes = [
+            m["payload"]["data"]["dossierStatusChanged"]["code"]
+            for m in owner_heard
+            if m.get("type") == "next"
+        ]
+        assert scene.target["dossier_code"] in codes, owner_heard
 
 
 # -- app scopes ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Who may call what: every mutation and every protected query, read from the schema itself,
 against an anonymous caller, a forged token, and a signed-in citizen. A refused call changes
 nothing. (Row-level rules — another citizen's or another agency's records — are tested with
-the features: tests/accounts/test_staff.py and friends.)"""
+the features: tests/accounts/test_staff.py and friends.) "Nothing changes" is checked on a digest
+(row count and a hash of every row) of every table but the rate-limit buckets, as in
+tests/test_authorization_matrix.py."""
 
 from __future__ import annotations
 
@@ -23,10 +25,9 @@ from models.accounts import (
     AccountStatus,
     CitizenProfile,
     SecurityEvent,
-    StaffAssignment,
 )
-from models.catalog import Agency, Field, Procedure, ProcedureEvent
 from schema import schema
+from tests.authz_scene import changed, digest_session
 from tests.catalog.factories import CREATE, procedure_input
 from tests.conftest import ADMIN_ID, NOW, TOKENS, gql
 
@@ -398,14 +399,13 @@ async def citizen_token(session: AsyncSession) -> str:
     return issue_access(TOKENS, account_id=account.id, token_version=1, now=NOW)
 
 
-Counts = Callable[[], Awaitable[tuple[int | None, ...]]]
+Digest = Callable[[], Awaitable[dict[str, tuple[int, str]]]]
 
 
 @pytest.fixture
-def counts(session: AsyncSession) -> Counts:
-    async def run() -> tuple[int | None, ...]:
-        tables = (Procedure, ProcedureEvent, Agency, Field, Account, StaffAssignment)
-        return tuple([await session.scalar(select(func.count()).select_from(t)) for t in tables])
+def digest(session: AsyncSession) -> Digest:
+    async def run() -> dict[str, tuple[int, str]]:
+        return await digest_session(session)
 
     return run
 
@@ -420,27 +420,27 @@ ADMIN_CASES = [case for case in CASES if case[1] != PERSON]
 
 @pytest.mark.parametrize(("name", "level", "query"), CASES, ids=[c[0] for c in CASES])
 async def test_anonymous_is_refused_and_nothing_changes(
-    name: str, level: str, query: str, client: httpx.AsyncClient, counts: Counts
+    name: str, level: str, query: str, client: httpx.AsyncClient, digest: Digest
 ) -> None:
-    before = await counts()
+    before = await digest()
     variables = {"input": procedure_input()} if name == "procedureCreate" else {}
     body = await gql(client, query, variables, expect_errors=True)
     assert body["data"] is None or set(body["data"].values()) == {None}
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "đăng nhập" in body["errors"][0]["message"]
-    assert await counts() == before
+    assert changed(before, await digest()) == []
 
 
 @pytest.mark.parametrize(("name", "level", "query"), ADMIN_CASES, ids=[c[0] for c in ADMIN_CASES])
 async def test_a_citizen_is_refused_admin_acts(
-    name: str, level: str, query: str, client: httpx.AsyncClient, citizen_token: str, counts: Counts
+    name: str, level: str, query: str, client: httpx.AsyncClient, citizen_token: str, digest: Digest
 ) -> None:
-    before = await counts()
+    before = await digest()
     variables = {"input": procedure_input()} if name == "procedureCreate" else {}
     body = await gql(client, query, variables, token=citizen_token, expect_errors=True)
     assert body["data"] is None or set(body["data"].values()) == {None}
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert await counts() == before
+    assert changed(before, await digest()) == []
 
 
 @pytest.mark.parametrize(("name", "level", "query"), CASES, ids=[c[0] for c in CASES])

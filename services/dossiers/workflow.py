@@ -167,7 +167,10 @@ def _condition(action: Action, s: Situation) -> str | None:
 
 
 def check(actor: Actor, action: Action, s: Situation) -> S:
-    """The one guard: the next status, or InvalidTransition with the reason in Vietnamese."""
+    """The one guard: the next status, or InvalidTransition with the reason in Vietnamese. Who
+    comes first: a caller who may never take the action is told so, whatever the status."""
+    if not (WHO[action] & parties(actor, s)):
+        raise InvalidTransition(s.status.value, action.value, f"Bạn không được {LABELS[action]} hồ sơ này.")
     target = TRANSITIONS.get((s.status, action))
     if target is None:
         raise InvalidTransition(
@@ -175,8 +178,6 @@ def check(actor: Actor, action: Action, s: Situation) -> S:
             action.value,
             f"Không thể {LABELS[action]} khi hồ sơ đang ở trạng thái “{STATUS_LABELS[s.status]}”.",
         )
-    if not (WHO[action] & parties(actor, s)):
-        raise InvalidTransition(s.status.value, action.value, f"Bạn không được {LABELS[action]} hồ sơ này.")
     reason = _condition(action, s)
     if reason is not None:
         raise InvalidTransition(s.status.value, action.value, reason)

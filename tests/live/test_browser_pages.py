@@ -4,7 +4,7 @@ process. Screenshots go to tests/artifacts/ for a person to look at.
 
 `make test` installs Chromium (scripts/install-chromium.sh) and GraphiQL's pinned files from the
 npm registry (scripts/fetch-graphiql-assets.sh); when either could not be installed, the tests
-that need it skip and say why.
+that need it skip and say why — but fail in CI (`CI=true`), where they must run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
@@ -40,6 +41,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 GRAPHIQL_ASSETS = ROOT / ".tools" / "graphiql-assets"
+
+
+def _missing(reason: str) -> NoReturn:
+    """Skip on a developer's machine; fail in CI (CI=true), where the browser tests must run."""
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{reason}; CI={os.environ['CI']}: the browser tests must run in CI", pytrace=False)
+    pytest.skip(reason)
+
+
 PHONE: ViewportSize = {"width": 375, "height": 667}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
@@ -112,7 +122,7 @@ def browser(world: PublicWorld) -> Iterator[Browser]:
     """Started after the data is made: Playwright's sync API runs an event loop in this thread,
     so no asyncio.run() may happen while it lives."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        pytest.skip(f"Chromium not installed at {CHROMIUM} (run scripts/install-chromium.sh as root)")
+        _missing(f"Chromium not installed at {CHROMIUM} (run scripts/install-chromium.sh as root)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -228,7 +238,7 @@ def _serve_cdn_from_npm(route: Route) -> None:
 
 def test_graphiql_runs_a_query(browser: Browser, live_site: LiveSite, world: PublicWorld) -> None:
     if not (GRAPHIQL_ASSETS / "graphiql@3.8.3" / "graphiql.min.js").is_file():
-        pytest.skip("GraphiQL's files not fetched (run scripts/fetch-graphiql-assets.sh; needs npm)")
+        _missing("GraphiQL's files not fetched (run scripts/fetch-graphiql-assets.sh; needs npm)")
     context = browser.new_context(viewport=DESKTOP)
     context.route("https://unpkg.com/**", _serve_cdn_from_npm)
     page = context.new_page()

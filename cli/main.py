@@ -1,7 +1,7 @@
 """`dvc` — operate the administrative-procedure system.
 
 Every sub-command works on the configured servers, or starts the embedded ones under
-DATA_DIR when DATABASE_URL / S3_ENDPOINT are not set (see README, "Configuration").
+DATA_DIR when DATABASE_URL / S3_ENDPOINT are not set (see docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def serve(
 
 
 def server_limits(settings: Settings) -> dict[str, Any]:
-    """uvicorn's guards against slow, idle and half-open clients (README "Reliability and security").
+    """uvicorn's guards against slow, idle and half-open clients (docs/security.md).
 
     Idle keep-alive connections close after HTTP_KEEP_ALIVE_SECONDS; websockets are pinged every
     20 s and closed when a pong does not come back within 20 s (a half-open peer); a websocket
@@ -253,7 +253,7 @@ def import_catalog(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Tệp CSV (UTF-8).")],
     dry_run: Annotated[bool, typer.Option(help="Chỉ kiểm tra, không ghi.")] = False,
 ) -> None:
-    """Import procedures from CSV (columns in README). Any bad row: nothing is imported."""
+    """Import procedures from CSV (columns in docs/domain.md). Any bad row: nothing is imported."""
     from services.catalog.importer import import_csv
     from services.errors import DomainError
 

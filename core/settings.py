@@ -1,6 +1,6 @@
 """Configuration from environment variables, validated once at start.
 
-Every setting is documented in README.md ("Configuration") and `.env.example`. With no
+Every setting is documented in docs/configuration.md and `.env.example`. With no
 `DATABASE_URL` and no `S3_ENDPOINT` the service starts its own embedded PostgreSQL and
 S3-compatible store under `DATA_DIR` (see `devservers`).
 """

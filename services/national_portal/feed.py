@@ -9,7 +9,7 @@ differs from a webhook:
 - `POST <NATIONAL_PORTAL_URL>/hoso/dongbo`, JSON — `sync_payload` — with Vietnamese field names
   in the style used by provincial integrations with the portal (MaHoSo, MaTTHC, NgayTiepNhan,
   NgayHenTra, TrangThaiHoSo …). The portal's own specification is distributed to connected
-  provinces and is not public; the shape here is documented in README.md and is an adapter's
+  provinces and is not public; the shape here is documented in docs/domain.md and is an adapter's
   job to match when the real one is at hand (only this module changes).
 - `Authorization: Bearer <token>` from the portal's OAuth2 token endpoint (client credentials),
   cached until shortly before it expires; a 401 drops the token, fetches a new one and tries the
@@ -78,7 +78,7 @@ def _stamp(moment: datetime | None, zone: ZoneInfo) -> str | None:
 
 
 def sync_payload(facts: EventFacts, zone: ZoneInfo, portal_dossier_id: str | None = None) -> bytes:
-    """The body of one synchronisation request (see README.md, "National portal")."""
+    """The body of one synchronisation request (see docs/domain.md, "The national public service portal")."""
     outcome = None
     if facts.to_status == DossierStatus.REFUSED.value:
         outcome = "TU_CHOI_GIAI_QUYET"

@@ -3,7 +3,7 @@ công quốc gia): `POST /national-portal/dossiers`.
 
 The request is signed like our own feed (`X-DVC-Timestamp`, `X-DVC-Signature: sha256=<HMAC of
 "<timestamp>.<body>">` keyed with NATIONAL_PORTAL_SIGNING_SECRET) and must be fresh (within
-NATIONAL_PORTAL_CLOCK_SKEW_SECONDS). Its body (README.md, "National portal"):
+NATIONAL_PORTAL_CLOCK_SKEW_SECONDS). Its body (docs/domain.md, "The national public service portal"):
 
     {"MaHoSoQG": "…", "MaTTHC": "1.001234", "MaCoQuan": "H44.99",
      "ChuHoSo": {"HoTen": "…", "LoaiDoiTuong": "CONG_DAN" | "TO_CHUC", "SoDinhDanh": "…",

@@ -3,8 +3,8 @@
 # glyphs. Idempotent and non-interactive: does nothing when /usr/bin/chromium and the fonts are
 # already there; otherwise, as root on a Debian/Ubuntu machine, installs them with apt-get.
 # Playwright drives this browser through its executable path: no Playwright browser download.
-# Exit status: 0 when chromium is available afterwards, non-zero otherwise (the browser tests
-# then skip, naming the reason; with CI=true `make chromium` and the tests fail instead).
+# Exit status: 0 when chromium is available afterwards, non-zero otherwise (then `make test` and
+# the browser tests fail, naming the reason: they never skip).
 set -euo pipefail
 
 PACKAGES=(chromium fonts-dejavu-core fonts-noto-core)
@@ -26,7 +26,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 Chromium is not installed, and this script can only install it as root with apt-get.
 Install it with your system's package manager, for example:
     Debian/Ubuntu:   sudo apt-get install chromium fonts-dejavu-core fonts-noto-core
-or set CHROMIUM_PATH to a Chromium/Chrome binary. The browser tests skip without it.
+or set CHROMIUM_PATH to a Chromium/Chrome binary. The browser tests fail without it.
 MSG
     exit 1
 fi

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app import Runtime, create_app, policy_from_settings
 from auth.tokens import TokenConfig, issue_access
 from core import migrate
-from core.clock import FixedClock
+from core.clock import Clock, FixedClock
 from core.db import make_engine
 from core.settings import Settings
 from devservers import EmbeddedClamd, EmbeddedServices, clamd_binary, start_clamd
@@ -50,6 +50,29 @@ ADMIN_ID = uuid.UUID("00000000-0000-4000-8000-00000000a001")
 ADMIN_TOKEN = issue_access(
     TokenConfig(JWT_SECRET, access_ttl=timedelta(days=3650)), account_id=ADMIN_ID, token_version=1, now=NOW
 )
+
+
+def app_runtime(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    store: ObjectStore | None = None,
+    *,
+    clock: Clock | None = None,
+    **parts: Any,
+) -> Runtime:
+    """The app's runtime over the test's transaction: these settings (the account policy derived
+    from them), the fixed test clock unless another is given, the tests' working calendar, no
+    broker; `parts` are any other `Runtime` fields (scanner, oidc, …)."""
+    return Runtime(
+        settings=settings,
+        session_factory=session_factory,
+        store=store,
+        broker=None,
+        clock=clock or FixedClock(NOW),
+        policy=policy_from_settings(settings),
+        calendar=CALENDAR,
+        **parts,
+    )
 
 
 @dataclass(frozen=True)
@@ -204,16 +227,7 @@ async def client(
     store: ObjectStore,
     clock: FixedClock,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    runtime = Runtime(
-        settings=settings,
-        session_factory=session_factory,
-        store=store,
-        broker=None,
-        clock=clock,
-        policy=policy_from_settings(settings),
-        calendar=CALENDAR,
-        scanner=ClamAV(clamd.socket_path),
-    )
+    runtime = app_runtime(settings, session_factory, store, clock=clock, scanner=ClamAV(clamd.socket_path))
     app = create_app(runtime)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:

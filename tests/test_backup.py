@@ -20,15 +20,14 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from app import Runtime, create_app, policy_from_settings
+from app import create_app
 from core import migrate
-from core.clock import FixedClock
 from core.db import make_engine, make_session_factory
 from core.settings import Settings
 from devservers import EmbeddedClamd
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore, S3Config
-from tests.conftest import CALENDAR, JWT_SECRET, NOW, ROOT, Servers, gql, seed_demo_site
+from tests.conftest import JWT_SECRET, ROOT, Servers, app_runtime, gql, seed_demo_site
 from tests.dossiers.helpers import DOSSIER_FIELDS, act
 from tests.payments.helpers import submitted
 
@@ -90,16 +89,7 @@ class Service:
             load_demo_data=False,
         )
         self.app = create_app(
-            Runtime(
-                settings=settings,
-                session_factory=self.factory,
-                store=self.store,
-                broker=None,
-                clock=FixedClock(NOW),
-                policy=policy_from_settings(settings),
-                calendar=CALENDAR,
-                scanner=ClamAV(clamd.socket_path),
-            )
+            app_runtime(settings, self.factory, self.store, scanner=ClamAV(clamd.socket_path))
         )
 
     def client(self) -> httpx.AsyncClient:

@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app, policy_from_settings
-from core.clock import FixedClock
+from app import create_app
 from core.settings import Settings
 from devservers import EmbeddedClamd
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
-from tests.conftest import CALENDAR, NOW, ROOT, gql
+from tests.conftest import NOW, ROOT, app_runtime, gql
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -58,14 +57,10 @@ async def test_readyz_reports_stale_signatures_and_stays_ready(
     built = NOW - timedelta(hours=72)
     os.utime(signatures / "test.hdb", (built.timestamp(), built.timestamp()))
     app = create_app(
-        Runtime(
-            settings=settings.model_copy(update={"clamav_signatures": signatures}),
-            session_factory=session_factory,
-            store=store,
-            broker=None,
-            clock=FixedClock(NOW),
-            policy=policy_from_settings(settings),
-            calendar=CALENDAR,
+        app_runtime(
+            settings.model_copy(update={"clamav_signatures": signatures}),
+            session_factory,
+            store,
             scanner=ClamAV(clamd.socket_path),
         )
     )
@@ -87,15 +82,8 @@ async def test_readyz_fails_when_the_scanner_is_gone(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], store: ObjectStore, tmp_path: Path
 ) -> None:
     app = create_app(
-        Runtime(
-            settings=settings,
-            session_factory=session_factory,
-            store=store,
-            broker=None,
-            clock=FixedClock(NOW),
-            policy=policy_from_settings(settings),
-            calendar=CALENDAR,
-            scanner=ClamAV(str(tmp_path / "no-clamd.sock"), timeout=1),
+        app_runtime(
+            settings, session_factory, store, scanner=ClamAV(str(tmp_path / "no-clamd.sock"), timeout=1)
         )
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app, policy_from_settings
+from app import create_app
 from core.clock import FixedClock
 from core.observability import log_handler, request_id
 from core.settings import Settings
@@ -24,7 +24,7 @@ from models.accounts import Notification
 from models.dossiers import DossierEvent
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
-from tests.conftest import CALENDAR, NOW, ROOT
+from tests.conftest import NOW, ROOT, app_runtime
 from tests.dossiers.helpers import act
 from tests.payments.helpers import submitted
 
@@ -112,15 +112,7 @@ async def test_metrics_can_require_a_token(
     settings: Settings, client: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     guarded = create_app(
-        Runtime(
-            settings=settings.model_copy(update={"metrics_token": "scrape-token-0123456789"}),
-            session_factory=session_factory,
-            store=None,
-            broker=None,
-            clock=FixedClock(NOW),
-            policy=policy_from_settings(settings),
-            calendar=CALENDAR,
-        )
+        app_runtime(settings.model_copy(update={"metrics_token": "scrape-token-0123456789"}), session_factory)
     )
     transport = httpx.ASGITransport(app=guarded)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
@@ -147,15 +139,8 @@ async def test_the_clamav_signature_age_is_a_gauge(
 
     def app_with(changes: dict[str, object]) -> httpx.AsyncClient:
         app = create_app(
-            Runtime(
-                settings=settings.model_copy(update=changes),
-                session_factory=session_factory,
-                store=None,
-                broker=None,
-                clock=FixedClock(NOW),
-                policy=policy_from_settings(settings),
-                calendar=CALENDAR,
-                scanner=ClamAV(clamd.socket_path),
+            app_runtime(
+                settings.model_copy(update=changes), session_factory, scanner=ClamAV(clamd.socket_path)
             )
         )
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")

@@ -18,11 +18,10 @@ from httpx_ws.transport import ASGIWebSocketTransport
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app, policy_from_settings
-from core.clock import FixedClock
+from app import Runtime, create_app
 from core.settings import Settings
 from schema.persisted import PersistedQueries, document_hash
-from tests.conftest import CALENDAR, NOW, ROOT
+from tests.conftest import ROOT, app_runtime
 
 LOOKUP = "query($code: String!) { dossierStatus(code: $code) { public { code status } } }"
 OTHER = "query { __typename }"
@@ -45,15 +44,7 @@ def _runtime(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession], path: Path, *, only: bool
 ) -> Runtime:
     configured = settings.model_copy(update={"persisted_queries": path, "persisted_queries_only": only})
-    return Runtime(
-        settings=configured,
-        session_factory=session_factory,
-        store=None,
-        broker=None,
-        clock=FixedClock(NOW),
-        policy=policy_from_settings(configured),
-        calendar=CALENDAR,
-    )
+    return app_runtime(configured, session_factory)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app, policy_from_settings
+from app import create_app
 from core.clock import FixedClock
 from core.observability import REGISTRY
 from core.settings import Settings
@@ -27,7 +27,7 @@ from services.uploads import ScanVerdict
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff, token_for
-from tests.conftest import CALENDAR, NOW, gql
+from tests.conftest import NOW, app_runtime, gql
 from tests.dossiers.helpers import PDF, long_token
 
 PNG = bytes.fromhex(
@@ -263,16 +263,7 @@ async def test_bytes_replaced_while_they_are_scanned_are_never_served(
     clock: FixedClock,
 ) -> None:
     scanner = PostsDuringScan(ClamAV(clamd.socket_path))
-    runtime = Runtime(
-        settings=settings,
-        session_factory=session_factory,
-        store=store,
-        broker=None,
-        clock=clock,
-        policy=policy_from_settings(settings),
-        calendar=CALENDAR,
-        scanner=scanner,
-    )
+    runtime = app_runtime(settings, session_factory, store, clock=clock, scanner=scanner)
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         token = await token_for(client, session)

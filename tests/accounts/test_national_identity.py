@@ -17,7 +17,7 @@ import pytest_asyncio
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app, policy_from_settings
+from app import create_app
 from auth.actor import SYSTEM
 from auth.oidc import OidcClient, OidcConfig
 from core.clock import FixedClock
@@ -27,7 +27,7 @@ from services.accounts.journal import RequestMeta
 from services.accounts.service import lock
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import account_by_email, citizen_input, last_code, register, sign_in
-from tests.conftest import CALENDAR, NOW, gql
+from tests.conftest import NOW, app_runtime, gql
 from tests.oidc_provider import DEFAULT_USER, Misbehaviour, Provider, oidc_provider_fixture  # noqa: F401
 
 START = """mutation { nationalIdentitySignInStart {
@@ -64,14 +64,11 @@ async def oidc_client(
     provider: Provider,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """Like conftest's `client`, with national e-identity sign-in configured."""
-    runtime = Runtime(
-        settings=settings,
-        session_factory=session_factory,
-        store=store,
-        broker=None,
+    runtime = app_runtime(
+        settings,
+        session_factory,
+        store,
         clock=clock,
-        policy=policy_from_settings(settings),
-        calendar=CALENDAR,
         oidc=OidcClient(
             OidcConfig(
                 issuer=provider.issuer,

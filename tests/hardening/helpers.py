@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app, policy_from_settings
-from core.clock import FixedClock
+from app import Runtime, create_app
 from core.settings import Settings
 from storage.s3 import ObjectStore
-from tests.conftest import CALENDAR, NOW
+from tests.conftest import app_runtime
 
 
 def runtime(
@@ -23,15 +22,7 @@ def runtime(
     **changes: Any,
 ) -> Runtime:
     tuned = settings.model_copy(update=changes)
-    return Runtime(
-        settings=tuned,
-        session_factory=session_factory,
-        store=store,
-        broker=None,
-        clock=FixedClock(NOW),
-        policy=policy_from_settings(tuned),
-        calendar=CALENDAR,
-    )
+    return app_runtime(tuned, session_factory, store)
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import Runtime, create_app, policy_from_settings
+from app import create_app
 from core.clock import FixedClock
 from core.settings import Settings
 from devservers import EmbeddedClamd
@@ -22,7 +22,7 @@ from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import token_for
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
-from tests.conftest import CALENDAR, admin_gql, gql
+from tests.conftest import admin_gql, app_runtime, gql
 from tests.dossiers.helpers import scene, upload
 from tests.payments.gateway_server import Gateway, running
 from tests.payments.helpers import MERCHANT, PAY_URL, RETURN_URL, SAVE, SECRET, ipn, submit_one, submitted
@@ -139,15 +139,8 @@ async def gateway_client(
         configured = settings.model_copy(
             update={"vnpay_pay_url": gateway.pay_url, "vnpay_api_url": gateway.api_url}
         )
-        runtime = Runtime(
-            settings=configured,
-            session_factory=session_factory,
-            store=store,
-            broker=None,
-            clock=clock,
-            policy=policy_from_settings(configured),
-            calendar=CALENDAR,
-            scanner=ClamAV(clamd.socket_path),
+        runtime = app_runtime(
+            configured, session_factory, store, clock=clock, scanner=ClamAV(clamd.socket_path)
         )
         transport = httpx.ASGITransport(app=create_app(runtime))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as app_client:

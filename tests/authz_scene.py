@@ -11,7 +11,6 @@ every role there, staff of the right agencies with the wrong role, and two third
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from tests.accounts.helpers import make_staff
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, NOW, Servers, seed_demo_site
 from tests.dossiers.helpers import PDF, long_token
-from tests.live.conftest import _start
+from tests.live.conftest import app_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "authz_check"
@@ -97,15 +96,8 @@ def live_site(servers: Servers, logs: Path) -> Iterator[LiveSite]:
         await engine.dispose()
 
     asyncio.run(seed())
-    process, base = _start(servers, logs / "app.log", url, APP_ENV)
-    try:
+    with app_process(servers, logs / "app.log", url, APP_ENV) as base:
         yield LiveSite(url, dsn.replace("/postgres?", f"/{DATABASE}?", 1), base)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def post(

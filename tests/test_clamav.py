@@ -36,7 +36,7 @@ from devservers import EmbeddedClamd, clamd_binary, start_clamd
 from storage import signatures
 from storage.clamav import UNREACHABLE, ClamAV, ScanError, ScanResult
 from tests.conftest import Servers
-from tests.live.conftest import _start
+from tests.live.conftest import app_process
 
 pytestmark = pytest.mark.slow
 
@@ -559,19 +559,6 @@ def _live_env(tmp_path: Path, handle: EmbeddedClamd, database: Path, script: Pat
     }
 
 
-@contextlib.contextmanager
-def _app_process(servers: Servers, log: Path, env: dict[str, str]) -> Iterator[str]:
-    process, base = _start(servers, log, extra_env=env)
-    try:
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 async def test_the_app_updates_on_schedule_only_with_a_mirror(servers: Servers, tmp_path: Path) -> None:
     """A running app process with CLAMAV_MIRROR_URL runs the updater every interval and its
     clamd then finds the new signature; /readyz and /metrics carry the signatures' age. Without
@@ -584,7 +571,7 @@ async def test_the_app_updates_on_schedule_only_with_a_mirror(servers: Servers, 
         scanner = ClamAV(handle.socket_path, timeout=5)
         script = _fake_freshclam(tmp_path)
         env = _live_env(tmp_path, handle, database, script)
-        with _app_process(servers, tmp_path / "app-without.log", env) as base:
+        with app_process(servers, tmp_path / "app-without.log", extra_env=env) as base:
             await asyncio.sleep(3)
             async with httpx.AsyncClient(base_url=base, timeout=10) as http:
                 ready = (await http.get("/readyz")).json()
@@ -595,7 +582,9 @@ async def test_the_app_updates_on_schedule_only_with_a_mirror(servers: Servers, 
 
         with (
             _mirror() as (url, _),
-            _app_process(servers, tmp_path / "app-with.log", {**env, "CLAMAV_MIRROR_URL": url}) as base,
+            app_process(
+                servers, tmp_path / "app-with.log", extra_env={**env, "CLAMAV_MIRROR_URL": url}
+            ) as base,
         ):
             assert await _detected(scanner, 30) == "Dvc-Test-Update.UNOFFICIAL"
             deadline = time.monotonic() + 20

@@ -7,6 +7,7 @@ and "another app process" must really be another process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from tests.conftest import JWT_SECRET, Servers, seed_demo_site
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(
+def start_app(
     servers: Servers, log: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = find_free_port()
@@ -66,23 +67,40 @@ def _start(
     raise RuntimeError(f"app process did not become ready: {log.read_text()[-2000:]}")
 
 
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to each, then up to 10 s for each to end, else SIGKILL."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
+def app_process(
+    servers: Servers, log: Path, database_url: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """One app process (`start_app`) for the block; its base URL; stopped after."""
+    process, base = start_app(servers, log, database_url, extra_env)
+    try:
+        yield base
+    finally:
+        stop(process)
+
+
 @pytest.fixture(scope="session")
 def app_processes(
     servers: Servers, demo_catalog: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[str]]:
     """Two app processes on two addresses, over the demo catalog; returns their base URLs."""
     logs = tmp_path_factory.mktemp("app-logs")
-    started = [_start(servers, logs / f"app-{i}.log") for i in range(2)]
+    started = [start_app(servers, logs / f"app-{i}.log") for i in range(2)]
     try:
         yield [base for _, base in started]
     finally:
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(*(process for process, _ in started))
 
 
 @dataclass(frozen=True)
@@ -115,14 +133,8 @@ def live_site(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
     asyncio.run(seed())
     logs = tmp_path_factory.mktemp("live-site-logs")
-    started = [_start(servers, logs / f"app-{i}.log", url) for i in range(2)]
+    started = [start_app(servers, logs / f"app-{i}.log", url) for i in range(2)]
     try:
         yield LiveSite(url, [base for _, base in started])
     finally:
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(*(process for process, _ in started))

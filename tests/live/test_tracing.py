@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from devservers import find_free_port
 from tests.conftest import Servers
-from tests.live.conftest import _start
+from tests.live.conftest import app_process
 
 
 class Collector:
@@ -69,8 +69,7 @@ def test_spans_reach_the_collector_over_otlp(
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
     monkeypatch.setenv("OTEL_SERVICE_NAME", "dvc-test")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
-    process, base = _start(servers, tmp_path / "app.log")
-    try:
+    with app_process(servers, tmp_path / "app.log") as base:
         # The probes, before the operation: their spans (if any) would end, and be exported, first.
         probes = ("/healthz", "/readyz", "/metrics")
         for probe in probes:
@@ -108,6 +107,3 @@ def test_spans_reach_the_collector_over_otlp(
         assert attributes["dvc.request_id"] == "trace-check-0001"
         assert secret.encode() not in recorded  # variables are never recorded
         assert probed == [], probed
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -16,7 +16,7 @@ from strawberry.types import Info
 from auth.roles import StaffRole
 from models.accounts import AccountKind, AccountStatus, LockReason
 from resolvers.common import parse_id, run_command
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON, IsAccountAdmin, IsSystemAdmin
 from schema.types.accounts import Account, AuthSession, OAuthApp, SecurityEvent

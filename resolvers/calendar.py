@@ -12,7 +12,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from resolvers.common import run_command
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError, NotFound, ValidationFailed
 from schema.permissions import IsSystemAdmin
 from services import holidays

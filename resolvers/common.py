@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from core.observability import ERRORS
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError, UserError, to_graphql
 from services.errors import DomainError, FieldIssue, Forbidden, Refused, ValidationFailed
 from storage.s3 import STORE_UNAVAILABLE_MESSAGE, is_store_unavailable

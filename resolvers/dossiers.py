@@ -20,10 +20,10 @@ from strawberry.types import Info
 from models.dossiers import Channel, DossierStatus
 from models.dossiers import Dossier as DossierRow
 from resolvers.common import parse_id, run_command
-from resolvers.context import Context
-from resolvers.loaders import Loaders
 from resolvers.lookup_limits import check_lookup_rate
+from schema.context import Context
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
+from schema.loaders import Loaders
 from schema.permissions import DOSSIER_STATUS, PERSON
 from schema.types.catalog import PageInfo
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus

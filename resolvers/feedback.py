@@ -13,8 +13,8 @@ from strawberry.types import Info
 from models.feedback import Inquiry as InquiryRow
 from models.feedback import InquiryChannel, InquiryKind, InquiryStatus
 from resolvers.common import parse_id, run_command
-from resolvers.context import Context
 from resolvers.lookup_limits import check_lookup_rate
+from schema.context import Context
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
 from schema.types.catalog import PageInfo

@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from models import dossiers as m
 from resolvers.common import parse_id, run_command
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
 from services import archive, uploads, vault

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError
 from services.lookup_limits import LOOKUP_REFUSED, RateLimit, lookup_keys, within
 

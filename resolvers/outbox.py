@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from models.dossiers import EventConsumer as ConsumerRow
 from resolvers.common import run_command
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import NotFound, ValidationFailed
 from schema.permissions import IsSystemAdmin
 from services import outbox

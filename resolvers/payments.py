@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from models import payments as m
 from resolvers.common import parse_id, run_command
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
 from schema.types.dossiers import PaymentRefund

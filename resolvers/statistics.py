@@ -9,7 +9,7 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError
 from schema.types.catalog import PageInfo
 from services.errors import ValidationFailed

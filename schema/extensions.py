@@ -16,7 +16,7 @@ from strawberry.types.graphql import OperationType
 from core.db import is_database_unavailable
 from core.http import DATABASE_UNAVAILABLE_MESSAGE, NUL_MESSAGE
 from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS, request_id
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError
 
 log = logging.getLogger("dvc")

@@ -50,7 +50,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from core.settings import Settings
-from resolvers.context import Context
+from schema.context import Context
 
 PAGE_ARGUMENTS = ("first", "last", "limit")
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")

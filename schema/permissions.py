@@ -15,7 +15,7 @@ from strawberry.types import Info
 
 from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
-from resolvers.context import Context
+from schema.context import Context
 
 
 class _Rule(BasePermission):

@@ -11,9 +11,9 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from resolvers.context import Context
-from resolvers.loaders import Loaders
+from schema.context import Context
 from schema.errors import ClientError
+from schema.loaders import Loaders
 from schema.types.catalog import Procedure
 from services.catalog.queries import procedure_by_code
 

@@ -30,10 +30,10 @@ from auth.actor import Actor
 from core.db import RequestDb
 from core.http import NUL_MESSAGE
 from core.observability import Receive, Scope, Send
-from resolvers.context import Context
-from resolvers.loaders import Loaders
 from schema import schema
+from schema.context import Context
 from schema.extensions import contains_nul
+from schema.loaders import Loaders
 from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts.journal import RequestMeta
 from web.authentication import Unauthorized, authenticate, bearer, request_meta

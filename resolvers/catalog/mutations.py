@@ -16,7 +16,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from resolvers.common import parse_id, run_command
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from schema.inputs import AgencyInput, DecisionInput, FieldInput, ProcedureInput
 from schema.permissions import IsCatalogAdmin

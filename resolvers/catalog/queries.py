@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from models.catalog import OnlineMode, ProcedureStatus
-from resolvers.context import Context
+from schema.context import Context
 from schema.errors import ClientError
 from schema.types.catalog import (
     AdministrativeLevel,

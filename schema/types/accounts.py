@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from auth.roles import StaffRole
 from models import accounts as m
-from resolvers.context import Context
+from schema.context import Context
 from schema.types.catalog import Agency
 from schema.types.columns import column, identifier
 

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models import catalog as m
-from resolvers.context import Context
+from schema.context import Context
 from schema.types.columns import column, identifier
 from services.catalog.lifecycle import CatalogAction, available_actions
 

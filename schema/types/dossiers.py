@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import dossiers as m
 from models.catalog import FeeKind
 from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
-from resolvers.context import Context
+from schema.context import Context
 from schema.types.catalog import Agency, Procedure
 from schema.types.columns import column, identifier
 from services.dossiers import commands, fees, workflow

@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from auth.actor import ActorKind
 from models import feedback as m
-from resolvers.context import Context
+from schema.context import Context
 from schema.types.catalog import Agency, Field, PageInfo
 from schema.types.columns import column, identifier
 from services import feedback as rules

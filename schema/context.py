@@ -14,7 +14,7 @@ from auth.oidc import OidcClient
 from core.broker import Broker
 from core.db import RequestDb, SessionFactory
 from core.settings import Settings
-from resolvers.loaders import Loaders
+from schema.loaders import Loaders
 from services.accounts.journal import Journal, RequestMeta
 from services.accounts.policy import AccountPolicy
 from services.calendar import WorkingCalendar

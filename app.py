@@ -18,7 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from core.observability import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing, shutdown_tracing
-from schema import build_schema
+from resolvers.root import build_schema
 from schema.persisted import PersistedQueries
 from web.endpoints import bind
 from web.endpoints.exports import statistics_export_endpoint

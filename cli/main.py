@@ -390,7 +390,7 @@ def export_schema(
     check: Annotated[bool, typer.Option(help="Chỉ kiểm tra tệp có khớp không.")] = False,
 ) -> None:
     """Write the GraphQL schema (SDL) to schema.graphql, or check that it is current."""
-    from schema import schema
+    from resolvers.root import schema
 
     sdl = schema.as_str() + "\n"
     if check:

@@ -25,8 +25,8 @@ from schema.context import Context
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
 from schema.loaders import Loaders
 from schema.permissions import DOSSIER_STATUS, PERSON
-from schema.types.catalog import PageInfo
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
+from schema.types.pagination import PageInfo
 from services import idempotency
 from services.dossiers import acts, commands, queries, ratings
 from services.dossiers.acts import ComponentFiles

@@ -17,7 +17,6 @@ from resolvers.lookup_limits import check_lookup_rate
 from schema.context import Context
 from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON
-from schema.types.catalog import PageInfo
 from schema.types.feedback import (
     Inquiry,
     InquiryConnection,
@@ -27,6 +26,7 @@ from schema.types.feedback import (
     PublishedAnswerConnection,
     PublishedAnswerEdge,
 )
+from schema.types.pagination import PageInfo
 from services import feedback as rules
 from services import idempotency
 from services.errors import ValidationFailed as DomainValidationFailed

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from schema.context import Context
 from schema.errors import ClientError
-from schema.types.catalog import PageInfo
+from schema.types.pagination import PageInfo
 from services.errors import ValidationFailed
 from services.pagination import check_first, decode, encode_offset
 from services.statistics import figures as stats

@@ -91,3 +91,9 @@ DOSSIER_STATUS_SCOPE = "dossier-status:read"
 PERSON: list[FieldExtension] = [PermissionExtension(permissions=[IsAuthenticatedPerson()])]
 # Public dossier status (lookups, live status): an app needs the `dossier-status:read` scope.
 DOSSIER_STATUS: list[FieldExtension] = [PermissionExtension(permissions=[AppScope(DOSSIER_STATUS_SCOPE)])]
+# Catalog administration (danh mục thủ tục).
+CATALOG_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsCatalogAdmin()])]
+# Account administration: system admins, and agency admins within their agencies.
+ACCOUNT_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsAccountAdmin()])]
+# The whole system: calendar, event consumers, third-party apps, false accounts.
+SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]

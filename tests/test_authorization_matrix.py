@@ -35,7 +35,7 @@ from websockets.asyncio.client import connect as connect_ws
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from schema import schema
+from resolvers.root import schema
 from storage.s3 import ObjectStore
 from tests.authz_scene import LiveSite, Scene, build, changed, digest, live_site, post
 from tests.catalog.factories import CREATE, procedure_input

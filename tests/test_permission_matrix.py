@@ -26,7 +26,7 @@ from models.accounts import (
     CitizenProfile,
     SecurityEvent,
 )
-from schema import schema
+from resolvers.root import schema
 from tests.authz_scene import changed, digest_session
 from tests.catalog.factories import CREATE, procedure_input
 from tests.conftest import ADMIN_ID, NOW, TOKENS, gql

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from core import migrate
 from models import Base
-from schema import schema
+from resolvers.root import schema
 from tests.conftest import Servers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,7 @@ from auth.actor import Actor
 from core.db import RequestDb
 from core.http import NUL_MESSAGE
 from core.observability import Receive, Scope, Send
-from schema import schema
+from resolvers.root import schema
 from schema.context import Context
 from schema.extensions import contains_nul
 from schema.loaders import Loaders

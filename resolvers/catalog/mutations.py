@@ -7,85 +7,34 @@ life-cycle table in `services.catalog.lifecycle` decides what is allowed in whic
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from resolvers.common import parse_id, run_command
 from schema.context import Context
-from schema.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from schema.inputs import AgencyInput, DecisionInput, FieldInput, ProcedureInput
-from schema.permissions import IsCatalogAdmin
+from schema.inputs.catalog import AgencyInput, DecisionInput, FieldInput, ProcedureInput
+from schema.payloads.catalog import (
+    AgenciesMerged,
+    AgencyMergeResult,
+    AgencySaved,
+    AgencySaveResult,
+    FieldSaved,
+    FieldSaveResult,
+    ProcedureAmendResult,
+    ProcedureCreateResult,
+    ProcedurePublished,
+    ProcedurePublishResult,
+    ProcedureSaved,
+    ProcedureStatusChanged,
+    ProcedureStatusResult,
+)
+from schema.permissions import CATALOG_ADMIN
 from schema.types.catalog import Agency, Field, Procedure
 from services.catalog import commands
 from services.catalog.lifecycle import CatalogAction
 from services.catalog.queries import procedure_by_code
-
-
-@strawberry.type(description="Thủ tục đã được lưu (phiên bản dự thảo).")
-class ProcedureSaved:
-    procedure: Procedure = strawberry.field(description="Thủ tục, ở phiên bản vừa lưu.")
-
-
-@strawberry.type(description="Thủ tục đã được công bố.")
-class ProcedurePublished:
-    procedure: Procedure = strawberry.field(description="Thủ tục, ở phiên bản vừa công bố.")
-
-
-@strawberry.type(description="Trạng thái thủ tục đã thay đổi.")
-class ProcedureStatusChanged:
-    procedure: Procedure = strawberry.field(description="Thủ tục sau khi thay đổi.")
-
-
-@strawberry.type(description="Cơ quan đã được lưu.")
-class AgencySaved:
-    agency: Agency = strawberry.field(description="Cơ quan.")
-
-
-@strawberry.type(description="Các cơ quan đã được sáp nhập.")
-class AgenciesMerged:
-    successor: Agency = strawberry.field(description="Cơ quan kế thừa.")
-
-
-@strawberry.type(description="Lĩnh vực đã được lưu.")
-class FieldSaved:
-    field: Field = strawberry.field(description="Lĩnh vực.")
-
-
-ProcedureCreateResult = Annotated[
-    ProcedureSaved | ValidationFailed,
-    strawberry.union("ProcedureCreateResult", description="Kết quả tạo thủ tục."),
-]
-ProcedureAmendResult = Annotated[
-    ProcedureSaved | ValidationFailed | NotFound | InvalidTransition | Conflict,
-    strawberry.union("ProcedureAmendResult", description="Kết quả sửa đổi thủ tục."),
-]
-ProcedurePublishResult = Annotated[
-    ProcedurePublished | ValidationFailed | NotFound | InvalidTransition | Conflict,
-    strawberry.union("ProcedurePublishResult", description="Kết quả công bố thủ tục."),
-]
-ProcedureStatusResult = Annotated[
-    ProcedureStatusChanged | ValidationFailed | NotFound | InvalidTransition | Conflict,
-    strawberry.union("ProcedureStatusResult", description="Kết quả thay đổi trạng thái thủ tục."),
-]
-AgencySaveResult = Annotated[
-    AgencySaved | ValidationFailed | NotFound,
-    strawberry.union("AgencySaveResult", description="Kết quả lưu cơ quan."),
-]
-AgencyMergeResult = Annotated[
-    AgenciesMerged | ValidationFailed,
-    strawberry.union("AgencyMergeResult", description="Kết quả sáp nhập cơ quan."),
-]
-FieldSaveResult = Annotated[
-    FieldSaved | ValidationFailed | NotFound,
-    strawberry.union("FieldSaveResult", description="Kết quả lưu lĩnh vực."),
-]
-
-ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsCatalogAdmin()])]
 
 
 async def _change_status(
@@ -120,7 +69,7 @@ async def _change_status(
 
 @strawberry.type
 class CatalogMutation:
-    @strawberry.mutation(description="Tạo thủ tục mới ở trạng thái dự thảo.", extensions=ADMIN)
+    @strawberry.mutation(description="Tạo thủ tục mới ở trạng thái dự thảo.", extensions=CATALOG_ADMIN)
     async def procedure_create(
         self, info: Info[Context, None], input: ProcedureInput
     ) -> ProcedureCreateResult:
@@ -137,7 +86,7 @@ class CatalogMutation:
     @strawberry.mutation(
         description="Sửa đổi thủ tục: tạo (hoặc soạn lại) phiên bản dự thảo; phiên bản đã công bố "
         "không bao giờ bị sửa.",
-        extensions=ADMIN,
+        extensions=CATALOG_ADMIN,
     )
     async def procedure_amend(
         self,
@@ -162,7 +111,8 @@ class CatalogMutation:
         return await run_command(info, command)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        description="Công bố phiên bản dự thảo theo quyết định của Chủ tịch UBND tỉnh.", extensions=ADMIN
+        description="Công bố phiên bản dự thảo theo quyết định của Chủ tịch UBND tỉnh.",
+        extensions=CATALOG_ADMIN,
     )
     async def procedure_publish(
         self,
@@ -187,7 +137,7 @@ class CatalogMutation:
 
         return await run_command(info, command)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Tạm ngừng thủ tục (nêu lý do).", extensions=ADMIN)
+    @strawberry.mutation(description="Tạm ngừng thủ tục (nêu lý do).", extensions=CATALOG_ADMIN)
     async def procedure_suspend(
         self, info: Info[Context, None], code: str, reason: str, expected_revision: int | None = None
     ) -> ProcedureStatusResult:
@@ -195,13 +145,13 @@ class CatalogMutation:
             info, code, CatalogAction.SUSPEND, reason=reason, expected_revision=expected_revision
         )
 
-    @strawberry.mutation(description="Cho thủ tục đang tạm ngừng tiếp tục áp dụng.", extensions=ADMIN)
+    @strawberry.mutation(description="Cho thủ tục đang tạm ngừng tiếp tục áp dụng.", extensions=CATALOG_ADMIN)
     async def procedure_resume(
         self, info: Info[Context, None], code: str, expected_revision: int | None = None
     ) -> ProcedureStatusResult:
         return await _change_status(info, code, CatalogAction.RESUME, expected_revision=expected_revision)
 
-    @strawberry.mutation(description="Bãi bỏ thủ tục theo quyết định.", extensions=ADMIN)
+    @strawberry.mutation(description="Bãi bỏ thủ tục theo quyết định.", extensions=CATALOG_ADMIN)
     async def procedure_abolish(
         self,
         info: Info[Context, None],
@@ -213,14 +163,16 @@ class CatalogMutation:
             info, code, CatalogAction.ABOLISH, decision=decision, expected_revision=expected_revision
         )
 
-    @strawberry.mutation(description="Thêm cơ quan vào cây tổ chức.", extensions=ADMIN)
+    @strawberry.mutation(description="Thêm cơ quan vào cây tổ chức.", extensions=CATALOG_ADMIN)
     async def agency_create(self, info: Info[Context, None], input: AgencyInput) -> AgencySaveResult:
         async def command(session: AsyncSession) -> AgencySaved:
             return AgencySaved(agency=Agency(row=await commands.create_agency(session, input.to_data())))
 
         return await run_command(info, command)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Sửa thông tin cơ quan (đổi tên, đổi cấp trên…).", extensions=ADMIN)
+    @strawberry.mutation(
+        description="Sửa thông tin cơ quan (đổi tên, đổi cấp trên…).", extensions=CATALOG_ADMIN
+    )
     async def agency_update(
         self,
         info: Info[Context, None],
@@ -236,7 +188,7 @@ class CatalogMutation:
     @strawberry.mutation(
         description="Sáp nhập cơ quan: các cơ quan nguồn thôi hoạt động từ ngày hiệu lực và chuyển "
         "sang cơ quan kế thừa; hồ sơ cũ vẫn giữ cơ quan đã tiếp nhận.",
-        extensions=ADMIN,
+        extensions=CATALOG_ADMIN,
     )
     async def agency_merge(
         self, info: Info[Context, None], source_codes: list[str], target_code: str, effective_date: date
@@ -247,14 +199,14 @@ class CatalogMutation:
 
         return await run_command(info, command)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Thêm lĩnh vực.", extensions=ADMIN)
+    @strawberry.mutation(description="Thêm lĩnh vực.", extensions=CATALOG_ADMIN)
     async def field_create(self, info: Info[Context, None], input: FieldInput) -> FieldSaveResult:
         async def command(session: AsyncSession) -> FieldSaved:
             return FieldSaved(field=Field.from_row(await commands.create_field(session, input.to_data())))
 
         return await run_command(info, command)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Sửa lĩnh vực.", extensions=ADMIN)
+    @strawberry.mutation(description="Sửa lĩnh vực.", extensions=CATALOG_ADMIN)
     async def field_update(
         self,
         info: Info[Context, None],

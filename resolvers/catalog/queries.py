@@ -5,34 +5,20 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from models.catalog import OnlineMode, ProcedureStatus
 from schema.context import Context
 from schema.errors import ClientError
+from schema.inputs.catalog import ProcedureFilterInput
 from schema.types.catalog import (
     AdministrativeLevel,
     Agency,
     Field,
-    PageInfo,
     Procedure,
     ProcedureConnection,
     ProcedureEdge,
 )
+from schema.types.pagination import PageInfo
 from services.catalog import queries
 from services.errors import ValidationFailed
-
-
-@strawberry.input(description="Bộ lọc danh sách thủ tục.")
-class ProcedureFilterInput:
-    level: str | None = strawberry.field(default=None, description="Mã cấp thực hiện.")
-    agency_code: str | None = strawberry.field(
-        default=None, description="Mã cơ quan có thẩm quyền hoặc tiếp nhận."
-    )
-    field_code: str | None = strawberry.field(default=None, description="Mã lĩnh vực.")
-    online_mode: OnlineMode | None = strawberry.field(default=None, description="Mức độ trực tuyến.")
-    status: ProcedureStatus | None = strawberry.field(
-        default=None,
-        description="Trạng thái (mặc định: đã công bố; DRAFT chỉ dành cho quản trị danh mục).",
-    )
 
 
 @strawberry.type

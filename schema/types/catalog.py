@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,6 +12,7 @@ from strawberry.types import Info
 from models import catalog as m
 from schema.context import Context
 from schema.types.columns import column, identifier
+from schema.types.pagination import PageInfo
 from services.catalog.lifecycle import CatalogAction, available_actions
 
 strawberry.enum(
@@ -370,24 +369,6 @@ class Procedure:
         versions = await c.loaders.versions_by_procedure_id.load(self.procedure.id)
         has_draft = any(v.state is m.VersionState.DRAFT for v in versions)
         return available_actions(self.procedure.status, has_draft=has_draft)
-
-
-@strawberry.type(description="Thông tin phân trang Relay.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="Còn trang sau.")
-    has_previous_page: bool = strawberry.field(description="Có trang trước.")
-    start_cursor: str | None = strawberry.field(description="Con trỏ của mục đầu.")
-    end_cursor: str | None = strawberry.field(description="Con trỏ của mục cuối.")
-
-    @classmethod
-    def of(cls, page: Any, edges: Sequence[Any]) -> PageInfo:
-        """From a service `Page` and the edges made of it (each with its `cursor`)."""
-        return cls(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        )
 
 
 @strawberry.type(description="Một mục trong danh sách thủ tục.")

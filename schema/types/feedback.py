@@ -15,8 +15,9 @@ from strawberry.types import Info
 from auth.actor import ActorKind
 from models import feedback as m
 from schema.context import Context
-from schema.types.catalog import Agency, Field, PageInfo
+from schema.types.catalog import Agency, Field
 from schema.types.columns import column, identifier
+from schema.types.pagination import PageInfo
 from services import feedback as rules
 
 strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")

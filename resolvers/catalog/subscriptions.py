@@ -1,4 +1,4 @@
-"""Subscriptions: live changes pushed over websockets (graphql-transport-ws and graphql-ws).
+"""Catalog subscriptions: live changes pushed over websockets (graphql-transport-ws and graphql-ws).
 
 A subscriber first receives the current state, then every committed change, whichever app
 process made it (PostgreSQL LISTEN/NOTIFY, see `core.broker`). So a reconnect loses nothing.

@@ -9,7 +9,15 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from models.catalog import CopyType, DeliveryMethod, FeeKind, OnlineMode, PaymentTiming, StepAgencyRef
+from models.catalog import (
+    CopyType,
+    DeliveryMethod,
+    FeeKind,
+    OnlineMode,
+    PaymentTiming,
+    ProcedureStatus,
+    StepAgencyRef,
+)
 from schema.types.catalog import WorkflowRole
 from services.catalog import data
 
@@ -182,3 +190,17 @@ class DecisionInput:
 
     def to_data(self) -> data.DecisionData:
         return data.DecisionData(self.number, self.date)
+
+
+@strawberry.input(description="Bộ lọc danh sách thủ tục.")
+class ProcedureFilterInput:
+    level: str | None = strawberry.field(default=None, description="Mã cấp thực hiện.")
+    agency_code: str | None = strawberry.field(
+        default=None, description="Mã cơ quan có thẩm quyền hoặc tiếp nhận."
+    )
+    field_code: str | None = strawberry.field(default=None, description="Mã lĩnh vực.")
+    online_mode: OnlineMode | None = strawberry.field(default=None, description="Mức độ trực tuyến.")
+    status: ProcedureStatus | None = strawberry.field(
+        default=None,
+        description="Trạng thái (mặc định: đã công bố; DRAFT chỉ dành cho quản trị danh mục).",
+    )

@@ -1,0 +1,74 @@
+"""The root types — Query, Mutation, Subscription — assembled from each area's fields, and the
+executable schema built on them. The one module above both `resolvers` and `schema`'s parts:
+the web layer (and the schema export) import the schema from here."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.accounts import AccountMutation, AccountQuery
+from resolvers.calendar import CalendarMutation, CalendarQuery
+from resolvers.catalog.mutations import CatalogMutation
+from resolvers.catalog.queries import CatalogQuery
+from resolvers.catalog.subscriptions import CatalogSubscription
+from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription, RatingMutation, RatingQuery
+from resolvers.feedback import FeedbackMutation, FeedbackQuery
+from resolvers.files import (
+    ArchiveMutation,
+    CounterMutation,
+    DocumentMutation,
+    DocumentQuery,
+    FileMutation,
+    FileQuery,
+)
+from resolvers.outbox import OutboxMutation, OutboxQuery
+from resolvers.payments import PaymentMutation
+from resolvers.statistics import StatisticsQuery
+from schema.assembly import assemble
+
+
+@strawberry.type(description="Truy vấn.")
+class Query(
+    CatalogQuery,
+    AccountQuery,
+    DossierQuery,
+    CalendarQuery,
+    OutboxQuery,
+    FileQuery,
+    DocumentQuery,
+    RatingQuery,
+    FeedbackQuery,
+    StatisticsQuery,
+):
+    pass
+
+
+@strawberry.type(description="Đăng ký nhận thay đổi trực tiếp.")
+class Subscription(CatalogSubscription, DossierSubscription):
+    pass
+
+
+@strawberry.type(description="Thao tác ghi.")
+class Mutation(
+    CatalogMutation,
+    AccountMutation,
+    DossierMutation,
+    CalendarMutation,
+    OutboxMutation,
+    FileMutation,
+    DocumentMutation,
+    CounterMutation,
+    ArchiveMutation,
+    RatingMutation,
+    PaymentMutation,
+    FeedbackMutation,
+):
+    pass
+
+
+def build_schema(*, tracing: bool = False) -> strawberry.Schema:
+    """The schema; `tracing` adds one OpenTelemetry span per operation."""
+    return assemble(Query, Mutation, Subscription, tracing=tracing)
+
+
+schema = build_schema()

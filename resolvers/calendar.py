@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from resolvers.common import run_command
 from schema.context import Context
-from schema.errors import ClientError, NotFound, ValidationFailed
-from schema.permissions import IsSystemAdmin
+from schema.errors import ClientError
+from schema.payloads.calendar import CalendarChanged, CalendarResult
+from schema.permissions import SYSTEM_ADMIN
+from schema.types.calendar import CalendarDay, WorkingCalendarYear
 from services import holidays
-
-SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]
-
-
-@strawberry.type(description="Một ngày nghỉ (hoặc ngày làm bù) trong lịch làm việc.")
-class CalendarDay:
-    day: date = strawberry.field(description="Ngày.")
-    working: bool = strawberry.field(description="Là ngày làm việc (ngày làm bù vào thứ Bảy/Chủ nhật).")
-    name: str | None = strawberry.field(description="Tên ngày lễ hoặc căn cứ điều chỉnh (nếu có).")
-
-
-@strawberry.type(description="Lịch ngày làm việc của một năm.")
-class WorkingCalendarYear:
-    year: int = strawberry.field(description="Năm.")
-    days_off: list[date] = strawberry.field(
-        description="Các ngày nghỉ lễ, Tết và nghỉ bù rơi vào ngày thường."
-    )
-    working_weekend_days: list[date] = strawberry.field(description="Các ngày thứ Bảy, Chủ nhật làm việc bù.")
-    overrides: list[CalendarDay] = strawberry.field(description="Các điều chỉnh của quản trị.")
-
-
-@strawberry.type(description="Lịch đã được điều chỉnh.")
-class CalendarChanged:
-    day: CalendarDay | None = strawberry.field(description="Ngày vừa điều chỉnh (null khi đã gỡ).")
-
-
-CalendarResult = Annotated[
-    CalendarChanged | ValidationFailed | NotFound,
-    strawberry.union("CalendarResult", description="Kết quả điều chỉnh lịch."),
-]
 
 
 @strawberry.type

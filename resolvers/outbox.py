@@ -2,100 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import timedelta
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
-from models.dossiers import EventConsumer as ConsumerRow
 from resolvers.common import run_command
 from schema.context import Context
-from schema.errors import NotFound, ValidationFailed
-from schema.permissions import IsSystemAdmin
-from services import outbox
-
-SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]
-
-
-@strawberry.type(
-    description="Nơi nhận sự kiện hồ sơ (webhook), giao ít nhất một lần, đúng thứ tự từng hồ sơ."
+from schema.payloads.outbox import (
+    EventConsumerRegistered,
+    EventConsumerSaved,
+    EventConsumerSecretRotated,
+    RegisterResult,
+    RotateResult,
+    SetActionsResult,
+    SetActiveResult,
 )
-class EventConsumer:
-    name: str = strawberry.field(description="Tên.")
-    kind: str = strawberry.field(
-        description="Loại: WEBHOOK (JSON của hệ thống) hoặc NATIONAL_PORTAL (Cổng Dịch vụ công quốc gia)."
-    )
-    url: str = strawberry.field(description="Địa chỉ nhận (POST, ký HMAC-SHA256 trong X-DVC-Signature).")
-    active: bool = strawberry.field(description="Đang nhận.")
-    actions: list[str] | None = strawberry.field(
-        description="Chỉ gửi các thao tác này (null: mọi thao tác); thao tác khác được bỏ qua theo thứ tự."
-    )
-    previous_secret_until: datetime | None = strawberry.field(
-        description="Khoá ký cũ còn ký song song (X-DVC-Signature-Previous) đến thời điểm này."
-    )
-    created_at: datetime = strawberry.field(description="Ngày đăng ký.")
-
-    @classmethod
-    def from_row(cls, r: ConsumerRow) -> EventConsumer:
-        return cls(
-            name=r.name,
-            kind=r.kind.value,
-            url=r.url,
-            active=r.active,
-            actions=list(r.actions) if r.actions is not None else None,
-            previous_secret_until=r.previous_secret_until,
-            created_at=r.created_at,
-        )
-
-
-@strawberry.type(description="Hàng đợi của một nơi nhận.")
-class ConsumerBacklog:
-    name: str = strawberry.field(description="Nơi nhận.")
-    active: bool = strawberry.field(description="Đang nhận.")
-    pending_events: int = strawberry.field(description="Số sự kiện chưa giao.")
-    pending_dossiers: int = strawberry.field(description="Số hồ sơ còn sự kiện chưa giao.")
-    oldest_pending_at: datetime | None = strawberry.field(description="Sự kiện chưa giao cũ nhất.")
-    retrying_dossiers: int = strawberry.field(description="Số hồ sơ đang thử giao lại.")
-
-
-@strawberry.type(description="Nơi nhận đã đăng ký; khoá ký chỉ hiển thị một lần.")
-class EventConsumerRegistered:
-    consumer: EventConsumer = strawberry.field(description="Nơi nhận.")
-    secret: str = strawberry.field(description="Khoá ký HMAC — lưu lại ngay.")
-
-
-@strawberry.type(description="Nơi nhận sau thao tác.")
-class EventConsumerSaved:
-    consumer: EventConsumer = strawberry.field(description="Nơi nhận.")
-
-
-RegisterResult = Annotated[
-    EventConsumerRegistered | ValidationFailed,
-    strawberry.union("EventConsumerRegisterResult", description="Kết quả đăng ký nơi nhận."),
-]
-SetActiveResult = Annotated[
-    EventConsumerSaved | NotFound, strawberry.union("EventConsumerSetActiveResult", description="Kết quả.")
-]
-
-
-@strawberry.type(description="Khoá ký mới của nơi nhận; chỉ hiển thị một lần.")
-class EventConsumerSecretRotated:
-    consumer: EventConsumer = strawberry.field(description="Nơi nhận.")
-    secret: str = strawberry.field(description="Khoá ký HMAC mới — lưu lại ngay.")
-
-
-RotateResult = Annotated[
-    EventConsumerSecretRotated | ValidationFailed | NotFound,
-    strawberry.union("EventConsumerRotateSecretResult", description="Kết quả đổi khoá ký."),
-]
-SetActionsResult = Annotated[
-    EventConsumerSaved | ValidationFailed | NotFound,
-    strawberry.union("EventConsumerSetActionsResult", description="Kết quả đặt bộ lọc thao tác."),
-]
+from schema.permissions import SYSTEM_ADMIN
+from schema.types.outbox import ConsumerBacklog, EventConsumer
+from services import outbox
 
 
 @strawberry.type

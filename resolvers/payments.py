@@ -3,9 +3,6 @@ is in `web.endpoints.payments`."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
@@ -13,37 +10,11 @@ from strawberry.types import Info
 from models import payments as m
 from resolvers.common import parse_id, run_command
 from schema.context import Context
-from schema.errors import NotFound, Refused, ValidationFailed
+from schema.payloads.payments import PaymentStarted, PayResult, RefundRequested, RefundResult
 from schema.permissions import PERSON
 from schema.types.dossiers import PaymentRefund
 from services.payments import orders, refunds
 from services.payments.gateway import config_from_settings
-
-
-@strawberry.type(description="Giao dịch thanh toán đã tạo: chuyển người nộp sang cổng thanh toán.")
-class PaymentStarted:
-    payment_url: str = strawberry.field(description="Địa chỉ trang thanh toán của cổng (đã ký).")
-    amount: int = strawberry.field(description="Số tiền (VND).")
-    expires_at: datetime = strawberry.field(description="Hạn của liên kết thanh toán.")
-    reference: str = strawberry.field(description="Mã giao dịch tại cổng thanh toán.")
-
-
-@strawberry.type(
-    description="Yêu cầu hoàn trả đã ghi nhận; hệ thống gửi sang cổng thanh toán và thử lại khi lỗi."
-)
-class RefundRequested:
-    refunds: list[PaymentRefund] = strawberry.field(description="Các khoản hoàn trả của hồ sơ theo lý do.")
-
-
-RefundResult = Annotated[
-    RefundRequested | ValidationFailed | NotFound | Refused,
-    strawberry.union("DossierRefundResult", description="Kết quả yêu cầu hoàn trả phí, lệ phí."),
-]
-
-PayResult = Annotated[
-    PaymentStarted | ValidationFailed | NotFound | Refused,
-    strawberry.union("DossierPayResult", description="Kết quả yêu cầu thanh toán."),
-]
 
 
 @strawberry.type

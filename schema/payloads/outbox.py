@@ -1,0 +1,46 @@
+"""What the event-consumer mutations answer; a signing key is shown only here, once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from schema.errors import NotFound, ValidationFailed
+from schema.types.outbox import EventConsumer
+
+
+@strawberry.type(description="Nơi nhận đã đăng ký; khoá ký chỉ hiển thị một lần.")
+class EventConsumerRegistered:
+    consumer: EventConsumer = strawberry.field(description="Nơi nhận.")
+    secret: str = strawberry.field(description="Khoá ký HMAC — lưu lại ngay.")
+
+
+@strawberry.type(description="Nơi nhận sau thao tác.")
+class EventConsumerSaved:
+    consumer: EventConsumer = strawberry.field(description="Nơi nhận.")
+
+
+RegisterResult = Annotated[
+    EventConsumerRegistered | ValidationFailed,
+    strawberry.union("EventConsumerRegisterResult", description="Kết quả đăng ký nơi nhận."),
+]
+SetActiveResult = Annotated[
+    EventConsumerSaved | NotFound, strawberry.union("EventConsumerSetActiveResult", description="Kết quả.")
+]
+
+
+@strawberry.type(description="Khoá ký mới của nơi nhận; chỉ hiển thị một lần.")
+class EventConsumerSecretRotated:
+    consumer: EventConsumer = strawberry.field(description="Nơi nhận.")
+    secret: str = strawberry.field(description="Khoá ký HMAC mới — lưu lại ngay.")
+
+
+RotateResult = Annotated[
+    EventConsumerSecretRotated | ValidationFailed | NotFound,
+    strawberry.union("EventConsumerRotateSecretResult", description="Kết quả đổi khoá ký."),
+]
+SetActionsResult = Annotated[
+    EventConsumerSaved | ValidationFailed | NotFound,
+    strawberry.union("EventConsumerSetActionsResult", description="Kết quả đặt bộ lọc thao tác."),
+]

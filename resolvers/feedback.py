@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from models.feedback import Inquiry as InquiryRow
-from models.feedback import InquiryChannel, InquiryKind, InquiryStatus
+from models.feedback import InquiryKind, InquiryStatus
 from resolvers.common import parse_id, run_command
 from resolvers.lookup_limits import check_lookup_rate
 from schema.context import Context
-from schema.errors import ClientError, Conflict, InvalidTransition, NotFound, Refused, ValidationFailed
+from schema.errors import ClientError
+from schema.inputs.feedback import InquiryInput, InquiryRecordInput
+from schema.payloads.feedback import InquiryChanged, InquiryResult
 from schema.permissions import PERSON
 from schema.types.feedback import (
     Inquiry,
@@ -41,48 +43,6 @@ def _query_errors() -> Iterator[None]:
         yield
     except DomainValidationFailed as error:
         raise ClientError.of(error) from error
-
-
-@strawberry.input(description="Phản ánh, kiến nghị hoặc câu hỏi gửi trực tuyến.")
-class InquiryInput:
-    kind: InquiryKind = strawberry.field(description="Phản ánh, kiến nghị (FEEDBACK) hay câu hỏi (QUESTION).")
-    title: str = strawberry.field(description="Tiêu đề (tối đa 300 ký tự).")
-    content: str = strawberry.field(description="Nội dung (10–10.000 ký tự).")
-    procedure_code: str | None = strawberry.field(default=None, description="Về thủ tục (mã thủ tục).")
-    agency_code: str | None = strawberry.field(default=None, description="Về cơ quan (mã cơ quan).")
-    dossier_id: strawberry.ID | None = strawberry.field(default=None, description="Về hồ sơ của mình.")
-    latitude: float | None = strawberry.field(default=None, description="Vĩ độ nơi xảy ra (nếu có).")
-    longitude: float | None = strawberry.field(default=None, description="Kinh độ nơi xảy ra (nếu có).")
-
-
-@strawberry.input(description="Phản ánh, câu hỏi nhận qua thư, điện thoại, thư điện tử (cán bộ nhập).")
-class InquiryRecordInput:
-    kind: InquiryKind = strawberry.field(description="Loại.")
-    channel: InquiryChannel = strawberry.field(description="LETTER, PHONE hoặc EMAIL.")
-    receiving_agency_code: str = strawberry.field(description="Cơ quan tiếp nhận (nơi cán bộ làm đầu mối).")
-    name: str = strawberry.field(description="Họ tên người gửi.")
-    email: str | None = strawberry.field(default=None, description="Thư điện tử để nhận trả lời.")
-    phone: str | None = strawberry.field(default=None, description="Số điện thoại để nhận trả lời.")
-    address: str | None = strawberry.field(default=None, description="Địa chỉ.")
-    title: str = strawberry.field(description="Tiêu đề.")
-    content: str = strawberry.field(description="Nội dung.")
-    procedure_code: str | None = strawberry.field(default=None, description="Về thủ tục (mã thủ tục).")
-    agency_code: str | None = strawberry.field(default=None, description="Về cơ quan (mã cơ quan).")
-    dossier_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Về hồ sơ do cơ quan tiếp nhận."
-    )
-
-
-@strawberry.type(description="Phản ánh, câu hỏi sau thao tác.")
-class InquiryChanged:
-    inquiry: Inquiry = strawberry.field(description="Phản ánh, câu hỏi.")
-    replayed: bool = strawberry.field(description="Yêu cầu lặp lại với cùng khoá: không tạo mới.")
-
-
-InquiryResult = Annotated[
-    InquiryChanged | ValidationFailed | NotFound | Refused | InvalidTransition | Conflict,
-    strawberry.union("InquiryResult", description="Kết quả thao tác trên phản ánh, câu hỏi."),
-]
 
 
 def _deadlines(ctx: Context) -> Deadlines:

@@ -11,7 +11,11 @@ from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
 from resolvers.catalog.subscriptions import CatalogSubscription
-from resolvers.dossiers import DossierMutation, DossierQuery, DossierSubscription, RatingMutation, RatingQuery
+from resolvers.dossiers.handling import DossierHandlingMutation
+from resolvers.dossiers.queries import DossierQuery
+from resolvers.dossiers.ratings import RatingMutation, RatingQuery
+from resolvers.dossiers.reception import DossierReceptionMutation
+from resolvers.dossiers.subscriptions import DossierSubscription
 from resolvers.feedback import FeedbackMutation, FeedbackQuery
 from resolvers.files import (
     ArchiveMutation,
@@ -52,7 +56,8 @@ class Subscription(CatalogSubscription, DossierSubscription):
 class Mutation(
     CatalogMutation,
     AccountMutation,
-    DossierMutation,
+    DossierReceptionMutation,
+    DossierHandlingMutation,
     CalendarMutation,
     OutboxMutation,
     FileMutation,

@@ -1,0 +1,263 @@
+"""Dossier mutations while it is handled (giải quyết): assignment, forwarding and sending back,
+supplements, apology and new appointment, approval or refusal, return of the result, withdrawal.
+
+Every act takes the dossier `id`, the `expectedVersion` the caller saw and an optional
+`idempotencyKey` (see `resolvers.dossiers.act_runner`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from models.dossiers import Dossier as DossierRow
+from resolvers.common import parse_id
+from resolvers.dossiers.act_runner import component_files, run_act
+from schema.context import Context
+from schema.inputs.dossiers import ComponentFilesInput
+from schema.payloads.dossiers import DossierActResult
+from schema.permissions import PERSON
+from services.dossiers import acts, commands
+from services.dossiers.commands import ActContext
+
+
+@strawberry.type
+class DossierHandlingMutation:
+    @strawberry.mutation(description="Phân công người xử lý bước hiện tại.", extensions=PERSON)
+    async def dossier_assign(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        assignee_id: strawberry.ID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        who = parse_id(assignee_id, "assigneeId")
+
+        act = acts.Assign(who)
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.assign(session, ident, ctx, act)
+
+        return await run_act(
+            info, "assign", id, expected_version, idempotency_key, command, {"assignee": str(who)}
+        )
+
+    @strawberry.mutation(description="Chuyển bước tiếp theo (có thể chọn người nhận).", extensions=PERSON)
+    async def dossier_forward(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        comment: str | None = None,
+        assignee_id: strawberry.ID | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        who = parse_id(assignee_id, "assigneeId") if assignee_id else None
+
+        act = acts.Forward(who)
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.forward(session, ident, ctx, act)
+
+        return await run_act(
+            info,
+            "forward",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"assignee": str(who), "comment": comment},
+            comment=comment,
+        )
+
+    @strawberry.mutation(description="Trả hồ sơ về bước trước.", extensions=PERSON)
+    async def dossier_send_back(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        comment: str,
+        to_step: int | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        act = acts.SendBack(to_step)
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.send_back(session, ident, ctx, act)
+
+        return await run_act(
+            info,
+            "send_back",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"toStep": to_step, "comment": comment},
+            comment=comment,
+        )
+
+    @strawberry.mutation(
+        description="Yêu cầu người nộp bổ sung tài liệu; dừng tính thời gian đến khi bổ sung.",
+        extensions=PERSON,
+    )
+    async def dossier_request_supplement(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        items: list[str],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        act = acts.RequestSupplement(tuple(items))
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.request_supplement(session, ident, ctx, act)
+
+        return await run_act(
+            info, "request_supplement", id, expected_version, idempotency_key, command, {"items": items}
+        )
+
+    @strawberry.mutation(description="Bổ sung tài liệu; thời hạn được tính tiếp.", extensions=PERSON)
+    async def dossier_supplement(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        components: list[ComponentFilesInput],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        parts = component_files(components)
+
+        act = acts.Supplement(parts)
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.supplement(session, ident, ctx, act)
+
+        return await run_act(
+            info,
+            "supplement",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"components": [str(c) for c in parts]},
+        )
+
+    @strawberry.mutation(
+        description="Xin lỗi và hẹn lại ngày trả kết quả (hồ sơ vẫn tính là quá hạn).", extensions=PERSON
+    )
+    async def dossier_apologize(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        new_appointment: datetime,
+        reason: str,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        act = acts.Apologize(new_appointment, reason)
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.apologize(session, ident, ctx, act)
+
+        return await run_act(
+            info,
+            "apologize",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"newAppointment": new_appointment.isoformat(), "reason": reason},
+        )
+
+    @strawberry.mutation(description="Phê duyệt và đính kèm kết quả (bản điện tử).", extensions=PERSON)
+    async def dossier_approve(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        result_file_ids: list[strawberry.ID],
+        comment: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        files = [parse_id(f, "resultFileIds") for f in result_file_ids]
+
+        act = acts.Approve(tuple(files))
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.approve(session, ident, ctx, act)
+
+        return await run_act(
+            info,
+            "approve",
+            id,
+            expected_version,
+            idempotency_key,
+            command,
+            {"files": [str(f) for f in files], "comment": comment},
+            comment=comment,
+        )
+
+    @strawberry.mutation(description="Từ chối giải quyết, nêu rõ lý do.", extensions=PERSON)
+    async def dossier_refuse(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        reasons: list[str],
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        act = acts.Refuse(tuple(reasons))
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.refuse(session, ident, ctx, act)
+
+        return await run_act(
+            info, "refuse", id, expected_version, idempotency_key, command, {"reasons": reasons}
+        )
+
+    @strawberry.mutation(
+        description="Trả kết quả (ONLINE, POST hoặc COUNTER theo thủ tục) và kết thúc hồ sơ.",
+        extensions=PERSON,
+    )
+    async def dossier_return(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        method: str,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        act = acts.ReturnResult(method)
+
+        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+            return await commands.return_result(session, ident, ctx, act)
+
+        return await run_act(
+            info, "return", id, expected_version, idempotency_key, command, {"method": method}
+        )
+
+    @strawberry.mutation(description="Người nộp rút hồ sơ (trước khi có kết quả).", extensions=PERSON)
+    async def dossier_withdraw(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> DossierActResult:
+        return await run_act(
+            info,
+            "withdraw",
+            id,
+            expected_version,
+            idempotency_key,
+            commands.withdraw,
+            {"reason": reason},
+            comment=reason,
+        )

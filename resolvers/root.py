@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.accounts import AccountMutation, AccountQuery
+from resolvers.accounts.administration import AccountAdminMutation, AppMutation
+from resolvers.accounts.own_account import OwnAccountMutation
+from resolvers.accounts.queries import AccountQuery
+from resolvers.accounts.registration import RegistrationMutation
+from resolvers.accounts.sessions import NationalIdentityMutation, SessionMutation
 from resolvers.calendar import CalendarMutation, CalendarQuery
 from resolvers.catalog.mutations import CatalogMutation
 from resolvers.catalog.queries import CatalogQuery
@@ -55,7 +59,12 @@ class Subscription(CatalogSubscription, DossierSubscription):
 @strawberry.type(description="Thao tác ghi.")
 class Mutation(
     CatalogMutation,
-    AccountMutation,
+    RegistrationMutation,
+    SessionMutation,
+    OwnAccountMutation,
+    NationalIdentityMutation,
+    AccountAdminMutation,
+    AppMutation,
     DossierReceptionMutation,
     DossierHandlingMutation,
     CalendarMutation,

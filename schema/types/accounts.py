@@ -198,3 +198,15 @@ class OAuthApp:
             created_at=r.created_at,
             revoked_at=r.revoked_at,
         )
+
+
+@strawberry.type(description="Một trang tài khoản.")
+class AccountPage:
+    items: list[Account] = strawberry.field(description="Các tài khoản.")
+    has_next_page: bool = strawberry.field(description="Còn trang sau.")
+
+
+@strawberry.type(description="Một trang nhật ký an ninh (mới nhất trước).")
+class SecurityEventPage:
+    items: list[SecurityEvent] = strawberry.field(description="Các sự kiện.")
+    has_next_page: bool = strawberry.field(description="Còn trang sau (dùng beforeSeq = seq cuối).")

@@ -1,0 +1,68 @@
+"""What an account holder does to their own account: notification channels, locking it, and
+unlocking it with a code after too many wrong passwords."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from resolvers.common import run_command
+from schema.context import Context
+from schema.payloads.accounts import AccountAdminResult, AccountSaved, Done, DoneResult
+from schema.permissions import PERSON
+from schema.types.accounts import Account
+from services.accounts import service
+
+
+@strawberry.type
+class OwnAccountMutation:
+    @strawberry.mutation(description="Chọn kênh nhận thông báo (ít nhất một kênh).", extensions=PERSON)
+    async def notification_preferences_set(
+        self, info: Info[Context, None], email: bool, sms: bool
+    ) -> AccountAdminResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> AccountSaved:
+            account = await service.set_preferences(session, ctx.actor, email=email, sms=sms)
+            return AccountSaved(account=Account(row=account))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Chủ tài khoản yêu cầu khoá tài khoản của mình.", extensions=PERSON)
+    async def account_lock_request(self, info: Info[Context, None]) -> AccountAdminResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> AccountSaved:
+            return AccountSaved(
+                account=Account(row=await service.request_own_lock(session, ctx.actor, journal=ctx.journal))
+            )
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Yêu cầu mã mở khoá tài khoản bị khoá do nhập sai mật khẩu, gửi tới thư điện tử và số "
+        "điện thoại đã xác thực (không cho biết tài khoản có tồn tại hay bị khoá hay không)."
+    )
+    async def account_unlock_code_request(self, info: Info[Context, None], identifier: str) -> DoneResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> Done:
+            await service.request_unlock_code(session, identifier, journal=ctx.journal, policy=ctx.policy)
+            return Done(ok=True)
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Tự mở khoá tài khoản bị khoá do nhập sai mật khẩu, bằng mã đã gửi (dùng một lần)."
+    )
+    async def account_unlock_with_code(
+        self, info: Info[Context, None], identifier: str, code: str
+    ) -> DoneResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> Done:
+            await service.unlock_with_code(session, identifier, code, journal=ctx.journal, policy=ctx.policy)
+            return Done(ok=True)
+
+        return await run_command(info, command)  # type: ignore[return-value]

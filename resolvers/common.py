@@ -14,7 +14,7 @@ from core.observability import ERRORS
 from schema.context import Context
 from schema.errors import ClientError, UserError, to_graphql
 from services.errors import DomainError, FieldIssue, Forbidden, Refused, ValidationFailed
-from storage.s3 import STORE_UNAVAILABLE_MESSAGE, is_store_unavailable
+from storage.s3 import STORE_UNAVAILABLE_MESSAGE, ObjectStore, is_store_unavailable
 
 T = TypeVar("T")
 log = logging.getLogger("dvc")
@@ -57,3 +57,10 @@ def parse_id(value: str, path: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise ValidationFailed([FieldIssue((path,), "BAD_ID", "Mã định danh không hợp lệ.")]) from None
+
+
+def object_store(ctx: Context) -> ObjectStore:
+    """The file store, for the fields that read or write files; not configured: a top-level error."""
+    if ctx.store is None:
+        raise ClientError("Kho lưu trữ tệp chưa được cấu hình.", "UNAVAILABLE")
+    return ctx.store

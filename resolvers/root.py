@@ -21,14 +21,11 @@ from resolvers.dossiers.ratings import RatingMutation, RatingQuery
 from resolvers.dossiers.reception import DossierReceptionMutation
 from resolvers.dossiers.subscriptions import DossierSubscription
 from resolvers.feedback import FeedbackMutation, FeedbackQuery
-from resolvers.files import (
-    ArchiveMutation,
-    CounterMutation,
-    DocumentMutation,
-    DocumentQuery,
-    FileMutation,
-    FileQuery,
-)
+from resolvers.files.archive import ArchiveMutation
+from resolvers.files.counter import CounterMutation
+from resolvers.files.documents import DocumentMutation, DocumentQuery
+from resolvers.files.uploads import UploadMutation
+from resolvers.files.vault import VaultMutation, VaultQuery
 from resolvers.outbox import OutboxMutation, OutboxQuery
 from resolvers.payments import PaymentMutation
 from resolvers.statistics import StatisticsQuery
@@ -42,7 +39,7 @@ class Query(
     DossierQuery,
     CalendarQuery,
     OutboxQuery,
-    FileQuery,
+    VaultQuery,
     DocumentQuery,
     RatingQuery,
     FeedbackQuery,
@@ -69,7 +66,8 @@ class Mutation(
     DossierHandlingMutation,
     CalendarMutation,
     OutboxMutation,
-    FileMutation,
+    UploadMutation,
+    VaultMutation,
     DocumentMutation,
     CounterMutation,
     ArchiveMutation,

@@ -1,0 +1,172 @@
+"""GraphQL types of stored files, the personal data vault (kho dữ liệu điện tử) and the paper
+conversions of electronic documents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import dossiers as m
+from schema.context import Context
+from services.documents.issue import SlipForm
+
+strawberry.enum(
+    m.FileStatus,
+    description="QUARANTINED chờ kiểm tra, READY dùng được, REJECTED bị từ chối, "
+    "DAMAGED nội dung trong kho không còn khớp với bản đã kiểm tra (không tải về được).",
+)
+strawberry.enum(
+    m.VaultSource,
+    description="Nguồn giấy tờ: tải lên, bản sao cấp từ sổ gốc, bản sao chứng thực, số hoá tại một cửa, "
+    "kết quả.",
+)
+
+
+@strawberry.type(description="Một tệp đã lưu.")
+class StoredFile:
+    row: strawberry.Private[m.StoredFile]
+
+    @strawberry.field(description="Mã tệp.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field(description="Tên tệp.")
+    def filename(self) -> str:
+        return self.row.filename
+
+    @strawberry.field(description="Định dạng (MIME), đã kiểm tra theo nội dung.")
+    def content_type(self) -> str:
+        return self.row.content_type
+
+    @strawberry.field(description="Dung lượng (byte).")
+    def size(self) -> float:
+        return float(self.row.size)
+
+    @strawberry.field(description="Mã băm SHA-256.")
+    def sha256(self) -> str:
+        return self.row.sha256
+
+    @strawberry.field(description="Trạng thái.")
+    def status(self) -> m.FileStatus:
+        return self.row.status
+
+    @strawberry.field(description="Lý do từ chối (nếu có).")
+    def rejection(self) -> str | None:
+        return self.row.rejection
+
+    @strawberry.field(description="Kết quả quét mã độc.")
+    def scan_verdict(self) -> str | None:
+        return self.row.scan_verdict
+
+
+@strawberry.type(description="Giấy tờ trong kho dữ liệu điện tử.")
+class VaultDocument:
+    row: strawberry.Private[m.VaultDocument]
+
+    @strawberry.field(description="Mã giấy tờ.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.id))
+
+    @strawberry.field(description="Tên.")
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field(description="Loại giấy tờ.")
+    def doc_type(self) -> str | None:
+        return self.row.doc_type
+
+    @strawberry.field(description="Cơ quan cấp.")
+    def issuer(self) -> str | None:
+        return self.row.issuer
+
+    @strawberry.field(description="Ngày cấp.")
+    def issued_on(self) -> date | None:
+        return self.row.issued_on
+
+    @strawberry.field(description="Ngày hết hạn.")
+    def expires_on(self) -> date | None:
+        return self.row.expires_on
+
+    @strawberry.field(description="Nguồn.")
+    def source(self) -> m.VaultSource:
+        return self.row.source
+
+    @strawberry.field(description="Phiên bản hiện tại.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="Mã tệp của phiên bản hiện tại (dùng làm thành phần hồ sơ).")
+    def file_id(self) -> strawberry.ID:
+        return strawberry.ID(str(self.row.file_id))
+
+    @strawberry.field(description="Tệp của phiên bản hiện tại.")
+    async def file(self, info: Info[Context, None]) -> StoredFile | None:
+        row = await info.context.loaders.file_by_id.load(self.row.file_id)
+        return StoredFile(row=row) if row else None
+
+
+@strawberry.type(description="Một trang giấy tờ trong kho.")
+class VaultDocumentPage:
+    items: list[VaultDocument] = strawberry.field(description="Giấy tờ.")
+    has_next_page: bool = strawberry.field(description="Còn trang sau.")
+
+
+@strawberry.type(description="Giấy tờ trong kho phù hợp với một thành phần hồ sơ.")
+class ComponentSuggestion:
+    component_id: strawberry.ID = strawberry.field(description="Thành phần hồ sơ.")
+    component_name: str = strawberry.field(description="Tên thành phần.")
+    documents: list[VaultDocument] = strawberry.field(description="Giấy tờ gợi ý, phù hợp nhất trước.")
+
+
+@strawberry.type(description="Sự đồng ý chia sẻ giấy tờ cho một cơ quan.")
+class VaultGrant:
+    id: strawberry.ID = strawberry.field(description="Mã.")
+    agency_id: strawberry.ID = strawberry.field(description="Cơ quan được xem.")
+    document_ids: list[strawberry.ID] | None = strawberry.field(
+        description="Giấy tờ được chia sẻ (null: tất cả)."
+    )
+    purpose: str = strawberry.field(description="Mục đích.")
+    expires_at: datetime = strawberry.field(description="Hết hạn.")
+    revoked_at: datetime | None = strawberry.field(description="Đã thu hồi lúc.")
+
+    @classmethod
+    def from_row(cls, r: m.VaultGrant) -> VaultGrant:
+        return cls(
+            id=strawberry.ID(str(r.id)),
+            agency_id=strawberry.ID(str(r.agency_id)),
+            document_ids=[strawberry.ID(str(d)) for d in r.document_ids]
+            if r.document_ids is not None
+            else None,
+            purpose=r.purpose,
+            expires_at=r.expires_at,
+            revoked_at=r.revoked_at,
+        )
+
+
+@strawberry.type(description="Một lần cơ quan xem giấy tờ trong kho của bạn.")
+class VaultAccess:
+    document_id: strawberry.ID = strawberry.field(description="Giấy tờ.")
+    actor: str = strawberry.field(description="Người xem.")
+    at: datetime = strawberry.field(description="Thời điểm.")
+    basis: str = strawberry.field(
+        description="Căn cứ: DOSSIER (hồ sơ đang giải quyết) hoặc GRANT (bạn đã đồng ý)."
+    )
+
+
+strawberry.enum(
+    SlipForm,
+    description="Mẫu phiếu (TT 01/2018/TT-VPCP): 01 tiếp nhận, 02 yêu cầu bổ sung, 03 từ chối, "
+    "04 xin lỗi hẹn lại, 05 kiểm soát quá trình.",
+)
+
+
+@strawberry.type(description="Kết quả xác minh bản chuyển đổi (không có thông tin cá nhân).")
+class ConversionVerification:
+    verification_code: str = strawberry.field(description="Mã xác minh.")
+    title: str = strawberry.field(description="Tên văn bản gốc.")
+    source_system: str = strawberry.field(description="Hệ thống chuyển đổi.")
+    issuing_agency: str | None = strawberry.field(description="Cơ quan chuyển đổi (nếu là cán bộ).")
+    converted_at: datetime = strawberry.field(description="Thời điểm chuyển đổi.")
+    checksum_sha256: str = strawberry.field(description="Mã băm SHA-256 của văn bản điện tử gốc.")

@@ -20,14 +20,27 @@ from resolvers.context import Context
 from schema.errors import ClientError, NotFound, Refused, ValidationFailed
 from schema.permissions import PERSON, IsAccountAdmin, IsSystemAdmin
 from schema.types.accounts import Account, AuthSession, OAuthApp, SecurityEvent
-from services.accounts import admin, national_identity, queries, service
+from services.accounts import (
+    apps,
+    locks,
+    national_identity,
+    owners,
+    passwords,
+    queries,
+    registration,
+    self_unlock,
+    sessions,
+    sign_in,
+)
+from services.accounts.admin import assignments, deletion, hand_over, reach, resets, staff
+from services.accounts.admin import locks as admin_locks
 from services.errors import ValidationFailed as DomainValidationFailed
 
 ACCOUNT_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsAccountAdmin()])]
 SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]
 
 
-def _session(s: service.Session) -> AuthSession:
+def _session(s: sessions.Session) -> AuthSession:
     return AuthSession(
         access_token=s.access_token,
         access_token_expires_at=s.access_expires_at,
@@ -72,8 +85,8 @@ class AssignmentInput:
         default=False, description="Áp dụng cho cơ quan trực thuộc."
     )
 
-    def to_data(self) -> admin.AssignmentData:
-        return admin.AssignmentData(self.role, self.agency_code, self.include_sub_agencies)
+    def to_data(self) -> assignments.AssignmentData:
+        return assignments.AssignmentData(self.role, self.agency_code, self.include_sub_agencies)
 
 
 @strawberry.input(description="Tạo tài khoản cán bộ.")
@@ -270,7 +283,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Registered:
-            data = service.CitizenRegistration(
+            data = registration.CitizenRegistration(
                 citizen_id=input.citizen_id.strip(),
                 full_name=input.full_name,
                 birth_date=input.birth_date,
@@ -279,7 +292,7 @@ class AccountMutation:
                 phone=input.phone,
                 address=input.address,
             )
-            registered = await service.register_citizen(
+            registered = await registration.register_citizen(
                 session, data, journal=ctx.journal, policy=ctx.policy, today=ctx.today
             )
             return Registered(verification_sent_to=_sent_to(registered.email, registered.phone))
@@ -293,7 +306,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Registered:
-            data = service.OrganisationRegistration(
+            data = registration.OrganisationRegistration(
                 tax_code=input.tax_code,
                 name=input.name,
                 representative_name=input.representative_name,
@@ -303,7 +316,7 @@ class AccountMutation:
                 phone=input.phone,
                 address=input.address,
             )
-            registered = await service.register_organisation(
+            registered = await registration.register_organisation(
                 session, data, journal=ctx.journal, policy=ctx.policy
             )
             return Registered(verification_sent_to=_sent_to(registered.email, registered.phone))
@@ -315,7 +328,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await service.verify_contact(
+            account = await registration.verify_contact(
                 session, destination, code, journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
@@ -327,7 +340,9 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.resend_verification(session, destination, journal=ctx.journal, policy=ctx.policy)
+            await registration.resend_verification(
+                session, destination, journal=ctx.journal, policy=ctx.policy
+            )
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -339,7 +354,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> SignedIn:
-            s = await service.sign_in(session, identifier, password, journal=ctx.journal, policy=ctx.policy)
+            s = await sign_in.sign_in(session, identifier, password, journal=ctx.journal, policy=ctx.policy)
             return SignedIn(session=_session(s))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -349,7 +364,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> SignedIn:
-            s = await service.refresh(session, refresh_token, journal=ctx.journal, policy=ctx.policy)
+            s = await sessions.refresh(session, refresh_token, journal=ctx.journal, policy=ctx.policy)
             return SignedIn(session=_session(s))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -359,7 +374,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.sign_out(session, refresh_token, journal=ctx.journal)
+            await sessions.sign_out(session, refresh_token, journal=ctx.journal)
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -369,7 +384,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.sign_out_everywhere(session, ctx.actor, journal=ctx.journal)
+            await sessions.sign_out_everywhere(session, ctx.actor, journal=ctx.journal)
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -381,7 +396,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> SignedIn:
-            s = await service.change_password(
+            s = await passwords.change_password(
                 session, ctx.actor, current_password, new_password, journal=ctx.journal, policy=ctx.policy
             )
             return SignedIn(session=_session(s))
@@ -393,7 +408,9 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.request_password_reset(session, destination, journal=ctx.journal, policy=ctx.policy)
+            await passwords.request_password_reset(
+                session, destination, journal=ctx.journal, policy=ctx.policy
+            )
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -408,7 +425,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await service.reset_password(
+            account = await passwords.reset_password(
                 session, destination, code, new_password, journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
@@ -422,7 +439,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await service.set_preferences(session, ctx.actor, email=email, sms=sms)
+            account = await owners.set_preferences(session, ctx.actor, email=email, sms=sms)
             return AccountSaved(account=Account(row=account))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -433,7 +450,7 @@ class AccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             return AccountSaved(
-                account=Account(row=await service.request_own_lock(session, ctx.actor, journal=ctx.journal))
+                account=Account(row=await locks.request_own_lock(session, ctx.actor, journal=ctx.journal))
             )
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -446,7 +463,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.request_unlock_code(session, identifier, journal=ctx.journal, policy=ctx.policy)
+            await self_unlock.request_unlock_code(session, identifier, journal=ctx.journal, policy=ctx.policy)
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -460,7 +477,9 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.unlock_with_code(session, identifier, code, journal=ctx.journal, policy=ctx.policy)
+            await self_unlock.unlock_with_code(
+                session, identifier, code, journal=ctx.journal, policy=ctx.policy
+            )
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -506,13 +525,13 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            data = admin.StaffData(
+            data = staff.StaffData(
                 full_name=input.full_name,
                 email=input.email,
                 phone=input.phone,
                 assignments=tuple(a.to_data() for a in input.assignments),
             )
-            account = await admin.create_staff(
+            account = await staff.create_staff(
                 session, ctx.actor, data, journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
@@ -526,7 +545,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            row = await admin.assign_role(
+            row = await assignments.assign_role(
                 session,
                 ctx.actor,
                 parse_id(account_id, "accountId"),
@@ -534,7 +553,7 @@ class AccountMutation:
                 journal=ctx.journal,
             )
             return AccountSaved(
-                account=Account(row=await admin.manageable(session, ctx.actor, row.account_id))
+                account=Account(row=await reach.manageable(session, ctx.actor, row.account_id))
             )
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -549,7 +568,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.end_assignment(
+            account = await assignments.end_assignment(
                 session, ctx.actor, parse_id(assignment_id, "assignmentId"), journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -566,7 +585,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            successor = await admin.hand_over(
+            successor = await hand_over.hand_over(
                 session,
                 ctx.actor,
                 parse_id(from_account_id, "fromAccountId"),
@@ -588,7 +607,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.admin_lock(
+            account = await admin_locks.admin_lock(
                 session, ctx.actor, parse_id(account_id, "accountId"), reason, journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -602,7 +621,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.admin_unlock(
+            account = await admin_locks.admin_unlock(
                 session, ctx.actor, parse_id(account_id, "accountId"), journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -619,7 +638,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.admin_reset_password(
+            account = await resets.admin_reset_password(
                 session, ctx.actor, parse_id(account_id, "accountId"), journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
@@ -636,7 +655,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.delete_false_account(
+            account = await deletion.delete_false_account(
                 session, ctx.actor, parse_id(account_id, "accountId"), reason, journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -650,7 +669,7 @@ class AccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AppRegistered:
-            registered = await admin.register_app(
+            registered = await apps.register_app(
                 session,
                 ctx.actor,
                 input.name,
@@ -675,7 +694,7 @@ class AccountMutation:
         async def command(session: AsyncSession) -> AppSaved:
             return AppSaved(
                 app=OAuthApp.from_row(
-                    await admin.revoke_app(session, ctx.actor, client_id, journal=ctx.journal)
+                    await apps.revoke_app(session, ctx.actor, client_id, journal=ctx.journal)
                 )
             )
 

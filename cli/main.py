@@ -109,9 +109,10 @@ async def _demo_accounts(session: AsyncSession, now: datetime, settings: Setting
     from auth.actor import SYSTEM, Actor, ActorKind
     from auth.roles import StaffRole
     from models.accounts import Account, AccountStatus
-    from services.accounts.admin import AssignmentData, StaffData, create_staff, create_system_admin
+    from services.accounts.admin.assignments import AssignmentData
+    from services.accounts.admin.staff import StaffData, create_staff, create_system_admin
     from services.accounts.journal import Journal, RequestMeta
-    from services.accounts.service import CitizenRegistration, register_citizen
+    from services.accounts.registration import CitizenRegistration, register_citizen
 
     def password() -> str:
         return "Demo-" + secrets.token_urlsafe(9)
@@ -292,7 +293,7 @@ def create_admin(
 ) -> None:
     """Create a system administrator (the first account of a new installation)."""
     from auth.actor import SYSTEM
-    from services.accounts.admin import create_system_admin
+    from services.accounts.admin.staff import create_system_admin
     from services.errors import ValidationFailed
 
     if password_stdin:
@@ -325,7 +326,7 @@ def create_admin(
 def run_jobs() -> None:
     """Run the scheduled jobs once (inactivity warnings and locks, abandoned uploads, the stored
     files' integrity check, payment reconciliation and refunds); schedule it daily."""
-    from services.accounts.service import run_inactivity
+    from services.accounts.inactivity import run_inactivity
 
     clock = SystemClock()
     with environment.prepared() as settings:
@@ -930,7 +931,7 @@ def unlock_account(
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from models.accounts import Account, AccountStatus, CitizenProfile
-    from services.accounts.admin import admin_unlock
+    from services.accounts.admin.locks import admin_unlock
     from services.accounts.journal import Journal, RequestMeta
     from services.errors import DomainError
 

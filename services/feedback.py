@@ -43,7 +43,7 @@ from models.catalog import Agency, Field, Procedure, ProcedureVersion
 from models.dossiers import Dossier
 from models.feedback import Inquiry, InquiryChannel, InquiryEvent, InquiryKind, InquiryStatus
 from services.accounts.journal import notification
-from services.accounts.service import tell_owner
+from services.accounts.owners import tell_owner
 from services.calendar import WorkingCalendar
 from services.errors import Conflict, Forbidden, InvalidTransition, Issues, NotFound, Refused
 from services.pagination import Page, check_first, decode, encode_key, encode_offset

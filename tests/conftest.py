@@ -135,7 +135,7 @@ async def seed_demo_site(session: AsyncSession, *, actor: str = "test:demo") -> 
     """The demo catalog and the tests' system admin (ADMIN_ID, signed by ADMIN_TOKEN), committed:
     what every database a test starts from holds."""
     from auth.actor import SYSTEM
-    from services.accounts.admin import create_system_admin
+    from services.accounts.admin.staff import create_system_admin
     from services.catalog.importer import load_document
 
     doc = demo_document()

@@ -144,7 +144,7 @@ def test_unlock_account(cli_env: dict[str, str]) -> None:
     from auth.actor import SYSTEM
     from models.accounts import Account, LockReason
     from services.accounts.journal import RequestMeta
-    from services.accounts.service import lock
+    from services.accounts.locks import lock
 
     made = subprocess.run(
         [*DVC, "create-admin", "--email", "khoa@phutho.gov.vn", "--name", "Bị Khoá", "--password-stdin"],

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from core.broker import Broker
 from models.dossiers import ConsumerKind
-from services.accounts.service import run_inactivity
+from services.accounts.inactivity import run_inactivity
 from services.holidays import CalendarCache
 from services.national_portal.feed import PortalClient, PortalTransport, ensure_portal_consumer, portal_config
 from services.national_portal.reconcile import reconcile

@@ -21,7 +21,9 @@ from schema.payloads.accounts import (
 )
 from schema.permissions import ACCOUNT_ADMIN, SYSTEM_ADMIN
 from schema.types.accounts import Account, OAuthApp
-from services.accounts import admin
+from services.accounts import apps
+from services.accounts.admin import assignments, deletion, hand_over, reach, resets, staff
+from services.accounts.admin import locks as admin_locks
 
 
 @strawberry.type
@@ -34,13 +36,13 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            data = admin.StaffData(
+            data = staff.StaffData(
                 full_name=input.full_name,
                 email=input.email,
                 phone=input.phone,
                 assignments=tuple(a.to_data() for a in input.assignments),
             )
-            account = await admin.create_staff(
+            account = await staff.create_staff(
                 session, ctx.actor, data, journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
@@ -54,7 +56,7 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            row = await admin.assign_role(
+            row = await assignments.assign_role(
                 session,
                 ctx.actor,
                 parse_id(account_id, "accountId"),
@@ -62,7 +64,7 @@ class AccountAdminMutation:
                 journal=ctx.journal,
             )
             return AccountSaved(
-                account=Account(row=await admin.manageable(session, ctx.actor, row.account_id))
+                account=Account(row=await reach.manageable(session, ctx.actor, row.account_id))
             )
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -77,7 +79,7 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.end_assignment(
+            account = await assignments.end_assignment(
                 session, ctx.actor, parse_id(assignment_id, "assignmentId"), journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -94,7 +96,7 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            successor = await admin.hand_over(
+            successor = await hand_over.hand_over(
                 session,
                 ctx.actor,
                 parse_id(from_account_id, "fromAccountId"),
@@ -116,7 +118,7 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.admin_lock(
+            account = await admin_locks.admin_lock(
                 session, ctx.actor, parse_id(account_id, "accountId"), reason, journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -130,7 +132,7 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.admin_unlock(
+            account = await admin_locks.admin_unlock(
                 session, ctx.actor, parse_id(account_id, "accountId"), journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -147,7 +149,7 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.admin_reset_password(
+            account = await resets.admin_reset_password(
                 session, ctx.actor, parse_id(account_id, "accountId"), journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
@@ -164,7 +166,7 @@ class AccountAdminMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await admin.delete_false_account(
+            account = await deletion.delete_false_account(
                 session, ctx.actor, parse_id(account_id, "accountId"), reason, journal=ctx.journal
             )
             return AccountSaved(account=Account(row=account))
@@ -181,7 +183,7 @@ class AppMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AppRegistered:
-            registered = await admin.register_app(
+            registered = await apps.register_app(
                 session,
                 ctx.actor,
                 input.name,
@@ -206,7 +208,7 @@ class AppMutation:
         async def command(session: AsyncSession) -> AppSaved:
             return AppSaved(
                 app=OAuthApp.from_row(
-                    await admin.revoke_app(session, ctx.actor, client_id, journal=ctx.journal)
+                    await apps.revoke_app(session, ctx.actor, client_id, journal=ctx.journal)
                 )
             )
 

@@ -12,7 +12,7 @@ from schema.context import Context
 from schema.payloads.accounts import AccountAdminResult, AccountSaved, Done, DoneResult
 from schema.permissions import PERSON
 from schema.types.accounts import Account
-from services.accounts import service
+from services.accounts import locks, owners, self_unlock
 
 
 @strawberry.type
@@ -24,7 +24,7 @@ class OwnAccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await service.set_preferences(session, ctx.actor, email=email, sms=sms)
+            account = await owners.set_preferences(session, ctx.actor, email=email, sms=sms)
             return AccountSaved(account=Account(row=account))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -35,7 +35,7 @@ class OwnAccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             return AccountSaved(
-                account=Account(row=await service.request_own_lock(session, ctx.actor, journal=ctx.journal))
+                account=Account(row=await locks.request_own_lock(session, ctx.actor, journal=ctx.journal))
             )
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -48,7 +48,7 @@ class OwnAccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.request_unlock_code(session, identifier, journal=ctx.journal, policy=ctx.policy)
+            await self_unlock.request_unlock_code(session, identifier, journal=ctx.journal, policy=ctx.policy)
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -62,7 +62,9 @@ class OwnAccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.unlock_with_code(session, identifier, code, journal=ctx.journal, policy=ctx.policy)
+            await self_unlock.unlock_with_code(
+                session, identifier, code, journal=ctx.journal, policy=ctx.policy
+            )
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from schema.context import Context
 from schema.inputs.accounts import CitizenRegisterInput, OrganisationRegisterInput
 from schema.payloads.accounts import AccountSaved, Done, DoneResult, Registered, RegisterResult, VerifyResult
 from schema.types.accounts import Account
-from services.accounts import service
+from services.accounts import registration
 
 
 @strawberry.type
@@ -23,7 +23,7 @@ class RegistrationMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Registered:
-            data = service.CitizenRegistration(
+            data = registration.CitizenRegistration(
                 citizen_id=input.citizen_id.strip(),
                 full_name=input.full_name,
                 birth_date=input.birth_date,
@@ -32,7 +32,7 @@ class RegistrationMutation:
                 phone=input.phone,
                 address=input.address,
             )
-            registered = await service.register_citizen(
+            registered = await registration.register_citizen(
                 session, data, journal=ctx.journal, policy=ctx.policy, today=ctx.today
             )
             return Registered(verification_sent_to=_sent_to(registered.email, registered.phone))
@@ -46,7 +46,7 @@ class RegistrationMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Registered:
-            data = service.OrganisationRegistration(
+            data = registration.OrganisationRegistration(
                 tax_code=input.tax_code,
                 name=input.name,
                 representative_name=input.representative_name,
@@ -56,7 +56,7 @@ class RegistrationMutation:
                 phone=input.phone,
                 address=input.address,
             )
-            registered = await service.register_organisation(
+            registered = await registration.register_organisation(
                 session, data, journal=ctx.journal, policy=ctx.policy
             )
             return Registered(verification_sent_to=_sent_to(registered.email, registered.phone))
@@ -68,7 +68,7 @@ class RegistrationMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await service.verify_contact(
+            account = await registration.verify_contact(
                 session, destination, code, journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))
@@ -80,7 +80,9 @@ class RegistrationMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.resend_verification(session, destination, journal=ctx.journal, policy=ctx.policy)
+            await registration.resend_verification(
+                session, destination, journal=ctx.journal, policy=ctx.policy
+            )
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]

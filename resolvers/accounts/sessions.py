@@ -22,10 +22,10 @@ from schema.payloads.accounts import (
 )
 from schema.permissions import PERSON
 from schema.types.accounts import Account, AuthSession
-from services.accounts import national_identity, service
+from services.accounts import national_identity, passwords, sessions, sign_in
 
 
-def _session(s: service.Session) -> AuthSession:
+def _session(s: sessions.Session) -> AuthSession:
     return AuthSession(
         access_token=s.access_token,
         access_token_expires_at=s.access_expires_at,
@@ -43,7 +43,7 @@ class SessionMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> SignedIn:
-            s = await service.sign_in(session, identifier, password, journal=ctx.journal, policy=ctx.policy)
+            s = await sign_in.sign_in(session, identifier, password, journal=ctx.journal, policy=ctx.policy)
             return SignedIn(session=_session(s))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -53,7 +53,7 @@ class SessionMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> SignedIn:
-            s = await service.refresh(session, refresh_token, journal=ctx.journal, policy=ctx.policy)
+            s = await sessions.refresh(session, refresh_token, journal=ctx.journal, policy=ctx.policy)
             return SignedIn(session=_session(s))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -63,7 +63,7 @@ class SessionMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.sign_out(session, refresh_token, journal=ctx.journal)
+            await sessions.sign_out(session, refresh_token, journal=ctx.journal)
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -73,7 +73,7 @@ class SessionMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.sign_out_everywhere(session, ctx.actor, journal=ctx.journal)
+            await sessions.sign_out_everywhere(session, ctx.actor, journal=ctx.journal)
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -85,7 +85,7 @@ class SessionMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> SignedIn:
-            s = await service.change_password(
+            s = await passwords.change_password(
                 session, ctx.actor, current_password, new_password, journal=ctx.journal, policy=ctx.policy
             )
             return SignedIn(session=_session(s))
@@ -97,7 +97,9 @@ class SessionMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> Done:
-            await service.request_password_reset(session, destination, journal=ctx.journal, policy=ctx.policy)
+            await passwords.request_password_reset(
+                session, destination, journal=ctx.journal, policy=ctx.policy
+            )
             return Done(ok=True)
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -112,7 +114,7 @@ class SessionMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await service.reset_password(
+            account = await passwords.reset_password(
                 session, destination, code, new_password, journal=ctx.journal, policy=ctx.policy
             )
             return AccountSaved(account=Account(row=account))

@@ -9,7 +9,7 @@ import strawberry
 # The GraphQL enums (with their descriptions) are registered with the types: import those first.
 import schema.types.accounts  # noqa: F401
 from auth.roles import StaffRole
-from services.accounts import admin
+from services.accounts.admin import assignments
 
 
 @strawberry.input(description="Đăng ký tài khoản công dân.")
@@ -45,8 +45,8 @@ class AssignmentInput:
         default=False, description="Áp dụng cho cơ quan trực thuộc."
     )
 
-    def to_data(self) -> admin.AssignmentData:
-        return admin.AssignmentData(self.role, self.agency_code, self.include_sub_agencies)
+    def to_data(self) -> assignments.AssignmentData:
+        return assignments.AssignmentData(self.role, self.agency_code, self.include_sub_agencies)
 
 
 @strawberry.input(description="Tạo tài khoản cán bộ.")

@@ -19,8 +19,10 @@ from auth.oidc import IdentityClaims, OidcClient, OidcError
 from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, OidcLogin, Vault
 from services.accounts import rules
 from services.accounts.journal import Journal, security_event
+from services.accounts.locks import lock_text
+from services.accounts.owners import person
 from services.accounts.policy import AccountPolicy
-from services.accounts.service import Session, _lock_text, _start_session, person, revoke_everything
+from services.accounts.sessions import Session, revoke_everything, start_session
 from services.errors import Refused
 
 LOGIN_TTL = timedelta(minutes=10)
@@ -108,7 +110,7 @@ async def complete(
     else:
         account = await session.get_one(Account, profile.account_id, with_for_update=True)
         if account.status is AccountStatus.LOCKED:
-            raise Refused("ACCOUNT_LOCKED", f"Tài khoản đã bị khoá do {_lock_text(account)}.")
+            raise Refused("ACCOUNT_LOCKED", f"Tài khoản đã bị khoá do {lock_text(account)}.")
         if profile.national_identity_subject is None:
             await _first_link(session, account, profile, claims, journal)
     if account.status is AccountStatus.PENDING:
@@ -126,7 +128,7 @@ async def complete(
             subject_id=account.id,
         )
     )
-    return await _start_session(session, account, policy=policy, journal=journal)
+    return await start_session(session, account, policy=policy, journal=journal)
 
 
 async def _first_link(

@@ -21,7 +21,7 @@ from models.accounts import (
     StaffAssignment,
     Vault,
 )
-from services.accounts.admin import manageable_accounts
+from services.accounts.admin.reach import manageable_accounts
 from services.text import check_search
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Account
 from models.dossiers import Dossier
-from services.accounts.service import tell_owner
+from services.accounts.owners import tell_owner
 from services.dossiers.acts import Act, Refuse, RefuseReceipt, RequestCompletion, RequestSupplement
 from services.dossiers.workflow import Action
 

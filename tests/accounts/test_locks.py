@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import policy_from_settings
 from core.settings import Settings
 from models.accounts import Account, AccountStatus, LockReason, SecurityEvent
+from services.accounts.inactivity import InactivityRun, run_inactivity
 from services.accounts.policy import AccountPolicy
-from services.accounts.service import InactivityRun, run_inactivity
 from tests.accounts.helpers import PASSWORD, active_citizen, messages_to, sign_in
 from tests.conftest import NOW, admin_gql, gql
 

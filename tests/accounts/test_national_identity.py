@@ -24,7 +24,7 @@ from core.clock import FixedClock
 from core.settings import Settings
 from models.accounts import Account, AccountStatus, CitizenProfile, LockReason, OidcLogin, SecurityEvent
 from services.accounts.journal import RequestMeta
-from services.accounts.service import lock
+from services.accounts.locks import lock
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import account_by_email, citizen_input, last_code, register, sign_in
 from tests.conftest import NOW, app_runtime, gql

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from services.accounts import admin as account_admin
+from services.accounts import apps
 from services.accounts.journal import Journal
 from web.authentication import request_meta
 from web.runtime import Runtime
@@ -30,10 +30,10 @@ async def oauth_token(rt: Runtime, request: Request) -> Response:
     journal = Journal(rt.session_factory, request_meta(request), rt.clock.now())
     async with rt.session_factory() as session:
         try:
-            token = await account_admin.client_credentials(
+            token = await apps.client_credentials(
                 session, credentials[0], credentials[1], scopes, journal=journal, policy=rt.policy
             )
-        except account_admin.OAuthError as error:
+        except apps.OAuthError as error:
             return _oauth_error(error.error, error.description, error.status)
     return JSONResponse(
         {

@@ -29,6 +29,7 @@ from models.dossiers import (
     StoredFile,
 )
 from services.documents import slips
+from services.documents.conversion import Conversion, conversion
 from services.dossiers import acts
 from services.dossiers.queries import dossier_for, trail_of
 from services.errors import NotFound, Refused
@@ -207,8 +208,8 @@ async def convert(
     description = f"Tệp “{source.filename}” ({source.size} byte, {source.content_type})" + (
         f", thuộc hồ sơ {dossier_code}" if dossier_code else ""
     )
-    pdf = slips.conversion(
-        slips.Conversion(
+    pdf = conversion(
+        Conversion(
             title=source.filename,
             source_system=SYSTEM_NAME,
             converted_by=who,

@@ -89,7 +89,7 @@ class DeliveryRun:
 
 
 @dataclass
-class _Chain:
+class _EventChain:
     """One dossier's pending events for one consumer, and how far this round got."""
 
     target: Target
@@ -261,7 +261,11 @@ def _outgoing(r: Any) -> Outgoing:
 
 
 async def _post(
-    client: httpx.AsyncClient, chain: _Chain, event: Outgoing, timestamp: str, transport: Transport | None
+    client: httpx.AsyncClient,
+    chain: _EventChain,
+    event: Outgoing,
+    timestamp: str,
+    transport: Transport | None,
 ) -> str | None:
     if transport is None:
         return f"no transport configured for {chain.target.kind.value}"
@@ -273,7 +277,7 @@ async def _post(
 
 
 async def _send(
-    client: httpx.AsyncClient, chain: _Chain, timestamp: str, transport: Transport | None
+    client: httpx.AsyncClient, chain: _EventChain, timestamp: str, transport: Transport | None
 ) -> None:
     """Send one dossier's pending events in order, stopping at the first failure."""
     async with chain.limit:
@@ -296,7 +300,7 @@ async def _send(
             chain.sent += 1
 
 
-async def _save_progress(session: AsyncSession, chain: _Chain, now: datetime) -> None:
+async def _save_progress(session: AsyncSession, chain: _EventChain, now: datetime) -> None:
     if chain.error is None:
         values: dict[str, object] = {
             "delivered_seq": chain.delivered_seq,
@@ -384,7 +388,7 @@ async def deliver_once(
     run = DeliveryRun()
     known: dict[ConsumerKind, Transport] = {ConsumerKind.WEBHOOK: WEBHOOK, **(transports or {})}
     await ensure_deliveries(session, after_seq=after_seq)
-    chains: list[_Chain] = []
+    chains: list[_EventChain] = []
     for consumer in await session.scalars(
         select(EventConsumer).where(EventConsumer.active.is_(True)).order_by(EventConsumer.name)
     ):
@@ -411,7 +415,7 @@ async def _chains(
     *,
     now: datetime,
     concurrency: int,
-) -> list[_Chain]:
+) -> list[_EventChain]:
     """The due dossiers of one consumer with their pending events, sharing one limit on the
     requests in flight."""
     events = await _pending_events(session, consumer.id, [d for d, _, _ in due])
@@ -427,14 +431,14 @@ async def _chains(
     )
     actions = frozenset(consumer.actions) if consumer.actions is not None else None
     return [
-        _Chain(target, actions, dossier_id, delivered, attempts, pending, limit)
+        _EventChain(target, actions, dossier_id, delivered, attempts, pending, limit)
         for dossier_id, delivered, attempts in due
         if (pending := events.get(dossier_id))
     ]
 
 
 async def _save_round(
-    session: AsyncSession, chains: Sequence[_Chain], run: DeliveryRun, now: datetime
+    session: AsyncSession, chains: Sequence[_EventChain], run: DeliveryRun, now: datetime
 ) -> set[uuid.UUID]:
     """Write each chain's progress and count it in `run`; the dossiers that were sent everything
     pending (candidates for SYNCED)."""

@@ -16,7 +16,7 @@ import json
 import tempfile
 import uuid
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -100,74 +100,20 @@ async def export(
     now: datetime,
     retention_years: int = 10,
 ) -> Exported:
-    agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
-    if agency is None:
-        raise NotFound("cơ quan", agency_code)
-    if not (actor.is_system_admin or actor.has_role(StaffRole.AGENCY_ADMIN, agency.id)):
-        raise Forbidden("Chỉ quản trị hệ thống hoặc quản trị cơ quan được xuất hồ sơ lưu trữ.")
-    dossiers = list(
-        await session.scalars(
-            select(Dossier)
-            .where(
-                Dossier.receiving_agency_id == agency.id,
-                Dossier.status.in_(FINAL),
-                Dossier.finished_at < closed_before,
-                Dossier.archived_at.is_(None),
-            )
-            .order_by(Dossier.finished_at)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not dossiers:
-        raise Refused("NOTHING_TO_ARCHIVE", "Không có hồ sơ đã kết thúc nào cần lưu trữ trong kỳ này.")
-    manifest: list[dict[str, Any]] = []
+    """Archive an agency's dossiers finished before `closed_before`: one package (the module
+    docstring), stored as a private file of the caller; the dossiers are marked archived and their
+    files kept for `retention_years`."""
+    agency = await _agency_to_export(session, actor, agency_code)
+    dossiers = await _dossiers_to_archive(session, agency, closed_before)
+    retain_until = date(now.year + retention_years, now.month, min(now.day, 28))
     with tempfile.TemporaryDirectory(prefix="dvc-archive-") as tmp:
         path = Path(tmp) / "package.zip"
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as package:
-
-            def put(name: str, data: bytes) -> None:
-                package.writestr(name, data)
-                manifest.append({"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-
-            for d in dossiers:
-                folder = d.code or str(d.id)
-                procedure = await session.get_one(Procedure, d.procedure_id)
-                version = await session.get_one(ProcedureVersion, d.procedure_version_id)
-                put(f"{folder}/dossier.json", _json(_dossier_record(d, procedure, version)))
-                events = await session.scalars(
-                    select(DossierEvent).where(DossierEvent.dossier_id == d.id).order_by(DossierEvent.seq)
-                )
-                put(f"{folder}/trail.json", _json([_event_record(e) for e in events]))
-                files = await session.execute(
-                    select(DossierAttachment.kind, StoredFile)
-                    .join(StoredFile, StoredFile.id == DossierAttachment.file_id)
-                    .where(DossierAttachment.dossier_id == d.id, DossierAttachment.removed_at.is_(None))
-                )
-                for kind, stored in files.all():
-                    stored.retain_until = date(now.year + retention_years, now.month, min(now.day, 28))
-                    name = f"{folder}/files/{kind.value.lower()}-{stored.id.hex[:8]}-{stored.filename}"
-                    digest = hashlib.sha256()
-                    size = 0
-                    with package.open(name, "w", force_zip64=True) as entry:
-                        async for chunk in store.chunks(stored.object_key):
-                            entry.write(chunk)
-                            digest.update(chunk)
-                            size += len(chunk)
-                    manifest.append(
-                        {"path": name, "size": size, "sha256": digest.hexdigest(), "recorded": stored.sha256}
-                    )
-                d.archived_at = now
-            package.writestr(
-                "manifest.json",
-                _json(
-                    {
-                        "agency": agency.code,
-                        "closedBefore": closed_before,
-                        "createdAt": now,
-                        "entries": manifest,
-                    }
-                ),
-            )
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zip_file:
+            package = _Package(zip_file)
+            for dossier in dossiers:
+                await _add_dossier(session, store, package, dossier, retain_until=retain_until)
+                dossier.archived_at = now
+            package.write_manifest(agency=agency.code, closed_before=closed_before, created_at=now)
         stored = await store_file(
             session,
             store,
@@ -189,3 +135,94 @@ async def export(
     session.add(row)
     await session.flush()
     return Exported(row, stored)
+
+
+async def _agency_to_export(session: AsyncSession, actor: Actor, agency_code: str) -> Agency:
+    """The agency, if the caller administers it (or the system)."""
+    agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
+    if agency is None:
+        raise NotFound("cơ quan", agency_code)
+    if not (actor.is_system_admin or actor.has_role(StaffRole.AGENCY_ADMIN, agency.id)):
+        raise Forbidden("Chỉ quản trị hệ thống hoặc quản trị cơ quan được xuất hồ sơ lưu trữ.")
+    return agency
+
+
+async def _dossiers_to_archive(
+    session: AsyncSession, agency: Agency, closed_before: datetime
+) -> list[Dossier]:
+    """The agency's finished, not yet archived dossiers, locked (skipping those another export holds)."""
+    dossiers = list(
+        await session.scalars(
+            select(Dossier)
+            .where(
+                Dossier.receiving_agency_id == agency.id,
+                Dossier.status.in_(FINAL),
+                Dossier.finished_at < closed_before,
+                Dossier.archived_at.is_(None),
+            )
+            .order_by(Dossier.finished_at)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not dossiers:
+        raise Refused("NOTHING_TO_ARCHIVE", "Không có hồ sơ đã kết thúc nào cần lưu trữ trong kỳ này.")
+    return dossiers
+
+
+@dataclass
+class _Package:
+    """The zip being written, and the manifest of what went into it."""
+
+    zip_file: zipfile.ZipFile
+    manifest: list[dict[str, Any]] = field(default_factory=list)
+
+    def put(self, name: str, data: bytes) -> None:
+        self.zip_file.writestr(name, data)
+        self.manifest.append({"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+
+    async def put_stored(self, name: str, stored: StoredFile, store: ObjectStore) -> None:
+        """A stored file's bytes, streamed chunk by chunk; the manifest also keeps its recorded digest."""
+        digest = hashlib.sha256()
+        size = 0
+        with self.zip_file.open(name, "w", force_zip64=True) as entry:
+            async for chunk in store.chunks(stored.object_key):
+                entry.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+        self.manifest.append(
+            {"path": name, "size": size, "sha256": digest.hexdigest(), "recorded": stored.sha256}
+        )
+
+    def write_manifest(self, *, agency: str, closed_before: datetime, created_at: datetime) -> None:
+        """Write `manifest.json` (not listed in itself)."""
+        manifest = {
+            "agency": agency,
+            "closedBefore": closed_before,
+            "createdAt": created_at,
+            "entries": self.manifest,
+        }
+        self.zip_file.writestr("manifest.json", _json(manifest))
+
+
+async def _add_dossier(
+    session: AsyncSession, store: ObjectStore, package: _Package, dossier: Dossier, *, retain_until: date
+) -> None:
+    """A dossier's folder: its record, its trail and every attachment (kept until `retain_until`)."""
+    folder = dossier.code or str(dossier.id)
+    procedure = await session.get_one(Procedure, dossier.procedure_id)
+    version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
+    package.put(f"{folder}/dossier.json", _json(_dossier_record(dossier, procedure, version)))
+    events = await session.scalars(
+        select(DossierEvent).where(DossierEvent.dossier_id == dossier.id).order_by(DossierEvent.seq)
+    )
+    package.put(f"{folder}/trail.json", _json([_event_record(e) for e in events]))
+    files = await session.execute(
+        select(DossierAttachment.kind, StoredFile)
+        .join(StoredFile, StoredFile.id == DossierAttachment.file_id)
+        .where(DossierAttachment.dossier_id == dossier.id, DossierAttachment.removed_at.is_(None))
+    )
+    for kind, stored in files.all():
+        stored.retain_until = retain_until
+        await package.put_stored(
+            f"{folder}/files/{kind.value.lower()}-{stored.id.hex[:8]}-{stored.filename}", stored, store
+        )

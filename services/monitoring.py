@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.accounts import Notification
 from models.catalog import Agency
 from models.dossiers import Dossier
-from services import outbox
 from services.dossiers.queries import OPEN
 from services.notifications import MAX_ATTEMPTS
+from services.outbox.operations import backlog
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ async def figures(session: AsyncSession, now: datetime) -> Figures:
             b.pending_events,
             (now - b.oldest_pending_at).total_seconds() if b.oldest_pending_at else 0.0,
         )
-        for b in await outbox.backlog(session)
+        for b in await backlog(session)
         if b.active
     }
     waiting = and_(Notification.sent_at.is_(None), Notification.attempts < MAX_ATTEMPTS)

@@ -71,14 +71,13 @@ index `ON notification_outbox (seq) WHERE sent_at IS NULL` once the table holds 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import unicodedata
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -94,13 +93,13 @@ from core.clock import Clock
 from core.observability import request_id as current_request_id
 from models.accounts import Notification
 from services.accounts import rules
+from services.retry import Backoff, run_rounds
 
 log = logging.getLogger(__name__)
 
 EMAIL = "EMAIL"
 SMS = "SMS"
 MAX_ATTEMPTS = 10
-MAX_BACKOFF = timedelta(hours=6)
 MAX_CONSECUTIVE_FAILURES = 3  # per channel and round
 SEND_TIMEOUT = 60.0  # hard cap per message (seconds), whatever the sender's own timeouts
 SMS_MAX_CHARS = 320
@@ -112,10 +111,9 @@ USER_AGENT = "dvc-notifications/1"
 SECRET_TEMPLATES = ("verify_contact", "reset_password", "reset_password_welcome")
 
 
-def backoff(attempts: int) -> timedelta:
-    """How long after its creation a row that failed `attempts` times is tried again:
-    2**attempts minutes, at most 6 hours."""
-    return min(timedelta(minutes=2 ** min(max(attempts, 0), 10)), MAX_BACKOFF)
+# How long after its creation a row that failed `attempts` times is tried again: 2**attempts
+# minutes, at most 6 hours; the 10th failure gives up.
+backoff = Backoff(first=timedelta(minutes=2), cap=timedelta(hours=6), max_attempts=MAX_ATTEMPTS)
 
 
 # --- what is sent, and by what ------------------------------------------------------------------
@@ -397,21 +395,43 @@ async def deliver_round(
 ) -> DeliveryRound:
     """One delivery round (see the module docstring). Never commits; the caller does."""
     result = DeliveryRound()
-    senders: dict[str, Mailer | SmsSender] = {}
-    if mailer is not None:
-        senders[EMAIL] = mailer
-    if sms is not None:
-        senders[SMS] = sms
-    due = _due(now)
+    senders: dict[str, Mailer | SmsSender] = {
+        channel: sender for channel, sender in ((EMAIL, mailer), (SMS, sms)) if sender is not None
+    }
     if len(senders) < 2:
-        missing = select(literal(1)).where(due)
-        if senders:
-            missing = missing.where(Notification.channel.not_in(list(senders)))
-        result.skipped = int(
-            await session.scalar(select(func.count()).select_from(missing.limit(batch).subquery())) or 0
-        )
+        result.skipped = await _count_skipped(session, senders, now=now, batch=batch)
     if not senders:
         return result
+    per_channel = await _lock_due(session, senders, now=now, batch=batch)
+    if not per_channel:
+        return result
+    async with asyncio.TaskGroup() as tasks:
+        stops = [
+            tasks.create_task(_send_channel(senders[channel], attempts))
+            for channel, attempts in per_channel.items()
+        ]
+    locked = sum(len(attempts) for attempts in per_channel.values())
+    result.more = locked >= batch and not any(stop.result() for stop in stops)
+    attempts = [a for items in per_channel.values() for a in items]
+    result.sent = await _record_sent(session, [a.message.id for a in attempts if a.done], now=now)
+    await _record_failures(session, sorted(attempts, key=lambda a: a.message.seq), result)
+    return result
+
+
+async def _count_skipped(
+    session: AsyncSession, senders: Mapping[str, object], *, now: datetime, batch: int
+) -> int:
+    """How many due rows (at most `batch`) are of a channel without a sender."""
+    missing = select(literal(1)).where(_due(now))
+    if senders:
+        missing = missing.where(Notification.channel.not_in(list(senders)))
+    return int(await session.scalar(select(func.count()).select_from(missing.limit(batch).subquery())) or 0)
+
+
+async def _lock_due(
+    session: AsyncSession, senders: Mapping[str, object], *, now: datetime, batch: int
+) -> dict[str, list[_Attempt]]:
+    """Lock up to `batch` due rows of the channels with a sender, in `seq` order, per channel."""
     rows = (
         await session.execute(
             select(
@@ -426,14 +446,12 @@ async def deliver_round(
                 Notification.attempts,
                 Notification.request_id,
             )
-            .where(due, Notification.channel.in_(list(senders)))
+            .where(_due(now), Notification.channel.in_(list(senders)))
             .order_by(Notification.seq)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
     ).all()
-    if not rows:
-        return result
     per_channel: dict[str, list[_Attempt]] = {}
     for r in rows:
         message = NotificationMessage(
@@ -448,37 +466,39 @@ async def deliver_round(
             request_id=r.request_id,
         )
         per_channel.setdefault(r.channel, []).append(_Attempt(message, int(r.attempts)))
-    async with asyncio.TaskGroup() as tasks:
-        stops = [
-            tasks.create_task(_send_channel(senders[channel], attempts))
-            for channel, attempts in per_channel.items()
-        ]
-    result.more = len(rows) >= batch and not any(stop.result() for stop in stops)
-    sent_ids = [a.message.id for items in per_channel.values() for a in items if a.done]
-    if sent_ids:
-        await session.execute(
-            update(Notification)
-            .where(Notification.id.in_(sent_ids))
-            .values(sent_at=now, last_error=None)
-            .execution_options(synchronize_session=False)
-        )
-        # A sent code lives only in the person's inbox: the outbox keeps no usable copy of it.
-        await session.execute(
-            update(Notification)
-            .where(Notification.id.in_(sent_ids), Notification.template.in_(SECRET_TEMPLATES))
-            .values(body="(đã gửi mã; nội dung không lưu)")
-            .execution_options(synchronize_session=False)
-        )
-        result.sent = len(sent_ids)
-    failures = sorted(
-        (a for items in per_channel.values() for a in items if a.error is not None),
-        key=lambda a: a.message.seq,
+    return per_channel
+
+
+async def _record_sent(session: AsyncSession, sent_ids: Sequence[uuid.UUID], *, now: datetime) -> int:
+    """Mark the sent rows sent, and forget the secrets they carried. The number of rows."""
+    if not sent_ids:
+        return 0
+    await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(sent_ids))
+        .values(sent_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
     )
-    for attempt in failures:
-        assert attempt.error is not None
+    # A sent code lives only in the person's inbox: the outbox keeps no usable copy of it.
+    await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(sent_ids), Notification.template.in_(SECRET_TEMPLATES))
+        .values(body="(đã gửi mã; nội dung không lưu)")
+        .execution_options(synchronize_session=False)
+    )
+    return len(sent_ids)
+
+
+async def _record_failures(
+    session: AsyncSession, attempts: Sequence[_Attempt], result: DeliveryRound
+) -> None:
+    """Count each failed attempt on its row; the last allowed one (or a permanent failure) gives up."""
+    for attempt in attempts:
+        if attempt.error is None:
+            continue
         count = MAX_ATTEMPTS if attempt.permanent else attempt.attempts + 1
         error = attempt.error
-        if count >= MAX_ATTEMPTS:
+        if backoff.exhausted(count):
             tried = attempt.attempts + 1
             error = _short(f"{GAVE_UP} after {tried} attempt{'s' if tried > 1 else ''}: {error}")
             result.gave_up += 1
@@ -490,7 +510,6 @@ async def deliver_round(
         )
         result.failed += 1
         result.errors[attempt.message.seq] = error
-    return result
 
 
 # --- the loop -----------------------------------------------------------------------------------
@@ -515,23 +534,15 @@ async def run_sender(
     for channel, sender in ((EMAIL, mailer), (SMS, sms)):
         if sender is None:
             log.warning("notifications: no %s sender configured; those messages stay in the outbox", channel)
-    while not stop.is_set():
-        more = False
-        try:
-            async with session_factory() as session:
-                done = await deliver_round(session, mailer=mailer, sms=sms, now=clock.now(), batch=batch)
-                await session.commit()
-            more = done.more
-            if done.sent or done.failed:
-                log.info(
-                    "notifications: %s sent, %s failed (%s given up)", done.sent, done.failed, done.gave_up
-                )
-            for seq, error in done.errors.items():
-                log.warning("notifications: #%s not sent: %s", seq, error)
-        except Exception:
-            log.exception("notifications: delivery round failed")
-        if more:
-            await asyncio.sleep(0)
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def one_round() -> bool:
+        async with session_factory() as session:
+            done = await deliver_round(session, mailer=mailer, sms=sms, now=clock.now(), batch=batch)
+            await session.commit()
+        if done.sent or done.failed:
+            log.info("notifications: %s sent, %s failed (%s given up)", done.sent, done.failed, done.gave_up)
+        for seq, error in done.errors.items():
+            log.warning("notifications: #%s not sent: %s", seq, error)
+        return done.more
+
+    await run_rounds(one_round, interval=interval, stop=stop, log=log, name="notifications")

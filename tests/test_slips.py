@@ -21,16 +21,15 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
+from services.documents.conversion import Conversion, conversion
 from services.documents.slips import (
     BookRow,
-    Conversion,
     SlipComponent,
     SlipDossier,
     TrailRow,
     apology,
     completion_request,
     control_slip,
-    conversion,
     lookup_url,
     qr_payload,
     receipt,

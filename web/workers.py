@@ -26,7 +26,8 @@ from services.holidays import CalendarCache
 from services.national_portal.feed import PortalClient, PortalTransport, ensure_portal_consumer, portal_config
 from services.national_portal.reconcile import reconcile
 from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMailer, run_sender
-from services.outbox import Transport, run_dispatcher
+from services.outbox.dispatcher import run_dispatcher
+from services.outbox.transport import Transport
 from services.payments.settlement import run_configured as settle_payments
 from services.uploads import clean_expired, sweep_staging, verify_stored
 from storage import signatures

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 import secrets
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -24,11 +26,13 @@ from models.dossiers import (
     AttachmentKind,
     Dossier,
     DossierAttachment,
+    DossierEvent,
     DossierStep,
     PaperConversion,
     StoredFile,
 )
 from services.documents import slips
+from services.documents.conversion import Conversion, conversion
 from services.dossiers import acts
 from services.dossiers.queries import dossier_for, trail_of
 from services.errors import NotFound, Refused
@@ -47,7 +51,7 @@ class SlipForm(enum.Enum):
     CONTROL_SLIP = "CONTROL_SLIP"  # mẫu 05
 
 
-_NEEDS = {
+_REPORTED_ACTION = {
     SlipForm.RECEIPT: "RECEIVE",
     SlipForm.COMPLETION_REQUEST: "REQUEST_COMPLETION",
     SlipForm.REFUSAL_OF_RECEIPT: "REFUSE_RECEIPT",
@@ -66,25 +70,56 @@ async def issue_slip(
     zone: ZoneInfo,
     base_url: str,
 ) -> StoredFile:
+    """Render one slip of a dossier the caller may see, as it stands, and attach it to the dossier."""
     dossier = await dossier_for(session, actor, dossier_id)
     if dossier is None:
         raise NotFound("hồ sơ", str(dossier_id))
     events = await trail_of(session, dossier.id)
-    needed = _NEEDS.get(form)
-    event = next((e for e in reversed(events) if e.action == needed), None) if needed else None
-    if needed and event is None:
-        raise Refused("NOT_APPLICABLE", "Hồ sơ chưa có thao tác tương ứng với phiếu này.")
-    if (
-        dossier.code is None
-        and form is not SlipForm.REFUSAL_OF_RECEIPT
-        and form is not SlipForm.COMPLETION_REQUEST
-    ):
+    event = _event_for(form, events)
+    if dossier.code is None and form not in (SlipForm.REFUSAL_OF_RECEIPT, SlipForm.COMPLETION_REQUEST):
         raise Refused("NOT_RECEIVED", "Hồ sơ chưa được tiếp nhận.")
+    slip = _Slip(
+        form=form,
+        dossier=dossier,
+        head=await _slip_dossier(session, dossier, base_url),
+        events=events,
+        event=event,
+        officer=event.actor_label if event else actor.label,
+    )
+    pdf = await _render(session, slip, zone=zone)
+    return await _attach(session, store, actor, slip, pdf, now=now)
+
+
+@dataclass(frozen=True)
+class _Slip:
+    """What one slip is made from."""
+
+    form: SlipForm
+    dossier: Dossier
+    head: slips.SlipDossier
+    events: Sequence[DossierEvent]
+    event: DossierEvent | None  # the act the slip reports (forms 01–04)
+    officer: str  # who took that act, or who asks for the slip
+
+
+def _event_for(form: SlipForm, events: Sequence[DossierEvent]) -> DossierEvent | None:
+    """The latest act a slip reports (None for the control slip, which reports them all)."""
+    needed = _REPORTED_ACTION.get(form)
+    if needed is None:
+        return None
+    event = next((e for e in reversed(events) if e.action == needed), None)
+    if event is None:
+        raise Refused("NOT_APPLICABLE", "Hồ sơ chưa có thao tác tương ứng với phiếu này.")
+    return event
+
+
+async def _slip_dossier(session: AsyncSession, dossier: Dossier, base_url: str) -> slips.SlipDossier:
+    """What every slip prints about the dossier; a dossier without a code yet gets a stand-in."""
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     procedure = await session.get_one(Procedure, dossier.procedure_id)
     agency = await session.get_one(Agency, dossier.receiving_agency_id)
     code = dossier.code or f"(chưa cấp mã) {str(dossier.id)[:8]}"
-    head = slips.SlipDossier(
+    return slips.SlipDossier(
         code=code,
         procedure_code=procedure.code,
         procedure_name=version.name,
@@ -103,63 +138,81 @@ async def issue_slip(
             applicant_id=dossier.applicant_id_number,
         ),
     )
-    officer = event.actor_label if event else actor.label
-    if form is SlipForm.RECEIPT:
-        components = [
-            slips.SlipComponent(c.name, c.copy_type.value, c.count)
-            for c in await session.scalars(
-                select(ProcedureComponent)
-                .join(DossierAttachment, DossierAttachment.component_id == ProcedureComponent.id)
-                .where(DossierAttachment.dossier_id == dossier.id, DossierAttachment.removed_at.is_(None))
-                .distinct()
-                .order_by(ProcedureComponent.position)
-            )
-        ]
-        pdf = slips.receipt(head, components, officer=officer, zone=zone)
-    elif form is SlipForm.COMPLETION_REQUEST:
-        assert event is not None
+
+
+async def _render(session: AsyncSession, slip: _Slip, *, zone: ZoneInfo) -> bytes:
+    """The slip's PDF."""
+    head, event, officer = slip.head, slip.event, slip.officer
+    if slip.form is SlipForm.RECEIPT:
+        components = await _received_components(session, slip.dossier)
+        return slips.receipt(head, components, officer=officer, zone=zone)
+    if slip.form is SlipForm.CONTROL_SLIP:
+        return slips.control_slip(head, await _control_rows(session, slip.dossier, slip.events), zone=zone)
+    assert event is not None
+    if slip.form is SlipForm.COMPLETION_REQUEST:
         completion = acts.completion_items(event.data)
-        pdf = slips.completion_request(head, completion.items, officer=officer, at=event.at, zone=zone)
-    elif form is SlipForm.REFUSAL_OF_RECEIPT:
-        assert event is not None
+        return slips.completion_request(head, completion.items, officer=officer, at=event.at, zone=zone)
+    if slip.form is SlipForm.REFUSAL_OF_RECEIPT:
         refusal = acts.refusal_reasons(event.data)
-        pdf = slips.refusal_of_receipt(head, refusal.reasons, officer=officer, at=event.at, zone=zone)
-    elif form is SlipForm.APOLOGY:
-        assert event is not None
-        apology = acts.apology(event.data, event.comment)
-        pdf = slips.apology(
-            head, apology.reason, apology.new_appointment, signer=officer, at=event.at, zone=zone
+        return slips.refusal_of_receipt(head, refusal.reasons, officer=officer, at=event.at, zone=zone)
+    apology = acts.apology(event.data, event.comment)
+    return slips.apology(
+        head, apology.reason, apology.new_appointment, signer=officer, at=event.at, zone=zone
+    )
+
+
+async def _received_components(session: AsyncSession, dossier: Dossier) -> list[slips.SlipComponent]:
+    """The components the dossier holds papers for (form 01's table), in the procedure's order."""
+    return [
+        slips.SlipComponent(c.name, c.copy_type.value, c.count)
+        for c in await session.scalars(
+            select(ProcedureComponent)
+            .join(DossierAttachment, DossierAttachment.component_id == ProcedureComponent.id)
+            .where(DossierAttachment.dossier_id == dossier.id, DossierAttachment.removed_at.is_(None))
+            .distinct()
+            .order_by(ProcedureComponent.position)
         )
-    else:
-        steps = {
-            s.position: s.name
-            for s in await session.scalars(select(DossierStep).where(DossierStep.dossier_id == dossier.id))
-        }
-        rows = [
-            slips.TrailRow(
-                at=e.at,
-                action=e.action,
-                from_party=e.actor_label,
-                to_party=steps.get(e.to_step or 0, e.to_status),
-                step=steps.get(e.from_step or 0),
-                punctuality=e.punctuality,
-                comment=e.comment,
-            )
-            for e in events
-        ]
-        pdf = slips.control_slip(head, rows, zone=zone)
+    ]
+
+
+async def _control_rows(
+    session: AsyncSession, dossier: Dossier, events: Sequence[DossierEvent]
+) -> list[slips.TrailRow]:
+    """One row per act of the trail (form 05), with the steps named."""
+    steps = {
+        s.position: s.name
+        for s in await session.scalars(select(DossierStep).where(DossierStep.dossier_id == dossier.id))
+    }
+    return [
+        slips.TrailRow(
+            at=e.at,
+            action=e.action,
+            from_party=e.actor_label,
+            to_party=steps.get(e.to_step or 0, e.to_status),
+            step=steps.get(e.from_step or 0),
+            punctuality=e.punctuality,
+            comment=e.comment,
+        )
+        for e in events
+    ]
+
+
+async def _attach(
+    session: AsyncSession, store: ObjectStore, actor: Actor, slip: _Slip, pdf: bytes, *, now: datetime
+) -> StoredFile:
+    """Store the slip and attach it to the dossier."""
     file = await store_bytes(
         session,
         store,
         owner_id=None,
-        filename=f"{form.value.lower()}-{code}.pdf",
+        filename=f"{slip.form.value.lower()}-{slip.head.code}.pdf",
         content_type="application/pdf",
         data=pdf,
         now=now,
     )
     session.add(
         DossierAttachment(
-            dossier_id=dossier.id,
+            dossier_id=slip.dossier.id,
             component_id=None,
             kind=AttachmentKind.SLIP,
             file_id=file.id,
@@ -207,8 +260,8 @@ async def convert(
     description = f"Tệp “{source.filename}” ({source.size} byte, {source.content_type})" + (
         f", thuộc hồ sơ {dossier_code}" if dossier_code else ""
     )
-    pdf = slips.conversion(
-        slips.Conversion(
+    pdf = conversion(
+        Conversion(
             title=source.filename,
             source_system=SYSTEM_NAME,
             converted_by=who,

@@ -84,35 +84,43 @@ WHO: dict[Action, frozenset[Party]] = {
     Action.REFUSE: frozenset({Party.STEP_HANDLER}),
 }
 
-LABELS = {
-    Action.SUBMIT: "nộp hồ sơ",
-    Action.RECEIVE: "tiếp nhận",
-    Action.REQUEST_COMPLETION: "yêu cầu bổ sung, hoàn thiện",
-    Action.REFUSE_RECEIPT: "từ chối tiếp nhận",
-    Action.RESUBMIT: "nộp lại",
-    Action.ASSIGN: "phân công",
-    Action.FORWARD: "chuyển bước",
-    Action.SEND_BACK: "trả về bước trước",
-    Action.REQUEST_SUPPLEMENT: "yêu cầu bổ sung",
-    Action.SUPPLEMENT: "bổ sung hồ sơ",
-    Action.APOLOGIZE: "xin lỗi, hẹn lại",
-    Action.APPROVE: "phê duyệt",
-    Action.REFUSE: "từ chối giải quyết",
-    Action.RETURN: "trả kết quả",
-    Action.WITHDRAW: "rút hồ sơ",
-}
+# The words for the statuses and the acts — one vocabulary for every text a person reads: the
+# guard's messages below, `statusLabel`, the public lookup page, SMS replies, and the slips of
+# Circular 01/2018/TT-VPCP (forms 05 and 06 print them with a capital first letter).
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[S, str] = {
     S.DRAFT: "đang soạn",
     S.SUBMITTED: "chờ tiếp nhận",
     S.AWAITING_COMPLETION: "chờ bổ sung, hoàn thiện",
     S.IN_PROGRESS: "đang giải quyết",
-    S.SUPPLEMENT_REQUESTED: "chờ bổ sung",
+    S.SUPPLEMENT_REQUESTED: "chờ bổ sung (tạm dừng tính thời gian)",
     S.RESULT_READY: "có kết quả, chờ trả",
     S.REFUSED: "từ chối giải quyết",
     S.CLOSED: "đã trả kết quả",
     S.REJECTED: "từ chối tiếp nhận",
-    S.WITHDRAWN: "đã rút",
+    S.WITHDRAWN: "đã rút hồ sơ",
+}
+
+# Keyed by the action as the trail records it: the workflow's actions, and the payment acts the
+# payment job records beside the table (PAY, REFUND).
+ACTION_LABELS: dict[str, str] = {
+    Action.SUBMIT.value: "nộp hồ sơ",
+    Action.RECEIVE.value: "tiếp nhận hồ sơ",
+    Action.REQUEST_COMPLETION.value: "yêu cầu bổ sung, hoàn thiện hồ sơ",
+    Action.REFUSE_RECEIPT.value: "từ chối tiếp nhận hồ sơ",
+    Action.RESUBMIT.value: "nộp lại hồ sơ đã hoàn thiện",
+    Action.ASSIGN.value: "phân công xử lý",
+    Action.FORWARD.value: "chuyển xử lý",
+    Action.SEND_BACK.value: "trả lại bước trước",
+    Action.REQUEST_SUPPLEMENT.value: "yêu cầu bổ sung (tạm dừng tính thời gian)",
+    Action.SUPPLEMENT.value: "bổ sung hồ sơ",
+    Action.APOLOGIZE.value: "xin lỗi, hẹn lại ngày trả kết quả",
+    Action.APPROVE.value: "phê duyệt kết quả",
+    Action.REFUSE.value: "từ chối giải quyết",
+    Action.RETURN.value: "trả kết quả",
+    Action.WITHDRAW.value: "rút hồ sơ",
+    "PAY": "thanh toán phí, lệ phí trực tuyến",
+    "REFUND": "hoàn trả phí, lệ phí đã nộp trực tuyến",
 }
 
 FINAL = frozenset({S.CLOSED, S.REJECTED, S.WITHDRAWN})
@@ -170,13 +178,18 @@ def check(actor: Actor, action: Action, s: Situation) -> S:
     """The one guard: the next status, or InvalidTransition with the reason in Vietnamese. Who
     comes first: a caller who may never take the action is told so, whatever the status."""
     if not (WHO[action] & parties(actor, s)):
-        raise InvalidTransition(s.status.value, action.value, f"Bạn không được {LABELS[action]} hồ sơ này.")
+        raise InvalidTransition(
+            s.status.value,
+            action.value,
+            f"Bạn không được thực hiện “{ACTION_LABELS[action.value]}” đối với hồ sơ này.",
+        )
     target = TRANSITIONS.get((s.status, action))
     if target is None:
         raise InvalidTransition(
             s.status.value,
             action.value,
-            f"Không thể {LABELS[action]} khi hồ sơ đang ở trạng thái “{STATUS_LABELS[s.status]}”.",
+            f"Không thể thực hiện “{ACTION_LABELS[action.value]}” khi hồ sơ đang ở trạng thái "
+            f"“{STATUS_LABELS[s.status]}”.",
         )
     reason = _condition(action, s)
     if reason is not None:

@@ -2,7 +2,7 @@
 (đồng bộ hồ sơ, trạng thái hồ sơ — Decree 61/2018 art. 12, Decree 107/2021, Decision 31/2021/QĐ-TTg
 ch. IV: provincial systems synchronise every dossier and its status with the national portal).
 
-This is a *transport* of the outbox (`services.outbox.Transport`), not a second outbox: the same
+This is a *transport* of the outbox (`services.outbox.transport.Transport`), not a second outbox: the same
 rounds, row locks, per-dossier order, retries with backoff and replay apply. Only the request
 differs from a webhook:
 
@@ -35,14 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import Clock
 from core.settings import Settings
 from models.dossiers import ConsumerKind, DossierStatus
-from services.outbox import (
-    EventFacts,
-    Outgoing,
-    Target,
-    ensure_consumer,
-    failure,
-    signed_headers,
-)
+from services.outbox.consumers import ensure_consumer
+from services.outbox.signing import signed_headers
+from services.outbox.transport import EventFacts, Outgoing, Target, failure
 
 CONSUMER_NAME = "cong-dvc-quoc-gia"
 SYNC_PATH = "/hoso/dongbo"
@@ -183,7 +178,7 @@ class PortalClient:
 
 
 class PortalTransport:
-    """`services.outbox.Transport` for consumers of kind NATIONAL_PORTAL."""
+    """`services.outbox.transport.Transport` for consumers of kind NATIONAL_PORTAL."""
 
     def __init__(self, portal: PortalClient) -> None:
         self.portal = portal

@@ -43,7 +43,7 @@ from services.dossiers import acts, commands
 from services.errors import DomainError, FieldIssue, Issues, ValidationFailed
 from services.files import object_key
 from services.national_portal.feed import CONSUMER_NAME
-from services.outbox import sign
+from services.outbox.signing import sign
 from services.uploads import Scanner, check_stored
 from storage.s3 import ObjectStore
 

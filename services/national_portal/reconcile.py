@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.dossiers import ConsumerKind, Dossier, DossierEvent, EventConsumer, EventDelivery
 from services.errors import NotFound
 from services.national_portal.feed import CONSUMER_NAME, STATUS_PATH, PortalClient, portal_status
-from services.outbox import Target, replay_dossiers, signed_headers
+from services.outbox.operations import replay_dossiers
+from services.outbox.signing import signed_headers
+from services.outbox.transport import Target
 
 CHUNK = 100
 

@@ -29,22 +29,19 @@ from models.payments import Payment, PaymentState, Refund, RefundReason, RefundS
 from services.dossiers import commands
 from services.errors import FieldIssue, NotFound, Refused, ValidationFailed
 from services.payments.orders import agency_of
+from services.retry import Backoff
 
 SYSTEM_LABEL = "Hệ thống (tự động)"
 REFUNDABLE = frozenset({PaymentState.PAID, PaymentState.DUPLICATE})
 REFUSALS = frozenset({DossierStatus.REFUSED, DossierStatus.REJECTED})
-MAX_BACKOFF = timedelta(hours=6)
+# Wait before the next try of a refund: 1, 2, 4… minutes, at most six hours; never given up.
+backoff = Backoff(first=timedelta(minutes=1), cap=timedelta(hours=6))
 
 
 @dataclass(frozen=True)
 class RefundRequest:
     reason: RefundReason
     comment: str | None = None
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next try: 1, 2, 4… minutes, at most six hours."""
-    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
 async def request(

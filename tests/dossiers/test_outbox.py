@@ -40,14 +40,10 @@ from core.db import make_engine, make_session_factory
 from devservers import find_free_port
 from models.dossiers import Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
 from services.errors import NotFound
-from services.outbox import (
-    backlog,
-    deliver_once,
-    ensure_deliveries,
-    replay,
-    run_dispatcher,
-    verify_signature,
-)
+from services.outbox.delivery import deliver_once, ensure_deliveries
+from services.outbox.dispatcher import run_dispatcher
+from services.outbox.operations import backlog, replay
+from services.outbox.signing import verify_signature
 from storage.s3 import ObjectStore
 from tests.conftest import NOW, Servers, gql
 from tests.dossiers.helpers import DRAFT_RESULT, Scene, act, scene, upload

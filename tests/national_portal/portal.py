@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from services.outbox import verify_signature
+from services.outbox.signing import verify_signature
 
 CLIENT_ID = "tinh-phu-tho"
 CLIENT_SECRET = "portal-client-secret-0123456789"

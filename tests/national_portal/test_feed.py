@@ -27,7 +27,9 @@ from services.national_portal.feed import (
     portal_config,
 )
 from services.national_portal.reconcile import reconcile
-from services.outbox import Transport, deliver_once, verify_signature
+from services.outbox.delivery import deliver_once
+from services.outbox.signing import verify_signature
+from services.outbox.transport import Transport
 from storage.s3 import ObjectStore
 from tests.conftest import admin_gql
 from tests.dossiers.test_outbox import (

@@ -19,7 +19,8 @@ from core.clock import FixedClock
 from core.settings import Settings
 from models.dossiers import Channel, ConsumerKind, Dossier, DossierEvent, PortalSubmission
 from services.national_portal.feed import PortalClient, PortalConfig, PortalTransport, ensure_portal_consumer
-from services.outbox import deliver_once, sign
+from services.outbox.delivery import deliver_once
+from services.outbox.signing import sign
 from tests.conftest import CALENDAR, NOW, gql
 from tests.dossiers.helpers import PDF, Scene, scene
 from tests.national_portal.portal import CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, Portal

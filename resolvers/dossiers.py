@@ -28,9 +28,21 @@ from schema.permissions import DOSSIER_STATUS, PERSON
 from schema.types.catalog import PageInfo
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
 from services import idempotency
-from services.dossiers import acts, commands, queries, ratings
+from services.dossiers import (
+    acts,
+    apology,
+    completion,
+    processing,
+    queries,
+    ratings,
+    reception,
+    results,
+    submission,
+    withdrawal,
+)
 from services.dossiers.acts import ComponentFiles
-from services.dossiers.commands import ActContext, Applicant, DraftData
+from services.dossiers.submission import Applicant, DraftData
+from services.dossiers.transition import ActContext
 from services.dossiers.workflow import STATUS_LABELS
 from services.errors import NotFound as DomainNotFound
 from services.errors import ValidationFailed as DomainValidationFailed
@@ -290,7 +302,7 @@ class DossierMutation:
                 components=_components(input.components),
                 delivery_method=input.delivery_method,
             )
-            dossier = await commands.save_draft(
+            dossier = await submission.save_draft(
                 session, ctx.actor, data, now=ctx.now, dossier_id=parse_id(id, "id") if id else None
             )
             return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
@@ -309,7 +321,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _dossier_act(info, "submit", id, expected_version, idempotency_key, commands.submit)
+        return await _dossier_act(info, "submit", id, expected_version, idempotency_key, submission.submit)
 
     @strawberry.mutation(
         description="Cán bộ một cửa nhập hồ sơ nộp trực tiếp hoặc qua bưu chính thay người nộp.",
@@ -328,7 +340,7 @@ class DossierMutation:
         ctx = info.context
 
         async def run(session: AsyncSession) -> DossierChanged:
-            dossier = await commands.register_at_counter(
+            dossier = await submission.register_at_counter(
                 session,
                 ctx.actor,
                 procedure_code=procedure_code,
@@ -354,7 +366,7 @@ class DossierMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await _dossier_act(info, "receive", id, expected_version, idempotency_key, commands.receive)
+        return await _dossier_act(info, "receive", id, expected_version, idempotency_key, reception.receive)
 
     @strawberry.mutation(
         description="Yêu cầu bổ sung, hoàn thiện hồ sơ (một lần, hướng dẫn đầy đủ từng nội dung).",
@@ -371,7 +383,7 @@ class DossierMutation:
         act = acts.RequestCompletion(tuple(items))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.request_completion(session, ident, ctx, act)
+            return await completion.request_completion(session, ident, ctx, act)
 
         return await _dossier_act(
             info, "request_completion", id, expected_version, idempotency_key, command, {"items": items}
@@ -389,7 +401,7 @@ class DossierMutation:
         act = acts.RefuseReceipt(tuple(reasons))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.refuse_receipt(session, ident, ctx, act)
+            return await reception.refuse_receipt(session, ident, ctx, act)
 
         return await _dossier_act(
             info, "refuse_receipt", id, expected_version, idempotency_key, command, {"reasons": reasons}
@@ -411,7 +423,7 @@ class DossierMutation:
         act = acts.Resubmit(parts, data)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.resubmit(session, ident, ctx, act)
+            return await completion.resubmit(session, ident, ctx, act)
 
         return await _dossier_act(
             info,
@@ -437,7 +449,7 @@ class DossierMutation:
         act = acts.Assign(who)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.assign(session, ident, ctx, act)
+            return await processing.assign(session, ident, ctx, act)
 
         return await _dossier_act(
             info, "assign", id, expected_version, idempotency_key, command, {"assignee": str(who)}
@@ -458,7 +470,7 @@ class DossierMutation:
         act = acts.Forward(who)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.forward(session, ident, ctx, act)
+            return await processing.forward(session, ident, ctx, act)
 
         return await _dossier_act(
             info,
@@ -484,7 +496,7 @@ class DossierMutation:
         act = acts.SendBack(to_step)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.send_back(session, ident, ctx, act)
+            return await processing.send_back(session, ident, ctx, act)
 
         return await _dossier_act(
             info,
@@ -512,7 +524,7 @@ class DossierMutation:
         act = acts.RequestSupplement(tuple(items))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.request_supplement(session, ident, ctx, act)
+            return await completion.request_supplement(session, ident, ctx, act)
 
         return await _dossier_act(
             info, "request_supplement", id, expected_version, idempotency_key, command, {"items": items}
@@ -532,7 +544,7 @@ class DossierMutation:
         act = acts.Supplement(parts)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.supplement(session, ident, ctx, act)
+            return await completion.supplement(session, ident, ctx, act)
 
         return await _dossier_act(
             info,
@@ -559,7 +571,7 @@ class DossierMutation:
         act = acts.Apologize(new_appointment, reason)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.apologize(session, ident, ctx, act)
+            return await apology.apologize(session, ident, ctx, act)
 
         return await _dossier_act(
             info,
@@ -586,7 +598,7 @@ class DossierMutation:
         act = acts.Approve(tuple(files))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.approve(session, ident, ctx, act)
+            return await results.approve(session, ident, ctx, act)
 
         return await _dossier_act(
             info,
@@ -611,7 +623,7 @@ class DossierMutation:
         act = acts.Refuse(tuple(reasons))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.refuse(session, ident, ctx, act)
+            return await results.refuse(session, ident, ctx, act)
 
         return await _dossier_act(
             info, "refuse", id, expected_version, idempotency_key, command, {"reasons": reasons}
@@ -632,7 +644,7 @@ class DossierMutation:
         act = acts.ReturnResult(method)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.return_result(session, ident, ctx, act)
+            return await results.return_result(session, ident, ctx, act)
 
         return await _dossier_act(
             info, "return", id, expected_version, idempotency_key, command, {"method": method}
@@ -653,7 +665,7 @@ class DossierMutation:
             id,
             expected_version,
             idempotency_key,
-            commands.withdraw,
+            withdrawal.withdraw,
             {"reason": reason},
             comment=reason,
         )

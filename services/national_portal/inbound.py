@@ -14,7 +14,7 @@ NATIONAL_PORTAL_CLOCK_SKEW_SECONDS). Its body (docs/domain.md, "The national pub
 
 Files travel inline (base64), bounded (`MAX_FILE_BYTES` each, `MAX_FILES` in all) and go through
 the same checks as a direct upload (`services.uploads.check_stored`: type read from the bytes,
-malware scan); the dossier is then created by `commands.submit_from_portal`, the same checks as
+malware scan); the dossier is then created by `submission.submit_from_portal`, the same checks as
 an online submission. The portal's dossier id makes a retry harmless: the same request again
 answers the same dossier; another request under the same id is a conflict.
 """
@@ -39,7 +39,7 @@ from auth.actor import Actor, ActorKind
 from models.catalog import ProcedureComponent
 from models.dossiers import Dossier, FileStatus, PortalSubmission, StoredFile
 from services.calendar import WorkingCalendar
-from services.dossiers import acts, commands
+from services.dossiers import acts, eligibility, submission
 from services.errors import DomainError, FieldIssue, Issues, ValidationFailed
 from services.files import object_key
 from services.national_portal.feed import CONSUMER_NAME
@@ -53,7 +53,7 @@ MAX_BODY_BYTES = (MAX_FILE_BYTES * 4 // 3 + 4096) * 3  # base64 of a few files, 
 PORTAL = Actor(ActorKind.SYSTEM, name="Cổng Dịch vụ công quốc gia", client_id=CONSUMER_NAME)
 PORTAL_ID = re.compile(r"^[A-Za-z0-9._-]{4,64}$")
 
-# Our field names (commands' paths) → the portal's, for error answers.
+# Our field names (the dossier commands' paths) → the portal's, for error answers.
 FIELD_NAMES = {
     "procedureCode": "MaTTHC",
     "receivingAgencyCode": "MaCoQuan",
@@ -102,7 +102,7 @@ class PortalDossier:
     portal_id: str
     procedure_code: str
     agency_code: str
-    applicant: commands.Applicant
+    applicant: submission.Applicant
     organisation: bool
     form_data: dict[str, Any]
     delivery_method: str | None
@@ -146,7 +146,7 @@ def parse(document: Any) -> PortalDossier:
         issues.add(("DuLieuToKhai",), "BAD_FORMAT", "Dữ liệu tờ khai phải là một đối tượng JSON.")
         form = {}
     owner = document.get("ChuHoSo")
-    applicant = commands.Applicant(name="")
+    applicant = submission.Applicant(name="")
     organisation = False
     if not isinstance(owner, dict):
         issues.add(("ChuHoSo",), "REQUIRED", "Thiếu thông tin chủ hồ sơ.")
@@ -165,7 +165,7 @@ def parse(document: Any) -> PortalDossier:
                 if organisation
                 else "Số định danh cá nhân gồm 12 chữ số.",
             )
-        applicant = commands.Applicant(
+        applicant = submission.Applicant(
             name=_text(owner, "HoTen", issues, ("ChuHoSo",)) or "",
             id_number=id_number,
             phone=_text(owner, "SoDienThoai", issues, ("ChuHoSo",), required=False, limit=20),
@@ -265,7 +265,7 @@ async def accept(
         if earlier.request_hash != request_hash or earlier.dossier_id is None:
             raise DuplicateSubmission
         return Accepted(await session.get_one(Dossier, earlier.dossier_id), created=False)
-    _, version = await commands.published(session, request.procedure_code)
+    _, version = await eligibility.published(session, request.procedure_code)
     by_name = {
         c.name: c
         for c in await session.scalars(
@@ -279,7 +279,7 @@ async def accept(
                 ("ThanhPhanHoSo", i, "TenThanhPhan"), "UNKNOWN", "Thành phần hồ sơ không thuộc thủ tục này."
             )
     issues.raise_if_any()
-    account_id = await commands.applicant_account(
+    account_id = await submission.applicant_account(
         session, request.applicant.id_number, organisation=request.organisation
     )
     stored: list[StoredFile] = []
@@ -316,7 +316,7 @@ async def accept(
             )
             for i, name in enumerate(request.components)
         )
-        dossier = await commands.submit_from_portal(
+        dossier = await submission.submit_from_portal(
             session,
             PORTAL,
             procedure_code=request.procedure_code,
@@ -334,7 +334,7 @@ async def accept(
         for row in stored:
             await store.remove(row.object_key)
         raise
-    submission = await session.get_one(PortalSubmission, request.portal_id)
-    submission.dossier_id = dossier.id
+    portal_submission = await session.get_one(PortalSubmission, request.portal_id)
+    portal_submission.dossier_id = dossier.id
     await session.flush()
     return Accepted(dossier, created=True)

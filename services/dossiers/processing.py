@@ -6,12 +6,13 @@ trước). Each step finished is judged on time or late against its own deadline
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Account, AccountStatus, StaffAssignment
-from models.dossiers import Dossier
+from models.dossiers import Dossier, DossierStatus, DossierStep
 from services.dossiers.acts import Assign, Forward, SendBack
 from services.dossiers.recording import settle
 from services.dossiers.steps import current_step, finish_step, is_reception_step, start_step
@@ -51,21 +52,8 @@ async def assign(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, 
 async def forward(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: Forward) -> Dossier:
     dossier, steps, previous = await transition(session, dossier_id, Action.FORWARD, ctx)
     step = current_step(steps, dossier)
-    punctuality = finish_step(step, ctx.now, ctx.calendar)
     following = next(s for s in steps if s.position > step.position and not is_reception_step(s, dossier))
-    await start_step(session, following, ctx.now, act.assignee_id)
-    dossier.current_step = following.position
-    await settle(
-        session,
-        dossier,
-        Action.FORWARD,
-        ctx,
-        from_status=previous,
-        at=step,
-        punctuality=punctuality,
-        act=act,
-        steps=steps,
-    )
+    await _move(session, dossier, steps, ctx, previous, act, to=following, assignee=act.assignee_id)
     return dossier
 
 
@@ -77,13 +65,31 @@ async def send_back(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContex
     target = next((s for s in earlier if s.position == to_position), None) if to_position else earlier[-1]
     if target is None:
         raise ValidationFailed([FieldIssue(("toStep",), "UNKNOWN", "Bước trả về không hợp lệ.")])
+    await _move(session, dossier, steps, ctx, previous, act, to=target, assignee=target.assignee_id)
+    return dossier
+
+
+async def _move(  # noqa: PLR0917 — the act's state, in the order transition returns it
+    session: AsyncSession,
+    dossier: Dossier,
+    steps: Sequence[DossierStep],
+    ctx: ActContext,
+    previous: DossierStatus,
+    act: Forward | SendBack,
+    *,
+    to: DossierStep,
+    assignee: uuid.UUID | None,
+) -> None:
+    """The current step finished (judged against its deadline), `to` started and made current."""
+    step = current_step(steps, dossier)
     punctuality = finish_step(step, ctx.now, ctx.calendar)
-    await start_step(session, target, ctx.now, target.assignee_id)
-    dossier.current_step = target.position
+    await start_step(session, to, ctx.now, assignee)
+    dossier.current_step = to.position
+    action = Action.FORWARD if isinstance(act, Forward) else Action.SEND_BACK
     await settle(
         session,
         dossier,
-        Action.SEND_BACK,
+        action,
         ctx,
         from_status=previous,
         at=step,
@@ -91,4 +97,3 @@ async def send_back(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContex
         act=act,
         steps=steps,
     )
-    return dossier

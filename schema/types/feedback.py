@@ -17,7 +17,7 @@ from models import feedback as m
 from resolvers.context import Context
 from schema.types.catalog import Agency, Field, PageInfo
 from schema.types.columns import column, identifier
-from services import feedback as rules
+from services.feedback import lifecycle
 
 strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")
 strawberry.enum(
@@ -64,7 +64,7 @@ class Inquiry:
 
     @strawberry.field(description="Trạng thái bằng lời.")
     def status_label(self) -> str:
-        return rules.STATUS_LABELS[self.row.status]
+        return lifecycle.STATUS_LABELS[self.row.status]
 
     title: str = column("Tiêu đề.")
     content: str = column("Nội dung.")

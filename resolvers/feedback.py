@@ -29,10 +29,12 @@ from schema.types.feedback import (
     PublishedAnswerEdge,
 )
 from schema.types.pagination import PageInfo
-from services import feedback as rules
 from services import idempotency
 from services.errors import ValidationFailed as DomainValidationFailed
-from services.feedback import Deadlines, InboxFilter, PublishedFilter, Submission
+from services.feedback import access, answers, classification, lifecycle, queries, submission
+from services.feedback.classification import Deadlines
+from services.feedback.queries import InboxFilter, PublishedFilter
+from services.feedback.submission import Submission
 from services.pagination import Page
 
 
@@ -62,7 +64,7 @@ async def _create(
 
     async def command(session: AsyncSession) -> InquiryChanged:
         async def submit() -> InquiryRow:
-            return await rules.submit(
+            return await submission.submit(
                 session,
                 ctx.actor,
                 sub,
@@ -73,7 +75,7 @@ async def _create(
             )
 
         async def replay(earlier: dict[str, Any]) -> InquiryRow:
-            row = await rules.inquiry_for(session, ctx.actor, parse_id(str(earlier["inquiryId"]), "id"))
+            row = await access.inquiry_for(session, ctx.actor, parse_id(str(earlier["inquiryId"]), "id"))
             assert row is not None
             return row
 
@@ -169,7 +171,7 @@ class FeedbackMutation:
         ctx = info.context
         return await _inquiry_act(
             info,
-            lambda s: rules.forward(
+            lambda s: classification.forward(
                 s,
                 ctx.actor,
                 parse_id(id, "id"),
@@ -193,7 +195,7 @@ class FeedbackMutation:
         ctx = info.context
         return await _inquiry_act(
             info,
-            lambda s: rules.decline(
+            lambda s: classification.decline(
                 s, ctx.actor, parse_id(id, "id"), reason=reason, version=expected_version, now=ctx.now
             ),
         )
@@ -205,7 +207,7 @@ class FeedbackMutation:
         ctx = info.context
         return await _inquiry_act(
             info,
-            lambda s: rules.answer(
+            lambda s: answers.answer(
                 s, ctx.actor, parse_id(id, "id"), text=text, version=expected_version, now=ctx.now
             ),
         )
@@ -229,7 +231,7 @@ class FeedbackMutation:
         ctx = info.context
         return await _inquiry_act(
             info,
-            lambda s: rules.review(
+            lambda s: answers.review(
                 s,
                 ctx.actor,
                 parse_id(id, "id"),
@@ -276,7 +278,7 @@ class FeedbackQuery:
         except DomainValidationFailed:  # a malformed ID finds nothing
             return None
         async with info.context.db.session() as session:
-            row = await rules.inquiry_for(session, info.context.actor, ident)
+            row = await access.inquiry_for(session, info.context.actor, ident)
         return Inquiry(row=row) if row else None
 
     @strawberry.field(description="Phản ánh, câu hỏi mình đã gửi; mới nhất trước.", extensions=PERSON)
@@ -285,7 +287,7 @@ class FeedbackQuery:
     ) -> InquiryConnection:
         with _query_errors():
             async with info.context.db.session() as session:
-                page = await rules.mine(session, info.context.actor, first=first, after=after)
+                page = await queries.mine(session, info.context.actor, first=first, after=after)
         return _inquiries(page)
 
     @strawberry.field(
@@ -305,7 +307,7 @@ class FeedbackQuery:
         ctx = info.context
         with _query_errors():
             async with ctx.db.session() as session:
-                page = await rules.inbox(
+                page = await queries.inbox(
                     session,
                     ctx.actor,
                     InboxFilter(status=status, kind=kind, overdue=overdue),
@@ -319,14 +321,14 @@ class FeedbackQuery:
     async def inquiry_tracking(self, info: Info[Context, None], code: str) -> InquiryTracking | None:
         await check_lookup_rate(info.context)
         async with info.context.db.session() as session:
-            row = await rules.by_code(session, code)
+            row = await queries.by_code(session, code)
         if row is None:
             return None
         return InquiryTracking(
             code=row.code,
             kind=row.kind,
             status=row.status,
-            status_label=rules.STATUS_LABELS[row.status],
+            status_label=lifecycle.STATUS_LABELS[row.status],
             received_at=row.received_at,
             classify_due_at=row.classify_due_at,
             forwarded_at=row.forwarded_at,
@@ -358,6 +360,6 @@ class FeedbackQuery:
         )
         with _query_errors():
             async with info.context.db.session() as session:
-                page = await rules.published(session, flt, first=first, after=after)
+                page = await queries.published(session, flt, first=first, after=after)
         edges = [PublishedAnswerEdge(cursor=c, node=PublishedAnswer(row=r)) for r, c in page.items]
         return PublishedAnswerConnection(edges=edges, page_info=PageInfo.of(page, edges))

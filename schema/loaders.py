@@ -30,10 +30,10 @@ from models.catalog import (
 from models.dossiers import DossierAttachment, DossierEvent, DossierStep, StoredFile
 from models.feedback import InquiryEvent
 from models.payments import Payment, Refund
-from services import feedback
 from services.accounts import queries as account_queries
 from services.catalog import queries
 from services.dossiers import queries as dossier_queries
+from services.feedback import queries as feedback_queries
 from services.payments import refunds
 
 K = TypeVar("K")
@@ -146,4 +146,4 @@ class Loaders:
 
     @cached_property
     def events_by_inquiry_id(self) -> DataLoader[uuid.UUID, list[InquiryEvent]]:
-        return _loader(self._db, feedback.events_by_inquiry_ids)
+        return _loader(self._db, feedback_queries.events_by_inquiry_ids)

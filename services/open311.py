@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Agency, Field
 from models.feedback import Inquiry, InquiryKind, InquiryStatus
-from services import feedback as rules
+from services.feedback import queries
 
 MAX_LIST = 200
 CLOSED = (InquiryStatus.PUBLISHED, InquiryStatus.DECLINED)
@@ -72,7 +72,7 @@ async def find(session: AsyncSession, wanted: RequestFilter) -> Requests:
 
 async def by_code(session: AsyncSession, code: str) -> Requests | None:
     """One feedback by its tracking code; None for a question or an unknown code."""
-    row = await rules.by_code(session, code)
+    row = await queries.by_code(session, code)
     if row is None or row.kind is not InquiryKind.FEEDBACK:
         return None
     return await _named(session, [row])

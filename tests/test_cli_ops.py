@@ -190,7 +190,7 @@ def test_unlock_account(cli_env: dict[str, str]) -> None:
 
 
 def test_generate_data_then_archive_export(cli_env: dict[str, str], tmp_path: Path) -> None:
-    from services.dossiers import commands
+    from services.dossiers import reception, transition
     from services.dossiers.acts import RefuseReceipt
     from services.dossiers.generator import GENERATOR
 
@@ -238,13 +238,13 @@ def test_generate_data_then_archive_export(cli_env: dict[str, str], tmp_path: Pa
         from app import default_calendar
         from core.settings import get_settings
 
-        ctx = commands.ActContext(
+        ctx = transition.ActContext(
             actor=GENERATOR,
             now=datetime.now(UTC),
             calendar=default_calendar(get_settings()),
         )
         refusal = RefuseReceipt(("Thủ tục không thuộc thẩm quyền",))
-        await commands.refuse_receipt(session, dossier.id, ctx, refusal)
+        await reception.refuse_receipt(session, dossier.id, ctx, refusal)
         agency = await session.get_one(Agency, dossier.receiving_agency_id)
         return agency.code, str(dossier.id)
 

@@ -20,7 +20,7 @@ from schema.types.dossiers import Dossier
 from services import idempotency
 from services.dossiers import queries
 from services.dossiers.acts import ComponentFiles
-from services.dossiers.commands import ActContext
+from services.dossiers.transition import ActContext
 from services.errors import NotFound as DomainNotFound
 
 

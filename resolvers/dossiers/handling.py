@@ -21,8 +21,8 @@ from schema.context import Context
 from schema.inputs.dossiers import ComponentFilesInput
 from schema.payloads.dossiers import DossierActResult
 from schema.permissions import PERSON
-from services.dossiers import acts, commands
-from services.dossiers.commands import ActContext
+from services.dossiers import acts, apology, completion, processing, results, withdrawal
+from services.dossiers.transition import ActContext
 
 
 @strawberry.type
@@ -41,7 +41,7 @@ class DossierHandlingMutation:
         act = acts.Assign(who)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.assign(session, ident, ctx, act)
+            return await processing.assign(session, ident, ctx, act)
 
         return await run_act(
             info, "assign", id, expected_version, idempotency_key, command, {"assignee": str(who)}
@@ -62,7 +62,7 @@ class DossierHandlingMutation:
         act = acts.Forward(who)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.forward(session, ident, ctx, act)
+            return await processing.forward(session, ident, ctx, act)
 
         return await run_act(
             info,
@@ -88,7 +88,7 @@ class DossierHandlingMutation:
         act = acts.SendBack(to_step)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.send_back(session, ident, ctx, act)
+            return await processing.send_back(session, ident, ctx, act)
 
         return await run_act(
             info,
@@ -116,7 +116,7 @@ class DossierHandlingMutation:
         act = acts.RequestSupplement(tuple(items))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.request_supplement(session, ident, ctx, act)
+            return await completion.request_supplement(session, ident, ctx, act)
 
         return await run_act(
             info, "request_supplement", id, expected_version, idempotency_key, command, {"items": items}
@@ -136,7 +136,7 @@ class DossierHandlingMutation:
         act = acts.Supplement(parts)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.supplement(session, ident, ctx, act)
+            return await completion.supplement(session, ident, ctx, act)
 
         return await run_act(
             info,
@@ -163,7 +163,7 @@ class DossierHandlingMutation:
         act = acts.Apologize(new_appointment, reason)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.apologize(session, ident, ctx, act)
+            return await apology.apologize(session, ident, ctx, act)
 
         return await run_act(
             info,
@@ -190,7 +190,7 @@ class DossierHandlingMutation:
         act = acts.Approve(tuple(files))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.approve(session, ident, ctx, act)
+            return await results.approve(session, ident, ctx, act)
 
         return await run_act(
             info,
@@ -215,7 +215,7 @@ class DossierHandlingMutation:
         act = acts.Refuse(tuple(reasons))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.refuse(session, ident, ctx, act)
+            return await results.refuse(session, ident, ctx, act)
 
         return await run_act(
             info, "refuse", id, expected_version, idempotency_key, command, {"reasons": reasons}
@@ -236,7 +236,7 @@ class DossierHandlingMutation:
         act = acts.ReturnResult(method)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.return_result(session, ident, ctx, act)
+            return await results.return_result(session, ident, ctx, act)
 
         return await run_act(
             info, "return", id, expected_version, idempotency_key, command, {"method": method}
@@ -257,7 +257,7 @@ class DossierHandlingMutation:
             id,
             expected_version,
             idempotency_key,
-            commands.withdraw,
+            withdrawal.withdraw,
             {"reason": reason},
             comment=reason,
         )

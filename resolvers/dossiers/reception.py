@@ -24,8 +24,9 @@ from schema.inputs.dossiers import ApplicantInput, ComponentFilesInput, DossierD
 from schema.payloads.dossiers import DossierActResult, DossierChanged, DraftResult
 from schema.permissions import PERSON
 from schema.types.dossiers import Dossier
-from services.dossiers import acts, commands
-from services.dossiers.commands import ActContext, Applicant, DraftData
+from services.dossiers import acts, completion, reception, submission
+from services.dossiers.submission import Applicant, DraftData
+from services.dossiers.transition import ActContext
 
 
 @strawberry.type
@@ -44,7 +45,7 @@ class DossierReceptionMutation:
                 components=component_files(input.components),
                 delivery_method=input.delivery_method,
             )
-            dossier = await commands.save_draft(
+            dossier = await submission.save_draft(
                 session, ctx.actor, data, now=ctx.now, dossier_id=parse_id(id, "id") if id else None
             )
             return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
@@ -63,7 +64,7 @@ class DossierReceptionMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await run_act(info, "submit", id, expected_version, idempotency_key, commands.submit)
+        return await run_act(info, "submit", id, expected_version, idempotency_key, submission.submit)
 
     @strawberry.mutation(
         description="Cán bộ một cửa nhập hồ sơ nộp trực tiếp hoặc qua bưu chính thay người nộp.",
@@ -82,7 +83,7 @@ class DossierReceptionMutation:
         ctx = info.context
 
         async def run(session: AsyncSession) -> DossierChanged:
-            dossier = await commands.register_at_counter(
+            dossier = await submission.register_at_counter(
                 session,
                 ctx.actor,
                 procedure_code=procedure_code,
@@ -108,7 +109,7 @@ class DossierReceptionMutation:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        return await run_act(info, "receive", id, expected_version, idempotency_key, commands.receive)
+        return await run_act(info, "receive", id, expected_version, idempotency_key, reception.receive)
 
     @strawberry.mutation(
         description="Yêu cầu bổ sung, hoàn thiện hồ sơ (một lần, hướng dẫn đầy đủ từng nội dung).",
@@ -125,7 +126,7 @@ class DossierReceptionMutation:
         act = acts.RequestCompletion(tuple(items))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.request_completion(session, ident, ctx, act)
+            return await completion.request_completion(session, ident, ctx, act)
 
         return await run_act(
             info, "request_completion", id, expected_version, idempotency_key, command, {"items": items}
@@ -143,7 +144,7 @@ class DossierReceptionMutation:
         act = acts.RefuseReceipt(tuple(reasons))
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.refuse_receipt(session, ident, ctx, act)
+            return await reception.refuse_receipt(session, ident, ctx, act)
 
         return await run_act(
             info, "refuse_receipt", id, expected_version, idempotency_key, command, {"reasons": reasons}
@@ -165,7 +166,7 @@ class DossierReceptionMutation:
         act = acts.Resubmit(parts, data)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await commands.resubmit(session, ident, ctx, act)
+            return await completion.resubmit(session, ident, ctx, act)
 
         return await run_act(
             info,

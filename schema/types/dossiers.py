@@ -16,7 +16,7 @@ from schema.context import Context
 from schema.types.catalog import Agency, Procedure
 from schema.types.columns import column, identifier
 from schema.types.pagination import PageInfo
-from services.dossiers import commands, fees, workflow
+from services.dossiers import fees, transition, workflow
 from services.dossiers.queries import check_trail
 
 strawberry.enum(
@@ -348,7 +348,7 @@ class Dossier:
     async def available_actions(self, info: Info[Context, None]) -> list[workflow.Action]:
         steps = await info.context.loaders.steps_by_dossier_id.load(self.row.id)
         async with info.context.db.session() as session:
-            s = await commands.situation(session, self.row, steps)
+            s = await transition.situation(session, self.row, steps)
         return workflow.available_actions(info.context.actor, s)
 
 

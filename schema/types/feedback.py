@@ -18,7 +18,7 @@ from schema.context import Context
 from schema.types.catalog import Agency, Field
 from schema.types.columns import column, identifier
 from schema.types.pagination import PageInfo
-from services import feedback as rules
+from services.feedback import lifecycle
 
 strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")
 strawberry.enum(
@@ -65,7 +65,7 @@ class Inquiry:
 
     @strawberry.field(description="Trạng thái bằng lời.")
     def status_label(self) -> str:
-        return rules.STATUS_LABELS[self.row.status]
+        return lifecycle.STATUS_LABELS[self.row.status]
 
     title: str = column("Tiêu đề.")
     content: str = column("Nội dung.")

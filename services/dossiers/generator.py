@@ -28,7 +28,7 @@ from auth.roles import StaffRole
 from models.catalog import Agency, Procedure, ProcedureComponent, ProcedureReceivingAgency, ProcedureVersion
 from models.dossiers import Channel
 from services.calendar import WorkingCalendar
-from services.dossiers import acts, commands
+from services.dossiers import acts, reception, submission, transition
 from services.errors import FieldIssue, ValidationFailed
 from services.files import store_bytes
 from storage.s3 import ObjectStore
@@ -205,12 +205,12 @@ async def generate(
             data=SCAN,
             now=now,
         )
-        dossier = await commands.register_at_counter(
+        dossier = await submission.register_at_counter(
             session,
             GENERATOR,
             procedure_code=choice.code,
             agency_code=rng.choice(choice.agencies),
-            applicant=commands.Applicant(
+            applicant=submission.Applicant(
                 name=name,
                 id_number="0" + "".join(rng.choice("0123456789") for _ in range(11)),
                 phone="09" + "".join(rng.choice("0123456789") for _ in range(8)),
@@ -224,8 +224,8 @@ async def generate(
         )
         done.registered += 1
         if rng.random() < received_share:
-            await commands.receive(
-                session, dossier.id, commands.ActContext(actor=GENERATOR, now=now, calendar=calendar)
+            await reception.receive(
+                session, dossier.id, transition.ActContext(actor=GENERATOR, now=now, calendar=calendar)
             )
             done.received += 1
         progress()

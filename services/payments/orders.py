@@ -22,7 +22,7 @@ from models.catalog import Agency, ProcedureVersion
 from models.dossiers import DossierStatus, PaymentStatus
 from models.payments import Payment, PaymentState
 from services.catalog.queries import fees_by_version_ids
-from services.dossiers import commands
+from services.dossiers import recording, transition
 from services.dossiers.fees import fees_due
 from services.dossiers.workflow import FINAL
 from services.errors import NotFound, Refused
@@ -44,7 +44,7 @@ SETTLED = frozenset({PaymentState.PAID, PaymentState.FAILED, PaymentState.DUPLIC
 async def agency_of(session: AsyncSession, dossier_id: uuid.UUID) -> Agency:
     """The agency whose fee account a dossier is paid into: the competent one, or if the procedure
     names none, the receiving one."""
-    dossier = await commands.lock(session, dossier_id)
+    dossier = await transition.lock(session, dossier_id)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     return await session.get_one(Agency, version.competent_agency_id or dossier.receiving_agency_id)
 
@@ -60,7 +60,7 @@ async def pay(
 ) -> tuple[Payment, str]:
     """The applicant pays their dossier: into the fee account of the competent agency (or, if the
     procedure names none, of the receiving one)."""
-    dossier = await commands.lock(session, dossier_id)
+    dossier = await transition.lock(session, dossier_id)
     if actor.id is None or dossier.applicant_account_id != actor.id:
         raise NotFound("hồ sơ", str(dossier_id))
     if config is None:
@@ -85,7 +85,7 @@ async def start(
     client_ip: str,
 ) -> tuple[Payment, str]:
     """A new attempt for what the dossier owes, and the signed URL sending the payer there."""
-    dossier = await commands.lock(session, dossier_id)
+    dossier = await transition.lock(session, dossier_id)
     if dossier.payment_status is not PaymentStatus.UNPAID:
         raise Refused("NOTHING_TO_PAY", "Hồ sơ không có khoản phí, lệ phí nào phải nộp.")
     if dossier.status is DossierStatus.DRAFT or dossier.status in FINAL:
@@ -143,7 +143,7 @@ async def apply_notification(
     params: Mapping[str, str],
     gateway: PaymentGateway,
     accounts: Mapping[str, Account],
-    ctx: commands.ActContext,
+    ctx: transition.ActContext,
 ) -> Outcome:
     """Apply the gateway's server-to-server notification (IPN); the outcome tells the gateway
     whether to retry."""
@@ -168,7 +168,7 @@ async def locked_payment(session: AsyncSession, gateway: str, merchant: str, txn
 
 
 async def settle(
-    session: AsyncSession, payment: Payment, report: Report, ctx: commands.ActContext
+    session: AsyncSession, payment: Payment, report: Report, ctx: transition.ActContext
 ) -> Outcome:
     """The one way an attempt is settled by what the gateway says (its callback, or its answer to
     our query): under the attempt's row lock, once. A success for a dossier already paid is kept
@@ -181,7 +181,7 @@ async def settle(
     payment.bank_code = report.bank_code or None
     payment.response_code = report.response_code
     payment.notification = dict(report.raw)
-    dossier = await commands.lock(session, payment.dossier_id)
+    dossier = await transition.lock(session, payment.dossier_id)
     if not report.succeeded:
         payment.state = PaymentState.FAILED
     elif dossier.payment_status is not PaymentStatus.UNPAID:
@@ -190,6 +190,6 @@ async def settle(
         payment.state = PaymentState.PAID
         await session.flush()
         data = {"amount": payment.amount, "gateway": payment.gateway, "transactionNo": report.transaction_no}
-        await commands.record_payment(session, dossier, ctx, data)
+        await recording.record_payment(session, dossier, ctx, data)
     await session.flush()
     return Outcome.CONFIRMED

@@ -26,7 +26,7 @@ from auth.actor import Actor
 from auth.roles import StaffRole
 from models.dossiers import Dossier, DossierEvent, DossierStatus
 from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
-from services.dossiers import commands
+from services.dossiers import recording, transition
 from services.errors import FieldIssue, NotFound, Refused, ValidationFailed
 from services.payments.orders import agency_of
 from services.retry import Backoff
@@ -149,7 +149,7 @@ async def request_due(session: AsyncSession, *, now: datetime) -> int:
 
 
 async def complete(
-    session: AsyncSession, refund: Refund, payment: Payment, ctx: commands.ActContext, *, code: str, no: str
+    session: AsyncSession, refund: Refund, payment: Payment, ctx: transition.ActContext, *, code: str, no: str
 ) -> None:
     """The gateway gave the money back: the refund is done and the dossier's trail says so."""
     refund.state = RefundState.REFUNDED
@@ -157,9 +157,9 @@ async def complete(
     refund.response_code = code
     refund.transaction_no = no or None
     refund.last_error = None
-    dossier = await commands.lock(session, refund.dossier_id)
+    dossier = await transition.lock(session, refund.dossier_id)
     data = {"amount": refund.amount, "reason": refund.reason.value, "gateway": payment.gateway}
-    await commands.record_refund(session, dossier, ctx, data, of_the_fees=payment.state is PaymentState.PAID)
+    await recording.record_refund(session, dossier, ctx, data, of_the_fees=payment.state is PaymentState.PAID)
 
 
 async def payments_by_dossier_ids(

@@ -23,7 +23,7 @@ from auth.actor import Actor, ActorKind
 from core.settings import Settings
 from models.payments import Payment, PaymentState, Refund, RefundState
 from services.calendar import WorkingCalendar
-from services.dossiers.commands import ActContext
+from services.dossiers.transition import ActContext
 from services.payments import orders, refunds
 from services.payments.gateway import (
     GatewayConfig,

@@ -62,7 +62,7 @@ def people(live_site: LiveSite, servers: Servers) -> People:
         from auth import passwords
         from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
         from models.dossiers import Channel
-        from services.dossiers import acts, commands, generator
+        from services.dossiers import acts, generator, submission
         from services.files import store_bytes
         from storage.s3 import ObjectStore
         from tests.accounts.helpers import make_staff
@@ -106,12 +106,12 @@ def people(live_site: LiveSite, servers: Servers) -> People:
                         data=generator.SCAN,
                         now=now,
                     )
-                    dossier = await commands.register_at_counter(
+                    dossier = await submission.register_at_counter(
                         session,
                         generator.GENERATOR,
                         procedure_code=choice.code,
                         agency_code="H44.99",
-                        applicant=commands.Applicant(name="Trần Văn Bảy", id_number=CITIZEN_ID),
+                        applicant=submission.Applicant(name="Trần Văn Bảy", id_number=CITIZEN_ID),
                         form_data=generator.fill_form(rng, choice.version.form_schema) or {},
                         components=[acts.ComponentFiles(c, (scan.id,)) for c in choice.required],
                         channel=Channel.COUNTER,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actor import Actor, ActorKind
 from models.dossiers import Dossier, DossierEvent, PaymentStatus
 from models.payments import Payment, PaymentState
-from services.dossiers.commands import ActContext
+from services.dossiers.transition import ActContext
 from services.errors import Refused
 from services.payments import orders
 from services.payments.gateway import Outcome

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.settings import Settings
 from models.dossiers import Dossier, DossierEvent, PaymentStatus
 from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
-from services.dossiers.commands import ActContext
+from services.dossiers.transition import ActContext
 from services.payments import orders, settlement
 from services.payments.gateway import GatewayConfig, GatewaySettings
 from services.payments.vnpay_gateway import VNPayGateway

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor, ActorKind
 from core.clock import FixedClock
-from services.dossiers.commands import ActContext
+from services.dossiers.transition import ActContext
 from services.payments import orders
 from storage.s3 import ObjectStore
 from tests.conftest import CALENDAR, gql

@@ -35,11 +35,12 @@ from auth.actor import Actor, ActorKind
 from core.db import RequestDb
 from core.http import NUL_MESSAGE
 from models.feedback import Inquiry, InquiryKind, InquiryStatus
-from services import feedback as rules
 from services import open311
 from services.calendar import WorkingCalendar
 from services.errors import DomainError, Forbidden, ValidationFailed
-from services.feedback import Deadlines, Submission
+from services.feedback import lifecycle, submission
+from services.feedback.classification import Deadlines
+from services.feedback.submission import Submission
 from web.authentication import authenticate, request_meta
 from web.runtime import Runtime
 
@@ -81,7 +82,7 @@ def _request_row(row: Inquiry, found: open311.Requests) -> dict[str, Any]:
     published = row.status is InquiryStatus.PUBLISHED
     service = found.fields.get(row.field_id) if row.field_id else None
     closed = row.status in (InquiryStatus.PUBLISHED, InquiryStatus.DECLINED)
-    notes = row.public_answer if published else rules.STATUS_LABELS[row.status]
+    notes = row.public_answer if published else lifecycle.STATUS_LABELS[row.status]
     expected = row.answer_due_at if row.status is not InquiryStatus.RECEIVED else row.classify_due_at
     return {
         "service_request_id": row.code,
@@ -148,7 +149,7 @@ async def _create(
         longitude=coordinates[1],
         field_code=field_code,
     )
-    row = await rules.submit(session, actor, sub, now=now, calendar=calendar, rules=rules_)
+    row = await submission.submit(session, actor, sub, now=now, calendar=calendar, rules=rules_)
     return {
         "service_request_id": row.code,
         "service_notice": "Đã tiếp nhận, hạn phân loại "

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth.actor import Actor, ActorKind
-from services.dossiers.commands import ActContext
+from services.dossiers.transition import ActContext
 from services.payments import orders
 from services.payments.gateway import Outcome, config_from_settings
 from web.runtime import Runtime

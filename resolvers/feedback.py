@@ -21,14 +21,10 @@ from schema.payloads.feedback import InquiryChanged, InquiryResult
 from schema.permissions import PERSON
 from schema.types.feedback import (
     Inquiry,
-    InquiryConnection,
-    InquiryEdge,
     InquiryTracking,
     PublishedAnswer,
-    PublishedAnswerConnection,
-    PublishedAnswerEdge,
 )
-from schema.types.pagination import PageInfo
+from schema.types.pagination import Connection
 from services import idempotency
 from services.errors import ValidationFailed as DomainValidationFailed
 from services.feedback import access, answers, classification, lifecycle, queries, submission
@@ -262,9 +258,8 @@ async def _guarded(
     return await then(sub)
 
 
-def _inquiries(page: Page[Any]) -> InquiryConnection:
-    edges = [InquiryEdge(cursor=c, node=Inquiry(row=r)) for r, c in page.items]
-    return InquiryConnection(edges=edges, page_info=PageInfo.of(page, edges))
+def _inquiries(page: Page[Any]) -> Connection[Inquiry]:
+    return Connection.of(page, lambda row: Inquiry(row=row))
 
 
 @strawberry.type
@@ -284,7 +279,7 @@ class FeedbackQuery:
     @strawberry.field(description="Phản ánh, câu hỏi mình đã gửi; mới nhất trước.", extensions=PERSON)
     async def my_inquiries(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> InquiryConnection:
+    ) -> Connection[Inquiry]:
         with _query_errors():
             async with info.context.db.session() as session:
                 page = await queries.mine(session, info.context.actor, first=first, after=after)
@@ -303,7 +298,7 @@ class FeedbackQuery:
         overdue: bool | None = None,
         first: int = 20,
         after: str | None = None,
-    ) -> InquiryConnection:
+    ) -> Connection[Inquiry]:
         ctx = info.context
         with _query_errors():
             async with ctx.db.session() as session:
@@ -350,7 +345,7 @@ class FeedbackQuery:
         field_code: str | None = None,
         first: int = 20,
         after: str | None = None,
-    ) -> PublishedAnswerConnection:
+    ) -> Connection[PublishedAnswer]:
         flt = PublishedFilter(
             search=search,
             kind=kind,
@@ -361,5 +356,4 @@ class FeedbackQuery:
         with _query_errors():
             async with info.context.db.session() as session:
                 page = await queries.published(session, flt, first=first, after=after)
-        edges = [PublishedAnswerEdge(cursor=c, node=PublishedAnswer(row=r)) for r, c in page.items]
-        return PublishedAnswerConnection(edges=edges, page_info=PageInfo.of(page, edges))
+        return Connection.of(page, lambda row: PublishedAnswer(row=row))

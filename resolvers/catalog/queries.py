@@ -13,10 +13,8 @@ from schema.types.catalog import (
     Agency,
     Field,
     Procedure,
-    ProcedureConnection,
-    ProcedureEdge,
 )
-from schema.types.pagination import PageInfo
+from schema.types.pagination import CountedConnection
 from services.catalog import queries
 from services.errors import ValidationFailed
 
@@ -34,7 +32,7 @@ class CatalogQuery:
         after: str | None = None,
         filter: ProcedureFilterInput | None = None,
         search: str | None = None,
-    ) -> ProcedureConnection:
+    ) -> CountedConnection[Procedure]:
         ctx = info.context
         f = filter or ProcedureFilterInput()
         flt = queries.ProcedureFilter(
@@ -52,12 +50,7 @@ class CatalogQuery:
                 )
         except ValidationFailed as error:
             raise ClientError.of(error) from error
-        edges = [ProcedureEdge(cursor=c, node=Procedure(procedure=p, row=v)) for (p, v), c in page.items]
-        return ProcedureConnection(
-            edges=edges,
-            page_info=PageInfo.of(page, edges),
-            total_count=page.total,
-        )
+        return CountedConnection.of(page, lambda item: Procedure(procedure=item[0], row=item[1]))
 
     @strawberry.field(
         description="Một thủ tục theo mã: phiên bản đang áp dụng, hoặc phiên bản `version` nếu có."

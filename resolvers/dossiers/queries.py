@@ -14,16 +14,15 @@ from schema.context import Context
 from schema.errors import ClientError
 from schema.inputs.dossiers import DossierFilterInput
 from schema.permissions import DOSSIER_STATUS, PERSON
-from schema.types.dossiers import Dossier, DossierConnection, DossierEdge, DossierLookup, DossierPublicStatus
-from schema.types.pagination import PageInfo
+from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
+from schema.types.pagination import Connection
 from services.dossiers import queries
 from services.dossiers.workflow import STATUS_LABELS
 from services.errors import ValidationFailed as DomainValidationFailed
 
 
-def _page(page: Any) -> DossierConnection:
-    edges = [DossierEdge(cursor=c, node=Dossier(row=d)) for d, c in page.items]
-    return DossierConnection(edges=edges, page_info=PageInfo.of(page, edges))
+def _page(page: Any) -> Connection[Dossier]:
+    return Connection.of(page, lambda row: Dossier(row=row))
 
 
 @strawberry.type
@@ -48,7 +47,7 @@ class DossierQuery:
         first: int = 20,
         after: str | None = None,
         filter: DossierFilterInput | None = None,
-    ) -> DossierConnection:
+    ) -> Connection[Dossier]:
         f = filter or DossierFilterInput()
         flt = queries.DossierFilter(
             code=f.code,
@@ -73,7 +72,7 @@ class DossierQuery:
     )
     async def inbox(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> DossierConnection:
+    ) -> Connection[Dossier]:
         ctx = info.context
         try:
             async with ctx.db.session() as session:

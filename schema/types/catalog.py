@@ -12,7 +12,6 @@ from strawberry.types import Info
 from models import catalog as m
 from schema.context import Context
 from schema.types.columns import column, identifier
-from schema.types.pagination import PageInfo
 from services.catalog.lifecycle import CatalogAction, available_actions
 
 strawberry.enum(
@@ -369,16 +368,3 @@ class Procedure:
         versions = await c.loaders.versions_by_procedure_id.load(self.procedure.id)
         has_draft = any(v.state is m.VersionState.DRAFT for v in versions)
         return available_actions(self.procedure.status, has_draft=has_draft)
-
-
-@strawberry.type(description="Một mục trong danh sách thủ tục.")
-class ProcedureEdge:
-    cursor: str = strawberry.field(description="Con trỏ của mục.")
-    node: Procedure = strawberry.field(description="Thủ tục.")
-
-
-@strawberry.type(description="Danh sách thủ tục có phân trang (Relay).")
-class ProcedureConnection:
-    edges: list[ProcedureEdge] = strawberry.field(description="Các mục.")
-    page_info: PageInfo = strawberry.field(description="Thông tin phân trang.")
-    total_count: int = strawberry.field(description="Tổng số thủ tục khớp bộ lọc.")

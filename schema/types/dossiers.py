@@ -15,7 +15,6 @@ from models.payments import Payment, PaymentState, Refund, RefundReason, RefundS
 from schema.context import Context
 from schema.types.catalog import Agency, Procedure
 from schema.types.columns import column, identifier
-from schema.types.pagination import PageInfo
 from services.dossiers import fees, transition, workflow
 from services.dossiers.queries import check_trail
 
@@ -372,18 +371,6 @@ class DossierLookup:
     dossier: Dossier | None = strawberry.field(
         description="Hồ sơ đầy đủ (khi có số định danh hoặc mã bí mật)."
     )
-
-
-@strawberry.type(description="Một mục trong danh sách hồ sơ.")
-class DossierEdge:
-    cursor: str = strawberry.field(description="Con trỏ.")
-    node: Dossier = strawberry.field(description="Hồ sơ.")
-
-
-@strawberry.type(description="Danh sách hồ sơ có phân trang (Relay).")
-class DossierConnection:
-    edges: list[DossierEdge] = strawberry.field(description="Các mục.")
-    page_info: PageInfo = strawberry.field(description="Phân trang.")
 
 
 @strawberry.type(description="Mức độ hài lòng tổng hợp.")

@@ -17,7 +17,6 @@ from models import feedback as m
 from schema.context import Context
 from schema.types.catalog import Agency, Field
 from schema.types.columns import column, identifier
-from schema.types.pagination import PageInfo
 from services.feedback import lifecycle
 
 strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")
@@ -188,27 +187,3 @@ class PublishedAnswer:
     def published_at(self) -> datetime:
         assert self.row.published_at is not None
         return self.row.published_at
-
-
-@strawberry.type(description="Một mục phản ánh, câu hỏi.")
-class InquiryEdge:
-    cursor: str = strawberry.field(description="Con trỏ.")
-    node: Inquiry = strawberry.field(description="Phản ánh, câu hỏi.")
-
-
-@strawberry.type(description="Danh sách phản ánh, câu hỏi có phân trang (Relay).")
-class InquiryConnection:
-    edges: list[InquiryEdge] = strawberry.field(description="Các mục.")
-    page_info: PageInfo = strawberry.field(description="Phân trang.")
-
-
-@strawberry.type(description="Một câu trả lời đã công khai.")
-class PublishedAnswerEdge:
-    cursor: str = strawberry.field(description="Con trỏ.")
-    node: PublishedAnswer = strawberry.field(description="Câu trả lời.")
-
-
-@strawberry.type(description="Danh sách câu trả lời đã công khai có phân trang (Relay).")
-class PublishedAnswerConnection:
-    edges: list[PublishedAnswerEdge] = strawberry.field(description="Các mục.")
-    page_info: PageInfo = strawberry.field(description="Phân trang.")

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from schema.context import Context
 from schema.errors import ClientError
-from schema.types.pagination import PageInfo
+from schema.types.pagination import CountedConnection, Edge, PageInfo
 from services.errors import ValidationFailed
 from services.pagination import check_first, decode, encode_offset
 from services.statistics import figures as stats
@@ -117,19 +117,6 @@ class LoweringDossier:
     status: str = strawberry.field(description="Trạng thái hiện tại.")
 
 
-@strawberry.type(description="Một mục trong danh sách hồ sơ làm giảm điểm.")
-class LoweringDossierEdge:
-    cursor: str = strawberry.field(description="Con trỏ của mục.")
-    node: LoweringDossier = strawberry.field(description="Hồ sơ.")
-
-
-@strawberry.type(description="Danh sách hồ sơ làm giảm điểm một chỉ số (phân trang).")
-class LoweringDossierConnection:
-    edges: list[LoweringDossierEdge] = strawberry.field(description="Các mục.")
-    page_info: PageInfo = strawberry.field(description="Thông tin trang.")
-    total_count: int = strawberry.field(description="Tổng số hồ sơ.")
-
-
 @strawberry.type(description="Một chỉ số thành phần của Bộ chỉ số 766.")
 class ServiceIndicator:
     code: str = strawberry.field(description="Số thứ tự chỉ số (nhóm.chỉ số).")
@@ -152,7 +139,7 @@ class ServiceIndicator:
     )
     async def lowering(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> LoweringDossierConnection | None:
+    ) -> CountedConnection[LoweringDossier] | None:
         if not index766.BY_CODE[self.code].measurable:
             return None
         if not index766.may_drill_down(info.context.actor, self._resolved):
@@ -167,7 +154,7 @@ class ServiceIndicator:
                 session, self._resolved, self.code, offset=offset, limit=first
             )
         edges = [
-            LoweringDossierEdge(
+            Edge(
                 cursor=encode_offset(offset + n + 1),
                 node=LoweringDossier(
                     id=strawberry.ID(str(r.dossier_id)),
@@ -178,7 +165,7 @@ class ServiceIndicator:
             )
             for n, r in enumerate(rows)
         ]
-        return LoweringDossierConnection(
+        return CountedConnection(
             edges=edges,
             page_info=PageInfo(
                 has_next_page=offset + len(rows) < total,

@@ -309,8 +309,8 @@ def report(rows: list[dict[str, Any]], *, seconds: float, connections: int) -> N
 
 
 def uvicorn_limits(settings: Any) -> list[str]:
-    """The guards `dvc serve` gives uvicorn (cli/main.py `server_limits`), as its options."""
-    from cli.main import server_limits
+    """The guards `dvc serve` gives uvicorn (cli/serve.py `server_limits`), as its options."""
+    from cli.serve import server_limits
 
     limits = server_limits(settings)
     args = ["--timeout-keep-alive", str(limits["timeout_keep_alive"])]
@@ -322,7 +322,7 @@ def uvicorn_limits(settings: Any) -> list[str]:
 def measure(
     *, seconds: float, connections: int, every: float, only: list[str] | None = None
 ) -> list[dict[str, Any]]:
-    from cli.main import load_demo
+    from cli.demo import load_demo
     from core import environment, migrate
     from core.settings import Settings
 

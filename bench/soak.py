@@ -55,7 +55,11 @@ def _gql(query: str, **variables: Any) -> dict[str, Any]:
 
 def public_queries() -> list[Query]:
     """Every query an anonymous caller may send (schema.graphql, docs/graphql-guide.md)."""
-    stats = "from: $from, to: $to"
+    return [*_catalog_queries(), *_tracking_queries(), *_report_queries()]
+
+
+def _catalog_queries() -> list[Query]:
+    """The procedure catalog and the organisation (thủ tục, cơ quan)."""
     return [
         Query(
             "procedures-search",
@@ -113,6 +117,12 @@ def public_queries() -> list[Query]:
             ],
             '"data":{',
         ),
+    ]
+
+
+def _tracking_queries() -> list[Query]:
+    """Following a dossier, an answered question, an inquiry (tra cứu)."""
+    return [
         Query(
             "dossier-status",
             [
@@ -148,6 +158,13 @@ def public_queries() -> list[Query]:
             ],
             '"inquiryTracking"',
         ),
+    ]
+
+
+def _report_queries() -> list[Query]:
+    """The public figures (thống kê), the working calendar and the rest."""
+    stats = "from: $from, to: $to"
+    return [
         Query(
             "statistics",
             [

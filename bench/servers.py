@@ -214,8 +214,8 @@ def dataset(
 
     import asyncpg
 
-    from bench.dataset import Spec
     from bench.dataset import load as load_dataset
+    from bench.dataset_rows import Spec
     from core import migrate
     from devservers import EmbeddedServices
 

@@ -55,7 +55,11 @@ def _gql(query: str, **variables: Any) -> dict[str, Any]:
 
 def public_queries() -> list[Query]:
     """Every query an anonymous caller may send (schema.graphql, docs/graphql-guide.md)."""
-    stats = "from: $from, to: $to"
+    return [*_catalog_queries(), *_tracking_queries(), *_report_queries()]
+
+
+def _catalog_queries() -> list[Query]:
+    """The procedure catalog and the organisation (thủ tục, cơ quan)."""
     return [
         Query(
             "procedures-search",
@@ -113,6 +117,12 @@ def public_queries() -> list[Query]:
             ],
             '"data":{',
         ),
+    ]
+
+
+def _tracking_queries() -> list[Query]:
+    """Following a dossier, an answered question, an inquiry (tra cứu)."""
+    return [
         Query(
             "dossier-status",
             [
@@ -148,6 +158,13 @@ def public_queries() -> list[Query]:
             ],
             '"inquiryTracking"',
         ),
+    ]
+
+
+def _report_queries() -> list[Query]:
+    """The public figures (thống kê), the working calendar and the rest."""
+    stats = "from: $from, to: $to"
+    return [
         Query(
             "statistics",
             [
@@ -309,8 +326,8 @@ def report(rows: list[dict[str, Any]], *, seconds: float, connections: int) -> N
 
 
 def uvicorn_limits(settings: Any) -> list[str]:
-    """The guards `dvc serve` gives uvicorn (cli/main.py `server_limits`), as its options."""
-    from cli.main import server_limits
+    """The guards `dvc serve` gives uvicorn (cli/serve.py `server_limits`), as its options."""
+    from cli.serve import server_limits
 
     limits = server_limits(settings)
     args = ["--timeout-keep-alive", str(limits["timeout_keep_alive"])]
@@ -322,7 +339,7 @@ def uvicorn_limits(settings: Any) -> list[str]:
 def measure(
     *, seconds: float, connections: int, every: float, only: list[str] | None = None
 ) -> list[dict[str, Any]]:
-    from cli.main import load_demo
+    from cli.demo import load_demo
     from core import environment, migrate
     from core.settings import Settings
 

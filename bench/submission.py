@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.dataset import GENESIS, event_hash
+from bench.dataset_rows import GENESIS, event_hash
 from bench.inbox import token_for
 from bench.loadgen import _read_response, build
 from bench.servers import dataset, ratio, running, start_app

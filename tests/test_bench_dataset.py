@@ -14,7 +14,8 @@ import pytest_asyncio
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.dataset import Loaded, Spec, load, pg_dsn
+from bench.dataset import Loaded, load, pg_dsn
+from bench.dataset_rows import Spec
 from core import migrate
 from core.db import make_engine, make_session_factory
 from models.dossiers import Dossier

@@ -232,80 +232,96 @@ def parse_csv(text: str) -> ParsedCsv:
     seen: set[str] = set()
     for line, raw in enumerate(reader, start=2):
         row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-        errors: list[RowError] = []
-        for column in REQUIRED_COLUMNS:
-            if not row.get(column):
-                errors.append(RowError(line, column, "không được để trống."))
-        if errors:
-            out.errors.extend(errors)
+        blank = [RowError(line, c, "không được để trống.") for c in REQUIRED_COLUMNS if not row.get(c)]
+        if blank:
+            out.errors.extend(blank)
             continue
         if row["code"] in seen:
             out.errors.append(RowError(line, "code", f"mã “{row['code']}” lặp lại trong tệp."))
             continue
         seen.add(row["code"])
-        try:
-            mode = OnlineMode(row["online_mode"].upper())
-        except ValueError:
-            errors.append(RowError(line, "online_mode", "phải là FULL, PARTIAL hoặc NONE."))
-            mode = OnlineMode.NONE
-        days = _decimal(row["processing_days"], "processing_days", line, errors)
-        online_days = (
-            _decimal(row["online_processing_days"], "online_processing_days", line, errors)
-            if row.get("online_processing_days")
-            else None
-        )
-        fees: tuple[FeeData, ...] = ()
-        fee = _decimal(row["fee_vnd"], "fee_vnd", line, errors) if row.get("fee_vnd") else None
-        online_fee = (
-            _decimal(row["online_fee_vnd"], "online_fee_vnd", line, errors)
-            if row.get("online_fee_vnd")
-            else None
-        )
-        if fee:
-            fees = (
-                FeeData(
-                    FeeKind.CHARGE, "Lệ phí", int(fee), int(online_fee) if online_fee is not None else None
-                ),
-            )
-        decision = None
-        if row.get("decision_number"):
-            try:
-                decision = DecisionData(
-                    row["decision_number"], date.fromisoformat(row.get("decision_date", ""))
-                )
-            except ValueError:
-                errors.append(RowError(line, "decision_date", "ngày quyết định phải có dạng YYYY-MM-DD."))
+        errors: list[RowError] = []
+        terms = _row_terms(row, line, errors)
+        decision = _row_decision(row, line, errors)
         if row.get("field_name"):
             out.new_fields.setdefault(row["field_code"], row["field_name"])
-        if errors or days is None:
+        if errors or terms.days is None:
             out.errors.extend(errors)
             continue
-        components = tuple(
-            ComponentData(
-                name=part.removesuffix(OPTIONAL_MARK).strip(),
-                required=not part.endswith(OPTIONAL_MARK),
-            )
-            for part in _split(row["components"])
-        )
-        data = ProcedureData(
-            code=row["code"],
-            name=row["name"],
-            field_code=row["field_code"],
-            levels=tuple(_split(row["levels"])),
-            online_mode=mode,
-            processing_days=days,
-            online_processing_days=online_days,
-            result_name=row["result"],
-            delivery_methods=tuple(m.upper() for m in _split(row["delivery_methods"])),
-            components=components,
-            steps=default_workflow(days),
-            fees=fees,
-            competent_agency_code=row.get("competent_agency_code") or None,
-            receiving_agency_codes=tuple(_split(row.get("receiving_agency_codes", ""))),
-            legal_basis=row.get("legal_basis", ""),
-        )
-        out.rows.append((line, data, decision))
+        out.rows.append((line, _row_procedure(row, terms, terms.days), decision))
     return out
+
+
+@dataclass(frozen=True)
+class _RowTerms:
+    """A CSV row's online mode, processing times and fee (None where the row's value is wrong)."""
+
+    mode: OnlineMode
+    days: Decimal | None
+    online_days: Decimal | None
+    fees: tuple[FeeData, ...]
+
+
+def _row_terms(row: dict[str, str], line: int, errors: list[RowError]) -> _RowTerms:
+    try:
+        mode = OnlineMode(row["online_mode"].upper())
+    except ValueError:
+        errors.append(RowError(line, "online_mode", "phải là FULL, PARTIAL hoặc NONE."))
+        mode = OnlineMode.NONE
+    days = _decimal(row["processing_days"], "processing_days", line, errors)
+    online_days = (
+        _decimal(row["online_processing_days"], "online_processing_days", line, errors)
+        if row.get("online_processing_days")
+        else None
+    )
+    fees: tuple[FeeData, ...] = ()
+    fee = _decimal(row["fee_vnd"], "fee_vnd", line, errors) if row.get("fee_vnd") else None
+    online_fee = (
+        _decimal(row["online_fee_vnd"], "online_fee_vnd", line, errors) if row.get("online_fee_vnd") else None
+    )
+    if fee:
+        fees = (
+            FeeData(FeeKind.CHARGE, "Lệ phí", int(fee), int(online_fee) if online_fee is not None else None),
+        )
+    return _RowTerms(mode, days, online_days, fees)
+
+
+def _row_decision(row: dict[str, str], line: int, errors: list[RowError]) -> DecisionData | None:
+    """The publishing decision (quyết định công bố), when the row names one."""
+    if not row.get("decision_number"):
+        return None
+    try:
+        return DecisionData(row["decision_number"], date.fromisoformat(row.get("decision_date", "")))
+    except ValueError:
+        errors.append(RowError(line, "decision_date", "ngày quyết định phải có dạng YYYY-MM-DD."))
+        return None
+
+
+def _row_procedure(row: dict[str, str], terms: _RowTerms, days: Decimal) -> ProcedureData:
+    components = tuple(
+        ComponentData(
+            name=part.removesuffix(OPTIONAL_MARK).strip(),
+            required=not part.endswith(OPTIONAL_MARK),
+        )
+        for part in _split(row["components"])
+    )
+    return ProcedureData(
+        code=row["code"],
+        name=row["name"],
+        field_code=row["field_code"],
+        levels=tuple(_split(row["levels"])),
+        online_mode=terms.mode,
+        processing_days=days,
+        online_processing_days=terms.online_days,
+        result_name=row["result"],
+        delivery_methods=tuple(m.upper() for m in _split(row["delivery_methods"])),
+        components=components,
+        steps=default_workflow(days),
+        fees=terms.fees,
+        competent_agency_code=row.get("competent_agency_code") or None,
+        receiving_agency_codes=tuple(_split(row.get("receiving_agency_codes", ""))),
+        legal_basis=row.get("legal_basis", ""),
+    )
 
 
 _CAMEL_TO_COLUMN = {

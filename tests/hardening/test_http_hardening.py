@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import create_app
-from cli.main import server_limits
+from cli.serve import server_limits
 from core.http import GRAPHIQL_CSP, STRICT_CSP
 from core.settings import Settings
 from tests.hardening.helpers import client_with, runtime

@@ -9,7 +9,6 @@ transaction and a fixed clock.
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
@@ -41,6 +40,7 @@ from web.runtime import (
     open_runtime,
     policy_from_settings,
     runtime_from_settings,
+    settle_heap,
 )
 from web.workers import start_workers
 
@@ -104,7 +104,7 @@ def _lifespan(
         await open_runtime(rt)
         workers = await start_workers(rt, owned=owned)
         if owned:
-            _settle_heap()
+            settle_heap()
         try:
             yield
         finally:
@@ -114,16 +114,6 @@ def _lifespan(
             await close_runtime(rt, owned=owned)
 
     return lifespan
-
-
-def _settle_heap() -> None:
-    # Everything alive now (the schema, the ORM mappers, the modules) lives as long as the
-    # process: move it out of the collector's reach, so that the full collections a busy
-    # process runs do not rescan it (they took tenths of a second under load).
-    gc.collect()
-    gc.freeze()
-    # A request allocates thousands of short-lived objects: collect young ones less often.
-    gc.set_threshold(20_000, 50, 100)
 
 
 def __getattr__(name: str) -> Starlette:

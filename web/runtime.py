@@ -3,6 +3,7 @@ from the settings."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -153,3 +154,19 @@ def oidc_from_settings(settings: Settings) -> OidcClient | None:
             citizen_id_claim=settings.national_id_citizen_id_claim,
         )
     )
+
+
+def settle_heap() -> None:
+    """Once the process has started: move everything alive now (the schema, the ORM mappers, the
+    modules) out of the collector's reach, so that its full collections do not rescan it (under
+    load they took tenths of a second).
+
+    The collector's thresholds stay at Python's defaults on purpose. Every request leaves
+    reference cycles that only the cyclic collector frees: each ORM instance it loads
+    (SQLAlchemy's `InstanceState` holds a weak reference whose callback is its own method) and
+    graphql-core's execution context. Raised thresholds (they were 20,000 / 50 / 100) let those
+    cycles survive into the oldest generation and pile up there between rare full collections:
+    under 32 concurrent catalog lists the process grew by several kB per request, with no
+    plateau (issue 18, finding 10; `tests/hardening/test_memory.py`, `python -m bench soak`)."""
+    gc.collect()
+    gc.freeze()

@@ -384,3 +384,31 @@ async def test_consent_lets_an_agency_read_until_revoked(
         "data"
     ]["r"]
     assert past["errors"] == [{"field": ["expiresAt"], "code": "IN_PAST"}]
+
+
+PAPER = """mutation($f: ID!) { r: paperConvert(fileId: $f) {
+  __typename ... on PaperConverted { verificationCode } ... on Refused { code } ... on NotFound { code } } }"""
+
+
+async def test_only_a_checked_file_becomes_a_verifiable_paper(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A paper conversion certifies the file's checksum with a verification code: a file whose bytes
+    were never checked (upload not completed) or no longer match (DAMAGED) must not get one."""
+    token = await token_for(client, session)
+    ticket = await start(client, token, PDF)  # started, never completed: PENDING
+    pending = (await gql(client, PAPER, {"f": ticket["file"]["id"]}, token=token))["data"]["r"]
+    assert pending == {"__typename": "Refused", "code": "NOT_READY"}
+
+    file_id, _ = await send(client, token, PDF)
+    assert (await complete(client, token, file_id))["file"]["status"] == "READY"
+    row = await session.get_one(StoredFile, uuid.UUID(file_id))
+    row.status = FileStatus.DAMAGED  # as the scheduled digest check leaves a tampered file
+    await session.flush()
+    damaged = (await gql(client, PAPER, {"f": file_id}, token=token))["data"]["r"]
+    assert damaged == {"__typename": "Refused", "code": "NOT_READY"}
+
+    row.status = FileStatus.READY
+    await session.flush()
+    converted = (await gql(client, PAPER, {"f": file_id}, token=token))["data"]["r"]
+    assert converted["__typename"] == "PaperConverted"

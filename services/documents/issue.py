@@ -28,6 +28,7 @@ from models.dossiers import (
     DossierAttachment,
     DossierEvent,
     DossierStep,
+    FileStatus,
     PaperConversion,
     StoredFile,
 )
@@ -246,6 +247,8 @@ async def convert(
     source = await session.get(StoredFile, file_id)
     if source is None or await download_basis(session, actor, source, now=now) is None:
         raise NotFound("tệp", str(file_id))
+    if source.status is not FileStatus.READY:  # not yet checked, rejected, or its bytes changed
+        raise Refused("NOT_READY", "Tệp chưa sẵn sàng để chuyển đổi sang bản giấy.")
     code = secrets.token_hex(6).upper()
     who = actor.name or actor.label
     if actor.kind is ActorKind.STAFF:

@@ -281,7 +281,7 @@ MUTATIONS: dict[str, Op] = {
     ),
     # A's question at the focal agency H44.99
     "inquirySubmit": m(
-        PERSONS | {APP_SCOPED},  # feedback:submit grants it to apps
+        PERSONS,  # persons only: apps submit feedback over Open311 with feedback:submit
         "the caller's own question",
         'inquirySubmit(input: {kind: QUESTION, title: "x", content: "xxxxxxxxxxxx"})',
     ),

@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.dossiers import StoredFile
+from models.dossiers import Dossier, StoredFile
+from services.dossiers import transition
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
 from tests.conftest import admin_gql, gql
@@ -118,6 +119,24 @@ async def test_a_stale_version_is_refused(
         items=["x"],
     )
     assert (second["__typename"], second["code"]) == ("Conflict", "CHANGED_BY_SOMEONE_ELSE")
+
+
+async def test_the_lock_reads_what_another_act_committed_meanwhile(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    """An act checks access first (which loads the dossier into its session) and takes the row lock
+    after; another act may commit in between. What the lock reads must replace the loaded copy, or
+    the version check compares a stale value and both acts apply (a lost update)."""
+    _, dossier_id = await submitted(client, session, store)
+    loaded = await session.get_one(Dossier, uuid.UUID(dossier_id))  # the access check's read
+    seen = loaded.version
+    # Another act commits meanwhile (a plain UPDATE, which this session's copy does not see).
+    await session.execute(
+        update(Dossier.__table__).where(Dossier.__table__.c.id == loaded.id).values(version=seen + 1)
+    )
+    locked = await transition.lock(session, loaded.id)
+    assert locked is loaded
+    assert locked.version == seen + 1
 
 
 async def test_a_retry_with_the_same_key_is_applied_once(

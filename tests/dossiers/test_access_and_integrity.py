@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,9 +131,7 @@ async def test_the_lock_reads_what_another_act_committed_meanwhile(
     loaded = await session.get_one(Dossier, uuid.UUID(dossier_id))  # the access check's read
     seen = loaded.version
     # Another act commits meanwhile (a plain UPDATE, which this session's copy does not see).
-    await session.execute(
-        update(Dossier.__table__).where(Dossier.__table__.c.id == loaded.id).values(version=seen + 1)
-    )
+    await session.execute(text("UPDATE dossiers SET version = version + 1 WHERE id = :id"), {"id": loaded.id})
     locked = await transition.lock(session, loaded.id)
     assert locked is loaded
     assert locked.version == seen + 1

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from auth.roles import StaffRole
+from auth.tokens import AccessClaims
 
 
 class ActorKind(enum.Enum):
@@ -32,6 +33,9 @@ class Actor:
     # For each role held: the agencies where it applies (sub-agencies already expanded), or
     # EVERYWHERE.
     roles: Mapping[StaffRole, frozenset[uuid.UUID] | None] = field(default_factory=dict)
+    # The verified access token the actor came with (None: anonymous, system, tests): a long-lived
+    # websocket re-checks it before each event (revoked sessions, locked accounts, revoked apps).
+    credential: AccessClaims | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:

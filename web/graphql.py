@@ -5,6 +5,7 @@ context of its own for every operation."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from auth.actor import Actor
+from auth.tokens import AccessClaims
 from core.db import RequestDb
 from core.http import NUL_MESSAGE
 from core.observability import Receive, Scope, Send
@@ -36,7 +38,7 @@ from schema.extensions import contains_nul
 from schema.loaders import Loaders
 from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts.journal import RequestMeta
-from web.authentication import Unauthorized, authenticate, bearer, request_meta
+from web.authentication import Unauthorized, authenticate, bearer, request_meta, still_admitted
 from web.runtime import RuntimeRef
 
 
@@ -50,6 +52,34 @@ class SocketRefused(Exception):
 
 
 Fork = Callable[[Context], Awaitable[Context]]
+Admission = Callable[[AccessClaims], Awaitable[bool]]
+
+# How often a long-lived operation asks again whether its caller is still let in: before an event
+# when the last answer is older than this (a burst of events costs one query).
+READMIT_EVERY_SECONDS = 1.0
+REVOKED_MESSAGE = "Phiên đăng nhập đã bị thu hồi hoặc tài khoản đã bị khoá: đăng nhập lại."
+
+
+async def _while_admitted(
+    source: AsyncIterator[Any], ctx: Context, admitted: Admission
+) -> AsyncIterator[Any]:
+    """`source` while the caller's credential still holds: before each event (at most once a
+    second) the session, account or app is checked again; once revoked, one UNAUTHENTICATED error
+    ends the operation instead of the event."""
+    claims = ctx.actor.credential
+    if claims is None:  # anonymous: nothing to revoke
+        async for item in source:
+            yield item
+        return
+    checked = float("-inf")
+    async for item in source:
+        if time.monotonic() - checked >= READMIT_EVERY_SECONDS:
+            if not await admitted(claims):
+                refusal = GraphQLError(REVOKED_MESSAGE, extensions={"code": "UNAUTHENTICATED"})
+                yield ExecutionResult(data=None, errors=[refusal])
+                return
+            checked = time.monotonic()
+        yield item
 
 
 async def _finishing(source: AsyncIterator[Any], ctx: Context) -> AsyncIterator[Any]:
@@ -71,8 +101,8 @@ class OperationSchema:
     a query sent over it) runs with a context of its own — its own database session and loaders —
     so twenty operations on one socket never share, or close, each other's unit of work."""
 
-    def __init__(self, schema: strawberry.Schema, fork: Fork) -> None:
-        self._schema, self._fork = schema, fork
+    def __init__(self, schema: strawberry.Schema, fork: Fork, admitted: Admission) -> None:
+        self._schema, self._fork, self._admitted = schema, fork, admitted
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._schema, name)
@@ -80,7 +110,7 @@ class OperationSchema:
     async def stream(self, query: str | None, **kwargs: Any) -> Any:
         ctx = kwargs["context_value"] = await self._fork(kwargs["context_value"])
         source = await self._schema.stream(query, **kwargs)
-        return _finishing(source, ctx)
+        return _finishing(_while_admitted(source, ctx, self._admitted), ctx)
 
     async def subscribe(self, query: str | None, **kwargs: Any) -> Any:
         ctx = kwargs["context_value"] = await self._fork(kwargs["context_value"])
@@ -88,13 +118,13 @@ class OperationSchema:
         if not hasattr(source, "__aiter__"):  # an error before execution: nothing to stream
             await ctx.db.finish(commit=False)
             return source
-        return _finishing(source, ctx)
+        return _finishing(_while_admitted(source, ctx, self._admitted), ctx)
 
 
 def _per_operation(handler: Any) -> None:
     view = handler.view
     if isinstance(view, GraphQLApp):
-        handler.schema = OperationSchema(handler.schema, view.operation_context)
+        handler.schema = OperationSchema(handler.schema, view.operation_context, view.still_admitted)
 
 
 class PersistedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -293,6 +323,10 @@ class GraphQLApp(GraphQL[Context, None]):
         context = await self._context(request, response, actor=actor, db=db, meta=meta)
         request.scope[_CONTEXT] = context
         return context
+
+    async def still_admitted(self, claims: AccessClaims) -> bool:
+        """Is the caller behind these claims still let in (web.authentication.still_admitted)?"""
+        return await still_admitted(self._runtime_ref.runtime, claims)
 
     async def operation_context(self, base: Context) -> Context:
         """A websocket operation's own context: the socket's caller, a fresh unit of work and clock."""

@@ -26,6 +26,7 @@ from tests.catalog.factories import CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, NOW
 from tests.dossiers.helpers import PDF, long_token
 from tests.live.conftest import LiveSite
+from web.graphql import READMIT_EVERY_SECONDS
 
 STATUS = "subscription($id: ID!) { dossierStatusChanged(id: $id) { status version currentStep code } }"
 
@@ -344,3 +345,33 @@ async def test_concurrent_receptions_never_share_a_code(world: World) -> None:
     assert len(prefixes) == 1
     numbers = sorted(int(c.rsplit("-", 1)[1]) for c in codes)
     assert numbers == list(range(numbers[0], numbers[0] + 10))  # a gapless daily sequence
+
+
+async def test_a_revoked_session_stops_receiving_changes(world: World) -> None:
+    """A websocket authenticates once, at `connection_init`; what it may see must still end when the
+    account is signed out everywhere (a stolen session), locked or revoked: before the next event
+    the subscription asks again, answers one UNAUTHENTICATED error instead of the change, and ends."""
+    w = world
+    writer, reader = w.site.bases
+    engine = create_async_engine(w.site.database_url)
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        officer_id, _ = await make_staff(
+            session, "truc.motcua@phutho.gov.vn", ("RECEPTION_OFFICER", "H44.99", False)
+        )
+        await session.commit()
+    await engine.dispose()
+    officer = long_token(officer_id)
+    dossier_id = await new_submitted(w, 4)
+    async with subscription(reader, officer, dossier_id) as ws:
+        assert (await next_state(ws))["status"] == "SUBMITTED"  # admitted while the session holds
+        signed_out = await post(writer, officer, "mutation { r: signOutEverywhere { __typename } }")
+        assert signed_out["r"]["__typename"] == "Done"
+        await asyncio.sleep(READMIT_EVERY_SECONDS + 0.5)  # past the last answer's validity
+        received = await act(writer, w.tokens["reception"], "dossierReceive", dossier_id)
+        assert received["__typename"] == "DossierChanged", received
+        message = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=15))
+        assert message["type"] == "next", message
+        assert message["payload"].get("data") is None, message  # nothing of the change
+        assert [e["extensions"]["code"] for e in message["payload"]["errors"]] == ["UNAUTHENTICATED"]
+        ended = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=15))
+        assert ended == {"id": "1", "type": "complete"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import ANONYMOUS, SYSTEM, Actor, ActorKind
@@ -169,7 +169,7 @@ async def _actor(
 
 
 async def _sees(
-    session: AsyncSession, column: ColumnElement[uuid.UUID], ident: uuid.UUID, rule: ColumnElement[bool]
+    session: AsyncSession, column: SQLColumnExpression[uuid.UUID], ident: uuid.UUID, rule: ColumnElement[bool]
 ) -> bool:
     return await session.scalar(select(column).where(column == ident, rule)) is not None
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import any_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor, ActorKind
@@ -34,7 +34,7 @@ from models.dossiers import (
     VaultGrant,
     VaultSource,
 )
-from services.dossiers.queries import readable
+from services import visibility
 from services.errors import FieldIssue, Issues, NotFound, Refused, ValidationFailed
 from services.text import check_search, fold, words
 
@@ -121,14 +121,10 @@ async def add_document(
 
 
 async def _mine(session: AsyncSession, actor: Actor, document_id: uuid.UUID) -> VaultDocument:
-    vault = await vault_of(session, _owner(actor))
+    await vault_of(session, _owner(actor))
     doc = await session.scalar(
         select(VaultDocument)
-        .where(
-            VaultDocument.id == document_id,
-            VaultDocument.vault_id == vault.id,
-            VaultDocument.deleted_at.is_(None),
-        )
+        .where(VaultDocument.id == document_id, visibility.vault_documents(actor))
         .with_for_update()
     )
     if doc is None:
@@ -180,8 +176,8 @@ async def documents(
     session: AsyncSession, actor: Actor, *, search: str | None, offset: int, limit: int
 ) -> tuple[list[VaultDocument], bool]:
     check_search(search, ("search",))
-    vault = await vault_of(session, _owner(actor))
-    stmt = select(VaultDocument).where(VaultDocument.vault_id == vault.id, VaultDocument.deleted_at.is_(None))
+    await vault_of(session, _owner(actor))
+    stmt = select(VaultDocument).where(visibility.vault_documents(actor))
     for word in dict.fromkeys(words(search or "")):
         stmt = stmt.where(VaultDocument.search_text.contains(word, autoescape=True))
     rows = list(
@@ -201,14 +197,8 @@ class Suggestion:
 async def suggestions(session: AsyncSession, actor: Actor, version_id: uuid.UUID) -> list[Suggestion]:
     """For each component of a procedure version, the owner's documents whose title or type
     shares the component's meaningful words (diacritics and case ignored), best first."""
-    vault = await vault_of(session, _owner(actor))
-    docs = list(
-        await session.scalars(
-            select(VaultDocument).where(
-                VaultDocument.vault_id == vault.id, VaultDocument.deleted_at.is_(None)
-            )
-        )
-    )
+    await vault_of(session, _owner(actor))
+    docs = list(await session.scalars(select(VaultDocument).where(visibility.vault_documents(actor))))
     stop = {
         "ban",
         "sao",
@@ -382,77 +372,36 @@ async def accesses_of(session: AsyncSession, actor: Actor) -> list[VaultAccess]:
 async def download_basis(
     session: AsyncSession, actor: Actor, file: StoredFile, *, now: datetime
 ) -> str | None:
-    """Why `actor` may download `file` (OWNER, DOSSIER, VAULT, VAULT_GRANT), or None. A staff
-    member reading someone's vault document is logged for the owner."""
+    """Why `actor` may download `file`, or None: which part of `visibility.files` lets them, in
+    this order — OWNER, VAULT (their own vault), DOSSIER, VAULT_GRANT. A staff member reading
+    someone's vault document is logged for the owner."""
     if actor.id is not None and file.owner_account_id == actor.id:
         return "OWNER"
-    via_dossier = await session.scalar(
-        select(Dossier.id)
-        .join(DossierAttachment, DossierAttachment.dossier_id == Dossier.id)
-        .where(DossierAttachment.file_id == file.id, DossierAttachment.removed_at.is_(None), readable(actor))
-        .limit(1)
-    )
-    if actor.id is not None:
-        own_vault = await session.scalar(
-            select(VaultDocument.id)
-            .join(Vault, Vault.id == VaultDocument.vault_id)
-            .where(
-                Vault.account_id == actor.id,
-                VaultDocument.file_id == file.id,
-                VaultDocument.deleted_at.is_(None),
-            )
-            .limit(1)
-        )
-        if own_vault is not None:
-            return "VAULT"
-    documents_of_file = select(VaultDocument).where(
-        VaultDocument.file_id == file.id, VaultDocument.deleted_at.is_(None)
-    )
+    via_dossier = await session.scalar(visibility.dossiers_holding(actor, file.id).limit(1))
+    own_vault = visibility.own_vault_documents_of(actor, file.id)
+    if own_vault is not None and await session.scalar(own_vault.limit(1)) is not None:
+        return "VAULT"
     if via_dossier is not None:
-        for doc in await session.scalars(documents_of_file):
-            session.add(
-                VaultAccess(
-                    document_id=doc.id,
-                    actor_label=actor.label,
-                    at=now,
-                    basis="DOSSIER",
-                    reference=via_dossier,
-                )
-            )
+        await _log_vault_reads(session, actor, file, basis="DOSSIER", reference=via_dossier, now=now)
         return "DOSSIER"
-    if actor.kind is ActorKind.STAFF:
-        agencies: set[uuid.UUID] = set()
-        for role in (StaffRole.RECEPTION_OFFICER, StaffRole.SPECIALIST, StaffRole.LEADER):
-            held = actor.agencies_with(role)
-            if held:
-                agencies |= held
-        if agencies:
-            granted = await session.scalar(
-                select(VaultGrant.id)
-                .join(VaultDocument, VaultDocument.vault_id == VaultGrant.vault_id)
-                .where(
-                    VaultDocument.file_id == file.id,
-                    VaultDocument.deleted_at.is_(None),
-                    VaultGrant.agency_id.in_(agencies),
-                    VaultGrant.revoked_at.is_(None),
-                    VaultGrant.expires_at > now,
-                    or_(VaultGrant.document_ids.is_(None), VaultDocument.id == any_(VaultGrant.document_ids)),
-                )
-                .limit(1)
-            )
-            if granted is not None:
-                for doc in await session.scalars(documents_of_file):
-                    session.add(
-                        VaultAccess(
-                            document_id=doc.id,
-                            actor_label=actor.label,
-                            at=now,
-                            basis="GRANT",
-                            reference=granted,
-                        )
-                    )
-                return "VAULT_GRANT"
+    grants = visibility.grants_covering(actor, file.id, now)
+    granted = await session.scalar(grants.limit(1)) if grants is not None else None
+    if granted is not None:
+        await _log_vault_reads(session, actor, file, basis="GRANT", reference=granted, now=now)
+        return "VAULT_GRANT"
     return None
+
+
+async def _log_vault_reads(
+    session: AsyncSession, actor: Actor, file: StoredFile, *, basis: str, reference: uuid.UUID, now: datetime
+) -> None:
+    """One access record per current vault document holding the file, for its owner to see."""
+    for doc in await session.scalars(
+        select(VaultDocument).where(VaultDocument.file_id == file.id, VaultDocument.deleted_at.is_(None))
+    ):
+        session.add(
+            VaultAccess(document_id=doc.id, actor_label=actor.label, at=now, basis=basis, reference=reference)
+        )
 
 
 async def digitise_into_vault(
@@ -468,7 +417,9 @@ async def digitise_into_vault(
     """Counter digitisation (Decree 107/2021 art. 21a): a scan an officer attached to a dossier
     goes into the applicant's vault — only with the applicant's consent, recorded by an officer
     of the receiving unit."""
-    dossier = await session.scalar(select(Dossier).where(Dossier.id == dossier_id, readable(actor)))
+    dossier = await session.scalar(
+        select(Dossier).where(Dossier.id == dossier_id, visibility.dossiers(actor))
+    )
     if dossier is None or not actor.has_role(StaffRole.RECEPTION_OFFICER, dossier.receiving_agency_id):
         raise NotFound("hồ sơ", str(dossier_id))
     if not consent:

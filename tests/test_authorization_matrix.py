@@ -55,7 +55,7 @@ NOBODY: frozenset[str] = frozenset()  # none of the foreign callers (only A, A's
 PERSONS = frozenset({CITIZEN_B, OTHER_AGENCY, WRONG_ROLE})  # any signed-in person, on their own
 EVERYONE = frozenset(CALLERS)
 # Staff read the dossiers received by, or passing through, the agencies where they hold any
-# dossier role, STATISTICS_VIEWER included (services/dossiers/queries.py `readable`).
+# dossier role, STATISTICS_VIEWER included (services/visibility.py `dossiers`).
 DOSSIER_READERS = frozenset({WRONG_ROLE})
 
 

@@ -14,6 +14,7 @@ from schema.errors import ClientError
 from schema.loaders import Loaders
 from schema.permissions import DOSSIER_STATUS
 from schema.types.dossiers import Dossier
+from services import visibility
 from services.dossiers import queries
 
 
@@ -101,10 +102,7 @@ class DossierSubscription:
         if ctx.broker is None:
             raise ClientError("Máy chủ không hỗ trợ nhận thay đổi trực tiếp.", "UNAVAILABLE")
         agency = await ctx.loaders.agency_by_code.load(agency_code)
-        if agency is None or (
-            not any(ctx.actor.has_role(role, agency.id) for role in queries.STAFF_ROLES)
-            and not ctx.actor.is_system_admin
-        ):
+        if agency is None or not visibility.sees_agency_dossiers(ctx.actor, agency.id):
             raise ClientError("Bạn không thuộc cơ quan này.", "FORBIDDEN")
         async with ctx.broker.subscribe("inbox", str(agency.id)) as queue:
             try:

@@ -1,7 +1,7 @@
 """Dossier reads. Row access is a query, `readable_dossiers(actor)`, used by every resolver and
-loader: an applicant reads their own dossiers; staff read those received by, or passing through,
-the agencies where they hold a role; a system admin reads all. A dossier outside that query does
-not exist for the caller."""
+loader, on the rule `services.visibility.dossiers`: an applicant reads their own dossiers; staff
+read those received by, or passing through, the agencies where they hold a role; a system admin
+reads all. A dossier outside that query does not exist for the caller."""
 
 from __future__ import annotations
 
@@ -16,59 +16,21 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from auth.actor import Actor, ActorKind
+from auth.actor import Actor
 from auth.roles import StaffRole
 from models.catalog import Procedure
 from models.dossiers import Dossier, DossierAttachment, DossierEvent, DossierStatus, DossierStep
+from services import visibility
 from services.dossiers import trail
 from services.dossiers.workflow import FINAL
 from services.pagination import Page, check_first, decode, encode_key, encode_offset
 from services.text import check_search
 
-STAFF_ROLES = (
-    StaffRole.RECEPTION_OFFICER,
-    StaffRole.SPECIALIST,
-    StaffRole.LEADER,
-    StaffRole.POSTAL_STAFF,
-    StaffRole.STATISTICS_VIEWER,
-)
 OPEN = [s for s in DossierStatus if s not in FINAL and s is not DossierStatus.DRAFT]
 
 
-def _staff_agencies(actor: Actor) -> frozenset[uuid.UUID] | None:
-    """Agencies where the actor holds any dossier role; None: everywhere."""
-    found: set[uuid.UUID] = set()
-    for role in STAFF_ROLES:
-        agencies = actor.agencies_with(role)
-        if agencies is None:
-            return None
-        found |= agencies
-    return frozenset(found)
-
-
-def readable(actor: Actor) -> ColumnElement[bool]:
-    if actor.is_system_admin:
-        return true()
-    if actor.kind in (ActorKind.CITIZEN, ActorKind.ORGANISATION) and actor.id is not None:
-        return Dossier.applicant_account_id == actor.id
-    if actor.kind is ActorKind.STAFF:
-        agencies = _staff_agencies(actor)
-        if agencies is None:
-            return Dossier.status != DossierStatus.DRAFT
-        if not agencies:
-            return false()
-        return and_(
-            Dossier.status != DossierStatus.DRAFT,
-            or_(
-                Dossier.receiving_agency_id.in_(agencies),
-                exists().where(DossierStep.dossier_id == Dossier.id, DossierStep.agency_id.in_(agencies)),
-            ),
-        )
-    return false()
-
-
 def readable_dossiers(actor: Actor) -> Select[Dossier]:
-    return select(Dossier).where(readable(actor))
+    return select(Dossier).where(visibility.dossiers(actor))
 
 
 async def dossier_for(session: AsyncSession, actor: Actor, dossier_id: uuid.UUID) -> Dossier | None:

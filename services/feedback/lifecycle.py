@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actor import Actor
 from models.accounts import Account
 from models.feedback import Inquiry, InquiryEvent, InquiryKind, InquiryStatus
+from services import visibility
 from services.accounts.journal import notification
 from services.accounts.owners import tell_owner
 from services.errors import Conflict, FieldIssue, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from services.feedback.access import readable
 
 KIND_LABELS = {InquiryKind.FEEDBACK: "phản ánh, kiến nghị", InquiryKind.QUESTION: "câu hỏi"}
 STATUS_LABELS = {
@@ -48,7 +48,9 @@ async def take(
 ) -> Inquiry:
     """The row for an act: locked, at the version the caller saw, the actor one the rule allows,
     in the status the act needs."""
-    row = await session.scalar(select(Inquiry).where(Inquiry.id == ident, readable(actor)).with_for_update())
+    row = await session.scalar(
+        select(Inquiry).where(Inquiry.id == ident, visibility.inquiries(actor)).with_for_update()
+    )
     if row is None:
         raise NotFound("phản ánh, câu hỏi", str(ident))
     if version is not None and version != row.version:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actor import Actor, ActorKind
 from models.catalog import Agency, Field, Procedure
 from models.feedback import Inquiry, InquiryEvent, InquiryKind, InquiryStatus
-from services.feedback.access import readable
+from services import visibility
 from services.pagination import Page, check_first, decode, encode_key, encode_offset
 from services.text import check_search, prefix_tsquery
 
@@ -79,7 +79,7 @@ async def _page(
 async def mine(session: AsyncSession, actor: Actor, *, first: int, after: str | None) -> Page[Inquiry]:
     if actor.id is None or actor.kind not in (ActorKind.CITIZEN, ActorKind.ORGANISATION):
         return Page([], False, False, 0)
-    stmt = select(Inquiry).where(Inquiry.submitter_account_id == actor.id)
+    stmt = select(Inquiry).where(visibility.submitted_inquiries(actor))
     return await _page(session, stmt, first, after, "received_at")
 
 
@@ -89,7 +89,7 @@ async def inbox(
     """Staff: to classify or review (focal points), to answer (competent agency)."""
     if actor.kind is not ActorKind.STAFF:
         return Page([], False, False, 0)
-    stmt = select(Inquiry).where(readable(actor))
+    stmt = select(Inquiry).where(visibility.inquiries(actor))
     if flt.status is not None:
         stmt = stmt.where(Inquiry.status == flt.status)
     if flt.kind is not None:
@@ -114,7 +114,7 @@ async def published(
 ) -> Page[Inquiry]:
     """Published answers (công khai kết quả trả lời): newest first, or by relevance when searching."""
     check_search(flt.search, ("search",))
-    stmt = select(Inquiry).where(Inquiry.status == InquiryStatus.PUBLISHED)
+    stmt = select(Inquiry).where(visibility.published_inquiries())
     if flt.kind is not None:
         stmt = stmt.where(Inquiry.kind == flt.kind)
     if flt.agency_code:

@@ -77,17 +77,22 @@ def to_graphql(error: domain.DomainError) -> UserError:
 
 
 class ClientError(Exception):
-    """A top-level error meant for the caller (bad argument, authentication, permission);
-    `extensions.field` is the path of the argument at fault, when one is.
+    """A top-level error meant for the caller (bad argument, authentication, permission, rate
+    limit); `extensions.field` is the path of the argument at fault, when one is;
+    `extensions.retryAfterSeconds` when the caller may try again after that many seconds.
 
     Everything else raised during execution is masked as an internal error.
     """
 
-    def __init__(self, message: str, code: str, field: domain.Path | None = None) -> None:
+    def __init__(
+        self, message: str, code: str, field: domain.Path | None = None, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.extensions: dict[str, object] = {"code": code}
         if field is not None:
             self.extensions["field"] = _path(field)
+        if retry_after is not None:
+            self.extensions["retryAfterSeconds"] = retry_after
 
     @classmethod
     def of(cls, error: domain.ValidationFailed) -> ClientError:

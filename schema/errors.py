@@ -49,7 +49,12 @@ class Conflict(UserError):
 
 @strawberry.type(description="Yêu cầu bị từ chối (sai thông tin, bị khoá, quá số lần thử, mã sai…).")
 class Refused(UserError):
-    retry_after_seconds: int | None = strawberry.field(description="Thử lại sau bao nhiêu giây (nếu có).")
+    retry_after_seconds: int | None = strawberry.field(
+        description=(
+            "Số giây đến khi được thử lại: luôn có với `RATE_LIMITED` (đến hết khung thời gian của "
+            "giới hạn), null với các mã khác."
+        )
+    )
 
 
 def _path(path: domain.Path) -> list[str]:

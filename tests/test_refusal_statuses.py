@@ -73,12 +73,12 @@ def _bearer(token: str | None) -> dict[str, str]:
 
 
 async def graphql(client: httpx.AsyncClient, token: str | None) -> httpx.Response:
-    # A mutation that commits (so an app's call is counted) and that only a person may run.
-    document = "mutation { signOutEverywhere { __typename } }" if token is None else COUNTED
-    return await client.post("/graphql", json={"query": document}, headers=_bearer(token))
+    # A mutation that commits, so an app's call is counted (see tests/accounts/test_apps.py).
+    return await client.post("/graphql", json={"query": COUNTED}, headers=_bearer(token))
 
 
 async def graphql_person_only(client: httpx.AsyncClient, token: str | None) -> httpx.Response:
+    """A mutation only a signed-in person may run."""
     return await client.post(
         "/graphql", json={"query": "mutation { signOutEverywhere { __typename } }"}, headers=_bearer(token)
     )
@@ -195,7 +195,7 @@ class Case:
     credential: Credential
     status: int
     body: Callable[[httpx.Response], None]
-    header: tuple[str, str] | None = None  # a header the answer must carry
+    header: tuple[str, str | None] | None = None  # a header the answer must carry (any value: None)
     warm_up: bool = False  # send once first (a rate limit's allowance)
 
 
@@ -205,7 +205,7 @@ RETRY = ("retry-after", None)  # any value: tests/hardening/test_retry_after.py 
 
 TABLE: dict[str, Case] = {
     # GraphQL
-    "graphql, no token": Case(graphql, fixed(None), 200, graphql_error("UNAUTHENTICATED")),
+    "graphql, no token": Case(graphql_person_only, fixed(None), 200, graphql_error("UNAUTHENTICATED")),
     "graphql, invalid token": Case(
         graphql, fixed("not-a-token"), 401, graphql_error("UNAUTHENTICATED"), CHALLENGE
     ),

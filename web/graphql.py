@@ -284,10 +284,8 @@ class GraphQLApp(GraphQL[Context, None]):
         except Refusal as refusal:
             await db.finish(commit=False)  # a refused request must not keep a connection
             if isinstance(request, WebSocket):  # the upgrade is done: close it, with the reason
-                if isinstance(refusal, Unauthorized):
-                    await request.close(code=4403, reason="Forbidden")
-                else:
-                    await request.close(code=4429 if refusal.status == 429 else 4403, reason=refusal.message)
+                reason = "Forbidden" if isinstance(refusal, Unauthorized) else refusal.message
+                await request.close(code=4429 if refusal.status == 429 else 4403, reason=reason)
                 raise SocketRefused from None
             raise  # answered by __call__ in GraphQL's shape
         if isinstance(request, WebSocket):

@@ -1,4 +1,5 @@
-"""The public lookups' rate limit, as GraphQL sees it: a top-level `RATE_LIMITED` error."""
+"""The public lookups' rate limit, as GraphQL sees it: a top-level `RATE_LIMITED` error with
+`extensions.retryAfterSeconds`."""
 
 from __future__ import annotations
 
@@ -15,5 +16,6 @@ def lookup_rate(ctx: Context) -> RateLimit:
 
 
 async def check_lookup_rate(ctx: Context) -> None:
-    if not await within(ctx.journal, lookup_keys(ctx.actor, ctx.meta.address), lookup_rate(ctx), ctx.lookups):
-        raise ClientError(LOOKUP_REFUSED, "RATE_LIMITED")
+    rate = lookup_rate(ctx)
+    if not await within(ctx.journal, lookup_keys(ctx.actor, ctx.meta.address), rate, ctx.lookups):
+        raise ClientError(LOOKUP_REFUSED, "RATE_LIMITED", retry_after=rate.retry_after(ctx.now))

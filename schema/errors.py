@@ -49,7 +49,12 @@ class Conflict(UserError):
 
 @strawberry.type(description="Yêu cầu bị từ chối (sai thông tin, bị khoá, quá số lần thử, mã sai…).")
 class Refused(UserError):
-    retry_after_seconds: int | None = strawberry.field(description="Thử lại sau bao nhiêu giây (nếu có).")
+    retry_after_seconds: int | None = strawberry.field(
+        description=(
+            "Số giây đến khi được thử lại: luôn có với `RATE_LIMITED` (đến hết khung thời gian của "
+            "giới hạn), null với các mã khác."
+        )
+    )
 
 
 def _path(path: domain.Path) -> list[str]:
@@ -77,17 +82,22 @@ def to_graphql(error: domain.DomainError) -> UserError:
 
 
 class ClientError(Exception):
-    """A top-level error meant for the caller (bad argument, authentication, permission);
-    `extensions.field` is the path of the argument at fault, when one is.
+    """A top-level error meant for the caller (bad argument, authentication, permission, rate
+    limit); `extensions.field` is the path of the argument at fault, when one is;
+    `extensions.retryAfterSeconds` when the caller may try again after that many seconds.
 
     Everything else raised during execution is masked as an internal error.
     """
 
-    def __init__(self, message: str, code: str, field: domain.Path | None = None) -> None:
+    def __init__(
+        self, message: str, code: str, field: domain.Path | None = None, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(message)
         self.extensions: dict[str, object] = {"code": code}
         if field is not None:
             self.extensions["field"] = _path(field)
+        if retry_after is not None:
+            self.extensions["retryAfterSeconds"] = retry_after
 
     @classmethod
     def of(cls, error: domain.ValidationFailed) -> ClientError:

@@ -99,3 +99,11 @@ class Refused(DomainError):
         self.code = code
         self.retry_after = retry_after
         self.keep_writes = keep_writes
+
+
+class RateLimited(Refused):
+    """Too many attempts in a fixed window (`RATE_LIMITED`): `retry_after` is the whole seconds
+    until the window ends, when the caller may try again."""
+
+    def __init__(self, message: str, *, retry_after: int, keep_writes: bool = False) -> None:
+        super().__init__("RATE_LIMITED", message, retry_after=retry_after, keep_writes=keep_writes)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor
-from services.accounts.journal import Journal, hit, window_start
+from services.accounts.journal import Journal, hit, seconds_left, window_start
 
 LOOKUP_REFUSED = "Quá nhiều lượt tra cứu trong thời gian ngắn, vui lòng thử lại sau ít phút."
 
@@ -35,6 +35,10 @@ LOOKUP_REFUSED = "Quá nhiều lượt tra cứu trong thời gian ngắn, vui l
 class RateLimit:
     limit: int
     window: timedelta
+
+    def retry_after(self, now: datetime) -> int:
+        """Seconds until the window `now` falls in ends: when a refused caller may look up again."""
+        return seconds_left(now, self.window)
 
 
 def lookup_keys(actor: Actor, address: str | None) -> list[str]:

@@ -108,6 +108,17 @@ async def test_bad_bearer_token_is_refused(client: httpx.AsyncClient) -> None:
         "/graphql", json={"query": "{ fields { code } }"}, headers={"Authorization": "Bearer nope"}
     )
     assert response.status_code == 401
+    # In GraphQL's error shape, so a GraphQL client reads it as an error, not a transport failure.
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Thông tin xác thực không hợp lệ hoặc đã hết hạn.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ]
+    }
 
 
 async def test_bad_cursor_is_a_clear_client_error(client: httpx.AsyncClient) -> None:

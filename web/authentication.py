@@ -1,12 +1,18 @@
 """Who is calling: the bearer token of a request (or a websocket's `connection_init`) turned
-into an actor, with the registered applications' per-minute limit."""
+into an actor, with the registered applications' per-minute limit.
+
+A caller refused here is refused the same way on every endpoint (docs/security.md, "One status
+per failure"): `Unauthorized` (401, `UNAUTHENTICATED`, with a `WWW-Authenticate: Bearer`
+challenge) for a missing, malformed, invalid, revoked or expired token; `AppRateLimited` (429,
+`RATE_LIMITED`, with `Retry-After`) for an application over its calls per minute. Each endpoint
+renders them in its own protocol's body (GraphQL errors, GeoReport errors).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
 
-from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
@@ -17,9 +23,67 @@ from services.accounts.actors import actor_for
 from services.accounts.journal import Journal, RequestMeta
 from web.runtime import Runtime
 
+APP_RATE_WINDOW = timedelta(minutes=1)
 
-class Unauthorized(Exception):
-    pass
+
+class Refusal(Exception):
+    """A caller refused before anything is served: the HTTP status, a stable code, a Vietnamese
+    message and the headers that go with them."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """The GraphQL error's `extensions` (and the fields a JSON body carries besides the message)."""
+        return {"code": self.code}
+
+
+class Unauthorized(Refusal):
+    """No usable credentials where they are required, or a presented token that is malformed,
+    forged, revoked or expired."""
+
+    status = 401
+    code = "UNAUTHENTICATED"
+
+    def __init__(
+        self, message: str = "Thông tin xác thực không hợp lệ hoặc đã hết hạn.", *, presented: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.presented = presented
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # RFC 6750 §3.1: no error code when the request carried no credentials at all.
+        return {"WWW-Authenticate": 'Bearer error="invalid_token"' if self.presented else "Bearer"}
+
+
+class AppRateLimited(Refusal):
+    """A registered application over its calls per minute; `retry_after`: seconds until its
+    minute ends."""
+
+    status = 429
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Ứng dụng đã vượt giới hạn số lượt gọi mỗi phút.")
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfterSeconds": self.retry_after}
 
 
 def bearer(header: str | None) -> str | None:
@@ -52,11 +116,10 @@ async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: Requ
         raise Unauthorized from None
     actor = dataclasses.replace(actor, credential=claims)
     if per_minute:
-        used = await Journal(rt.session_factory, meta, now).hit(
-            f"app:{actor.client_id}", window=timedelta(minutes=1)
-        )
-        if used > per_minute:
-            raise HTTPException(429, "Ứng dụng đã vượt giới hạn số lượt gọi mỗi phút.")
+        journal = Journal(rt.session_factory, meta, now)
+        key = f"app:{actor.client_id}"
+        if wait := await journal.over_limit(key, window=APP_RATE_WINDOW, limit=per_minute):
+            raise AppRateLimited(wait)
     return actor
 
 

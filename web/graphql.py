@@ -38,7 +38,7 @@ from schema.extensions import contains_nul
 from schema.loaders import Loaders
 from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts.journal import RequestMeta
-from web.authentication import Unauthorized, authenticate, bearer, request_meta, still_admitted
+from web.authentication import Refusal, Unauthorized, authenticate, bearer, request_meta, still_admitted
 from web.runtime import RuntimeRef
 
 
@@ -181,12 +181,11 @@ class BadCharacter(HTTPException):
         super().__init__(400, NUL_MESSAGE)
 
 
-class _Malformed(Exception):
+class _Malformed(Refusal):
     """A request refused while parsing it: answered 400 with a GraphQL-shaped JSON error."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
-        self.message = message
         self.code = code
 
 
@@ -250,19 +249,25 @@ class GraphQLApp(GraphQL[Context, None]):
         return data if query is data.query else dataclasses.replace(data, query=query)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A malformed request is a 400 with a GraphQL error and a code (strawberry answers its
-        own refusals in plain text, and crashed on a body that is JSON but not an object). A
-        websocket refused at the handshake is already closed, the documented way (4403)."""
+        """A request refused before execution — malformed (400), bad credentials (401, with a
+        `WWW-Authenticate` challenge), an app over its rate (429, with `Retry-After`) — is
+        answered with that status and a GraphQL error with a code in JSON (strawberry answers its
+        own refusals in plain text, which GraphQL clients report as a transport failure, and
+        crashed on a body that is JSON but not an object). A websocket refused at the handshake
+        is already closed, the documented way (4403, 4429)."""
         try:
             await super().__call__(scope, receive, send)
         except SocketRefused:
             return
-        except _Malformed as error:
+        except Refusal as refusal:
             context = scope.get(_CONTEXT)
             if isinstance(context, Context):  # authentication may have opened a session
                 await context.db.finish(commit=False)
-            body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
-            await Response(orjson.dumps(body), 400, media_type="application/json")(scope, receive, send)
+            body = {"errors": [{"message": refusal.message, "extensions": refusal.extensions}]}
+            answer = Response(
+                orjson.dumps(body), refusal.status, headers=refusal.headers, media_type="application/json"
+            )
+            await answer(scope, receive, send)
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -306,18 +311,13 @@ class GraphQLApp(GraphQL[Context, None]):
         meta = request_meta(request)
         try:
             actor = await authenticate(rt, db, bearer(request.headers.get("authorization")), meta)
-        except Unauthorized:
-            await db.finish(commit=False)
-            if isinstance(request, WebSocket):
-                await request.close(code=4403, reason="Forbidden")
-                raise SocketRefused from None
-            raise HTTPException(401, "Thông tin xác thực không hợp lệ hoặc đã hết hạn.") from None
-        except HTTPException as error:
+        except Refusal as refusal:
             await db.finish(commit=False)  # a refused request must not keep a connection
             if isinstance(request, WebSocket):  # the upgrade is done: close it, with the reason
-                await request.close(code=4429 if error.status_code == 429 else 4403, reason=str(error.reason))
+                reason = "Forbidden" if isinstance(refusal, Unauthorized) else refusal.message
+                await request.close(code=4429 if refusal.status == 429 else 4403, reason=reason)
                 raise SocketRefused from None
-            raise
+            raise  # answered by __call__ in GraphQL's shape
         if isinstance(request, WebSocket):
             await db.finish(commit=False)  # a socket lives for hours: each operation opens its own
         context = await self._context(request, response, actor=actor, db=db, meta=meta)
@@ -379,7 +379,7 @@ class GraphQLApp(GraphQL[Context, None]):
         rt = self._runtime_ref.runtime
         try:
             context.actor = await authenticate(rt, context.db, bearer(str(header)), context.meta)
-        except (Unauthorized, HTTPException):
+        except Refusal:
             raise ConnectionRejectionError from None
         finally:
             await context.db.finish(commit=False)

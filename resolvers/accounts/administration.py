@@ -70,7 +70,13 @@ class AccountAdminMutation:
         return await run_command(info, command)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        description="Thu hồi một phân công; cán bộ không còn vai trò nào thì tài khoản bị khoá.",
+        description=(
+            "Thu hồi một phân công. Cán bộ bị đăng xuất trên mọi thiết bị: mọi access token đã cấp "
+            "cho tài khoản hết hiệu lực ngay (HTTP 401), để không token nào còn mang vai trò đã thu hồi; "
+            "nếu còn vai trò khác, phiên đăng nhập vẫn dùng được `tokenRefresh` để nhận token mới với "
+            "các vai trò còn lại. Cán bộ không còn vai trò nào thì tài khoản bị khoá (UNASSIGNED) và "
+            "mọi phiên đăng nhập kết thúc."
+        ),
         extensions=ACCOUNT_ADMIN,
     )
     async def staff_unassign(

@@ -8,6 +8,7 @@ commits it. Rate counters are counted by the `Journal` in a short transaction of
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -83,6 +84,13 @@ def window_start(now: datetime, window: timedelta) -> datetime:
     return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
 
 
+def seconds_left(now: datetime, window: timedelta) -> int:
+    """Whole seconds until the fixed window `now` falls in ends (at least 1): when a caller
+    refused in this window may try again (`Retry-After`, `retryAfterSeconds`)."""
+    end = window_start(now, window) + window
+    return max(1, math.ceil((end - now).total_seconds()))
+
+
 async def hit(session: AsyncSession, key: str, *, window: timedelta, now: datetime, amount: int = 1) -> int:
     """Count `amount` more events for `key` in the current fixed window; returns the new count."""
     new = insert(RateCounter).values(key=key, window_start=window_start(now, window), count=amount)
@@ -112,6 +120,13 @@ class Journal:
             return await hit(session, key, window=window, now=self.now)
 
         return await self.run(work)
+
+    async def over_limit(self, key: str, *, window: timedelta, limit: int) -> int | None:
+        """Count one more event under `key`: None while the window holds at most `limit`, else
+        the seconds until the window ends (when the caller may try again)."""
+        if await self.hit(key, window=window) <= limit:
+            return None
+        return seconds_left(self.now, window)
 
     async def give_back(self, *keys: str, window: timedelta) -> None:
         """Undo this request's `hit` on each key (the event turned out not to count)."""

@@ -5,8 +5,6 @@ locked — unlocking is an admin act.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +17,7 @@ from services.accounts.journal import Journal, security_event
 from services.accounts.owners import own_account, person
 from services.accounts.policy import AccountPolicy
 from services.accounts.sessions import Session, revoke_everything, start_session
-from services.errors import FieldIssue, Issues, Refused, ValidationFailed
+from services.errors import FieldIssue, Issues, RateLimited, ValidationFailed
 
 
 async def change_password(
@@ -53,8 +51,10 @@ async def request_password_reset(
 ) -> None:
     """Send a reset code to a verified contact. The answer never says whether it exists."""
     dest = normalise_destination(destination)
-    if await journal.hit(f"code:{dest}", window=timedelta(hours=1)) > policy.codes_per_destination:
-        raise Refused("RATE_LIMITED", "Đã gửi quá nhiều mã tới địa chỉ này, vui lòng thử lại sau.")
+    if wait := await journal.over_limit(
+        f"code:{dest}", window=policy.code_window, limit=policy.codes_per_destination
+    ):
+        raise RateLimited("Đã gửi quá nhiều mã tới địa chỉ này, vui lòng thử lại sau.", retry_after=wait)
     account = await session.scalar(
         select(Account).where(
             or_(Account.email == dest, Account.phone == dest), Account.status != AccountStatus.DELETED

@@ -24,7 +24,8 @@ class AccountPolicy:
     sign_in_per_identifier: int = 10
     registration_window: timedelta = timedelta(hours=1)
     registration_per_address: int = 10
-    codes_per_destination: int = 5
+    codes_per_destination: int = 5  # per `code_window`
+    code_window: timedelta = timedelta(hours=1)
     app_scopes: frozenset[str] = field(
         default_factory=lambda: frozenset({"catalog:read", "dossier-status:read", "feedback:submit"})
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,7 @@ from services.accounts.codes import issue_code, normalise_destination, use_code
 from services.accounts.journal import Journal, RequestMeta, security_event
 from services.accounts.owners import person, tell_owner
 from services.accounts.policy import AccountPolicy
-from services.errors import Issues, Refused
+from services.errors import Issues, RateLimited, Refused
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ async def _tell_taken(
                 detail={"reason": "taken", "fields": fields},
             )
         )
-        told = await journal.hit(f"notice:register:{account.id}", window=timedelta(hours=1))
+        told = await journal.hit(f"notice:register:{account.id}", window=policy.code_window)
         if told <= policy.codes_per_destination:
             subject, body = messages.registration_attempt([TAKEN_WHAT[f] for f in fields])
             tell_owner(session, account, "registration_attempt", subject, body, now=journal.now)
@@ -139,8 +139,10 @@ async def _tell_taken(
 
 async def _registration_allowed(journal: Journal, policy: AccountPolicy) -> None:
     key = f"register:addr:{journal.meta.address or '-'}"
-    if await journal.hit(key, window=policy.registration_window) > policy.registration_per_address:
-        raise Refused("RATE_LIMITED", "Quá nhiều lượt đăng ký từ địa chỉ này, vui lòng thử lại sau.")
+    if wait := await journal.over_limit(
+        key, window=policy.registration_window, limit=policy.registration_per_address
+    ):
+        raise RateLimited("Quá nhiều lượt đăng ký từ địa chỉ này, vui lòng thử lại sau.", retry_after=wait)
 
 
 def _new_account(
@@ -292,8 +294,10 @@ async def resend_verification(
 ) -> None:
     """Always answers the same way: whether the address has an account is not disclosed."""
     dest = normalise_destination(destination)
-    if await journal.hit(f"code:{dest}", window=timedelta(hours=1)) > policy.codes_per_destination:
-        raise Refused("RATE_LIMITED", "Đã gửi quá nhiều mã tới địa chỉ này, vui lòng thử lại sau.")
+    if wait := await journal.over_limit(
+        f"code:{dest}", window=policy.code_window, limit=policy.codes_per_destination
+    ):
+        raise RateLimited("Đã gửi quá nhiều mã tới địa chỉ này, vui lòng thử lại sau.", retry_after=wait)
     account = await session.scalar(
         select(Account).where(
             or_(

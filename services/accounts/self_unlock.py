@@ -6,7 +6,6 @@ lift.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +17,7 @@ from services.accounts.journal import Journal
 from services.accounts.locks import unlock
 from services.accounts.owners import find_by_identifier, person
 from services.accounts.policy import AccountPolicy
-from services.errors import Refused
+from services.errors import RateLimited, Refused
 
 
 def _self_unlockable(account: Account | None) -> bool:
@@ -37,8 +36,8 @@ async def request_unlock_code(
     The answer is the same whether the identifier has an account, is locked, or not."""
     ident = identifier.strip()
     key = f"code:unlock:{(rules.normalise_phone(ident) or ident.lower())[:100]}"
-    if await journal.hit(key, window=timedelta(hours=1)) > policy.codes_per_destination:
-        raise Refused("RATE_LIMITED", "Đã gửi quá nhiều mã cho tài khoản này, vui lòng thử lại sau.")
+    if wait := await journal.over_limit(key, window=policy.code_window, limit=policy.codes_per_destination):
+        raise RateLimited("Đã gửi quá nhiều mã cho tài khoản này, vui lòng thử lại sau.", retry_after=wait)
     account = await find_by_identifier(session, ident)
     if account is None or not _self_unlockable(account):
         return
@@ -50,7 +49,7 @@ async def request_unlock_code(
             continue
         # The same per-destination budget as every other code: several identifiers of one
         # account cannot multiply the messages its owner gets.
-        if await journal.hit(f"code:{destination}", window=timedelta(hours=1)) > policy.codes_per_destination:
+        if await journal.hit(f"code:{destination}", window=policy.code_window) > policy.codes_per_destination:
             continue
         await issue_code(
             session, account, CodePurpose.UNLOCK_ACCOUNT, channel, destination, now=journal.now, policy=policy

@@ -19,7 +19,7 @@ from services.accounts.locks import lock, lock_text
 from services.accounts.owners import find_by_identifier, person
 from services.accounts.policy import AccountPolicy
 from services.accounts.sessions import Session, start_session
-from services.errors import Refused
+from services.errors import RateLimited, Refused
 
 GENERIC_SIGN_IN_FAILURE = "Thông tin đăng nhập không đúng."
 
@@ -87,18 +87,21 @@ async def sign_in(
 ) -> Session:
     # Each attempt takes a place in both windows at once (so parallel guesses cannot overrun
     # them) and a successful sign-in gives its places back: only failures count.
+    window = policy.sign_in_window
     by_address = f"signin:addr:{journal.meta.address or '-'}"
-    if await journal.hit(by_address, window=policy.sign_in_window) > policy.sign_in_per_address:
+    if wait := await journal.over_limit(by_address, window=window, limit=policy.sign_in_per_address):
         _denied(session, journal, None, "rate")
-        raise Refused(
-            "RATE_LIMITED", "Quá nhiều lần đăng nhập từ địa chỉ này, vui lòng thử lại sau.", keep_writes=True
+        raise RateLimited(
+            "Quá nhiều lần đăng nhập từ địa chỉ này, vui lòng thử lại sau.",
+            retry_after=wait,
+            keep_writes=True,
         )
     by_identifier = f"signin:id:{identifier.strip().lower()[:100]}"
-    if await journal.hit(by_identifier, window=policy.sign_in_window) > policy.sign_in_per_identifier:
+    if wait := await journal.over_limit(by_identifier, window=window, limit=policy.sign_in_per_identifier):
         _denied(session, journal, None, "rate")
-        raise Refused(
-            "RATE_LIMITED",
+        raise RateLimited(
             "Quá nhiều lần đăng nhập vào tài khoản này, vui lòng thử lại sau.",
+            retry_after=wait,
             keep_writes=True,
         )
     account = await find_by_identifier(session, identifier)

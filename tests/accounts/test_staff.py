@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Account, AccountStatus, LockReason
-from tests.accounts.helpers import PASSWORD, last_code, make_staff, messages_to, sign_in
+from tests.accounts.helpers import PASSWORD, REFRESH, last_code, make_staff, messages_to, sign_in
 from tests.conftest import admin_gql, gql
 
 CREATE = """mutation($input: StaffCreateInput!) { staffCreate(input: $input) {
@@ -162,6 +162,32 @@ async def test_ending_the_last_role_locks_the_account(
     assert account.lock_reason is LockReason.UNASSIGNED
     assert (await messages_to(session, "roi@phutho.gov.vn"))[-1].template == "account_locked"
     assert (await sign_in(client, "roi@phutho.gov.vn", PASSWORD))["code"] == "ACCOUNT_LOCKED"
+
+
+async def test_removing_a_role_signs_the_staff_member_out_of_every_device(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """What `staffUnassign`'s description promises: every issued access token dies at once; with
+    roles left, a session refreshes into a token carrying only those; the last role ends them."""
+    await make_staff(
+        session, "ba@phutho.gov.vn", ("SPECIALIST", "H44.19", False), ("LEADER", "H44.19", False)
+    )
+    devices = [(await sign_in(client, "ba@phutho.gov.vn", PASSWORD))["session"] for _ in range(2)]
+    roles = "{ me { assignments { id role } } }"
+    assignments = (await gql(client, roles, token=devices[0]["accessToken"]))["data"]["me"]["assignments"]
+    unassign = "mutation($id: ID!) { staffUnassign(assignmentId: $id) { __typename } }"
+    await admin_gql(client, unassign, {"id": assignments[0]["id"]})
+    for device in devices:
+        refused = await client.post(
+            "/graphql", json={"query": roles}, headers={"Authorization": f"Bearer {device['accessToken']}"}
+        )
+        assert refused.status_code == 401
+    renewed = (await gql(client, REFRESH, {"t": devices[1]["refreshToken"]}))["data"]["tokenRefresh"]
+    left = (await gql(client, roles, token=renewed["session"]["accessToken"]))["data"]["me"]["assignments"]
+    assert [a["role"] for a in left] == [assignments[1]["role"]]
+    await admin_gql(client, unassign, {"id": assignments[1]["id"]})
+    ended = (await gql(client, REFRESH, {"t": renewed["session"]["refreshToken"]}))["data"]["tokenRefresh"]
+    assert ended["code"] == "INVALID_REFRESH_TOKEN"
 
 
 async def test_assigning_twice_is_applied_once(client: httpx.AsyncClient, session: AsyncSession) -> None:

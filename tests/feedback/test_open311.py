@@ -46,16 +46,16 @@ async def test_services_and_discovery_in_json_and_xml(client: httpx.AsyncClient)
 async def test_an_app_files_a_feedback_and_follows_it(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    # Without the scope, or without a token, nothing is filed.
+    # Without the scope (403), or without a valid token (401), nothing is filed.
     no_scope_id, no_scope_secret = await registered_app(client, scopes=["catalog:read"])
     no_scope = await app_token(client, no_scope_id, no_scope_secret)
     refused = await client.post(f"{BASE}/requests.json", data={**REPORT, "api_key": no_scope})
     assert refused.status_code == 403
     assert refused.json()[0]["code"] == 403
     anonymous = await client.post(f"{BASE}/requests.json", data=REPORT)
-    assert anonymous.status_code == 403
+    assert anonymous.status_code == 401
     forged = await client.post(f"{BASE}/requests.json", data={**REPORT, "api_key": "not-a-token"})
-    assert forged.status_code == 403
+    assert forged.status_code == 401
     assert not list(await session.scalars(select(Inquiry)))
 
     client_id, secret = await registered_app(client, scopes=["feedback:submit"])

@@ -210,9 +210,11 @@ async def test_sms_lookup_is_limited_per_sender_number(
             assert (await _sms(c, "+84912000001", f"TRACUU {UNKNOWN}")).status_code == 200
         refused = await _sms(c, "+84912000001", f"TRACUU {UNKNOWN}")
         assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "3600"  # the default window, from its start
         assert refused.json() == {
             "error": "Quá nhiều lượt tra cứu trong thời gian ngắn, vui lòng thử lại sau ít phút.",
             "code": "RATE_LIMITED",
+            "retryAfterSeconds": 3600,
             "reply": None,
         }
         assert (await _sms(c, "+84912000002", f"TRACUU {UNKNOWN}")).status_code == 200

@@ -65,7 +65,14 @@ async def metrics(
     if token:
         offered = request.headers.get("authorization", "")
         if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
-            return Response("unauthorized\n", status_code=401, media_type="text/plain")
+            # Plain text like the exposition format a scraper reads; the challenge says how to pass.
+            challenge = 'Bearer error="invalid_token"' if offered else "Bearer"
+            return Response(
+                "unauthorized\n",
+                status_code=401,
+                media_type="text/plain",
+                headers={"WWW-Authenticate": challenge},
+            )
     _pool(engine)
     try:
         async with factory() as session:

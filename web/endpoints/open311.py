@@ -15,7 +15,11 @@ existing civic apps can list categories, file a feedback and follow it.
   only once the answer is published, redacted of personal data like every published answer.
 
 Every path also answers in XML (`.xml`), as GeoReport v2 requires; errors are GeoReport errors
-(`[{"code": 400, "description": "…"}]`) with that HTTP status.
+(`[{"code": 400, "description": "…"}]`) with that HTTP status. A refused caller gets the status
+every endpoint gives (docs/security.md, "One status per failure"): 401 without an `api_key` or
+with an invalid, revoked or expired one (with `WWW-Authenticate`), 403 for a valid one that is not
+an application's or lacks `feedback:submit`, 429 with `Retry-After` for an application over its
+calls per minute.
 """
 
 from __future__ import annotations
@@ -41,17 +45,19 @@ from services.errors import DomainError, Forbidden, ValidationFailed
 from services.feedback import lifecycle, submission
 from services.feedback.classification import Deadlines
 from services.feedback.submission import Submission
-from web.authentication import authenticate, request_meta
+from web.authentication import Refusal, Unauthorized, authenticate, request_meta
 from web.runtime import Runtime
 
 GENERAL = "CHUNG"
+NEEDS_APP_KEY = "Cần api_key của ứng dụng đã đăng ký (phạm vi feedback:submit)."
 
 
 class GeoReportError(Exception):
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.headers = headers or {}
 
 
 def _render(fmt: str, root: str, item: str, rows: Sequence[dict[str, Any]], status: int = 200) -> Response:
@@ -70,8 +76,10 @@ def _render(fmt: str, root: str, item: str, rows: Sequence[dict[str, Any]], stat
     return Response(orjson.dumps(list(rows)), status_code=status, media_type="application/json")
 
 
-def _error(fmt: str, status: int, description: str) -> Response:
-    return _render(fmt, "errors", "error", [{"code": status, "description": description}], status)
+def _error(fmt: str, status: int, description: str, headers: dict[str, str] | None = None) -> Response:
+    answer = _render(fmt, "errors", "error", [{"code": status, "description": description}], status)
+    answer.headers.update(headers or {})
+    return answer
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -167,7 +175,7 @@ async def open311_endpoint(rt: Runtime, request: Request) -> Response:
     try:
         return await _dispatch(rt, request, resource, fmt)
     except GeoReportError as error:
-        return _error(fmt, error.status, error.description)
+        return _error(fmt, error.status, error.description, error.headers)
 
 
 async def _dispatch(rt: Runtime, request: Request, resource: str, fmt: str) -> Response:
@@ -230,10 +238,10 @@ async def _post(rt: Runtime, request: Request, fmt: str) -> Response:
     token = header[7:].strip() if header.lower().startswith("bearer ") else form.get("api_key") or None
     try:
         actor = await _caller(rt, request, token)
-    except Exception:  # noqa: BLE001 — any failure to authenticate is a 403 in GeoReport
-        raise GeoReportError(403, "api_key không hợp lệ hoặc đã hết hạn.") from None
+    except Refusal as refusal:
+        raise GeoReportError(refusal.status, refusal.message, refusal.headers) from None
     if actor.kind is not ActorKind.APP:
-        raise GeoReportError(403, "Cần api_key của ứng dụng đã đăng ký (phạm vi feedback:submit).")
+        raise GeoReportError(403, NEEDS_APP_KEY)
     now = rt.clock.now()
     calendar = await rt.calendar_at(now)
     deadlines = Deadlines(rt.settings.feedback_answer_days, rt.settings.feedback_focal_agency)
@@ -257,6 +265,8 @@ async def _post(rt: Runtime, request: Request, fmt: str) -> Response:
 
 
 async def _caller(rt: Runtime, request: Request, token: str | None) -> Actor:
+    if token is None:
+        raise Unauthorized(NEEDS_APP_KEY, presented=False)
     db = RequestDb(rt.session_factory)
     try:
         return await authenticate(rt, db, token, request_meta(request))

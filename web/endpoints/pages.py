@@ -62,7 +62,9 @@ def lookup_page(
             address = request.client.host if request.client else None
             journal = Journal(factory, RequestMeta(address=address), now)
             if not await within(journal, lookup_keys(ANONYMOUS, address), rate, limiter):
-                return _page("Tạm dừng tra cứu", f"<p>{escape(LOOKUP_REFUSED)}</p>", 429)
+                refused = _page("Tạm dừng tra cứu", f"<p>{escape(LOOKUP_REFUSED)}</p>", 429)
+                refused.headers["Retry-After"] = str(rate.retry_after(now))
+                return refused
         async with factory() as session:
             found = await lookup(session, code)
             if found is None or found.dossier.code is None:

@@ -76,5 +76,10 @@ async def sms_endpoint(rt: Runtime, request: Request) -> Response:
     # Per sender number: no reply at all when over (each reply is a paid message).
     journal = Journal(rt.session_factory, RequestMeta(), now)
     if not await within(journal, [f"lookup:sms:{sender or '-'}"], rate, rt.lookups):
-        return JSONResponse({"error": LOOKUP_REFUSED, "code": "RATE_LIMITED", "reply": None}, status_code=429)
+        wait = rate.retry_after(now)
+        return JSONResponse(
+            {"error": LOOKUP_REFUSED, "code": "RATE_LIMITED", "retryAfterSeconds": wait, "reply": None},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     return JSONResponse({"reply": await reply_for(rt.session_factory, text, s.zone)})

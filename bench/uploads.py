@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 SIZES_MB = (1, 10, 50, 200)
 
-START = """mutation($n: String!, $s: Int!, $h: String!) { r: fileUploadStart(filename: $n,
+START = """mutation($n: String!, $s: ByteCount!, $h: String!) { r: fileUploadStart(filename: $n,
   contentType: "application/zip", size: $s, sha256: $h) { ... on UploadTicket { url fields file { id } } } }"""
 COMPLETE = """mutation($id: ID!) { r: fileUploadComplete(fileId: $id) { __typename
   ... on FileResult { file { status rejection } } ... on Refused { code message } } }"""

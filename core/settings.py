@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # the province's local time unless TIMEZONE says otherwise
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -203,7 +204,7 @@ class Settings(BaseSettings):
         300, ge=30, le=3600, description="How old (or early) a signed portal request may be."
     )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
-    timezone: str = Field("Asia/Ho_Chi_Minh", description="Local time of the province.")
+    timezone: str = Field(DEFAULT_TIMEZONE, description="Local time of the province.")
     graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
     persisted_queries: Path | None = Field(
         None,

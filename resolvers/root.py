@@ -4,8 +4,11 @@ the web layer (and the schema export) import the schema from here."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import strawberry
 
+from core.settings import DEFAULT_TIMEZONE
 from resolvers.accounts.administration import AccountAdminMutation, AppMutation
 from resolvers.accounts.own_account import OwnAccountMutation
 from resolvers.accounts.queries import AccountQuery
@@ -78,9 +81,12 @@ class Mutation(
     pass
 
 
-def build_schema(*, tracing: bool = False) -> strawberry.Schema:
-    """The schema; `tracing` adds one OpenTelemetry span per operation."""
-    return assemble(Query, Mutation, Subscription, tracing=tracing)
+def build_schema(*, zone: ZoneInfo, tracing: bool = False) -> strawberry.Schema:
+    """The schema, printing every `DateTime` in `zone` (the province's, `Settings.zone`); `tracing`
+    adds one OpenTelemetry span per operation."""
+    return assemble(Query, Mutation, Subscription, zone=zone, tracing=tracing)
 
 
-schema = build_schema()
+# The schema of the default province zone: its SDL (`dvc export-schema`) and the tests' direct
+# executions. The app builds its own from its settings (`app.create_app`).
+schema = build_schema(zone=ZoneInfo(DEFAULT_TIMEZONE))

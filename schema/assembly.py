@@ -6,6 +6,7 @@ The root types themselves are assembled above this package, in `resolvers.root`.
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 import strawberry
 from graphql import GraphQLError
@@ -23,6 +24,7 @@ from schema.extensions import (
     should_mask,
 )
 from schema.limits import RequestLimits, without_suggestions
+from schema.scalars import scalar_map
 
 log = logging.getLogger("dvc")
 REFUSAL_LOG_CHARS = 200
@@ -48,15 +50,20 @@ class Schema(strawberry.Schema):
             log.info("GraphQL request refused: %d error(s), first: %s", len(refused), first)
 
 
-def assemble(query: type, mutation: type, subscription: type, *, tracing: bool = False) -> strawberry.Schema:
-    """The executable schema of these root types, with the request extensions; `tracing` adds one
+def assemble(
+    query: type, mutation: type, subscription: type, *, zone: ZoneInfo, tracing: bool = False
+) -> strawberry.Schema:
+    """The executable schema of these root types, with the request extensions; every `DateTime` it
+    returns is printed in `zone` (the province's, `schema.scalars`); `tracing` adds one
     OpenTelemetry span per operation."""
     return Schema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         # No "Did you mean …" for clients (RequestLimits strips the other suggestions).
-        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=True),
+        config=StrawberryConfig(
+            auto_camel_case=True, disable_field_suggestions=True, scalar_map=scalar_map(zone)
+        ),
         extensions=[
             OperationMetrics,
             TransactionBoundary,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import unicodedata
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,21 @@ from models.dossiers import FileStatus, StoredFile
 from storage.s3 import ObjectStore, is_missing
 
 Comparison = Literal["same", "missing", "different"]
+
+FILENAME_MAX = 255  # characters, after cleaning
+
+
+def clean_filename(raw: str) -> str | None:
+    """A file name as a client gives it, cleaned the one way every path stores it: surrounding
+    spaces dropped, the path separators `/` and `\\` turned into `_`. None when nothing is left,
+    when longer than FILENAME_MAX characters, or when it holds a control character (Unicode Cc:
+    NUL, line breaks, tabs, DEL… — they would break a download's Content-Disposition)."""
+    name = raw.strip().replace("/", "_").replace("\\", "_")
+    if not name or len(name) > FILENAME_MAX:
+        return None
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        return None
+    return name
 
 
 def object_key(file_id: uuid.UUID, now: datetime) -> str:

@@ -37,7 +37,7 @@ from core.observability import FILE_INTEGRITY_FAILURES
 from models.dossiers import FileDownload, FileStatus, StoredFile
 from services.catalog.rules import KNOWN_FORMATS
 from services.errors import Issues, NotFound, Refused
-from services.files import compare_stored, object_key
+from services.files import clean_filename, compare_stored, object_key
 from storage.clamav import ScanError
 from storage.s3 import ObjectStore
 
@@ -91,8 +91,8 @@ async def start_upload(
     if not actor.is_person or actor.id is None:
         raise Refused("NOT_A_PERSON", "Chỉ người dùng đã đăng nhập được tải tệp lên.")
     issues = Issues()
-    name = filename.strip().replace("/", "_").replace("\\", "_")
-    if not name or len(name) > 255:
+    name = clean_filename(filename) or ""
+    if not name:
         issues.add(("filename",), "BAD_FORMAT", "Tên tệp không hợp lệ.")
     if content_type not in KNOWN_FORMATS:
         issues.add(("contentType",), "UNKNOWN_FORMAT", f"Định dạng “{content_type}” không được hỗ trợ.")

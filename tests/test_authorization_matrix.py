@@ -267,7 +267,7 @@ MUTATIONS: dict[str, Op] = {
     ),
     "dossierApprove": m(NOBODY, "A's dossier", f'dossierApprove(id: "{D}", resultFileIds: [])'),
     "dossierRefuse": m(NOBODY, "A's dossier", f'dossierRefuse(id: "{D}", reasons: ["x"])'),
-    "dossierReturn": m(NOBODY, "A's dossier", f'dossierReturn(id: "{D}", method: "ONLINE")'),
+    "dossierReturn": m(NOBODY, "A's dossier", f'dossierReturn(id: "{D}", method: ONLINE)'),
     "dossierWithdraw": m(NOBODY, "A's dossier", f'dossierWithdraw(id: "{D}")'),
     "trackingBook": m(
         DOSSIER_READERS,  # a register of the agency's dossiers, for its staff

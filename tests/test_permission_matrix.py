@@ -296,7 +296,7 @@ MUTATIONS: dict[str, tuple[str, str]] = {
     "dossierRefuse": (PERSON, f'mutation {{ dossierRefuse(id: "{ZERO}", reasons: ["x"]) {{ __typename }} }}'),
     "dossierReturn": (
         PERSON,
-        f'mutation {{ dossierReturn(id: "{ZERO}", method: "ONLINE") {{ __typename }} }}',
+        f'mutation {{ dossierReturn(id: "{ZERO}", method: ONLINE) {{ __typename }} }}',
     ),
     "dossierWithdraw": (PERSON, f'mutation {{ dossierWithdraw(id: "{ZERO}") {{ __typename }} }}'),
     "inquirySubmit": (

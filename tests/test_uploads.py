@@ -35,7 +35,7 @@ PNG = bytes.fromhex(
 )
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 
-START = """mutation($n: String!, $t: String!, $s: Int!, $h: String!) {
+START = """mutation($n: String!, $t: String!, $s: ByteCount!, $h: String!) {
   r: fileUploadStart(filename: $n, contentType: $t, size: $s, sha256: $h) {
     __typename ... on UploadTicket { url fields expiresAt file { id status } }
     ... on ValidationFailed { errors { field code } } ... on Refused { code message } } }"""

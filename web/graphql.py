@@ -32,7 +32,6 @@ from auth.tokens import AccessClaims
 from core.db import RequestDb
 from core.http import NUL_MESSAGE
 from core.observability import Receive, Scope, Send
-from resolvers.root import schema
 from schema.context import Context
 from schema.extensions import contains_nul
 from schema.loaders import Loaders
@@ -201,13 +200,13 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(
         self,
         runtime_ref: RuntimeRef,
+        graphql_schema: strawberry.Schema,
         graphiql: bool,
         init_timeout: float = 10.0,
-        graphql_schema: strawberry.Schema | None = None,
         persisted: PersistedQueries | None = None,
     ) -> None:
         super().__init__(
-            graphql_schema or schema,
+            graphql_schema,
             graphql_ide="graphiql" if graphiql else None,
             # a websocket that does not say who it is in time is closed (4408)
             connection_init_wait_timeout=timedelta(seconds=init_timeout),

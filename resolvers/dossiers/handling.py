@@ -14,6 +14,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from models.catalog import DeliveryMethod
 from models.dossiers import Dossier as DossierRow
 from resolvers.common import parse_id
 from resolvers.dossiers.act_runner import component_files, run_act
@@ -75,7 +76,11 @@ class DossierHandlingMutation:
             comment=comment,
         )
 
-    @strawberry.mutation(description="Trả hồ sơ về bước trước.", extensions=PERSON)
+    @strawberry.mutation(
+        description="Trả hồ sơ về bước trước (`toStep`: `DossierStep.position` của bước nhận lại, đếm từ 1; "
+        "không có: bước liền trước).",
+        extensions=PERSON,
+    )
     async def dossier_send_back(
         self,
         info: Info[Context, None],
@@ -229,17 +234,17 @@ class DossierHandlingMutation:
         self,
         info: Info[Context, None],
         id: strawberry.ID,
-        method: str,
+        method: DeliveryMethod,
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> DossierActResult:
-        act = acts.ReturnResult(method)
+        act = acts.ReturnResult(method.value)
 
         async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
             return await results.return_result(session, ident, ctx, act)
 
         return await run_act(
-            info, "return", id, expected_version, idempotency_key, command, {"method": method}
+            info, "return", id, expected_version, idempotency_key, command, {"method": method.value}
         )
 
     @strawberry.mutation(description="Người nộp rút hồ sơ (trước khi có kết quả).", extensions=PERSON)

@@ -43,7 +43,7 @@ class DossierReceptionMutation:
                 receiving_agency_code=input.receiving_agency_code,
                 form_data=input.form_data if isinstance(input.form_data, dict) else {},
                 components=component_files(input.components),
-                delivery_method=input.delivery_method,
+                delivery_method=input.delivery_method.value if input.delivery_method else None,
             )
             dossier = await submission.save_draft(
                 session, ctx.actor, data, now=ctx.now, dossier_id=parse_id(id, "id") if id else None

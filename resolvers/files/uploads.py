@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
@@ -19,7 +21,8 @@ from schema.payloads.files import (
     UploadTicket,
 )
 from schema.permissions import PERSON
-from schema.types.files import StoredFile
+from schema.scalars import ByteCount
+from schema.types.files import FILENAME_DESCRIPTION, StoredFile
 from services import uploads, vault
 from services.errors import NotFound as DomainNotFound
 
@@ -32,7 +35,19 @@ class UploadMutation:
         extensions=PERSON,
     )
     async def file_upload_start(
-        self, info: Info[Context, None], filename: str, content_type: str, size: int, sha256: str
+        self,
+        info: Info[Context, None],
+        filename: Annotated[str, strawberry.argument(description=FILENAME_DESCRIPTION)],
+        content_type: Annotated[str, strawberry.argument(description="Định dạng (MIME) khai báo.")],
+        size: Annotated[
+            ByteCount, strawberry.argument(description="Dung lượng (byte), từ 1 byte đến 200 MB.")
+        ],
+        sha256: Annotated[
+            str,
+            strawberry.argument(
+                description="Mã băm SHA-256 của nội dung: 64 ký tự hexa (nhận cả chữ hoa, lưu chữ thường)."
+            ),
+        ],
     ) -> UploadResult:
         ctx = info.context
         store = object_store(ctx)

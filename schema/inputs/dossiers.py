@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 # The GraphQL enums (with their descriptions) are registered with the types: import those first.
 import schema.types.dossiers  # noqa: F401
+from models.catalog import DeliveryMethod
 from models.dossiers import DossierStatus
 
 
@@ -29,7 +30,9 @@ class DossierDraftInput:
     components: list[ComponentFilesInput] = strawberry.field(
         default_factory=list, description="Thành phần hồ sơ."
     )
-    delivery_method: str | None = strawberry.field(default=None, description="Hình thức nhận kết quả.")
+    delivery_method: DeliveryMethod | None = strawberry.field(
+        default=None, description="Hình thức nhận kết quả (một hình thức thủ tục cho phép)."
+    )
 
 
 @strawberry.input(description="Người nộp (hồ sơ nộp trực tiếp hoặc qua bưu chính).")

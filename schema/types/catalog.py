@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from models import catalog as m
 from schema.context import Context
+from schema.scalars import ByteCount
 from schema.types.columns import column, identifier
 from services.catalog.lifecycle import CatalogAction, available_actions
 
@@ -146,27 +147,27 @@ class Field:
 @strawberry.type(description="Thành phần hồ sơ phải (hoặc có thể) nộp.")
 class ProcedureComponent:
     id: strawberry.ID = strawberry.field(description="Mã định danh duy nhất.")
-    position: int = strawberry.field(description="Thứ tự.")
+    position: int = strawberry.field(description="Thứ tự, đếm từ 1.")
     name: str = strawberry.field(description="Tên giấy tờ.")
     required: bool = strawberry.field(description="Bắt buộc.")
     copy_type: m.CopyType = strawberry.field(description="Bản chính / bản sao.")
     count: int = strawberry.field(description="Số lượng.")
     template_url: str | None = strawberry.field(description="Mẫu đơn, tờ khai (nếu có).")
     accepted_formats: list[str] = strawberry.field(description="Định dạng tệp chấp nhận (MIME).")
-    max_size_bytes: float = strawberry.field(description="Dung lượng tối đa (byte).")
+    max_size_bytes: ByteCount = strawberry.field(description="Dung lượng tối đa (byte).")
 
     @classmethod
     def from_row(cls, r: m.ProcedureComponent) -> ProcedureComponent:
         return cls(
             id=strawberry.ID(str(r.id)),
-            position=r.position,
+            position=r.position + 1,  # stored from 0 (the order the catalog was edited in)
             name=r.name,
             required=r.required,
             copy_type=r.copy_type,
             count=r.count,
             template_url=r.template_url,
             accepted_formats=list(r.accepted_formats),
-            max_size_bytes=float(r.max_size_bytes),
+            max_size_bytes=ByteCount(r.max_size_bytes),
         )
 
 
@@ -189,7 +190,10 @@ class ProcedureFee:
 class WorkflowStep:
     row: strawberry.Private[m.WorkflowStep]
 
-    position: int = column("Thứ tự bước.")
+    @strawberry.field(description="Thứ tự bước, đếm từ 1 (“bước 1”), như `DossierStep.position`.")
+    def position(self) -> int:
+        return self.row.position + 1  # stored from 0 (the order the catalog was edited in)
+
     name: str = column("Tên bước.")
     agency_ref: m.StepAgencyRef = column("Ai thực hiện bước.")
     role: str = column("Vai trò thực hiện.")

@@ -10,11 +10,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models import dossiers as m
-from models.catalog import FeeKind
+from models.catalog import DeliveryMethod, FeeKind
 from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
 from schema.context import Context
+from schema.scalars import ByteCount
 from schema.types.catalog import Agency, Procedure
 from schema.types.columns import column, identifier
+from schema.types.files import FILENAME_DESCRIPTION, SHA256_DESCRIPTION
 from services.dossiers import fees, transition, workflow
 from services.dossiers.queries import check_trail
 
@@ -47,7 +49,7 @@ class Applicant:
 class DossierStep:
     row: strawberry.Private[m.DossierStep]
 
-    position: int = column("Thứ tự bước.")
+    position: int = column("Thứ tự bước, đếm từ 1 (“bước 1”), như `WorkflowStep.position`.")
     name: str = column("Tên bước.")
     role: str = column("Vai trò xử lý.")
 
@@ -86,17 +88,17 @@ class Attachment:
 
     added_at: datetime = column("Thời điểm đính kèm.")
 
-    @strawberry.field(description="Tên tệp.")
+    @strawberry.field(description=FILENAME_DESCRIPTION)
     async def filename(self, info: Info[Context, None]) -> str:
         f = await info.context.loaders.file_by_id.load(self.row.file_id)
         return f.filename if f else ""
 
     @strawberry.field(description="Dung lượng (byte).")
-    async def size(self, info: Info[Context, None]) -> float:
+    async def size(self, info: Info[Context, None]) -> ByteCount:
         f = await info.context.loaders.file_by_id.load(self.row.file_id)
-        return float(f.size) if f else 0
+        return ByteCount(f.size if f else 0)
 
-    @strawberry.field(description="Mã băm SHA-256.")
+    @strawberry.field(description=SHA256_DESCRIPTION)
     async def sha256(self, info: Info[Context, None]) -> str:
         f = await info.context.loaders.file_by_id.load(self.row.file_id)
         return f.sha256 if f else ""
@@ -111,8 +113,8 @@ class TrailEvent:
     role: str | None = strawberry.field(description="Vai trò.")
     from_status: str | None = strawberry.field(description="Trạng thái trước.")
     to_status: str = strawberry.field(description="Trạng thái sau.")
-    from_step: int | None = strawberry.field(description="Từ bước.")
-    to_step: int | None = strawberry.field(description="Sang bước.")
+    from_step: int | None = strawberry.field(description="Từ bước (`DossierStep.position`, đếm từ 1).")
+    to_step: int | None = strawberry.field(description="Sang bước (`DossierStep.position`, đếm từ 1).")
     comment: str | None = strawberry.field(description="Ý kiến.")
     punctuality: str | None = strawberry.field(description="Bước kết thúc trước hạn / đúng hạn / quá hạn.")
     data: JSON = strawberry.field(description="Chi tiết (mã hồ sơ, ngày hẹn, nội dung yêu cầu…).")
@@ -250,6 +252,14 @@ class Dossier:
         found = await info.context.loaders.payments_by_dossier_id.load(self.row.id)
         return [PaymentAttempt.from_rows(p, r) for p, r in found]
 
+    @strawberry.field(
+        description="Hình thức nhận kết quả người nộp đã chọn (khi đã trả: hình thức đã trả); "
+        "null khi chưa chọn."
+    )
+    def delivery_method(self) -> DeliveryMethod | None:
+        method = self.row.delivery_method
+        return DeliveryMethod(method) if method is not None else None
+
     delivery_status: m.DeliveryStatus = column("Trạng thái trả kết quả.")
     sync_status: m.SyncStatus = column("Trạng thái đồng bộ.")
     channel: m.Channel = column("Kênh nộp.")
@@ -285,7 +295,7 @@ class Dossier:
     finished_at: datetime | None = column("Thời điểm kết thúc.")
     punctuality: m.Punctuality | None = column("Trước hạn / đúng hạn / quá hạn, so với ngày hẹn ban đầu.")
     archived_at: datetime | None = column("Thời điểm chuyển sang lưu trữ (nếu đã lưu trữ).")
-    current_step: int | None = column("Bước đang xử lý.")
+    current_step: int | None = column("Bước đang xử lý: `position` của bước trong `steps` (đếm từ 1).")
 
     @strawberry.field(description="Quá hạn (đang mở, chưa dừng tính thời gian, đã qua hạn).")
     def overdue(self, info: Info[Context, None]) -> bool:

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from models import dossiers as m
 from schema.context import Context
+from schema.scalars import ByteCount
 from services.documents.issue import SlipForm
 
 strawberry.enum(
@@ -24,6 +25,15 @@ strawberry.enum(
 )
 
 
+# What a stored file's name and digest hold, said once (`StoredFile`, `Attachment`, `fileUploadStart`);
+# `services.files.clean_filename` and `services.uploads.SHA256` enforce it.
+FILENAME_DESCRIPTION = (
+    "Tên tệp: 1–255 ký tự, không có ký tự điều khiển (xuống dòng, tab, NUL…); "
+    "`/` và `\\` được thay bằng `_`, khoảng trắng đầu và cuối bị bỏ."
+)
+SHA256_DESCRIPTION = "Mã băm SHA-256 của nội dung: 64 ký tự hexa viết thường (`0-9a-f`)."
+
+
 @strawberry.type(description="Một tệp đã lưu.")
 class StoredFile:
     row: strawberry.Private[m.StoredFile]
@@ -32,7 +42,7 @@ class StoredFile:
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.row.id))
 
-    @strawberry.field(description="Tên tệp.")
+    @strawberry.field(description=FILENAME_DESCRIPTION)
     def filename(self) -> str:
         return self.row.filename
 
@@ -41,10 +51,10 @@ class StoredFile:
         return self.row.content_type
 
     @strawberry.field(description="Dung lượng (byte).")
-    def size(self) -> float:
-        return float(self.row.size)
+    def size(self) -> ByteCount:
+        return ByteCount(self.row.size)
 
-    @strawberry.field(description="Mã băm SHA-256.")
+    @strawberry.field(description=SHA256_DESCRIPTION)
     def sha256(self) -> str:
         return self.row.sha256
 

@@ -41,7 +41,7 @@ from models.dossiers import Dossier, FileStatus, PortalSubmission, StoredFile
 from services.calendar import WorkingCalendar
 from services.dossiers import acts, eligibility, submission
 from services.errors import DomainError, FieldIssue, Issues, ValidationFailed
-from services.files import object_key
+from services.files import clean_filename, object_key
 from services.national_portal.feed import CONSUMER_NAME
 from services.outbox.signing import sign
 from services.uploads import Scanner, check_stored
@@ -238,8 +238,11 @@ def _file(item: Any, component: int, index: int, issues: Issues) -> PortalFile |
             data = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
             issues.add((*path, "NoiDung"), "BAD_FORMAT", "Nội dung tệp không phải base64 hợp lệ.")
-    if filename and content_type and data:
-        return PortalFile(component, index, filename.replace("/", "_").replace("\\", "_"), content_type, data)
+    name = clean_filename(filename) if filename else None
+    if filename and name is None:
+        issues.add((*path, "TenTep"), "BAD_FORMAT", "Tên tệp không hợp lệ.")
+    if name and content_type and data:
+        return PortalFile(component, index, name, content_type, data)
     return None
 
 

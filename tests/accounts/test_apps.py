@@ -327,13 +327,15 @@ async def test_revoking_an_app_kills_its_tokens_and_credentials(client: httpx.As
     assert (await call(client, token)).status_code == 200
 
     revoked = (await admin_gql(client, REVOKE_APP, {"c": client_id}))["appRevoke"]
-    assert revoked == {"__typename": "AppSaved", "app": {"clientId": client_id, "revokedAt": NOW.isoformat()}}
+    # NOW (02:00 UTC) as the wire prints every instant: the province's offset, six fraction digits
+    revoked_at = "2026-11-26T09:00:00.000000+07:00"
+    assert revoked == {"__typename": "AppSaved", "app": {"clientId": client_id, "revokedAt": revoked_at}}
 
     assert (await call(client, token)).status_code == 401
     again = await token_request(client, {"grant_type": "client_credentials"}, (client_id, secret))
     assert_oauth_error(again, 401, "invalid_client")
     listed = (await admin_gql(client, APPS))["apps"]
-    assert [a["revokedAt"] for a in listed if a["clientId"] == client_id] == [NOW.isoformat()]
+    assert [a["revokedAt"] for a in listed if a["clientId"] == client_id] == [revoked_at]
     unknown = (await admin_gql(client, REVOKE_APP, {"c": "app_unknown"}))["appRevoke"]
     assert unknown == {"__typename": "NotFound", "code": "NOT_FOUND"}
 

@@ -131,7 +131,7 @@ _TYPES = {
     "files": "[ID!]!",
     "when": "DateTime!",
     "reason": "String!",
-    "method": "String!",
+    "method": "DeliveryMethod!",
     "comment": "String",
     "assignee": "ID!",
 }

@@ -48,7 +48,7 @@ STATUS = "query($id: ID!) { dossier(id: $id) { status } }"
 REGISTER = """mutation($url: String!) { r: eventConsumerRegister(name: "faults-receiver", url: $url) {
   __typename ... on EventConsumerRegistered { secret } } }"""
 BACKLOG = "{ outboxBacklog { name pendingEvents } }"
-START = """mutation($n: String!, $t: String!, $s: Int!, $h: String!) {
+START = """mutation($n: String!, $t: String!, $s: ByteCount!, $h: String!) {
   r: fileUploadStart(filename: $n, contentType: $t, size: $s, sha256: $h) {
     __typename ... on UploadTicket { url fields file { id } } } }"""
 

@@ -16,7 +16,7 @@ from tests.faults.conftest import Site, gql, record
 
 pytestmark = pytest.mark.faults
 
-START = """mutation($n: String!, $t: String!, $s: Int!, $h: String!) {
+START = """mutation($n: String!, $t: String!, $s: ByteCount!, $h: String!) {
   r: fileUploadStart(filename: $n, contentType: $t, size: $s, sha256: $h) {
     __typename ... on UploadTicket { url fields file { id status } } ... on Refused { code message } } }"""
 COMPLETE = """mutation($id: ID!) { r: fileUploadComplete(fileId: $id) {

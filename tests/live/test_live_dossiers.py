@@ -54,7 +54,7 @@ async def act(
         "files": "[ID!]!",
         "when": "DateTime!",
         "reason": "String!",
-        "method": "String!",
+        "method": "DeliveryMethod!",
     }
     declared = "".join(f", ${k}: {types[k]}" for k in variables)
     query = (

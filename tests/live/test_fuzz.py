@@ -42,6 +42,15 @@ schemathesis.graphql.scalar(
     ),
 )
 
+# File sizes: in range, and the edges a client may get wrong (negative, past 2^53).
+schemathesis.graphql.scalar(
+    "ByteCount",
+    st.one_of(
+        st.integers(0, 300_000_000),
+        st.sampled_from([-1, 2**53 - 1, 2**53, 2**63]),
+    ).map(nodes.Int),
+)
+
 
 FUZZ = settings(
     max_examples=EXAMPLES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,18 @@ def component_files(items: list[ComponentFilesInput]) -> tuple[ComponentFiles, .
 
 
 Command = Callable[[AsyncSession, uuid.UUID, ActContext], Awaitable[DossierRow]]
+Act = TypeVar("Act")
+
+
+def applying(
+    step: Callable[[AsyncSession, uuid.UUID, ActContext, Act], Awaitable[DossierRow]], act: Act
+) -> Command:
+    """The command that runs a service act (`processing.forward`, …) with its typed value."""
+
+    async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
+        return await step(session, ident, ctx, act)
+
+    return command
 
 
 async def run_act(

@@ -7,23 +7,19 @@ Every act takes the dossier `id`, the `expectedVersion` the caller saw and an op
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from models.catalog import DeliveryMethod
-from models.dossiers import Dossier as DossierRow
 from resolvers.common import parse_id
-from resolvers.dossiers.act_runner import component_files, run_act
+from resolvers.dossiers.act_runner import applying, component_files, run_act
 from schema.context import Context
 from schema.inputs.dossiers import ComponentFilesInput
 from schema.payloads.dossiers import DossierActResult
 from schema.permissions import PERSON
 from services.dossiers import acts, apology, completion, processing, results, withdrawal
-from services.dossiers.transition import ActContext
 
 
 @strawberry.type
@@ -41,11 +37,14 @@ class DossierHandlingMutation:
 
         act = acts.Assign(who)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await processing.assign(session, ident, ctx, act)
-
         return await run_act(
-            info, "assign", id, expected_version, idempotency_key, command, {"assignee": str(who)}
+            info,
+            "assign",
+            id,
+            expected_version,
+            idempotency_key,
+            applying(processing.assign, act),
+            {"assignee": str(who)},
         )
 
     @strawberry.mutation(description="Chuyển bước tiếp theo (có thể chọn người nhận).", extensions=PERSON)
@@ -62,16 +61,13 @@ class DossierHandlingMutation:
 
         act = acts.Forward(who)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await processing.forward(session, ident, ctx, act)
-
         return await run_act(
             info,
             "forward",
             id,
             expected_version,
             idempotency_key,
-            command,
+            applying(processing.forward, act),
             {"assignee": str(who), "comment": comment},
             comment=comment,
         )
@@ -92,16 +88,13 @@ class DossierHandlingMutation:
     ) -> DossierActResult:
         act = acts.SendBack(to_step)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await processing.send_back(session, ident, ctx, act)
-
         return await run_act(
             info,
             "send_back",
             id,
             expected_version,
             idempotency_key,
-            command,
+            applying(processing.send_back, act),
             {"toStep": to_step, "comment": comment},
             comment=comment,
         )
@@ -120,11 +113,14 @@ class DossierHandlingMutation:
     ) -> DossierActResult:
         act = acts.RequestSupplement(tuple(items))
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await completion.request_supplement(session, ident, ctx, act)
-
         return await run_act(
-            info, "request_supplement", id, expected_version, idempotency_key, command, {"items": items}
+            info,
+            "request_supplement",
+            id,
+            expected_version,
+            idempotency_key,
+            applying(completion.request_supplement, act),
+            {"items": items},
         )
 
     @strawberry.mutation(description="Bổ sung tài liệu; thời hạn được tính tiếp.", extensions=PERSON)
@@ -140,16 +136,13 @@ class DossierHandlingMutation:
 
         act = acts.Supplement(parts)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await completion.supplement(session, ident, ctx, act)
-
         return await run_act(
             info,
             "supplement",
             id,
             expected_version,
             idempotency_key,
-            command,
+            applying(completion.supplement, act),
             {"components": [str(c) for c in parts]},
         )
 
@@ -167,16 +160,13 @@ class DossierHandlingMutation:
     ) -> DossierActResult:
         act = acts.Apologize(new_appointment, reason)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await apology.apologize(session, ident, ctx, act)
-
         return await run_act(
             info,
             "apologize",
             id,
             expected_version,
             idempotency_key,
-            command,
+            applying(apology.apologize, act),
             {"newAppointment": new_appointment.isoformat(), "reason": reason},
         )
 
@@ -194,16 +184,13 @@ class DossierHandlingMutation:
 
         act = acts.Approve(tuple(files))
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await results.approve(session, ident, ctx, act)
-
         return await run_act(
             info,
             "approve",
             id,
             expected_version,
             idempotency_key,
-            command,
+            applying(results.approve, act),
             {"files": [str(f) for f in files], "comment": comment},
             comment=comment,
         )
@@ -219,11 +206,14 @@ class DossierHandlingMutation:
     ) -> DossierActResult:
         act = acts.Refuse(tuple(reasons))
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await results.refuse(session, ident, ctx, act)
-
         return await run_act(
-            info, "refuse", id, expected_version, idempotency_key, command, {"reasons": reasons}
+            info,
+            "refuse",
+            id,
+            expected_version,
+            idempotency_key,
+            applying(results.refuse, act),
+            {"reasons": reasons},
         )
 
     @strawberry.mutation(
@@ -240,11 +230,14 @@ class DossierHandlingMutation:
     ) -> DossierActResult:
         act = acts.ReturnResult(method.value)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await results.return_result(session, ident, ctx, act)
-
         return await run_act(
-            info, "return", id, expected_version, idempotency_key, command, {"method": method.value}
+            info,
+            "return",
+            id,
+            expected_version,
+            idempotency_key,
+            applying(results.return_result, act),
+            {"method": method.value},
         )
 
     @strawberry.mutation(description="Người nộp rút hồ sơ (trước khi có kết quả).", extensions=PERSON)

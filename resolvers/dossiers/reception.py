@@ -8,17 +8,14 @@ applied once and answers the first result).
 
 from __future__ import annotations
 
-import uuid
-
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models.dossiers import Channel
-from models.dossiers import Dossier as DossierRow
 from resolvers.common import parse_id, run_command
-from resolvers.dossiers.act_runner import component_files, run_act
+from resolvers.dossiers.act_runner import applying, component_files, run_act
 from schema.context import Context
 from schema.inputs.dossiers import ApplicantInput, ComponentFilesInput, DossierDraftInput
 from schema.payloads.dossiers import DossierActResult, DossierChanged, DraftResult
@@ -26,7 +23,6 @@ from schema.permissions import PERSON
 from schema.types.dossiers import Dossier
 from services.dossiers import acts, completion, reception, submission
 from services.dossiers.submission import Applicant, DraftData
-from services.dossiers.transition import ActContext
 
 
 @strawberry.type
@@ -125,11 +121,14 @@ class DossierReceptionMutation:
     ) -> DossierActResult:
         act = acts.RequestCompletion(tuple(items))
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await completion.request_completion(session, ident, ctx, act)
-
         return await run_act(
-            info, "request_completion", id, expected_version, idempotency_key, command, {"items": items}
+            info,
+            "request_completion",
+            id,
+            expected_version,
+            idempotency_key,
+            applying(completion.request_completion, act),
+            {"items": items},
         )
 
     @strawberry.mutation(description="Từ chối tiếp nhận, nêu rõ lý do.", extensions=PERSON)
@@ -143,11 +142,14 @@ class DossierReceptionMutation:
     ) -> DossierActResult:
         act = acts.RefuseReceipt(tuple(reasons))
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await reception.refuse_receipt(session, ident, ctx, act)
-
         return await run_act(
-            info, "refuse_receipt", id, expected_version, idempotency_key, command, {"reasons": reasons}
+            info,
+            "refuse_receipt",
+            id,
+            expected_version,
+            idempotency_key,
+            applying(reception.refuse_receipt, act),
+            {"reasons": reasons},
         )
 
     @strawberry.mutation(description="Nộp lại hồ sơ đã bổ sung, hoàn thiện.", extensions=PERSON)
@@ -165,15 +167,12 @@ class DossierReceptionMutation:
 
         act = acts.Resubmit(parts, data)
 
-        async def command(session: AsyncSession, ident: uuid.UUID, ctx: ActContext) -> DossierRow:
-            return await completion.resubmit(session, ident, ctx, act)
-
         return await run_act(
             info,
             "resubmit",
             id,
             expected_version,
             idempotency_key,
-            command,
+            applying(completion.resubmit, act),
             {"components": [str(c) for c in parts], "formData": data},
         )

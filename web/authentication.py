@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 from auth.actor import ANONYMOUS, Actor
 from auth.tokens import AccessClaims, InvalidToken, verify_access
 from core.db import RequestDb
-from services.accounts.actors import actor_for
+from services.accounts import actors
 from services.accounts.journal import Journal, RequestMeta
 from web.runtime import Runtime
 
@@ -111,7 +111,7 @@ async def authenticate(rt: Runtime, db: RequestDb, token: str | None, meta: Requ
     try:
         claims = verify_access(rt.policy.tokens, token, now=now)
         async with db.session() as session:
-            actor, per_minute = await actor_for(session, claims)
+            actor, per_minute = await actors.actor_for(session, claims)
     except InvalidToken:
         raise Unauthorized from None
     actor = dataclasses.replace(actor, credential=claims)
@@ -128,9 +128,5 @@ async def still_admitted(rt: Runtime, claims: AccessClaims) -> bool:
     revoked, the account neither locked nor signed out everywhere, the app not revoked. A websocket
     asks this before it delivers an event; the token's expiry is not asked again (a socket opened
     with a valid token lives on; what is revoked is cut)."""
-    try:
-        async with rt.session_factory() as session:
-            await actor_for(session, claims)
-    except InvalidToken:
-        return False
-    return True
+    async with rt.session_factory() as session:
+        return await actors.still_admitted(session, claims)

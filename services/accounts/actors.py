@@ -29,13 +29,35 @@ _KINDS = {
 async def actor_for(session: AsyncSession, claims: AccessClaims) -> tuple[Actor, int]:
     """The actor, and for apps the rate limit per minute (0 for people: limited elsewhere)."""
     if claims.typ == APP_TYP:
-        app = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == claims.subject))
-        if app is None or app.revoked_at is not None:
-            raise InvalidToken("application revoked")
+        app = await _live_app(session, claims)
         scopes = claims.scopes & frozenset(app.scopes)
         return Actor(
             ActorKind.APP, name=app.name, client_id=app.client_id, scopes=scopes
         ), app.rate_limit_per_minute
+    account = await _live_account(session, claims)
+    roles = await roles_of(session, account.id) if account.kind is AccountKind.STAFF else {}
+    return Actor(_KINDS[account.kind], account.id, account.display_name, roles=roles), 0
+
+
+async def still_admitted(session: AsyncSession, claims: AccessClaims) -> bool:
+    """Whether the app or account behind claims verified earlier may still act (one query, no
+    roles read): asked again by long-lived operations such as a websocket subscription."""
+    try:
+        await (_live_app(session, claims) if claims.typ == APP_TYP else _live_account(session, claims))
+    except InvalidToken:
+        return False
+    return True
+
+
+async def _live_app(session: AsyncSession, claims: AccessClaims) -> OAuthClient:
+    app = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == claims.subject))
+    if app is None or app.revoked_at is not None:
+        raise InvalidToken("application revoked")
+    return app
+
+
+async def _live_account(session: AsyncSession, claims: AccessClaims) -> Account:
+    """The account, if active, at the token's version, and the token's session not revoked."""
     try:
         account_id = uuid.UUID(claims.subject)
     except ValueError:
@@ -58,8 +80,7 @@ async def actor_for(session: AsyncSession, claims: AccessClaims) -> tuple[Actor,
         or account.token_version != claims.token_version
     ):
         raise InvalidToken("account not active or token revoked")
-    roles = await roles_of(session, account.id) if account.kind is AccountKind.STAFF else {}
-    return Actor(_KINDS[account.kind], account.id, account.display_name, roles=roles), 0
+    return account
 
 
 async def roles_of(

@@ -64,6 +64,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         init_timeout=settings.ws_connection_init_timeout_seconds,
         graphql_schema=build_schema(zone=settings.zone, tracing=tracing is not None),
         persisted=PersistedQueries.load(settings.persisted_queries, only=settings.persisted_queries_only),
+        compiled_reads=settings.compiled_reads,
     )
     return Starlette(
         routes=[

@@ -55,6 +55,18 @@ GRAPHQL_SECONDS = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+PLANNED_OPERATIONS = Counter(
+    "dvc_graphql_planned_operations",
+    "GraphQL requests by path: compiled (one SQL statement) or executed (the executor).",
+    ["path"],
+    registry=REGISTRY,
+)
+FALLBACKS = Counter(
+    "dvc_graphql_fallbacks",
+    "Requests the planner did not compile, by reason (a field without declaration, a mutation…).",
+    ["reason"],
+    registry=REGISTRY,
+)
 ERRORS = Counter(
     "dvc_errors",
     "Errors answered to clients by machine code (GraphQL errors and typed error results).",

@@ -221,6 +221,14 @@ class Settings(BaseSettings):
         pattern="^(text|json)$",
         description="Log lines: readable text, or JSON objects for collectors.",
     )
+    compiled_reads: bool = Field(
+        True,
+        description="Answer query operations the planner can compile with one SQL statement "
+        "(planner/); false: every operation runs through the executor.",
+    )
+    log_fallbacks: bool = Field(
+        False, description="Log (at INFO) why each operation the planner did not compile fell back."
+    )
     graphql_introspection: bool = Field(
         True, description="Answer introspection (`__schema`, `__type`); turn off in production if wanted."
     )

@@ -6,7 +6,6 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import ClassVar
 
 from graphql import GraphQLError, StringValueNode, ValidationRule
 from opentelemetry import trace
@@ -98,6 +97,22 @@ def should_mask(error: GraphQLError) -> bool:
     return not isinstance(original, (GraphQLError, ClientError))
 
 
+_SEEN_NAMES: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """The metrics label of an operation name (see `OperationMetrics`)."""
+    if not name:
+        return "anonymous"
+    if not _NAME.match(name):
+        return "other"
+    if name not in _SEEN_NAMES:
+        if len(_SEEN_NAMES) >= 500:
+            return "other"
+        _SEEN_NAMES.add(name)
+    return name
+
+
 class OperationMetrics(SchemaExtension):
     """Counts and times each operation by name, and counts the errors it answered by code.
 
@@ -106,24 +121,11 @@ class OperationMetrics(SchemaExtension):
     so a client cannot blow up the metrics' size.
     """
 
-    _seen: ClassVar[set[str]] = set()
-
-    def _label(self, name: str | None) -> str:
-        if not name:
-            return "anonymous"
-        if not _NAME.match(name):
-            return "other"
-        if name not in self._seen:
-            if len(self._seen) >= 500:
-                return "other"
-            self._seen.add(name)
-        return name
-
     async def on_operation(self) -> AsyncIterator[None]:
         started = time.perf_counter()
         yield
         ec = self.execution_context
-        name = self._label(ec.operation_name)
+        name = operation_label(ec.operation_name)
         try:
             kind = ec.operation_type.value if ec.graphql_document is not None else "invalid"
         except Exception:  # noqa: BLE001 — an unparsable or ambiguous document has no type

@@ -294,13 +294,14 @@ def validation_rules(limits: Limits) -> tuple[type[ASTValidationRule], ...]:
     return tuple(rules)
 
 
-def _longest_list(value: object, depth: int = 0) -> int:
+def longest_list(value: object, depth: int = 0) -> int:
+    """The longest list anywhere in a decoded JSON value (the variables)."""
     if depth > 64:
         return 0
     if isinstance(value, list):
-        return max([len(value), *(_longest_list(v, depth + 1) for v in value)])
+        return max([len(value), *(longest_list(v, depth + 1) for v in value)])
     if isinstance(value, dict):
-        return max([0, *(_longest_list(v, depth + 1) for v in value.values())])
+        return max([0, *(longest_list(v, depth + 1) for v in value.values())])
     return 0
 
 
@@ -353,7 +354,7 @@ class RequestLimits(SchemaExtension):
         # Runs after the validation cache has validated (it is listed before this extension).
         ec = self.execution_context
         limits = _limits_of(ec.context)
-        longest = _longest_list(ec.variables or {})
+        longest = longest_list(ec.variables or {})
         if longest > limits.max_list_items:
             refused = refusal(
                 f"Danh sách trong biến (variables) quá dài: {longest} phần tử, "
@@ -377,4 +378,4 @@ class RequestLimits(SchemaExtension):
             raise RequestTimedOut(limits.timeout_seconds) from None
 
 
-__all__ = ["Limits", "RequestLimits", "RequestTimedOut", "validation_rules"]
+__all__ = ["Limits", "RequestLimits", "RequestTimedOut", "longest_list", "validation_rules"]

@@ -38,6 +38,7 @@ from schema.loaders import Loaders
 from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts.journal import RequestMeta
 from web.authentication import Refusal, Unauthorized, authenticate, bearer, request_meta, still_admitted
+from web.compiled import ACTOR, CompiledReads, replay
 from web.runtime import RuntimeRef
 
 
@@ -204,6 +205,7 @@ class GraphQLApp(GraphQL[Context, None]):
         graphiql: bool,
         init_timeout: float = 10.0,
         persisted: PersistedQueries | None = None,
+        compiled_reads: bool = True,
     ) -> None:
         super().__init__(
             graphql_schema,
@@ -213,6 +215,9 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self._runtime_ref = runtime_ref
         self.persisted = persisted or PersistedQueries({})  # the allow-list, HTTP and websockets
+        self.compiled = CompiledReads(
+            runtime_ref, graphql_schema._schema, self.persisted, enabled=compiled_reads
+        )
 
     def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
         # A GET with a persisted query's hash and no text is an operation, not a browser.
@@ -248,13 +253,19 @@ class GraphQLApp(GraphQL[Context, None]):
         return data if query is data.query else dataclasses.replace(data, query=query)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A request refused before execution — malformed (400), bad credentials (401, with a
-        `WWW-Authenticate` challenge), an app over its rate (429, with `Retry-After`) — is
-        answered with that status and a GraphQL error with a code in JSON (strawberry answers its
-        own refusals in plain text, which GraphQL clients report as a transport failure, and
-        crashed on a body that is JSON but not an object). A websocket refused at the handshake
-        is already closed, the documented way (4403, 4429)."""
+        """A JSON POST the planner compiles is answered by one SQL statement (`web.compiled`); any
+        other request, or one it hands back, by the executor. A request refused before execution
+        — malformed (400), bad credentials (401, with a `WWW-Authenticate` challenge), an app over
+        its rate (429, with `Retry-After`) — is answered with that status and a GraphQL error with
+        a code in JSON (strawberry answers its own refusals in plain text, which GraphQL clients
+        report as a transport failure, and crashed on a body that is JSON but not an object). A
+        websocket refused at the handshake is already closed, the documented way (4403, 4429)."""
         try:
+            if self.compiled.wants(scope):
+                handoff = await self.compiled.answer(scope, receive, send)
+                if handoff is None:
+                    return
+                receive = replay(handoff.body, receive)
             await super().__call__(scope, receive, send)
         except SocketRefused:
             return
@@ -309,7 +320,9 @@ class GraphQLApp(GraphQL[Context, None]):
         db = RequestDb(rt.session_factory)
         meta = request_meta(request)
         try:
-            actor = await authenticate(rt, db, bearer(request.headers.get("authorization")), meta)
+            actor = request.scope.pop(ACTOR, None) or await authenticate(
+                rt, db, bearer(request.headers.get("authorization")), meta
+            )
         except Refusal as refusal:
             await db.finish(commit=False)  # a refused request must not keep a connection
             if isinstance(request, WebSocket):  # the upgrade is done: close it, with the reason

@@ -3,31 +3,90 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from auth.actor import Actor
 from models.dossiers import Dossier as DossierRow
-from resolvers.lookup_limits import check_lookup_rate
+from resolvers.lookup_limits import check_lookup_rate, lookup_admitted
 from schema.context import Context
 from schema.errors import ClientError
 from schema.inputs.dossiers import DossierFilterInput
 from schema.permissions import DOSSIER_STATUS, PERSON
+from schema.sql import SQL, Rows, uuid_or_none
 from schema.types.dossiers import Dossier, DossierLookup, DossierPublicStatus
 from schema.types.pagination import Connection
 from services.dossiers import queries
 from services.dossiers.workflow import STATUS_LABELS
 from services.errors import ValidationFailed as DomainValidationFailed
+from services.pagination import check_first, decode
 
 
 def _page(page: Any) -> Connection[Dossier]:
     return Connection.of(page, lambda row: Dossier(row=row))
 
 
+# --- the root fields in SQL (schema.sql.Rows: the compiled read path) ------------------------------
+
+
+def _one_dossier(_actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": uuid_or_none(arguments["id"])}
+
+
+ONE_DOSSIER = Rows(
+    prepare=_one_dossier,
+    select=lambda actor, p: (
+        queries.readable_dossiers(actor)
+        .where(DossierRow.id == p["id"])
+        .with_only_columns(DossierRow.id.label("row"))
+    ),
+    parameters=("id",),
+    sources={"row": DossierRow},
+)
+
+
+def _inbox_page(_actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    first = check_first(arguments["first"])
+    offset = decode(arguments["after"]).offset or 0
+    return {"first": first, "offset": offset, "limit": first + 1}
+
+
+INBOX = Rows(
+    prepare=_inbox_page,
+    select=lambda actor, p: queries.inbox_rows(actor, offset=p["offset"], limit=p["limit"]).with_only_columns(
+        DossierRow.id.label("row")
+    ),
+    parameters=("first", "offset", "limit"),
+    shape="connection",
+    sources={"row": DossierRow},
+)
+
+
+def _status_code(_actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    typed = str(arguments["code"]).strip()
+    return {"code": typed.upper(), "typed": typed}
+
+
+DOSSIER_STATUS_ROWS = Rows(
+    prepare=_status_code,
+    select=lambda _actor, p: queries.public_status_select(p["code"], p["typed"]),
+    parameters=("code", "typed"),
+    sources={"row": None},
+    guard=lookup_admitted,
+    non_null=frozenset({"code", "status", "procedure_name", "agency_name"}),
+)
+
+
 @strawberry.type
 class DossierQuery:
-    @strawberry.field(description="Một hồ sơ (của mình, hoặc cơ quan mình xử lý).", extensions=PERSON)
+    @strawberry.field(
+        description="Một hồ sơ (của mình, hoặc cơ quan mình xử lý).",
+        extensions=PERSON,
+        metadata={SQL: ONE_DOSSIER},
+    )
     async def dossier(self, info: Info[Context, None], id: strawberry.ID) -> Dossier | None:
         try:
             ident = uuid.UUID(str(id))
@@ -68,7 +127,9 @@ class DossierQuery:
         return _page(page)
 
     @strawberry.field(
-        description="Hộp việc: hồ sơ người gọi xử lý được lúc này, hạn gần nhất trước.", extensions=PERSON
+        description="Hộp việc: hồ sơ người gọi xử lý được lúc này, hạn gần nhất trước.",
+        extensions=PERSON,
+        metadata={SQL: INBOX},
     )
     async def inbox(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
@@ -86,6 +147,7 @@ class DossierQuery:
         "danh của người nộp hoặc mã bí mật trên QR thì trả cả hồ sơ. Ứng dụng cần phạm vi "
         "dossier-status:read.",
         extensions=DOSSIER_STATUS,
+        metadata={SQL: DOSSIER_STATUS_ROWS},
     )
     async def dossier_status(
         self, info: Info[Context, None], code: str, id_number: str | None = None, secret: str | None = None

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from models import catalog as m
 from schema.context import Context
 from schema.scalars import ByteCount
+from schema.sql import SQL, Join, ToOne
 from schema.types.columns import column, identifier
 from services.catalog.lifecycle import CatalogAction, available_actions
 
@@ -113,7 +114,9 @@ class Agency:
         assert row is not None  # a foreign key guarantees it
         return AdministrativeLevel.from_row(row)
 
-    @strawberry.field(description="Cơ quan cấp trên.")
+    @strawberry.field(
+        description="Cơ quan cấp trên.", metadata={SQL: ToOne({"row": Join(m.Agency, "parent_id")})}
+    )
     async def parent(self, info: Info[Context, None]) -> Agency | None:
         if self.row.parent_id is None:
             return None
@@ -125,7 +128,10 @@ class Agency:
         rows = await ctx(info).loaders.agencies_by_parent_id.load(self.row.id)
         return [Agency(row=r) for r in rows]
 
-    @strawberry.field(description="Cơ quan kế thừa khi bị sáp nhập.")
+    @strawberry.field(
+        description="Cơ quan kế thừa khi bị sáp nhập.",
+        metadata={SQL: ToOne({"row": Join(m.Agency, "successor_id")})},
+    )
     async def successor(self, info: Info[Context, None]) -> Agency | None:
         if self.row.successor_id is None:
             return None
@@ -272,7 +278,10 @@ class Procedure:
         assert row is not None  # a foreign key guarantees it
         return Field.from_row(row)
 
-    @strawberry.field(description="Cơ quan có thẩm quyền (null: UBND/cơ quan của cấp nơi tiếp nhận hồ sơ).")
+    @strawberry.field(
+        description="Cơ quan có thẩm quyền (null: UBND/cơ quan của cấp nơi tiếp nhận hồ sơ).",
+        metadata={SQL: ToOne({"row": Join(m.Agency, "competent_agency_id")})},
+    )
     async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
         if self.row.competent_agency_id is None:
             return None

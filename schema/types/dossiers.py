@@ -10,10 +10,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from models import dossiers as m
-from models.catalog import DeliveryMethod, FeeKind
+from models.catalog import Agency as AgencyRow
+from models.catalog import DeliveryMethod, FeeKind, ProcedureVersion
+from models.catalog import Procedure as ProcedureRow
 from models.payments import Payment, PaymentState, Refund, RefundReason, RefundState
 from schema.context import Context
 from schema.scalars import ByteCount
+from schema.sql import SQL, Embed, Expr, Join, ToMany, ToOne
 from schema.types.catalog import Agency, Procedure
 from schema.types.columns import column, identifier
 from schema.types.files import FILENAME_DESCRIPTION, SHA256_DESCRIPTION
@@ -57,7 +60,9 @@ class DossierStep:
     def days(self) -> float:
         return float(self.row.days)
 
-    @strawberry.field(description="Người được phân công (mã tài khoản).")
+    @strawberry.field(
+        description="Người được phân công (mã tài khoản).", metadata={SQL: Expr("{row}.assignee_id::text")}
+    )
     def assignee_id(self) -> strawberry.ID | None:
         return strawberry.ID(str(self.row.assignee_id)) if self.row.assignee_id else None
 
@@ -66,7 +71,9 @@ class DossierStep:
     finished_at: datetime | None = column("Kết thúc lúc.")
     punctuality: m.Punctuality | None = column("Trước hạn / đúng hạn / quá hạn.")
 
-    @strawberry.field(description="Cơ quan xử lý bước.")
+    @strawberry.field(
+        description="Cơ quan xử lý bước.", metadata={SQL: ToOne({"row": Join(AgencyRow, "agency_id")})}
+    )
     async def agency(self, info: Info[Context, None]) -> Agency | None:
         row = await info.context.loaders.agency_by_id.load(self.row.agency_id)
         return Agency(row=row) if row else None
@@ -226,6 +233,31 @@ class DossierFees:
     reduction: int = strawberry.field(description="Số được giảm do nộp trực tuyến (VND).")
 
 
+APPLICANT = Embed(
+    {
+        "name": "applicant_name",
+        "id_number": "applicant_id_number",
+        "phone": "applicant_phone",
+        "email": "applicant_email",
+        "address": "applicant_address",
+    }
+)
+# `Dossier.overdue` in SQL: open (not final, not a draft), not paused, past its due time.
+OVERDUE = Expr(
+    "{row}.status NOT IN ("
+    + ", ".join(f"'{s.name}'" for s in workflow.FINAL)
+    + ") AND {row}.paused_at IS NULL AND {row}.due_at IS NOT NULL AND {row}.due_at < {now}",
+    nullable=False,
+)
+PROCEDURE = ToOne(
+    {
+        "procedure": Join(ProcedureRow, "procedure_id"),
+        "row": Join(ProcedureVersion, "procedure_version_id"),
+    },
+    required=True,
+)
+
+
 @strawberry.type(description="Hồ sơ thủ tục hành chính (chỉ người nộp và cán bộ có thẩm quyền xem được).")
 class Dossier:
     row: strawberry.Private[m.Dossier]
@@ -265,7 +297,7 @@ class Dossier:
     channel: m.Channel = column("Kênh nộp.")
     version: int = column("Số phiên bản, dùng cho expectedVersion khi thao tác.")
 
-    @strawberry.field(description="Người nộp.")
+    @strawberry.field(description="Người nộp.", metadata={SQL: APPLICANT})
     def applicant(self) -> Applicant:
         r = self.row
         return Applicant(
@@ -297,7 +329,9 @@ class Dossier:
     archived_at: datetime | None = column("Thời điểm chuyển sang lưu trữ (nếu đã lưu trữ).")
     current_step: int | None = column("Bước đang xử lý: `position` của bước trong `steps` (đếm từ 1).")
 
-    @strawberry.field(description="Quá hạn (đang mở, chưa dừng tính thời gian, đã qua hạn).")
+    @strawberry.field(
+        description="Quá hạn (đang mở, chưa dừng tính thời gian, đã qua hạn).", metadata={SQL: OVERDUE}
+    )
     def overdue(self, info: Info[Context, None]) -> bool:
         r = self.row
         return (
@@ -319,19 +353,25 @@ class Dossier:
 
     lookup_secret: str = column("Mã bí mật in trên mã QR của giấy tiếp nhận (để tra cứu đầy đủ).")
 
-    @strawberry.field(description="Thủ tục, đúng phiên bản khi nộp.")
+    @strawberry.field(description="Thủ tục, đúng phiên bản khi nộp.", metadata={SQL: PROCEDURE})
     async def procedure(self, info: Info[Context, None]) -> Procedure | None:
         loaders = info.context.loaders
         version = await loaders.version_by_id.load(self.row.procedure_version_id)
         procedure = await loaders.procedure_by_id.load(self.row.procedure_id)
         return Procedure(procedure=procedure, row=version) if procedure and version else None
 
-    @strawberry.field(description="Bộ phận Một cửa tiếp nhận.")
+    @strawberry.field(
+        description="Bộ phận Một cửa tiếp nhận.",
+        metadata={SQL: ToOne({"row": Join(AgencyRow, "receiving_agency_id")}, required=True)},
+    )
     async def receiving_agency(self, info: Info[Context, None]) -> Agency | None:
         row = await info.context.loaders.agency_by_id.load(self.row.receiving_agency_id)
         return Agency(row=row) if row else None
 
-    @strawberry.field(description="Các bước xử lý.")
+    @strawberry.field(
+        description="Các bước xử lý.",
+        metadata={SQL: ToMany(m.DossierStep, "dossier_id", "id", "{row}.position")},
+    )
     async def steps(self, info: Info[Context, None]) -> list[DossierStep]:
         return [DossierStep(row=r) for r in await info.context.loaders.steps_by_dossier_id.load(self.row.id)]
 
@@ -373,11 +413,38 @@ class DossierPublicStatus:
     finished_at: datetime | None = strawberry.field(description="Ngày kết thúc.")
 
 
+# The public status, from the lookup's statement (`services.dossiers.queries.public_status_select`).
+PUBLIC_STATUS = Embed(
+    {
+        "code": "code",
+        "procedure_name": "procedure_name",
+        "agency_name": "agency_name",
+        "status": "status",
+        "status_label": Expr(
+            "CASE {row}.status::text "
+            + " ".join(
+                f"WHEN '{s.name}' THEN '{label.replace(chr(39), chr(39) * 2)}'"
+                for s, label in workflow.STATUS_LABELS.items()
+            )
+            .replace("{", "{{")
+            .replace("}", "}}")
+            + " END",
+            nullable=False,
+        ),
+        "received_at": "received_at",
+        "appointment_at": "appointment_at",
+        "finished_at": "finished_at",
+    }
+)
+
+
 @strawberry.type(
     description="Kết quả tra cứu: trạng thái công khai; cả hồ sơ khi có yếu tố xác thực thứ hai."
 )
 class DossierLookup:
-    public: DossierPublicStatus = strawberry.field(description="Trạng thái công khai.")
+    public: DossierPublicStatus = strawberry.field(
+        description="Trạng thái công khai.", metadata={SQL: PUBLIC_STATUS}
+    )
     dossier: Dossier | None = strawberry.field(
         description="Hồ sơ đầy đủ (khi có số định danh hoặc mã bí mật)."
     )

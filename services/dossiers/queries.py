@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.actor import Actor
 from auth.roles import StaffRole
-from models.catalog import Procedure
+from models.catalog import Agency, Procedure, ProcedureVersion
 from models.dossiers import Dossier, DossierAttachment, DossierEvent, DossierStatus, DossierStep
 from services import visibility
 from services.dossiers import trail
@@ -78,36 +79,71 @@ class PublicStatus:
     full: bool
 
 
-# Raw SQL on the driver's connection (its prepared-statement cache): on the hottest public path
-# SQLAlchemy's statement handling and result processing cost more than the query itself.
-_PUBLIC_STATUS = """
-SELECT d.id, d.code, d.status::text, d.received_at, d.appointment_at, d.finished_at, v.name, a.name,
-       d.applicant_id_number, d.lookup_secret
-FROM dossiers d
-JOIN procedure_versions v ON v.id = d.procedure_version_id
-JOIN agencies a ON a.id = d.receiving_agency_id
-WHERE d.code = $1 OR d.code = $2
-ORDER BY d.code = $1 DESC
-LIMIT 1
-"""
+def public_status_select(code: Any, typed: Any) -> Select[*tuple[Any, ...]]:
+    """The public status of the dossier with `code` (as issued, upper-case) or `typed` (the code
+    as typed): its public columns with its procedure's and agency's names, and the two second
+    factors (compared in Python, never shown). The compiled read path runs the same statement."""
+    stmt: Select[*tuple[Any, ...]] = (
+        select(
+            Dossier.id.label("dossier_id"),
+            Dossier.code.label("code"),
+            Dossier.status.label("status"),
+            Dossier.received_at.label("received_at"),
+            Dossier.appointment_at.label("appointment_at"),
+            Dossier.finished_at.label("finished_at"),
+            ProcedureVersion.name.label("procedure_name"),
+            Agency.name.label("agency_name"),
+            Dossier.applicant_id_number.label("applicant_id_number"),
+            Dossier.lookup_secret.label("lookup_secret"),
+        )
+        .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
+        .join(Agency, Agency.id == Dossier.receiving_agency_id)
+        .where(or_(Dossier.code == code, Dossier.code == typed))
+        .order_by((Dossier.code == code).desc())
+        .limit(1)
+    )
+    return stmt
+
+
+# Compiled once and run on the driver's connection (its prepared-statement cache): on the hottest
+# public path SQLAlchemy's statement handling and result processing cost more than the query.
+_PUBLIC_STATUS = public_status_select(bindparam("code"), bindparam("typed")).compile(
+    dialect=asyncpg_dialect()  # type: ignore[no-untyped-call]
+)
 
 
 async def public_status(
     connection: AsyncConnection, code: str, *, id_number: str | None = None, secret: str | None = None
 ) -> PublicStatus | None:
-    """`lookup` for the public status in one statement: the dossier's public columns with its
-    procedure's and agency's names (codes are issued upper-case; the code as typed also counts)."""
+    """`lookup` for the public status in one statement (`public_status_select`; codes are issued
+    upper-case; the code as typed also counts)."""
     typed = code.strip()
     driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
-    row = await driver.fetchrow(_PUBLIC_STATUS, typed.upper(), typed)
+    values = {**_PUBLIC_STATUS.params, "code": typed.upper(), "typed": typed}
+    row = await driver.fetchrow(
+        str(_PUBLIC_STATUS), *(values[name] for name in _PUBLIC_STATUS.positiontup or ())
+    )
     if row is None:
         return None
     full = bool(
-        (id_number and row[8] and secrets.compare_digest(id_number.strip(), row[8]))
-        or (secret and secrets.compare_digest(secret, row[9]))
+        (
+            id_number
+            and row["applicant_id_number"]
+            and secrets.compare_digest(id_number.strip(), row["applicant_id_number"])
+        )
+        or (secret and secrets.compare_digest(secret, row["lookup_secret"]))
     )
-    status = DossierStatus(row[2])
-    return PublicStatus(row[0], row[1], status, row[3], row[4], row[5], row[6], row[7], full)
+    return PublicStatus(
+        row["dossier_id"],
+        row["code"],
+        DossierStatus(row["status"]),
+        row["received_at"],
+        row["appointment_at"],
+        row["finished_at"],
+        row["procedure_name"],
+        row["agency_name"],
+        full,
+    )
 
 
 @dataclass(frozen=True)
@@ -221,17 +257,19 @@ def inbox_condition(actor: Actor) -> ColumnElement[bool]:
     return and_(Dossier.status.in_(OPEN), or_(*conditions))
 
 
+def inbox_rows(actor: Actor, *, offset: Any, limit: Any) -> Select[Dossier]:
+    """The inbox's rows, most urgent first (nearest deadline): `limit` of them after `offset`
+    (values, or bound parameters for the compiled read path)."""
+    stmt = readable_dossiers(actor).where(inbox_condition(actor))
+    return stmt.order_by(Dossier.due_at.asc().nulls_last(), Dossier.id).offset(offset).limit(limit)
+
+
 async def inbox(session: AsyncSession, actor: Actor, *, first: int, after: str | None) -> Page[Dossier]:
-    """Most urgent first (nearest deadline). The inbox changes under the reader's feet, so an
-    offset cursor is as good as any and simpler."""
+    """The inbox changes under the reader's feet, so an offset cursor is as good as any and
+    simpler."""
     first = check_first(first)
     offset = decode(after).offset or 0
-    stmt = readable_dossiers(actor).where(inbox_condition(actor))
-    rows = list(
-        await session.scalars(
-            stmt.order_by(Dossier.due_at.asc().nulls_last(), Dossier.id).offset(offset).limit(first + 1)
-        )
-    )
+    rows = list(await session.scalars(inbox_rows(actor, offset=offset, limit=first + 1)))
     items = [(d, encode_offset(offset + i + 1)) for i, d in enumerate(rows[:first])]
     return Page(items, len(rows) > first, offset > 0, -1)
 

@@ -1,0 +1,253 @@
+"""Plans: a validated query operation made, once, into one SQL statement that returns its `data`.
+
+`Planner.prepare` takes a request (document text, operation name, variables, caller) and answers
+a `Ready` request — the plan and its parameter values — or raises `NotCompilable` with the reason.
+Everything that can be decided once is decided once and cached: the parsed and validated document
+(by its text), the operation's root fields after `@skip`/`@include` (by the directive variables'
+values), and the statement (by the caller's permission set and which arguments are null). What
+is left per request: coercing the variables, each root field's `prepare` (its argument checks),
+and the parameter list.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    visit,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.language import Visitor
+from strawberry.schema.schema import validate_document
+
+from auth.actor import ANONYMOUS, Actor
+from planner.compiler import Compiler, _strawberry_field
+from planner.roots import root_sql
+from planner.statements import NotCompilable, Parameters
+from schema.extensions import RejectNulInLiterals
+from schema.limits import Limits, longest_list, validation_rules
+from schema.sql import SQL, Fallback, Rows
+
+CACHE_SIZE = 1024
+
+
+class _Lru(OrderedDict[Hashable, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: Hashable, value: Any) -> Any:
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+    def recall(self, key: Hashable) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed, validated document and the variables its `@skip`/`@include` read."""
+
+    node: DocumentNode
+    fragments: dict[str, FragmentDefinitionNode]
+    directive_variables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Root:
+    """One root field of an operation: its response key, definition, nodes and declaration."""
+
+    key: str
+    field_def: Any
+    nodes: list[FieldNode]
+    rows: Rows
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str | None
+    roots: tuple[Root, ...]
+    fragments: dict[str, FragmentDefinitionNode]
+    directive_values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One statement (`sql`, returning the `data` object as JSON text) and its parameters."""
+
+    sql: str
+    params: Parameters
+    roots: tuple[Root, ...]
+
+
+@dataclass
+class Ready:
+    """A request the plan answers: the plan and the values of its parameters."""
+
+    plan: Plan
+    values: dict[str, Any] = field(default_factory=dict)
+    operation_name: str | None = None
+
+    def arguments(self) -> list[Any]:
+        return self.plan.params.values(self.values)
+
+
+def permission_key(actor: Actor) -> Hashable:
+    """What of the caller a plan depends on: kind, account, scopes, roles with their agencies."""
+    roles = tuple(
+        sorted(
+            (role.value, None if where is None else tuple(sorted(where)))
+            for role, where in actor.roles.items()
+        )
+    )
+    return (actor.kind, actor.id, actor.client_id, tuple(sorted(actor.scopes)), roles)
+
+
+class _DirectiveVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_directive(self, node: Any, *_args: Any) -> None:
+        if node.name.value in ("skip", "include"):
+            for argument in node.arguments:
+                if isinstance(argument.value, VariableNode):
+                    self.names.add(argument.value.name.value)
+
+
+class Planner:
+    """Plans for one schema and one set of limits (the executor's: `schema.limits`)."""
+
+    def __init__(self, schema: GraphQLSchema, limits: Limits, zone: ZoneInfo) -> None:
+        self.schema, self.limits, self.zone = schema, limits, zone
+        self._rules = (*specified_rules, RejectNulInLiterals, *validation_rules(limits))
+        self._documents = _Lru(CACHE_SIZE)
+        self._operations = _Lru(CACHE_SIZE)
+        self._plans = _Lru(CACHE_SIZE)
+
+    def document(self, text: str) -> Document:
+        found = self._documents.recall(text)
+        if found is None:
+            found = self._documents.remember(text, self._parse(text))
+        if isinstance(found, NotCompilable):
+            raise found
+        return found  # type: ignore[no-any-return]
+
+    def _parse(self, text: str) -> Document | NotCompilable:
+        try:
+            node = parse(text, max_tokens=self.limits.max_tokens)
+        except GraphQLError:
+            return NotCompilable("the document does not parse")
+        if validate_document(self.schema, node, self._rules):
+            return NotCompilable("the document is not valid")
+        fragments = {d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)}
+        finder = _DirectiveVariables()
+        visit(node, finder)
+        return Document(node, fragments, tuple(sorted(finder.names)))
+
+    def operation(
+        self, document: Document, ast: OperationDefinitionNode, variables: dict[str, Any]
+    ) -> Operation:
+        values = {v: variables.get(v) for v in document.directive_variables}
+        key = (id(document), id(ast), tuple(values.items()))
+        found = self._operations.recall(key)
+        if found is None:
+            found = self._operations.remember(key, self._operation(document, ast, values))
+        if isinstance(found, NotCompilable):
+            raise found
+        return found  # type: ignore[no-any-return]
+
+    def _operation(
+        self, document: Document, ast: OperationDefinitionNode, values: dict[str, Any]
+    ) -> Operation | NotCompilable:
+        query = self.schema.query_type
+        assert query is not None
+        collector = Compiler(self.schema, document.fragments, values, ANONYMOUS, self.zone, Parameters())
+        try:
+            fields = collector.collect(query, [ast.selection_set])
+        except NotCompilable as refused:
+            return refused
+        roots = []
+        for key, nodes in fields.items():
+            field_name = nodes[0].name.value
+            if field_name.startswith("__"):
+                return NotCompilable(f"root {field_name}")
+            field_def = query.fields[field_name]
+            rows = _strawberry_field(field_def).metadata.get(SQL)
+            if not isinstance(rows, Rows):
+                return NotCompilable(f"Query.{field_name} has no SQL declaration")
+            roots.append(Root(key, field_def, nodes, rows))
+        return Operation(ast.name.value if ast.name else None, tuple(roots), document.fragments, values)
+
+    def prepare(
+        self, text: str, name: str | None, raw_variables: dict[str, Any] | None, actor: Actor
+    ) -> Ready:
+        """The request's plan and values, or `NotCompilable` (the executor answers it)."""
+        document = self.document(text)
+        variables = raw_variables or {}
+        if longest_list(variables) > self.limits.max_list_items:
+            raise NotCompilable("a list in the variables is over the limit")
+        ast = get_operation_ast(document.node, name)
+        if not isinstance(ast, OperationDefinitionNode):
+            raise NotCompilable("no such operation")
+        if ast.operation is not OperationType.QUERY:
+            raise NotCompilable(f"a {ast.operation.value}")
+        coerced = get_variable_values(self.schema, ast.variable_definitions or (), variables)
+        if isinstance(coerced, list):
+            raise NotCompilable("the variables are not valid")
+        op = self.operation(document, ast, coerced.coerced)
+        values: dict[str, Any] = {}
+        shapes = []
+        for index, root in enumerate(op.roots):
+            arguments = get_argument_values(root.field_def, root.nodes[0], coerced)
+            try:
+                prepared = root.rows.prepare(actor, arguments)
+            except Fallback as fallback:
+                raise NotCompilable(fallback.reason) from None
+            except Exception as error:  # noqa: BLE001 — the services' checks: the executor answers
+                raise NotCompilable(f"{root.key}: {type(error).__name__}") from None
+            shapes.append(tuple(sorted((k, v is None) for k, v in prepared.items())))
+            values.update({f"r{index}_{k}": v for k, v in prepared.items()})
+        key = (id(op), permission_key(actor), tuple(shapes))
+        plan = self._plans.recall(key)
+        if plan is None:
+            plan = self._plans.remember(key, self._build(op, actor, shapes))
+        if isinstance(plan, NotCompilable):
+            raise plan
+        return Ready(plan, values, op.name)
+
+    def _build(self, op: Operation, actor: Actor, shapes: list[Any]) -> Plan | NotCompilable:
+        params = Parameters()
+        compiler = Compiler(self.schema, op.fragments, op.directive_values, actor, self.zone, params)
+        try:
+            pairs = []
+            for index, (root, shape) in enumerate(zip(op.roots, shapes, strict=True)):
+                compiler.check_permissions(
+                    _strawberry_field(root.field_def), f"Query.{root.nodes[0].name.value}"
+                )
+                nulls = {name for name, is_null in shape if is_null}
+                sql = root_sql(compiler, root, index, actor, nulls)
+                pairs.append(f"'{root.key}', {sql}")
+        except NotCompilable as refused:
+            return refused
+        return Plan(f"SELECT json_build_object({', '.join(pairs)})::text", params, op.roots)

@@ -1,0 +1,206 @@
+"""The lean path of compiled reads: a GraphQL POST answered by one planned SQL statement.
+
+The body is parsed once (orjson), the caller authenticated as on the other path, the plan found
+by the document's text and the caller's permission set (`planner.plans.Planner`), guards run
+(the lookup rate limit), and the statement run once on a pooled asyncpg connection; PostgreSQL
+builds the `data` JSON and its text is written to the client as it came, never decoded here.
+
+Whatever this path cannot answer exactly — a document that does not parse or validate, a
+mutation, a field without SQL declaration, a refused caller, an argument the services refuse,
+a guard that says no, a database error — it hands to the executor with the body untouched
+(`Handoff`): the executor answers it, errors and refusals included, as it always did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auth.actor import Actor
+from core.db import RequestDb
+from core.observability import (
+    FALLBACKS,
+    GRAPHQL_OPERATIONS,
+    GRAPHQL_SECONDS,
+    PLANNED_OPERATIONS,
+    Receive,
+    Scope,
+    Send,
+)
+from planner.plans import Planner, Ready
+from planner.statements import NotCompilable
+from schema.extensions import contains_nul, operation_label
+from schema.limits import Limits, RequestTimedOut
+from schema.persisted import PersistedQueries, PersistedQueryError
+from schema.sql import RequestEnv
+from web.authentication import Refusal, authenticate, bearer, request_meta
+from web.runtime import RuntimeRef
+
+log = logging.getLogger("dvc")
+ACTOR = "dvc.actor"  # the caller this path authenticated, in the ASGI scope, for the executor
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """The executor answers: the body read here, to be given to it again."""
+
+    body: bytes
+    reason: str
+
+
+def _is_json_post(scope: Scope) -> bool:
+    if scope.get("method") != "POST":
+        return False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return bool(value.split(b";", 1)[0].strip().lower() == b"application/json")
+    return False
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body (the body limit middleware bounds it); None when the client left."""
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the executor: the body once, then whatever the client sends next."""
+    sent = False
+
+    async def again() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return again
+
+
+class CompiledReads:
+    """Answers the requests the planner compiles; hands the others to the executor."""
+
+    def __init__(
+        self, runtime_ref: RuntimeRef, schema: Any, persisted: PersistedQueries, *, enabled: bool = True
+    ) -> None:
+        self._runtime_ref, self._schema, self._persisted = runtime_ref, schema, persisted
+        self.enabled = enabled  # COMPILED_READS
+        self._planner: Planner | None = None
+
+    def planner(self) -> Planner:
+        if self._planner is None:
+            settings = self._runtime_ref.runtime.settings
+            self._planner = Planner(self._schema, Limits.from_settings(settings), settings.zone)
+        return self._planner
+
+    def wants(self, scope: Scope) -> bool:
+        return self.enabled and scope["type"] == "http" and _is_json_post(scope)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> Handoff | None:
+        """Answers the request (None), or hands it to the executor."""
+        body = await read_body(receive)
+        if body is None:
+            return None  # the client is gone: nothing to answer
+        started = time.perf_counter()
+        try:
+            name, ready, db = await self._plan(scope, body)
+        except NotCompilable as refused:
+            return self._handoff(body, str(refused))
+        try:
+            text = await self._run(ready, db)
+        except NotCompilable as refused:
+            return self._handoff(body, str(refused))
+        except TimeoutError:
+            limits = self.planner().limits
+            payload = orjson.dumps(
+                {"data": None, "errors": [RequestTimedOut(limits.timeout_seconds).formatted]}
+            )
+            await Response(payload, media_type="application/json")(scope, receive, send)
+            return None
+        finally:
+            await db.finish(commit=False)
+        label = operation_label(name)
+        GRAPHQL_OPERATIONS.labels(label, "query").inc()
+        GRAPHQL_SECONDS.labels(label).observe(time.perf_counter() - started)
+        PLANNED_OPERATIONS.labels("compiled").inc()
+        await Response(b'{"data":' + text.encode() + b"}", media_type="application/json")(
+            scope, receive, send
+        )
+        return None
+
+    def _handoff(self, body: bytes, reason: str) -> Handoff:
+        PLANNED_OPERATIONS.labels("executed").inc()
+        FALLBACKS.labels(reason.split(":", 1)[0][:60]).inc()
+        if self._runtime_ref.runtime.settings.log_fallbacks:
+            log.info("compiled reads: executor answers: %s", reason)
+        return Handoff(body, reason)
+
+    async def _plan(self, scope: Scope, body: bytes) -> tuple[str | None, Ready, RequestDb]:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise NotCompilable("the body is not JSON") from None
+        if not isinstance(data, dict) or contains_nul(data):
+            raise NotCompilable("the body is not a GraphQL request")
+        query, name, variables = data.get("query"), data.get("operationName"), data.get("variables")
+        try:
+            query = self._persisted.resolve(query, data.get("extensions"))
+        except PersistedQueryError:
+            raise NotCompilable("a persisted query refused") from None
+        if (
+            not isinstance(query, str)
+            or not isinstance(name, str | None)
+            or not isinstance(variables, dict | None)
+        ):
+            raise NotCompilable("the request is malformed")
+        rt = self._runtime_ref.runtime
+        request = Request(scope)
+        meta = request_meta(request)
+        db = RequestDb(rt.session_factory)
+        try:
+            actor = await authenticate(rt, db, bearer(request.headers.get("authorization")), meta)
+        except Refusal:
+            await db.finish(commit=False)
+            raise NotCompilable("the caller is refused") from None
+        scope[ACTOR] = actor  # the executor, if it answers, does not count the caller twice
+        try:
+            ready = self.planner().prepare(query, name, variables, actor)
+            await self._guard(ready, actor, meta.address)
+        except NotCompilable:
+            await db.finish(commit=False)
+            raise
+        return name, ready, db
+
+    async def _guard(self, ready: Ready, actor: Actor, address: str | None) -> None:
+        rt = self._runtime_ref.runtime
+        now = rt.clock.now()
+        ready.values["now"] = now
+        for root in ready.plan.roots:
+            if root.rows.guard is not None and not await root.rows.guard(RequestEnv(actor, address, now, rt)):
+                raise NotCompilable(f"{root.key}: a guard refused")
+
+    async def _run(self, ready: Ready, db: RequestDb) -> str:
+        arguments = ready.arguments()
+        try:
+            async with asyncio.timeout(self.planner().limits.timeout_seconds), db.autocommit() as connection:
+                driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
+                text = await driver.fetchval(ready.plan.sql, *arguments)
+        except TimeoutError:
+            raise
+        except Exception as error:
+            log.warning("compiled read failed, the executor answers: %s", type(error).__name__, exc_info=True)
+            raise NotCompilable(f"the statement failed: {type(error).__name__}") from None
+        return str(text)

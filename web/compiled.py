@@ -19,12 +19,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.actor import Actor
-from core.db import RequestDb
+from core.db import RequestDb, make_reads_pool
 from core.observability import (
     FALLBACKS,
     GRAPHQL_OPERATIONS,
@@ -44,6 +45,7 @@ from web.authentication import Refusal, authenticate, bearer, request_meta
 from web.runtime import RuntimeRef
 
 log = logging.getLogger("dvc")
+COMPILED, EXECUTED = PLANNED_OPERATIONS.labels("compiled"), PLANNED_OPERATIONS.labels("executed")
 ACTOR = "dvc.actor"  # the caller this path authenticated, in the ASGI scope, for the executor
 
 
@@ -99,6 +101,7 @@ class CompiledReads:
         self._runtime_ref, self._schema, self._persisted = runtime_ref, schema, persisted
         self.enabled = enabled  # COMPILED_READS
         self._planner: Planner | None = None
+        self._opening = asyncio.Lock()
 
     def planner(self) -> Planner:
         if self._planner is None:
@@ -135,14 +138,14 @@ class CompiledReads:
         label = operation_label(name)
         GRAPHQL_OPERATIONS.labels(label, "query").inc()
         GRAPHQL_SECONDS.labels(label).observe(time.perf_counter() - started)
-        PLANNED_OPERATIONS.labels("compiled").inc()
+        COMPILED.inc()
         await Response(b'{"data":' + text.encode() + b"}", media_type="application/json")(
             scope, receive, send
         )
         return None
 
     def _handoff(self, body: bytes, reason: str) -> Handoff:
-        PLANNED_OPERATIONS.labels("executed").inc()
+        EXECUTED.inc()
         FALLBACKS.labels(reason.split(":", 1)[0][:60]).inc()
         if self._runtime_ref.runtime.settings.log_fallbacks:
             log.info("compiled reads: executor answers: %s", reason)
@@ -192,12 +195,32 @@ class CompiledReads:
             if root.rows.guard is not None and not await root.rows.guard(RequestEnv(actor, address, now, rt)):
                 raise NotCompilable(f"{root.key}: a guard refused")
 
+    async def _pool(self) -> asyncpg.Pool | None:
+        """The runtime's reads pool, opened once; None for a runtime without an engine (tests:
+        the statement runs on their transaction's connection)."""
+        rt = self._runtime_ref.runtime
+        if rt.reads is None and rt.engine is not None:
+            async with self._opening:
+                if rt.reads is None:
+                    s = rt.settings
+                    assert s.database_url is not None
+                    rt.reads = await make_reads_pool(
+                        s.database_url, size=s.db_pool_size, statement_timeout_ms=s.db_statement_timeout_ms
+                    )
+        return rt.reads
+
     async def _run(self, ready: Ready, db: RequestDb) -> str:
         arguments = ready.arguments()
         try:
-            async with asyncio.timeout(self.planner().limits.timeout_seconds), db.autocommit() as connection:
-                driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
-                text = await driver.fetchval(ready.plan.sql, *arguments)
+            async with asyncio.timeout(self.planner().limits.timeout_seconds):
+                pool = await self._pool()
+                if pool is not None:
+                    async with pool.acquire() as connection:
+                        text = await connection.fetchval(ready.plan.sql, *arguments)
+                else:
+                    async with db.autocommit() as shared:
+                        driver: Any = (await shared.get_raw_connection()).driver_connection  # asyncpg's
+                        text = await driver.fetchval(ready.plan.sql, *arguments)
         except TimeoutError:
             raise
         except Exception as error:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.oidc import OidcClient, OidcConfig
@@ -40,6 +41,9 @@ class Runtime:
     scanner: Scanner | None = None
     oidc: OidcClient | None = None
     engine: AsyncEngine | None = None
+    # The compiled reads' own asyncpg pool (web.compiled), opened at their first request when the
+    # process has an engine of its own (tests share their transaction's connection instead).
+    reads: asyncpg.Pool | None = None
     # This process's leases on the shared lookup rate counters (services.lookup_limits).
     lookups: LookupLimiter = field(default_factory=LookupLimiter)
 
@@ -73,6 +77,9 @@ async def close_runtime(rt: Runtime, *, owned: bool) -> None:
     """The broker stopped; the engine's connections closed when this process built them."""
     if rt.broker is not None:
         await rt.broker.stop()
+    if owned and rt.reads is not None:
+        await rt.reads.close()
+        rt.reads = None
     if owned and rt.engine is not None:
         await rt.engine.dispose()
 

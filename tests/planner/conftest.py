@@ -17,7 +17,8 @@ from app import create_app
 from core.observability import PLANNED_OPERATIONS
 from core.settings import Settings
 from storage.s3 import ObjectStore
-from tests.conftest import FixedClock, app_runtime
+from core.clock import FixedClock
+from tests.conftest import app_runtime
 
 
 @dataclass
@@ -38,7 +39,9 @@ class Paths:
         assert compiled.status_code == executed.status_code
         return json.loads(compiled.content), json.loads(executed.content), planned
 
-    async def same(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> Any:
+    async def same(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> Any:
         """Asks both paths; the compiled path must have answered, and exactly as the executor:
         the same keys in the same order, the same values and nulls."""
         compiled, executed, planned = await self.both(query, variables, token=token)

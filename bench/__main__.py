@@ -2,9 +2,10 @@
 
 `python -m bench` runs them all (the data set is loaded into var/bench on first use, about ten
 minutes for a million dossiers); `python -m bench lookup inbox` runs the ones named. Each is
-also a module of its own: `python -m bench.lookup`, `bench.inbox`, `bench.submission`,
-`bench.scaleout`, `bench.livestatus`, `bench.statistics`, `bench.uploads`, `bench.soak` (memory
-under a long run of every public query), and `bench.dataset` loads the data set alone.
+also a module of its own: `python -m bench.lookup`, `bench.catalog`, `bench.inbox`,
+`bench.submission`, `bench.scaleout`, `bench.livestatus`, `bench.statistics`, `bench.uploads`,
+`bench.soak` (memory under a long run of every public query), and `bench.dataset` loads the
+data set alone.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import inbox, livestatus, lookup, scaleout, soak, statistics, submission, uploads
+from bench import catalog, inbox, livestatus, lookup, scaleout, soak, statistics, submission, uploads
 from bench.servers import dataset
 
 ON_DATASET = {
     "lookup": lookup,
+    "catalog": catalog,
     "inbox": inbox,
     "submission": submission,
     "scaleout": scaleout,
     "livestatus": livestatus,
 }
-ALL = ["lookup", "inbox", "submission", "scaleout", "livestatus", "statistics", "uploads", "soak"]
+ALL = ["lookup", "catalog", "inbox", "submission", "scaleout", "livestatus", "statistics", "uploads", "soak"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from auth.passwords import hash_password
 from bench.dataset_rows import COLUMNS, END, START, Agency, Spec, Version, random_uuid
+from services.text import fold
 
 PASSWORD = "bench-password-1"
 
@@ -148,7 +149,7 @@ class Province:
         self.rows["procedures"].append((pid, code, "PUBLISHED", vid, 1, created, created))
         self.rows["procedure_versions"].append(
             (
-                vid, pid, 1, "PUBLISHED", name, f"{code} thu tuc hanh chinh so {i}", rnd.choice(self.field_ids),
+                vid, pid, 1, "PUBLISHED", name, fold(name), rnd.choice(self.field_ids),
                 [level], competent.id if competent else None, "Nghị định 118/2025/NĐ-CP", mode, days, online_days,
                 "Giấy phép", ["ONLINE", "COUNTER", "POST"], "{}", f"{i}/QĐ-UBND", created, created,
             )

@@ -1,20 +1,18 @@
 """Staff inbox: a page of 100 dossiers with nested procedure, agency, steps (the current one among
 them) and applicant, for the specialist holding the most open steps in the 1M data set.
 
-1. SQL statements per request for pages of 1, 10 and 100 (must not grow with the page): the
-   app runs in this process with a statement counter on its engine.
+1. SQL statements per request for pages of 1, 10 and 100 (must not grow with the page), from
+   bench/statements.py.
 2. Server CPU per page and pages/s, our app against baseline (b) — PostGraphile 4 answering the
    equivalent query (that specialist's open steps, nested dossier, procedure version, agency,
-   steps) — with 8 concurrent clients from the load-generator process. Target: ≥ 1.0× (b).
+   steps) — with 8 concurrent wrk connections. Target: ≥ 1.0× (b).
 
 Run: `python -m bench.inbox`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,8 +21,8 @@ from typing import Any
 
 from auth.tokens import TokenConfig, issue_access
 from bench.servers import (
+    SECONDS,
     SECRET,
-    app_env,
     dataset,
     interleaved,
     node_dsn,
@@ -34,9 +32,9 @@ from bench.servers import (
     start_app,
     start_postgraphile,
 )
+from bench.statements import count_statements
 
 CONCURRENCY = 8
-SECONDS = 30.0
 QUERY = """query($first: Int!) { inbox(first: $first) { edges { node {
   id code status dueAt currentStep overdue
   applicant { name idNumber }
@@ -64,56 +62,17 @@ def token_for(account_id: uuid.UUID) -> str:
     return issue_access(config, account_id=account_id, token_version=1, now=datetime.now(UTC))
 
 
-def count_statements(database_url: str, token: str) -> dict[int, tuple[int, int]]:
-    """Statements per inbox request for pages of 1, 10, 100 (and the rows answered)."""
-    import httpx
-    from sqlalchemy import event
-
-    os.environ.update(app_env(database_url))
-    from app import create_app, runtime_from_settings
-    from core.settings import get_settings
-
-    settings = get_settings()
-    runtime = runtime_from_settings(settings)
-    app = create_app(runtime)
-    assert runtime.engine is not None
-    counted: list[str] = []
-
-    def listener(*args: Any) -> None:
-        counted.append(str(args[2])[:80])
-
-    async def run() -> dict[int, tuple[int, int]]:
-        out = {}
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=60) as client:
-                headers = {"Authorization": f"Bearer {token}"}
-                # Once first: the process's first request also loads the working calendar.
-                await client.post(
-                    "/graphql", json={"query": QUERY, "variables": {"first": 1}}, headers=headers
-                )
-                event.listen(runtime.engine.sync_engine, "before_cursor_execute", listener)  # type: ignore[union-attr]
-                for first in (1, 10, 100):
-                    counted.clear()
-                    answer = await client.post(
-                        "/graphql",
-                        json={"query": QUERY, "variables": {"first": first}},
-                        headers=headers,
-                    )
-                    body = answer.json()
-                    assert "errors" not in body, body
-                    out[first] = (len(counted), len(body["data"]["inbox"]["edges"]))
-                event.remove(runtime.engine.sync_engine, "before_cursor_execute", listener)  # type: ignore[union-attr]
-        await runtime.engine.dispose()  # type: ignore[union-attr]
-        return out
-
-    return asyncio.run(run())
-
-
 def measure(pg: Any, logs: Path, *, seconds: float = SECONDS) -> dict[str, Any]:
     me = sample(pg.dsn, BUSIEST)[0]
     token = token_for(me)
-    counts = count_statements(pg.database_url, token)
+    counts = count_statements(
+        pg.database_url,
+        QUERY,
+        lambda first: {"first": first},
+        (1, 10, 100),
+        field="inbox",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     app = start_app(pg.database_url, logs)
     postgraphile = start_postgraphile(node_dsn(str(pg.socket_dir)), logs)
     with running(app, postgraphile):

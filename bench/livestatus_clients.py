@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
+from bench.http1 import build, read_response
 from bench.inbox import token_for
-from bench.loadgen import _read_response, build
 
 SUBSCRIBERS = 1_000
 APPS = 2
@@ -187,7 +187,7 @@ def run_mutator(ports: list[int], dossiers: list[dict[str, Any]], out: Any) -> N
             try:
                 sent = now()
                 writer.write(request)
-                status, answer = await _read_response(reader)
+                status, answer = await read_response(reader)
                 answered = now()
             finally:
                 pools[app].put_nowait((reader, writer))

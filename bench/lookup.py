@@ -4,10 +4,10 @@ process) and, in the same run, for baseline (a) — a minimal Starlette endpoint
 SQL through raw asyncpg — and baseline (b) — PostGraphile 4 serving the same tables with the
 equivalent GraphQL query. A fourth line measures our app answering `{ __typename }`: not a
 baseline, the floor of our stack (HTTP, middleware, GraphQL request handling, extensions, JSON)
-that every query pays before its own fields. Each server is driven by the same load-generator process; codes are a
-fixed sample of 4,000 real ones. The servers run side by side and are driven in turn, three rounds
-of 10 s each (medians), so that the load others put on the machine falls on all alike.
-Targets: ≥ 0.5× (a), ≥ 1.0× (b).
+that every query pays before its own fields. Each server is driven by wrk with the same script
+(bench/wrk.lua); codes are a fixed sample of 4,000 real ones. The servers run side by side and
+are driven in turn, three rounds of 10 s each (medians; BENCH_SECONDS sets the total), so that
+the load others put on the machine falls on all alike. Targets: ≥ 0.5× (a), ≥ 1.0× (b).
 
 Run: `python -m bench.lookup` (loads the data set into var/bench on first use).
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.servers import (
+    SECONDS,
     dataset,
     interleaved,
     node_dsn,
@@ -32,7 +33,6 @@ from bench.servers import (
 )
 
 CONCURRENCY = 64
-SECONDS = 30.0
 QUERY = (
     "query($code: String!) { dossierStatus(code: $code) { public { code status statusLabel procedureName"
     " agencyName receivedAt appointmentAt finishedAt } } }"

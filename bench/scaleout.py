@@ -1,7 +1,7 @@
 """Scale-out, shown: the public lookup with one app process and with two behind one address
-(uvicorn's workers share the listening socket), against the same PostgreSQL, driven in turn
-from the load-generator process. On this 2-core machine PostgreSQL and the load generator share
-the cores with the app, so two processes cannot double the figure; the ratio shows the trend.
+(uvicorn's workers share the listening socket), against the same PostgreSQL, driven in turn by
+wrk. On this 2-core machine PostgreSQL and wrk share the cores with the app, so two processes
+cannot double the figure; the ratio shows the trend.
 
 Run: `python -m bench.scaleout`.
 """
@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lookup import CODES_SQL, CONCURRENCY, QUERY, requests_for
-from bench.servers import dataset, interleaved, ratio, running, sample, start_app
-
-SECONDS = 30.0
+from bench.servers import SECONDS, dataset, interleaved, ratio, running, sample, start_app
 
 
 def measure(pg: Any, logs: Path, *, seconds: float = SECONDS) -> list[Any]:

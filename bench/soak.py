@@ -45,7 +45,7 @@ CATALOG_FIELDS = "code name fees { name amount } components { name required }"
 @dataclass(frozen=True)
 class Query:
     name: str
-    bodies: list[dict[str, Any]]  # cycled through by the load generator
+    bodies: list[dict[str, Any]]  # cycled through by wrk
     expect: str  # what every good answer holds (checked once before the run)
 
 

@@ -24,8 +24,8 @@ from typing import Any
 import asyncpg
 
 from bench.dataset_rows import GENESIS, event_hash
+from bench.http1 import build, read_response
 from bench.inbox import token_for
-from bench.loadgen import _read_response, build
 from bench.servers import dataset, ratio, running, start_app
 
 CONCURRENCY = 16
@@ -121,12 +121,12 @@ async def _http_client(port: int, setup: dict[str, Any], k: int, stop_at: float,
         while (started := time.perf_counter()) < stop_at:
             body = json.dumps({"query": DRAFT, "variables": {"input": draft_input}})
             writer.write(build("127.0.0.1", port, "POST", "/graphql", body, headers=headers))
-            status, answer = await _read_response(reader)
+            status, answer = await read_response(reader)
             result = json.loads(answer)["data"]["r"]
             assert result["__typename"] == "DossierChanged", answer
             body = json.dumps({"query": SUBMIT, "variables": {"id": result["dossier"]["id"]}})
             writer.write(build("127.0.0.1", port, "POST", "/graphql", body, headers=headers))
-            status, answer = await _read_response(reader)
+            status, answer = await read_response(reader)
             assert status == 200, answer
             assert b'"SUBMITTED"' in answer, answer
             done.append(time.perf_counter() - started)

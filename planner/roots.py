@@ -1,6 +1,7 @@
 """Root fields in SQL: the services' statement (`schema.sql.Rows.select`) as the rows, each
-source's table joined by key, and the field's shape — one object, a list, or a Relay connection
-paged by offset with its cursors, `pageInfo` and edges built in the same aggregate.
+source's table joined by key, and the field's shape — one object, a list, a page of items, or a
+Relay connection with its cursors, `pageInfo` and edges built in the same aggregate (and
+`totalCount` by a second scan, only when selected).
 
 The statement is numbered in its own order (`row_number() OVER ()` over the ordered, limited
 statement) and every list is aggregated `ORDER BY` that number, so joins never change the order.
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from graphql import FieldNode, GraphQLList, GraphQLNonNull, GraphQLObjectType
+from graphql import FieldNode, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString
 
 from auth.actor import Actor
 from planner.compiler import Compiler, Source, _unwrap
 from planner.statements import NotCompilable, base64url, fragment, placeholder, quote_literal
-from schema.sql import AnySelect
+from schema.sql import AnySelect, Rows
 from schema.types.pagination import Connection, CountedConnection
 
 if TYPE_CHECKING:
@@ -25,11 +26,9 @@ if TYPE_CHECKING:
 def root_sql(compiler: Compiler, root: Root, index: int, actor: Actor, nulls: set[str]) -> str:
     """A scalar sub-select giving the root field's JSON value."""
     rows = root.rows
-    prefix = f"r{index}_"
-    names = rows.parameters
-    holders: dict[str, Any] = {name: None if name in nulls else placeholder(prefix + name) for name in names}
-    stmt: AnySelect = rows.select(actor, holders)
-    inner = fragment(stmt, compiler.params, {prefix + n for n in names if n not in nulls})
+    page = _Page(compiler, rows, f"r{index}_", actor, nulls)
+    stmt = rows.select(actor, page.holders)
+    inner = page.fragment(stmt)
     scope, joins = _scope(compiler, rows, stmt)
     type_ = root.field_def.type
     if rows.shape == "one":
@@ -44,10 +43,107 @@ def root_sql(compiler: Compiler, root: Root, index: int, actor: Actor, nulls: se
             raise NotCompilable(f"{root.key}: not a list")
         body = compiler.object(_object(listed.of_type), scope, root.nodes)
         return f"(SELECT coalesce(json_agg({body} ORDER BY k.n), '[]'::json) FROM {numbered})"
-    first = compiler.params.request(prefix + "first") + "::bigint"
-    offset = compiler.params.request(prefix + "offset") + "::bigint"
-    body = _connection(compiler, _object(type_), scope, root.nodes, first, offset)
-    return f"(SELECT {body} FROM {numbered})"
+    if rows.shape == "page":
+        return f"(SELECT {page.items(_object(type_), scope, root.nodes)} FROM {numbered})"
+    return f"(SELECT {page.connection(_object(type_), scope, root.nodes)} FROM {numbered})"
+
+
+class _Page:
+    """The parameters of one root field (`r<index>_<name>`) and the paged shapes built on them."""
+
+    def __init__(self, compiler: Compiler, rows: Rows, prefix: str, actor: Actor, nulls: set[str]) -> None:
+        self.compiler, self.rows, self.prefix, self.actor = compiler, rows, prefix, actor
+        self.names = [n for n in rows.parameters if n not in nulls]
+        self.holders: dict[str, Any] = {
+            n: None if n in nulls else placeholder(prefix + n) for n in rows.parameters
+        }
+
+    def fragment(self, stmt: AnySelect) -> str:
+        return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names})
+
+    def param(self, name: str, cast: str) -> str:
+        if name not in self.names:
+            raise NotCompilable(f"the root field's prepare gives no {name}")
+        return f"{self.compiler.params.request(self.prefix + name)}::{cast}"
+
+    def items(self, type_: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode]) -> str:
+        """`{ items hasNextPage }`: `first` rows, and whether the statement found one more."""
+        if set(type_.fields) != {"items", "hasNextPage"}:
+            raise NotCompilable(f"{type_.name} is not a page")
+        first = self.param("first", "bigint")
+        pairs = []
+        for key, fnodes in self.compiler.subfields(type_, nodes).items():
+            name = fnodes[0].name.value
+            if name == "items":
+                body = self.compiler.object(_object(type_.fields["items"].type), scope, fnodes)
+                value = f"coalesce(json_agg({body} ORDER BY k.n) FILTER (WHERE k.n <= {first}), '[]'::json)"
+            elif name == "hasNextPage":
+                value = f"(count(*) > {first})"
+            else:
+                value = quote_literal(type_.name)
+            pairs.append(f"{quote_literal(key)}, {value}")
+        return f"json_build_object({', '.join(pairs)})"
+
+    def cursor(self, scope: dict[str, Source]) -> str:
+        """The row's cursor, as `services.pagination` encodes it."""
+        if self.rows.cursor is None:
+            offset = self.param("offset", "bigint")
+            return base64url(f"'o:' || ({offset} + k.n)::text")
+        key = self.compiler.expression(self.rows.cursor, scope, GraphQLNonNull(GraphQLString), "the cursor")
+        return base64url(f"'k:' || {key}")
+
+    def connection(self, type_: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode]) -> str:
+        origin = _origin(type_)
+        if origin is None or not issubclass(origin, Connection):
+            raise NotCompilable(f"{type_.name} is not a connection")
+        first = self.param("first", "bigint")
+        kept = f"count(*) FILTER (WHERE k.n <= {first})"
+        cursors = f"(array_agg({self.cursor(scope)} ORDER BY k.n) FILTER (WHERE k.n <= {first}))"
+        pairs = []
+        for key, fnodes in self.compiler.subfields(type_, nodes).items():
+            name = fnodes[0].name.value
+            if name == "__typename":
+                value = quote_literal(type_.name)
+            elif name == "edges":
+                edge = _object(type_.fields["edges"].type)
+                value = (
+                    f"coalesce(json_agg({self.edge(edge, scope, fnodes)} ORDER BY k.n) "
+                    f"FILTER (WHERE k.n <= {first}), '[]'::json)"
+                )
+            elif name == "pageInfo":
+                info = _object(type_.fields["pageInfo"].type)
+                page = {
+                    "hasNextPage": f"(count(*) > {first})",
+                    "hasPreviousPage": self.param("has_previous", "boolean"),
+                    "startCursor": f"{cursors}[1]",
+                    "endCursor": f"{cursors}[{kept}]",
+                    "__typename": quote_literal(info.name),
+                }
+                chosen = self.compiler.subfields(info, fnodes).items()
+                inner = [f"{quote_literal(k)}, {page[f[0].name.value]}" for k, f in chosen]
+                value = f"json_build_object({', '.join(inner)})"
+            elif name == "totalCount" and issubclass(origin, CountedConnection) and self.rows.count:
+                counted = self.fragment(self.rows.count(self.actor, self.holders))
+                value = f"(SELECT count(*) FROM ({counted}) c)"
+            else:
+                raise NotCompilable(f"{type_.name}.{name}")
+            pairs.append(f"{quote_literal(key)}, {value}")
+        return f"json_build_object({', '.join(pairs)})"
+
+    def edge(self, edge: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode]) -> str:
+        pairs = []
+        for key, fnodes in self.compiler.subfields(edge, nodes).items():
+            name = fnodes[0].name.value
+            if name == "__typename":
+                value = quote_literal(edge.name)
+            elif name == "cursor":
+                value = self.cursor(scope)
+            elif name == "node":
+                value = self.compiler.object(_object(edge.fields["node"].type), scope, fnodes)
+            else:
+                raise NotCompilable(f"{edge.name}.{name}")
+            pairs.append(f"{quote_literal(key)}, {value}")
+        return f"json_build_object({', '.join(pairs)})"
 
 
 def _scope(compiler: Compiler, rows: Any, stmt: AnySelect) -> tuple[dict[str, Source], str]:
@@ -77,69 +173,3 @@ def _origin(type_: GraphQLObjectType) -> type | None:
     definition = type_.extensions.get("strawberry-definition")
     origin = getattr(definition, "origin", None)
     return origin if isinstance(origin, type) else None
-
-
-def _cursor(offset_sql: str) -> str:
-    """`services.pagination.encode_offset(offset)` in SQL."""
-    return base64url(f"'o:' || ({offset_sql})::text")
-
-
-def _connection(  # noqa: PLR0917
-    compiler: Compiler,
-    type_: GraphQLObjectType,
-    scope: dict[str, Source],
-    nodes: list[FieldNode],
-    first: str,
-    offset: str,
-) -> str:
-    origin = _origin(type_)
-    if origin is None or not issubclass(origin, Connection) or issubclass(origin, CountedConnection):
-        raise NotCompilable(f"{type_.name} is not an offset-paged connection")
-    kept = f"count(*) FILTER (WHERE k.n <= {first})"
-    pairs = []
-    for key, fnodes in compiler.subfields(type_, nodes).items():
-        name = fnodes[0].name.value
-        if name == "__typename":
-            value = quote_literal(type_.name)
-        elif name == "edges":
-            edge = _object(type_.fields["edges"].type)
-            value = (
-                f"coalesce(json_agg({_edge(compiler, edge, scope, fnodes, offset)} ORDER BY k.n) "
-                f"FILTER (WHERE k.n <= {first}), '[]'::json)"
-            )
-        elif name == "pageInfo":
-            info = _object(type_.fields["pageInfo"].type)
-            page = {
-                "hasNextPage": f"(count(*) > {first})",
-                "hasPreviousPage": f"({offset} > 0)",
-                "startCursor": f"CASE WHEN {kept} > 0 THEN {_cursor(f'{offset} + 1')} END",
-                "endCursor": f"CASE WHEN {kept} > 0 THEN {_cursor(f'{offset} + {kept}')} END",
-                "__typename": quote_literal(info.name),
-            }
-            inner = [
-                f"{quote_literal(k)}, {page[f[0].name.value]}"
-                for k, f in compiler.subfields(info, fnodes).items()
-            ]
-            value = f"json_build_object({', '.join(inner)})"
-        else:
-            raise NotCompilable(f"{type_.name}.{name}")
-        pairs.append(f"{quote_literal(key)}, {value}")
-    return f"json_build_object({', '.join(pairs)})"
-
-
-def _edge(
-    compiler: Compiler, edge: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode], offset: str
-) -> str:
-    pairs = []
-    for key, fnodes in compiler.subfields(edge, nodes).items():
-        name = fnodes[0].name.value
-        if name == "__typename":
-            value = quote_literal(edge.name)
-        elif name == "cursor":
-            value = _cursor(f"{offset} + k.n")
-        elif name == "node":
-            value = compiler.object(_object(edge.fields["node"].type), scope, fnodes)
-        else:
-            raise NotCompilable(f"{edge.name}.{name}")
-        pairs.append(f"{quote_literal(key)}, {value}")
-    return f"json_build_object({', '.join(pairs)})"

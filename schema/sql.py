@@ -92,7 +92,7 @@ class RequestEnv:
 
 
 Guard = Callable[[RequestEnv], Awaitable[bool]]
-Shape = Literal["one", "list", "connection"]
+Shape = Literal["one", "list", "connection", "page"]
 
 
 class Fallback(Exception):
@@ -112,22 +112,28 @@ class Rows:
     the statement's parameters (raise `Fallback`, or the services' `ValidationFailed`, to let the
     executor answer); `select(actor, params)` builds the services' statement, with
     `params[name]` a bound parameter (`sqlalchemy.bindparam`), for one shape of the arguments:
-    it may branch on which parameters are None (`shape_of`) and on the actor, never on values.
+    it may branch on which parameters are None and on the actor, never on their values.
     `sources` names the type's sources and the model of each (`{"row": Dossier}`): the statement
     selects each source's key labelled by the source's name (`Dossier.id.label("row")`); a source
     whose model is None is the statement's own row, its columns read by their labels.
 
-    A `connection` is paged by offset: `params["offset"]` rows skipped, `params["first"]` kept
-    (the statement asks for `params["limit"]`, `first + 1`, to know whether a next page exists),
-    cursors are
-    `services.pagination.encode_offset`. `guard` runs before the statement (a rate limit); when
-    it refuses, the executor answers (and refuses) the request."""
+    A `connection` (Relay) keeps `params["first"]` rows of the statement, which asks for
+    `params["limit"]` (`first + 1`, to know whether a next page exists); `params["has_previous"]`
+    is its `pageInfo.hasPreviousPage`. Its cursors are `services.pagination.encode_offset` of
+    `params["offset"]` plus the row's number, or, with `cursor`, `encode_key` of that expression
+    (the key the services put in their cursors, as text). `count` is the statement whose rows
+    `totalCount` counts (a `CountedConnection`), run only when `totalCount` is selected. A `page`
+    is `{ items hasNextPage }` of `params["first"]` rows (the statement asks for `limit`).
+    `guard` runs before the statement (a rate limit); when it refuses, the executor answers (and
+    refuses) the request."""
 
     prepare: Callable[[Actor, Mapping[str, Any]], Mapping[str, Any]]
     select: Callable[[Actor, Mapping[str, Any]], AnySelect]
     parameters: tuple[str, ...]  # the names `prepare` answers, every one on every call
     shape: Shape = "one"
     sources: Mapping[str, type[Any] | None] = field(default_factory=dict)
+    cursor: Expr | None = None
+    count: Callable[[Actor, Mapping[str, Any]], AnySelect] | None = None
     guard: Guard | None = None
     non_null: frozenset[str] = frozenset()  # labels the statement never answers NULL for
 

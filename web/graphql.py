@@ -205,6 +205,7 @@ class GraphQLApp(GraphQL[Context, None]):
         graphiql: bool,
         init_timeout: float = 10.0,
         persisted: PersistedQueries | None = None,
+        *,
         compiled_reads: bool = True,
     ) -> None:
         super().__init__(

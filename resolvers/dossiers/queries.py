@@ -51,7 +51,7 @@ ONE_DOSSIER = Rows(
 def _inbox_page(_actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
     first = check_first(arguments["first"])
     offset = decode(arguments["after"]).offset or 0
-    return {"first": first, "offset": offset, "limit": first + 1}
+    return {"first": first, "offset": offset, "limit": first + 1, "has_previous": offset > 0}
 
 
 INBOX = Rows(
@@ -59,7 +59,7 @@ INBOX = Rows(
     select=lambda actor, p: queries.inbox_rows(actor, offset=p["offset"], limit=p["limit"]).with_only_columns(
         DossierRow.id.label("row")
     ),
-    parameters=("first", "offset", "limit"),
+    parameters=("first", "offset", "limit", "has_previous"),
     shape="connection",
     sources={"row": DossierRow},
 )

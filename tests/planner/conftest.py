@@ -14,10 +14,10 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import create_app
+from core.clock import FixedClock
 from core.observability import PLANNED_OPERATIONS
 from core.settings import Settings
 from storage.s3 import ObjectStore
-from core.clock import FixedClock
 from tests.conftest import app_runtime
 
 

@@ -1,6 +1,7 @@
 """The scene of the authorisation matrix, built once per module on a live site of its own.
 
-One app process (uvicorn) over a database of its own, so that every write is committed and the
+One app process (uvicorn) over a database of its own — and a second one with compiled reads off,
+so that every read of the matrix is asked of both paths and must get the same answer —, so that every write is committed and the
 matrix can compare the real tables before and after each foreign call. Citizen A owns everything
 the matrix aims at: a dossier received at the one-stop desk H44.99 and now at the specialist step
 of H44.19, a payment started for it, files, a vault document and a grant, a question at the
@@ -63,7 +64,8 @@ NOT_DIGESTED = frozenset({"rate_counters", "alembic_version"})
 class LiveSite:
     database_url: str
     dsn: str
-    base: str
+    base: str  # the app as deployed: compiled reads on
+    executor_base: str  # the same app with COMPILED_READS=false: every operation through the executor
 
 
 @dataclass
@@ -96,8 +98,11 @@ def live_site(servers: Servers, logs: Path) -> Iterator[LiveSite]:
         await engine.dispose()
 
     asyncio.run(seed())
-    with app_process(servers, logs / "app.log", url, APP_ENV) as base:
-        yield LiveSite(url, dsn.replace("/postgres?", f"/{DATABASE}?", 1), base)
+    with (
+        app_process(servers, logs / "app.log", url, APP_ENV) as base,
+        app_process(servers, logs / "executor.log", url, {**APP_ENV, "COMPILED_READS": "false"}) as executor,
+    ):
+        yield LiveSite(url, dsn.replace("/postgres?", f"/{DATABASE}?", 1), base, executor)
 
 
 async def post(

@@ -528,6 +528,13 @@ async def test_a_foreign_read_shows_nothing_of_a_and_changes_nothing(
     body = json.loads(text)
     assert "data" in body, body
     assert changed(before, await digest(db)) == [], text
+    await _same_on_the_executor(scene, caller, document, op, text)
+
+
+async def _same_on_the_executor(scene: Scene, caller: str, document: str, op: Op, text: str) -> None:
+    """Both read paths answer alike: the executor (compiled reads off) gives the same JSON."""
+    response = await post(scene.site.executor_base, scene.tokens[caller], document, op.variables)
+    assert json.loads(response.text) == json.loads(text), (response.text, text)
 
 
 async def test_the_owner_sees_the_targets(scene: Scene) -> None:
@@ -535,6 +542,7 @@ async def test_the_owner_sees_the_targets(scene: Scene) -> None:
     for name in ("dossier", "inquiry", "vaultDocuments", "vaultGrants", "myInquiries", "dossiers"):
         document, text = await _send(scene, "owner", QUERIES[name])
         assert leaked(text, scene, document), (name, text)
+        await _same_on_the_executor(scene, "owner", document, QUERIES[name], text)
 
 
 # -- subscriptions ---------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
     VariableNode,
@@ -31,7 +33,7 @@ from graphql import (
     specified_rules,
     visit,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.language import Visitor
 from strawberry.schema.schema import validate_document
 
@@ -91,6 +93,63 @@ class Operation:
     directive_values: dict[str, Any]
 
 
+# Scalars whose variables are coerced here as graphql-core coerces them (`_simple`): the common
+# case of a hot read (`$code: String!`, `$first: Int`) skips the general machinery.
+_NOT: Any = object()
+_SCALARS: dict[str, Any] = {
+    "String": lambda v: v if isinstance(v, str) else _NOT,
+    "ID": lambda v: (
+        v if isinstance(v, str) else str(v) if isinstance(v, int) and not isinstance(v, bool) else _NOT
+    ),
+    "Int": lambda v: v if isinstance(v, int) and not isinstance(v, bool) and -(2**31) <= v < 2**31 else _NOT,
+    "Boolean": lambda v: v if isinstance(v, bool) else _NOT,
+}
+
+
+@dataclass(frozen=True)
+class Variables:
+    """How an operation's variables are coerced: `simple` (name, scalar, non-null) when every one
+    is a plain scalar without a default, else None (graphql-core coerces them)."""
+
+    ast: OperationDefinitionNode
+    simple: tuple[tuple[str, Any, bool], ...] | None
+
+    @classmethod
+    def of(cls, ast: OperationDefinitionNode) -> Variables:
+        simple = []
+        for definition in ast.variable_definitions or ():
+            type_, non_null = definition.type, False
+            if isinstance(type_, NonNullTypeNode):
+                type_, non_null = type_.type, True
+            if definition.default_value is not None or not isinstance(type_, NamedTypeNode):
+                return cls(ast, None)
+            coerce = _SCALARS.get(type_.name.value)
+            if coerce is None:
+                return cls(ast, None)
+            simple.append((definition.variable.name.value, coerce, non_null))
+        return cls(ast, tuple(simple))
+
+    def coerce(self, schema: GraphQLSchema, inputs: dict[str, Any]) -> VariableValues | None:
+        """The coerced variables, or None when they are not valid (the executor says why)."""
+        if self.simple is not None:
+            coerced: dict[str, Any] = {}
+            for name, coerce, non_null in self.simple:
+                value = inputs.get(name)
+                if value is None:
+                    if non_null:
+                        return None
+                    if name in inputs:
+                        coerced[name] = None
+                    continue
+                value = coerce(value)
+                if value is _NOT:
+                    return None
+                coerced[name] = value
+            return VariableValues({}, coerced)
+        found = get_variable_values(schema, self.ast.variable_definitions or (), inputs)
+        return None if isinstance(found, list) else found
+
+
 @dataclass(frozen=True)
 class Plan:
     """One statement (`sql`, returning the `data` object as JSON text) and its parameters."""
@@ -143,6 +202,7 @@ class Planner:
         self._rules = (*specified_rules, RejectNulInLiterals, *validation_rules(limits))
         self._documents = _Lru(CACHE_SIZE)
         self._operations = _Lru(CACHE_SIZE)
+        self._variables = _Lru(CACHE_SIZE)
         self._plans = _Lru(CACHE_SIZE)
 
     def document(self, text: str) -> Document:
@@ -199,6 +259,22 @@ class Planner:
             roots.append(Root(key, field_def, nodes, rows))
         return Operation(ast.name.value if ast.name else None, tuple(roots), document.fragments, values)
 
+    def variables(self, document: Document, name: str | None) -> Variables:
+        key = (id(document), name)
+        found = self._variables.recall(key)
+        if found is None:
+            ast = get_operation_ast(document.node, name)
+            if not isinstance(ast, OperationDefinitionNode):
+                found = NotCompilable("no such operation")
+            elif ast.operation is not OperationType.QUERY:
+                found = NotCompilable(f"a {ast.operation.value}")
+            else:
+                found = Variables.of(ast)
+            self._variables.remember(key, found)
+        if isinstance(found, NotCompilable):
+            raise found
+        return found  # type: ignore[no-any-return]
+
     def prepare(
         self, text: str, name: str | None, raw_variables: dict[str, Any] | None, actor: Actor
     ) -> Ready:
@@ -207,15 +283,11 @@ class Planner:
         variables = raw_variables or {}
         if longest_list(variables) > self.limits.max_list_items:
             raise NotCompilable("a list in the variables is over the limit")
-        ast = get_operation_ast(document.node, name)
-        if not isinstance(ast, OperationDefinitionNode):
-            raise NotCompilable("no such operation")
-        if ast.operation is not OperationType.QUERY:
-            raise NotCompilable(f"a {ast.operation.value}")
-        coerced = get_variable_values(self.schema, ast.variable_definitions or (), variables)
-        if isinstance(coerced, list):
+        definitions = self.variables(document, name)
+        coerced = definitions.coerce(self.schema, variables)
+        if coerced is None:
             raise NotCompilable("the variables are not valid")
-        op = self.operation(document, ast, coerced.coerced)
+        op = self.operation(document, definitions.ast, coerced.coerced)
         values: dict[str, Any] = {}
         shapes = []
         for index, root in enumerate(op.roots):

@@ -21,7 +21,6 @@ from typing import Any
 
 import asyncpg
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.actor import Actor
@@ -41,7 +40,8 @@ from schema.extensions import contains_nul, operation_label
 from schema.limits import Limits, RequestTimedOut
 from schema.persisted import PersistedQueries, PersistedQueryError
 from schema.sql import RequestEnv
-from web.authentication import Refusal, authenticate, bearer, request_meta
+from services.accounts.journal import RequestMeta
+from web.authentication import Refusal, authenticate, bearer
 from web.runtime import RuntimeRef
 
 log = logging.getLogger("dvc")
@@ -55,6 +55,20 @@ class Handoff:
 
     body: bytes
     reason: str
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _send_json(send: Send, body: bytes) -> None:
+    """A 200 with a JSON body, as starlette's `Response` would send it."""
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _is_json_post(scope: Scope) -> bool:
@@ -170,11 +184,11 @@ class CompiledReads:
         ):
             raise NotCompilable("the request is malformed")
         rt = self._runtime_ref.runtime
-        request = Request(scope)
-        meta = request_meta(request)
+        client = scope.get("client")
+        meta = RequestMeta(address=client[0] if client else None, user_agent=_header(scope, b"user-agent"))
         db = RequestDb(rt.session_factory)
         try:
-            actor = await authenticate(rt, db, bearer(request.headers.get("authorization")), meta)
+            actor = await authenticate(rt, db, bearer(_header(scope, b"authorization")), meta)
         except Refusal:
             await db.finish(commit=False)
             raise NotCompilable("the caller is refused") from None

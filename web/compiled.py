@@ -2,8 +2,9 @@
 
 The body is parsed once (orjson), the caller authenticated as on the other path, the plan found
 by the document's text and the caller's permission set (`planner.plans.Planner`), guards run
-(the lookup rate limit), and the statement run once on a pooled asyncpg connection; PostgreSQL
-builds the `data` JSON and its text is written to the client as it came, never decoded here.
+(the lookup rate limit), and the statement run once on a connection of `Runtime.reads`
+(`core.db.ReadsPool`); PostgreSQL builds the `data` JSON and its text is written to the client
+as it came, never decoded here.
 
 Whatever this path cannot answer exactly — a document that does not parse or validate, a
 mutation, a field without SQL declaration, a refused caller, an argument the services refuse,
@@ -19,12 +20,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import orjson
 from starlette.responses import Response
 
 from auth.actor import Actor
-from core.db import RequestDb, make_reads_pool
+from core.db import RequestDb
 from core.observability import (
     FALLBACKS,
     GRAPHQL_OPERATIONS,
@@ -115,7 +115,6 @@ class CompiledReads:
         self._runtime_ref, self._schema, self._persisted = runtime_ref, schema, persisted
         self.enabled = enabled  # COMPILED_READS
         self._planner: Planner | None = None
-        self._opening = asyncio.Lock()
 
     def planner(self) -> Planner:
         if self._planner is None:
@@ -209,32 +208,17 @@ class CompiledReads:
             if root.rows.guard is not None and not await root.rows.guard(RequestEnv(actor, address, now, rt)):
                 raise NotCompilable(f"{root.key}: a guard refused")
 
-    async def _pool(self) -> asyncpg.Pool | None:
-        """The runtime's reads pool, opened once; None for a runtime without an engine (tests:
-        the statement runs on their transaction's connection)."""
-        rt = self._runtime_ref.runtime
-        if rt.reads is None and rt.engine is not None:
-            async with self._opening:
-                if rt.reads is None:
-                    s = rt.settings
-                    assert s.database_url is not None
-                    rt.reads = await make_reads_pool(
-                        s.database_url, size=s.db_pool_size, statement_timeout_ms=s.db_statement_timeout_ms
-                    )
-        return rt.reads
-
     async def _run(self, ready: Ready, db: RequestDb) -> str:
         arguments = ready.arguments()
+        limit = self.planner().limits.timeout_seconds
+        reads = self._runtime_ref.runtime.reads
         try:
-            async with asyncio.timeout(self.planner().limits.timeout_seconds):
-                pool = await self._pool()
-                if pool is not None:
-                    async with pool.acquire() as connection:
-                        text = await connection.fetchval(ready.plan.sql, *arguments)
-                else:
-                    async with db.autocommit() as shared:
-                        driver: Any = (await shared.get_raw_connection()).driver_connection  # asyncpg's
-                        text = await driver.fetchval(ready.plan.sql, *arguments)
+            if reads is not None:
+                text = await reads.fetchval(ready.plan.sql, *arguments, timeout=limit)
+            else:  # a runtime bound to one connection (the tests' transaction): share it
+                async with asyncio.timeout(limit), db.autocommit() as shared:
+                    driver: Any = (await shared.get_raw_connection()).driver_connection  # asyncpg's
+                    text = await driver.fetchval(ready.plan.sql, *arguments)
         except TimeoutError:
             raise
         except Exception as error:

@@ -8,14 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.oidc import OidcClient, OidcConfig
 from auth.tokens import TokenConfig
 from core.broker import Broker
 from core.clock import Clock, SystemClock
-from core.db import SessionFactory, make_engine, make_session_factory
+from core.db import ReadsPool, SessionFactory, make_engine, make_session_factory
 from core.settings import Settings
 from services.accounts.policy import AccountPolicy
 from services.calendar import WorkingCalendar
@@ -41,9 +40,9 @@ class Runtime:
     scanner: Scanner | None = None
     oidc: OidcClient | None = None
     engine: AsyncEngine | None = None
-    # The compiled reads' own asyncpg pool (web.compiled), opened at their first request when the
-    # process has an engine of its own (tests share their transaction's connection instead).
-    reads: asyncpg.Pool | None = None
+    # The compiled reads' own connections (web.compiled), when the process has an engine of its
+    # own (tests share their transaction's connection instead).
+    reads: ReadsPool | None = None
     # This process's leases on the shared lookup rate counters (services.lookup_limits).
     lookups: LookupLimiter = field(default_factory=LookupLimiter)
 
@@ -79,7 +78,6 @@ async def close_runtime(rt: Runtime, *, owned: bool) -> None:
         await rt.broker.stop()
     if owned and rt.reads is not None:
         await rt.reads.close()
-        rt.reads = None
     if owned and rt.engine is not None:
         await rt.engine.dispose()
 
@@ -122,6 +120,13 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         oidc=oidc_from_settings(settings),
         scanner=ClamAV(settings.clamd_socket) if settings.clamd_socket else None,
         engine=engine,
+        reads=ReadsPool(
+            settings.database_url,
+            size=settings.db_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        if settings.compiled_reads
+        else None,
     )
 
 

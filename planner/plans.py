@@ -48,6 +48,13 @@ from schema.sql import SQL, Fallback, Rows
 CACHE_SIZE = 1024
 
 
+def fresh(refused: NotCompilable) -> NotCompilable:
+    """A new exception for a cached refusal. Raising the cached instance itself would chain each
+    raise's traceback onto it — every request's frames and their locals (its session and the ORM
+    objects it loaded) kept alive for as long as the cache holds the document."""
+    return NotCompilable(*refused.args)
+
+
 class _Lru(OrderedDict[Hashable, Any]):
     def __init__(self, size: int) -> None:
         super().__init__()
@@ -210,7 +217,7 @@ class Planner:
         if found is None:
             found = self._documents.remember(text, self._parse(text))
         if isinstance(found, NotCompilable):
-            raise found
+            raise fresh(found)
         return found  # type: ignore[no-any-return]
 
     def _parse(self, text: str) -> Document | NotCompilable:
@@ -234,7 +241,7 @@ class Planner:
         if found is None:
             found = self._operations.remember(key, self._operation(document, ast, values))
         if isinstance(found, NotCompilable):
-            raise found
+            raise fresh(found)
         return found  # type: ignore[no-any-return]
 
     def _operation(
@@ -272,7 +279,7 @@ class Planner:
                 found = Variables.of(ast)
             self._variables.remember(key, found)
         if isinstance(found, NotCompilable):
-            raise found
+            raise fresh(found)
         return found  # type: ignore[no-any-return]
 
     def prepare(
@@ -305,7 +312,7 @@ class Planner:
         if plan is None:
             plan = self._plans.remember(key, self._build(op, actor, shapes))
         if isinstance(plan, NotCompilable):
-            raise plan
+            raise fresh(plan)
         return Ready(plan, values, op.name)
 
     def _build(self, op: Operation, actor: Actor, shapes: list[Any]) -> Plan | NotCompilable:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 
 from auth.actor import Actor
 from core.db import RequestDb
@@ -46,7 +45,8 @@ from web.runtime import RuntimeRef
 
 log = logging.getLogger("dvc")
 COMPILED, EXECUTED = PLANNED_OPERATIONS.labels("compiled"), PLANNED_OPERATIONS.labels("executed")
-ACTOR = "dvc.actor"  # the caller this path authenticated, in the ASGI scope, for the executor
+# The caller this path authenticated and its unit of work, in the ASGI scope, for the executor.
+ACTOR, DB = "dvc.actor", "dvc.db"
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class CompiledReads:
             payload = orjson.dumps(
                 {"data": None, "errors": [RequestTimedOut(limits.timeout_seconds).formatted]}
             )
-            await Response(payload, media_type="application/json")(scope, receive, send)
+            await _send_json(send, payload)
             return None
         finally:
             await db.finish(commit=False)
@@ -152,9 +152,7 @@ class CompiledReads:
         GRAPHQL_OPERATIONS.labels(label, "query").inc()
         GRAPHQL_SECONDS.labels(label).observe(time.perf_counter() - started)
         COMPILED.inc()
-        await Response(b'{"data":' + text.encode() + b"}", media_type="application/json")(
-            scope, receive, send
-        )
+        await _send_json(send, b'{"data":' + text.encode() + b"}")
         return None
 
     def _handoff(self, body: bytes, reason: str) -> Handoff:
@@ -191,12 +189,14 @@ class CompiledReads:
         except Refusal:
             await db.finish(commit=False)
             raise NotCompilable("the caller is refused") from None
-        scope[ACTOR] = actor  # the executor, if it answers, does not count the caller twice
         try:
             ready = self.planner().prepare(query, name, variables, actor)
             await self._guard(ready, actor, meta.address)
         except NotCompilable:
-            await db.finish(commit=False)
+            # The executor answers with this caller and this unit of work, as if it had
+            # authenticated them itself: counted once (an app's calls per minute), committed or
+            # rolled back by its transaction boundary.
+            scope[ACTOR], scope[DB] = actor, db
             raise
         return name, ready, db
 

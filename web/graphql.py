@@ -38,7 +38,7 @@ from schema.loaders import Loaders
 from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts.journal import RequestMeta
 from web.authentication import Refusal, Unauthorized, authenticate, bearer, request_meta, still_admitted
-from web.compiled import ACTOR, CompiledReads, replay
+from web.compiled import ACTOR, DB, CompiledReads, replay
 from web.runtime import RuntimeRef
 
 
@@ -318,7 +318,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         rt = self._runtime_ref.runtime
-        db = RequestDb(rt.session_factory)
+        db = request.scope.pop(DB, None) or RequestDb(rt.session_factory)
         meta = request_meta(request)
         try:
             actor = request.scope.pop(ACTOR, None) or await authenticate(

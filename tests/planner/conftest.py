@@ -25,6 +25,7 @@ from tests.conftest import app_runtime
 class Paths:
     compiled: httpx.AsyncClient
     executor: httpx.AsyncClient
+    settings: Settings  # the compiled app's (its runtime's) settings
 
     async def both(
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
@@ -64,4 +65,4 @@ async def paths(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=compiled), base_url="http://test") as c,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=executor), base_url="http://test") as e,
     ):
-        yield Paths(c, e)
+        yield Paths(c, e, settings)

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +43,14 @@ from strawberry.permission import PermissionExtension
 from strawberry.types.field import StrawberryField
 
 from auth.actor import Actor
-from planner.statements import NotCompilable, Parameters, quote_literal, wire_date, wire_datetime
+from planner.statements import (
+    NotCompilable,
+    Parameters,
+    quote_literal,
+    wire_date,
+    wire_datetime,
+    wire_float,
+)
 from schema.permissions import _Rule
 from schema.sql import SQL, Embed, Expr, ToMany, ToOne
 from schema.types.columns import Column
@@ -209,7 +217,11 @@ class Compiler:
             else:
                 value = self.column(scope[embed.source], source, field_def.type, f"{type_.name}.{name}")
             pairs.append(f"{quote_literal(key)}, {value}")
-        return f"json_build_object({', '.join(pairs)})"
+        body = f"json_build_object({', '.join(pairs)})"
+        if embed.present is None:
+            return body
+        names = {name: source.alias for name, source in scope.items()}
+        return f"(CASE WHEN {embed.present.format(**names)} THEN {body} END)"
 
     # --- fields --------------------------------------------------------------------------------
 
@@ -226,15 +238,15 @@ class Compiler:
         declared = definition.metadata.get(SQL)
         if declared is None and isinstance(definition.default, Column):
             column = definition.default
-            if column.convert not in (None, str):
+            if column.convert not in (None, str, float):
                 raise NotCompilable(f"{where} converts its value in Python")
             return self.column(scope[column.source], column.attribute or name, field_def.type, where)
         if isinstance(declared, Expr):
             return self.expression(declared, scope, field_def.type, where)
         if isinstance(declared, Embed):
-            target, _ = _unwrap(field_def.type)
-            if not isinstance(target, GraphQLObjectType):
-                raise NotCompilable(f"{where} is not an object")
+            target, non_null = _unwrap(field_def.type)
+            if not isinstance(target, GraphQLObjectType) or (non_null and declared.present):
+                raise NotCompilable(f"{where} is not an object, or may be null")
             return self.embedded(target, declared, scope, nodes)
         if isinstance(declared, ToOne):
             return self.to_one(declared, scope, field_def.type, nodes, where)
@@ -263,6 +275,8 @@ class Compiler:
         named, non_null = _unwrap(type_)
         if non_null and expr.nullable:
             raise NotCompilable(f"{where} is non-null over a nullable expression")
+        if isinstance(named, GraphQLList):  # a list of scalars: an array, as the template says
+            named, _ = _unwrap(named.of_type)
         if not isinstance(named, GraphQLScalarType | GraphQLEnumType):
             raise NotCompilable(f"{where}: an expression gives a scalar")
         names = {name: source.alias for name, source in scope.items()}
@@ -279,8 +293,8 @@ class Compiler:
         kind = named.name
         if kind in ("ID", "String") and python in (str, uuid.UUID):
             return f"{sql}::text" if python is uuid.UUID else sql
-        if kind in ("Int", "ByteCount") and python is int:
-            return sql
+        if kind in ("Int", "ByteCount", "Float"):
+            return _number(kind, python, sql, column_type, where)
         if kind == "Boolean" and python is bool:
             return sql
         if kind == "DateTime" and getattr(column_type, "timezone", False):
@@ -333,10 +347,28 @@ class Compiler:
         key, _, _ = inner["row"].column(declared.key)
         on, _, _ = scope[declared.source].column(declared.on)
         body = self.object(item, inner, nodes)
+        table = f"{declared.model.__table__.name} {alias}"
+        if declared.array:
+            element = self.alias()
+            return (
+                f"(SELECT coalesce(json_agg({body} ORDER BY {element}.n), '[]'::json) "
+                f"FROM unnest({on}) WITH ORDINALITY {element}(value, n) "
+                f"JOIN {table} ON {key} = {element}.value)"
+            )
+        if declared.link is not None:
+            link = Source(self.alias(), declared.link.model)
+            parent, _, _ = link.column(declared.link.parent)
+            child, _, _ = link.column(declared.link.child)
+            order = declared.order_by.format(row=alias, link=link.alias)
+            return (
+                f"(SELECT coalesce(json_agg({body} ORDER BY {order}), '[]'::json) "
+                f"FROM {declared.link.model.__table__.name} {link.alias} JOIN {table} ON {key} = {child} "
+                f"WHERE {parent} = {on})"
+            )
         order = declared.order_by.format(row=alias)
         return (
             f"(SELECT coalesce(json_agg({body} ORDER BY {order}), '[]'::json) "
-            f"FROM {declared.model.__table__.name} {alias} WHERE {key} = {on})"
+            f"FROM {table} WHERE {key} = {on})"
         )
 
 
@@ -345,6 +377,25 @@ def _strawberry_field(field_def: Any) -> StrawberryField:
     if not isinstance(definition, StrawberryField):
         raise NotCompilable("a field strawberry did not define")
     return definition
+
+
+def _number(kind: str, python: type | None, sql: str, column_type: Any, where: str) -> str:
+    if kind == "Int" and python is int and not isinstance(column_type, sqlalchemy.BigInteger):
+        return sql  # (a 64-bit value past Int's range is an error the executor answers)
+    if kind == "ByteCount" and python is int:
+        return sql
+    if kind == "Float" and python is Decimal and _short_numeric(column_type):
+        return wire_float(sql)
+    raise NotCompilable(f"{where}: {kind} from {column_type!r} is printed by the executor")
+
+
+def _short_numeric(column_type: Any) -> bool:
+    """A `numeric(p, s)` whose every value Python prints as PostgreSQL does (`wire_float`): at most
+    15 digits (a float keeps them), at most 4 after the point (no exponent below 1e-4)."""
+    precision, scale = getattr(column_type, "precision", None), getattr(column_type, "scale", None)
+    if not isinstance(column_type, sqlalchemy.Numeric) or precision is None or scale is None:
+        return False
+    return bool(precision <= 15 and 0 <= scale <= 4)
 
 
 def _python_type(column_type: Any) -> type | None:

@@ -9,6 +9,7 @@ statement) and every list is aggregated `ORDER BY` that number, so joins never c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString
@@ -86,10 +87,13 @@ class _Page:
 
     def cursor(self, scope: dict[str, Source]) -> str:
         """The row's cursor, as `services.pagination` encodes it."""
-        if self.rows.cursor is None:
+        declared = self.rows.cursor
+        if callable(declared):
+            declared = declared(self.holders)
+        if declared is None:
             offset = self.param("offset", "bigint")
             return base64url(f"'o:' || ({offset} + k.n)::text")
-        key = self.compiler.expression(self.rows.cursor, scope, GraphQLNonNull(GraphQLString), "the cursor")
+        key = self.compiler.expression(declared, scope, GraphQLNonNull(GraphQLString), "the cursor")
         return base64url(f"'k:' || {key}")
 
     def connection(self, type_: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode]) -> str:
@@ -97,8 +101,6 @@ class _Page:
         if origin is None or not issubclass(origin, Connection):
             raise NotCompilable(f"{type_.name} is not a connection")
         first = self.param("first", "bigint")
-        kept = f"count(*) FILTER (WHERE k.n <= {first})"
-        cursors = f"(array_agg({self.cursor(scope)} ORDER BY k.n) FILTER (WHERE k.n <= {first}))"
         pairs = []
         for key, fnodes in self.compiler.subfields(type_, nodes).items():
             name = fnodes[0].name.value
@@ -111,17 +113,7 @@ class _Page:
                     f"FILTER (WHERE k.n <= {first}), '[]'::json)"
                 )
             elif name == "pageInfo":
-                info = _object(type_.fields["pageInfo"].type)
-                page = {
-                    "hasNextPage": f"(count(*) > {first})",
-                    "hasPreviousPage": self.param("has_previous", "boolean"),
-                    "startCursor": f"{cursors}[1]",
-                    "endCursor": f"{cursors}[{kept}]",
-                    "__typename": quote_literal(info.name),
-                }
-                chosen = self.compiler.subfields(info, fnodes).items()
-                inner = [f"{quote_literal(k)}, {page[f[0].name.value]}" for k, f in chosen]
-                value = f"json_build_object({', '.join(inner)})"
+                value = self.page_info(_object(type_.fields["pageInfo"].type), scope, fnodes)
             elif name == "totalCount" and issubclass(origin, CountedConnection) and self.rows.count:
                 counted = self.fragment(self.rows.count(self.actor, self.holders))
                 value = f"(SELECT count(*) FROM ({counted}) c)"
@@ -129,6 +121,25 @@ class _Page:
                 raise NotCompilable(f"{type_.name}.{name}")
             pairs.append(f"{quote_literal(key)}, {value}")
         return f"json_build_object({', '.join(pairs)})"
+
+    def page_info(self, info: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode]) -> str:
+        """`pageInfo`, each field built when selected (a parameter asked for is one of the text)."""
+        first = self.param("first", "bigint")
+        kept = f"count(*) FILTER (WHERE k.n <= {first})"
+
+        def cursors() -> str:
+            return f"(array_agg({self.cursor(scope)} ORDER BY k.n) FILTER (WHERE k.n <= {first}))"
+
+        page: dict[str, Callable[[], str]] = {
+            "hasNextPage": lambda: f"(count(*) > {first})",
+            "hasPreviousPage": lambda: self.param("has_previous", "boolean"),
+            "startCursor": lambda: f"{cursors()}[1]",
+            "endCursor": lambda: f"{cursors()}[{kept}]",
+            "__typename": lambda: quote_literal(info.name),
+        }
+        chosen = self.compiler.subfields(info, nodes).items()
+        inner = [f"{quote_literal(k)}, {page[f[0].name.value]()}" for k, f in chosen]
+        return f"json_build_object({', '.join(inner)})"
 
     def edge(self, edge: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode]) -> str:
         pairs = []

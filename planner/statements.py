@@ -130,6 +130,14 @@ def wire_date(expression: str) -> str:
     return f"to_char({expression}, 'YYYY-MM-DD')"
 
 
+def wire_float(expression: str) -> str:
+    """SQL printing a short `numeric` (`planner.compiler._short_numeric`) as the executor prints
+    it as a GraphQL Float (`float(value)`, in JSON): trailing zeros dropped, `.0` when whole —
+    `15.0`, `2.5`; a JSON number (NULL stays NULL)."""
+    trimmed = f"trim_scale({expression})"
+    return f"(({trimmed})::text || CASE WHEN scale({trimmed}) = 0 THEN '.0' ELSE '' END)::json"
+
+
 def base64url(text_sql: str) -> str:
     """SQL of `base64.urlsafe_b64encode(text.encode()).decode()` (short texts: no line breaks)."""
     return f"translate(encode(convert_to({text_sql}, 'UTF8'), 'base64'), '+/', '-_')"

@@ -61,15 +61,31 @@ class ToOne:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link table between the parent and the rows of a `ToMany`: its rows whose `parent` column
+    equals the parent's `on` column, each reaching the row whose `key` equals its `child` column."""
+
+    model: type[Any]
+    parent: str
+    child: str
+
+
+@dataclass(frozen=True)
 class ToMany:
     """The field's list: the rows of `model` whose `key` column equals the parent's `on` column,
-    ordered by `order_by` (SQL over `{row}`, the child's alias)."""
+    ordered by `order_by` (SQL over `{row}`, the child's alias, and `{link}`, the link's).
+
+    With `link`, the rows are reached through a link table (`Link`); with `array`, `on` is an
+    array column of the parent and the list is, in the array's order, the row whose `key` equals
+    each element (an element without a row is left out; `order_by` is not used)."""
 
     model: type[Any]
     key: str
     on: str
     order_by: str
     source: str = "row"
+    link: Link | None = None
+    array: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,7 @@ class Embed:
 
     fields: Mapping[str, str | Expr]
     source: str = "row"
+    present: str | None = None  # SQL over `{row}`: the object exists when true (null otherwise)
 
 
 @dataclass(frozen=True)
@@ -121,9 +138,11 @@ class Rows:
     `params["limit"]` (`first + 1`, to know whether a next page exists); `params["has_previous"]`
     is its `pageInfo.hasPreviousPage`. Its cursors are `services.pagination.encode_offset` of
     `params["offset"]` plus the row's number, or, with `cursor`, `encode_key` of that expression
-    (the key the services put in their cursors, as text). `count` is the statement whose rows
-    `totalCount` counts (a `CountedConnection`), run only when `totalCount` is selected. A `page`
-    is `{ items hasNextPage }` of `params["first"]` rows (the statement asks for `limit`).
+    (the key the services put in their cursors, as text); `cursor` may be a function of the
+    statement's `params` (as `select`, deciding on which are None) giving that expression or
+    None. `count` is the statement whose rows `totalCount` counts (a `CountedConnection`), run
+    only when `totalCount` is selected. A `page` is `{ items hasNextPage }` of `params["first"]`
+    rows (the statement asks for `limit`).
     `guard` runs before the statement (a rate limit); when it refuses, the executor answers (and
     refuses) the request."""
 
@@ -132,7 +151,7 @@ class Rows:
     parameters: tuple[str, ...]  # the names `prepare` answers, every one on every call
     shape: Shape = "one"
     sources: Mapping[str, type[Any] | None] = field(default_factory=dict)
-    cursor: Expr | None = None
+    cursor: Expr | Callable[[Mapping[str, Any]], Expr | None] | None = None  # or by `params`
     count: Callable[[Actor, Mapping[str, Any]], AnySelect] | None = None
     guard: Guard | None = None
     non_null: frozenset[str] = frozenset()  # labels the statement never answers NULL for

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from models import catalog as m
 from schema.context import Context
 from schema.scalars import ByteCount
-from schema.sql import SQL, Join, ToOne
+from schema.sql import SQL, Embed, Expr, Join, Link, ToMany, ToOne
 from schema.types.columns import column, identifier
 from services.catalog.lifecycle import CatalogAction, available_actions
 
@@ -64,13 +64,15 @@ def ctx(info: Info[Context, None]) -> Context:
 
 @strawberry.type(description="Cấp hành chính (tỉnh, huyện — trước 01/7/2025 —, xã).")
 class AdministrativeLevel:
-    code: str = strawberry.field(description="Mã cấp: province, district, commune…")
-    name: str = strawberry.field(description="Tên cấp.")
-    rank: int = strawberry.field(description="Thứ bậc: 1 là cấp cao nhất.")
+    row: strawberry.Private[m.AdministrativeLevel]
+
+    code: str = column("Mã cấp: province, district, commune…")
+    name: str = column("Tên cấp.")
+    rank: int = column("Thứ bậc: 1 là cấp cao nhất.")
 
     @classmethod
     def from_row(cls, row: m.AdministrativeLevel) -> AdministrativeLevel:
-        return cls(code=row.code, name=row.name, rank=row.rank)
+        return cls(row=row)
 
 
 @strawberry.type(description="Tài khoản thu phí, lệ phí của cơ quan (công khai).")
@@ -94,7 +96,19 @@ class Agency:
     name: str = column("Tên cơ quan.")
     is_one_stop_unit: bool = column("Là Bộ phận Một cửa tiếp nhận hồ sơ.")
 
-    @strawberry.field(description="Tài khoản thu phí, lệ phí.")
+    @strawberry.field(
+        description="Tài khoản thu phí, lệ phí.",
+        metadata={
+            SQL: Embed(
+                {
+                    "number": Expr("{row}.fee_account_number", nullable=False),
+                    "bank": Expr("coalesce({row}.fee_account_bank, '')", nullable=False),
+                    "holder": Expr("coalesce({row}.fee_account_holder, '')", nullable=False),
+                },
+                present="{row}.fee_account_number IS NOT NULL",
+            )
+        },
+    )
     def fee_account(self) -> FeeAccount | None:
         r = self.row
         if r.fee_account_number is None:
@@ -108,7 +122,10 @@ class Agency:
     valid_from: date | None = column("Ngày bắt đầu hoạt động (nếu có).")
     valid_until: date | None = column("Ngày thôi hoạt động, ví dụ khi bị sáp nhập (nếu có).")
 
-    @strawberry.field(description="Cấp hành chính.")
+    @strawberry.field(
+        description="Cấp hành chính.",
+        metadata={SQL: ToOne({"row": Join(m.AdministrativeLevel, "level_code", key="code")}, required=True)},
+    )
     async def level(self, info: Info[Context, None]) -> AdministrativeLevel:
         row = await ctx(info).loaders.level_by_code.load(self.row.level_code)
         assert row is not None  # a foreign key guarantees it
@@ -123,7 +140,10 @@ class Agency:
         row = await ctx(info).loaders.agency_by_id.load(self.row.parent_id)
         return Agency(row=row) if row else None
 
-    @strawberry.field(description="Cơ quan trực thuộc.")
+    @strawberry.field(
+        description="Cơ quan trực thuộc.",
+        metadata={SQL: ToMany(m.Agency, key="parent_id", on="id", order_by="{row}.code")},
+    )
     async def children(self, info: Info[Context, None]) -> list[Agency]:
         rows = await ctx(info).loaders.agencies_by_parent_id.load(self.row.id)
         return [Agency(row=r) for r in rows]
@@ -141,62 +161,72 @@ class Agency:
 
 @strawberry.type(description="Lĩnh vực thủ tục hành chính.")
 class Field:
-    id: strawberry.ID = strawberry.field(description="Mã định danh duy nhất.")
-    code: str = strawberry.field(description="Mã lĩnh vực.")
-    name: str = strawberry.field(description="Tên lĩnh vực.")
+    row: strawberry.Private[m.Field]
+
+    id: strawberry.ID = identifier("Mã định danh duy nhất.")
+    code: str = column("Mã lĩnh vực.")
+    name: str = column("Tên lĩnh vực.")
 
     @classmethod
     def from_row(cls, row: m.Field) -> Field:
-        return cls(id=strawberry.ID(str(row.id)), code=row.code, name=row.name)
+        return cls(row=row)
 
 
 @strawberry.type(description="Thành phần hồ sơ phải (hoặc có thể) nộp.")
 class ProcedureComponent:
-    id: strawberry.ID = strawberry.field(description="Mã định danh duy nhất.")
-    position: int = strawberry.field(description="Thứ tự, đếm từ 1.")
-    name: str = strawberry.field(description="Tên giấy tờ.")
-    required: bool = strawberry.field(description="Bắt buộc.")
-    copy_type: m.CopyType = strawberry.field(description="Bản chính / bản sao.")
-    count: int = strawberry.field(description="Số lượng.")
-    template_url: str | None = strawberry.field(description="Mẫu đơn, tờ khai (nếu có).")
-    accepted_formats: list[str] = strawberry.field(description="Định dạng tệp chấp nhận (MIME).")
-    max_size_bytes: ByteCount = strawberry.field(description="Dung lượng tối đa (byte).")
+    row: strawberry.Private[m.ProcedureComponent]
+
+    id: strawberry.ID = identifier("Mã định danh duy nhất.")
+
+    @strawberry.field(
+        description="Thứ tự, đếm từ 1.", metadata={SQL: Expr("{row}.position + 1", nullable=False)}
+    )
+    def position(self) -> int:
+        return self.row.position + 1  # stored from 0 (the order the catalog was edited in)
+
+    name: str = column("Tên giấy tờ.")
+    required: bool = column("Bắt buộc.")
+    copy_type: m.CopyType = column("Bản chính / bản sao.")
+    count: int = column("Số lượng.")
+    template_url: str | None = column("Mẫu đơn, tờ khai (nếu có).")
+
+    @strawberry.field(
+        description="Định dạng tệp chấp nhận (MIME).",
+        metadata={SQL: Expr("{row}.accepted_formats", nullable=False)},  # a text[]: a JSON array
+    )
+    def accepted_formats(self) -> list[str]:
+        return list(self.row.accepted_formats)
+
+    max_size_bytes: ByteCount = column("Dung lượng tối đa (byte).")
 
     @classmethod
     def from_row(cls, r: m.ProcedureComponent) -> ProcedureComponent:
-        return cls(
-            id=strawberry.ID(str(r.id)),
-            position=r.position + 1,  # stored from 0 (the order the catalog was edited in)
-            name=r.name,
-            required=r.required,
-            copy_type=r.copy_type,
-            count=r.count,
-            template_url=r.template_url,
-            accepted_formats=list(r.accepted_formats),
-            max_size_bytes=ByteCount(r.max_size_bytes),
-        )
+        return cls(row=r)
 
 
 @strawberry.type(description="Phí hoặc lệ phí (VND).")
 class ProcedureFee:
-    kind: m.FeeKind = strawberry.field(description="Phí hay lệ phí.")
-    name: str = strawberry.field(description="Tên khoản thu.")
-    amount: int = strawberry.field(description="Mức thu (VND).")
-    online_amount: int | None = strawberry.field(
-        description="Mức thu khi nộp trực tuyến (null: như mức thu thông thường)."
-    )
-    note: str | None = strawberry.field(description="Ghi chú, đối tượng miễn giảm.")
+    row: strawberry.Private[m.ProcedureFee]
+
+    kind: m.FeeKind = column("Phí hay lệ phí.")
+    name: str = column("Tên khoản thu.")
+    amount: int = column("Mức thu (VND).")
+    online_amount: int | None = column("Mức thu khi nộp trực tuyến (null: như mức thu thông thường).")
+    note: str | None = column("Ghi chú, đối tượng miễn giảm.")
 
     @classmethod
     def from_row(cls, r: m.ProcedureFee) -> ProcedureFee:
-        return cls(kind=r.kind, name=r.name, amount=r.amount, online_amount=r.online_amount, note=r.note)
+        return cls(row=r)
 
 
 @strawberry.type(description="Một bước của quy trình nội bộ (quy trình điện tử).")
 class WorkflowStep:
     row: strawberry.Private[m.WorkflowStep]
 
-    @strawberry.field(description="Thứ tự bước, đếm từ 1 (“bước 1”), như `DossierStep.position`.")
+    @strawberry.field(
+        description="Thứ tự bước, đếm từ 1 (“bước 1”), như `DossierStep.position`.",
+        metadata={SQL: Expr("{row}.position + 1", nullable=False)},
+    )
     def position(self) -> int:
         return self.row.position + 1  # stored from 0 (the order the catalog was edited in)
 
@@ -204,11 +234,12 @@ class WorkflowStep:
     agency_ref: m.StepAgencyRef = column("Ai thực hiện bước.")
     role: str = column("Vai trò thực hiện.")
 
-    @strawberry.field(description="Thời gian của bước (ngày làm việc).")
-    def days(self) -> float:
-        return float(self.row.days)
+    days: float = column("Thời gian của bước (ngày làm việc).", convert=float)
 
-    @strawberry.field(description="Cơ quan thực hiện khi là bước liên thông.")
+    @strawberry.field(
+        description="Cơ quan thực hiện khi là bước liên thông.",
+        metadata={SQL: ToOne({"row": Join(m.Agency, "agency_id")})},
+    )
     async def agency(self, info: Info[Context, None]) -> Agency | None:
         if self.row.agency_id is None:
             return None
@@ -267,12 +298,17 @@ class Procedure:
 
     name: str = column("Tên thủ tục.")
 
-    @strawberry.field(description="Cấp thực hiện.")
+    @strawberry.field(
+        description="Cấp thực hiện.",
+        metadata={SQL: ToMany(m.AdministrativeLevel, key="code", on="levels", order_by="", array=True)},
+    )
     async def levels(self, info: Info[Context, None]) -> list[AdministrativeLevel]:
         rows = await ctx(info).loaders.level_by_code.load_many(self.row.levels)
         return [AdministrativeLevel.from_row(r) for r in rows if r is not None]
 
-    @strawberry.field(description="Lĩnh vực.")
+    @strawberry.field(
+        description="Lĩnh vực.", metadata={SQL: ToOne({"row": Join(m.Field, "field_id")}, required=True)}
+    )
     async def field(self, info: Info[Context, None]) -> Field:
         row = await ctx(info).loaders.field_by_id.load(self.row.field_id)
         assert row is not None  # a foreign key guarantees it
@@ -288,7 +324,18 @@ class Procedure:
         row = await ctx(info).loaders.agency_by_id.load(self.row.competent_agency_id)
         return Agency(row=row) if row else None
 
-    @strawberry.field(description="Bộ phận Một cửa tiếp nhận (rỗng: mọi Bộ phận Một cửa của cấp thực hiện).")
+    @strawberry.field(
+        description="Bộ phận Một cửa tiếp nhận (rỗng: mọi Bộ phận Một cửa của cấp thực hiện).",
+        metadata={
+            SQL: ToMany(
+                m.Agency,
+                key="id",
+                on="id",
+                order_by="{link}.position",
+                link=Link(m.ProcedureReceivingAgency, parent="version_id", child="agency_id"),
+            )
+        },
+    )
     async def receiving_agencies(self, info: Info[Context, None]) -> list[Agency]:
         rows = await ctx(info).loaders.receiving_agencies_by_version_id.load(self.row.id)
         return [Agency(row=r) for r in rows]
@@ -296,23 +343,25 @@ class Procedure:
     legal_basis: str = column("Căn cứ pháp lý.")
     online_mode: m.OnlineMode = column("Mức độ dịch vụ công trực tuyến.")
 
-    @strawberry.field(description="Thời hạn giải quyết (ngày làm việc).")
-    def processing_days(self) -> float:
-        return float(self.row.processing_days)
-
-    @strawberry.field(description="Thời hạn rút ngắn khi nộp trực tuyến (ngày làm việc), nếu có.")
-    def online_processing_days(self) -> float | None:
-        d = self.row.online_processing_days
-        return float(d) if d is not None else None
+    processing_days: float = column("Thời hạn giải quyết (ngày làm việc).", convert=float)
+    online_processing_days: float | None = column(
+        "Thời hạn rút ngắn khi nộp trực tuyến (ngày làm việc), nếu có.", convert=float
+    )
 
     payment_timing: m.PaymentTiming = column("Thời điểm nộp phí: khi nộp hồ sơ hay trước khi nhận kết quả.")
 
-    @strawberry.field(description="Phí, lệ phí.")
+    @strawberry.field(
+        description="Phí, lệ phí.",
+        metadata={SQL: ToMany(m.ProcedureFee, key="version_id", on="id", order_by="{row}.position")},
+    )
     async def fees(self, info: Info[Context, None]) -> list[ProcedureFee]:
         rows = await ctx(info).loaders.fees_by_version_id.load(self.row.id)
         return [ProcedureFee.from_row(r) for r in rows]
 
-    @strawberry.field(description="Thành phần hồ sơ.")
+    @strawberry.field(
+        description="Thành phần hồ sơ.",
+        metadata={SQL: ToMany(m.ProcedureComponent, key="version_id", on="id", order_by="{row}.position")},
+    )
     async def components(self, info: Info[Context, None]) -> list[ProcedureComponent]:
         rows = await ctx(info).loaders.components_by_version_id.load(self.row.id)
         return [ProcedureComponent.from_row(r) for r in rows]
@@ -323,17 +372,35 @@ class Procedure:
 
     result_name: str = column("Kết quả thực hiện.")
 
-    @strawberry.field(description="Hình thức trả kết quả.")
+    @strawberry.field(
+        description="Hình thức trả kết quả.",
+        # a varchar[] of the members' names (= their values): a JSON array of the GraphQL names
+        metadata={SQL: Expr("{row}.delivery_methods", nullable=False)},
+    )
     def delivery_methods(self) -> list[m.DeliveryMethod]:
         return [m.DeliveryMethod(x) for x in self.row.delivery_methods]
 
-    @strawberry.field(description="Quyết định công bố phiên bản này.")
+    @strawberry.field(
+        description="Quyết định công bố phiên bản này.",
+        metadata={
+            SQL: Embed(
+                {
+                    "number": Expr("{row}.decision_number", nullable=False),
+                    "date": Expr("to_char({row}.decision_date, 'YYYY-MM-DD')", nullable=False),
+                },
+                present="{row}.decision_number IS NOT NULL AND {row}.decision_date IS NOT NULL",
+            )
+        },
+    )
     def decision(self) -> Decision | None:
         return _decision(self.row)
 
     published_at: datetime | None = column("Thời điểm công bố phiên bản này trên hệ thống.")
 
-    @strawberry.field(description="Quy trình nội bộ: các bước theo thứ tự.")
+    @strawberry.field(
+        description="Quy trình nội bộ: các bước theo thứ tự.",
+        metadata={SQL: ToMany(m.WorkflowStep, key="version_id", on="id", order_by="{row}.position")},
+    )
     async def workflow(self, info: Info[Context, None]) -> list[WorkflowStep]:
         rows = await ctx(info).loaders.steps_by_version_id.load(self.row.id)
         return [WorkflowStep(row=r) for r in rows]

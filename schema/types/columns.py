@@ -18,7 +18,7 @@ import strawberry
 
 class Column:
     """`instance.<name>` reads `instance.<source>.<attribute>` (the attribute defaults to the name),
-    passed through `convert` when given (an `ID` is a string, the row's key a UUID)."""
+    passed through `convert` when given and not None (an `ID` is a string, the row's key a UUID)."""
 
     def __init__(
         self, attribute: str | None = None, source: str = "row", convert: Callable[[Any], Any] | None = None
@@ -36,7 +36,7 @@ class Column:
         if instance is None:
             return self  # the dataclass's default: itself, given back to __set__ below
         value = getattr(getattr(instance, self.source), self.attribute or self.name)
-        return value if self.convert is None else self.convert(value)
+        return value if self.convert is None or value is None else self.convert(value)
 
     def __set__(self, instance: object, value: object) -> None:
         if value is not self:

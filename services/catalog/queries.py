@@ -45,6 +45,7 @@ from services.pagination import Page, check_first, decode, encode_key, encode_of
 from services.text import check_search, fold, prefix_tsquery
 
 ProcedureRow = tuple[Procedure, ProcedureVersion]
+ProcedureSelect = Select[Procedure, ProcedureVersion]
 
 
 @dataclass(frozen=True)
@@ -72,30 +73,21 @@ def _current_version_join() -> ColumnElement[bool]:
     )
 
 
-async def list_procedures(
-    session: AsyncSession,
-    flt: ProcedureFilter,
-    *,
-    first: int,
-    after: str | None,
-    may_see_drafts: bool,
-) -> Page[ProcedureRow]:
-    first = check_first(first)
-    cursor = decode(after)
-    check_search(flt.search, ("search",))
+def procedures_select(flt: ProcedureFilter, *, may_see_drafts: bool) -> Select[Procedure, ProcedureVersion]:
+    """The procedures (with the version shown) the filter keeps, unordered and without the search.
+
+    Its values may be SQL expressions (the compiled read path's parameters); a `status` of DRAFT
+    for a caller who may not see drafts is the caller's to refuse (`list_procedures`)."""
     stmt: Select[Procedure, ProcedureVersion] = select(Procedure, ProcedureVersion).join(
         ProcedureVersion, _current_version_join()
     )
     if flt.status is not None:
-        if flt.status is ProcedureStatus.DRAFT and not may_see_drafts:
-            return Page([], False, False, 0)
         stmt = stmt.where(Procedure.status == flt.status)
-    elif may_see_drafts:
-        pass
-    else:
+    elif not may_see_drafts:
         stmt = stmt.where(Procedure.status == ProcedureStatus.PUBLISHED)
     if flt.level is not None:
-        stmt = stmt.where(literal(flt.level) == any_(ProcedureVersion.levels))
+        level = flt.level if isinstance(flt.level, ColumnElement) else literal(flt.level)
+        stmt = stmt.where(level == any_(ProcedureVersion.levels))
     if flt.online_mode is not None:
         stmt = stmt.where(ProcedureVersion.online_mode == flt.online_mode)
     if flt.field_code is not None:
@@ -114,72 +106,133 @@ async def list_procedures(
                 ),
             )
         )
+    return stmt
 
-    tsquery = prefix_tsquery(flt.search) if flt.search else None
-    if flt.search and tsquery is None:
-        return Page([], False, False, 0)
-    if tsquery is not None and flt.search is not None:
-        return await _search_page(
-            session, stmt=stmt, raw=flt.search, tsquery=tsquery, first=first, offset=cursor.offset or 0
+
+def listed_page(stmt: ProcedureSelect, *, after_key: Any, limit: Any) -> ProcedureSelect:
+    """A page of the plain listing, by code: `limit` rows after the code `after_key` (if any)."""
+    if after_key is not None:
+        stmt = stmt.where(Procedure.code > after_key)
+    return stmt.order_by(Procedure.code).limit(limit)
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """What a search is matched with: the `to_tsquery` text, and the LIKE patterns (escaped
+    with `/`) of the code it may start with and of the whole phrase, folded."""
+
+    tsquery: Any
+    code_prefix: Any
+    phrase: Any
+
+
+def search_terms(raw: str) -> SearchTerms | None:
+    """The terms of a search; None when it has no word (nothing matches)."""
+    tsquery = prefix_tsquery(raw)
+    if tsquery is None:
+        return None
+    return SearchTerms(tsquery, _like_escape(raw.strip()) + "%", "%" + _like_escape(fold(raw)) + "%")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def searched(stmt: ProcedureSelect, terms: SearchTerms) -> ProcedureSelect:
+    """The rows the search matches: every word (the last as a prefix), or the code's start."""
+    vector, query, code_hit = _search_parts(terms)
+    return stmt.where(or_(vector.op("@@")(query), code_hit))
+
+
+def search_page(stmt: ProcedureSelect, terms: SearchTerms, *, offset: Any, limit: Any) -> ProcedureSelect:
+    """Rank: code match, then the whole phrase in the name (shorter names first), then words."""
+    vector, query, code_hit = _search_parts(terms)
+    return (
+        stmt.order_by(
+            case((code_hit, 0), (ProcedureVersion.search_text.like(terms.phrase, escape="/"), 1), else_=2),
+            func.length(ProcedureVersion.search_text),
+            func.ts_rank_cd(vector, query).desc(),
+            Procedure.code,
         )
+        .offset(offset)
+        .limit(limit)
+    )
 
+
+def _search_parts(terms: SearchTerms) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[bool]]:
+    # Same expression as the GIN index ix_procedure_versions_search, so the index is used.
+    simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
+    query = func.to_tsquery(simple, terms.tsquery)
+    vector = func.to_tsvector(simple, ProcedureVersion.search_text)
+    return vector, query, Procedure.code.like(terms.code_prefix, escape="/")
+
+
+async def list_procedures(
+    session: AsyncSession,
+    flt: ProcedureFilter,
+    *,
+    first: int,
+    after: str | None,
+    may_see_drafts: bool,
+) -> Page[ProcedureRow]:
+    first = check_first(first)
+    cursor = decode(after)
+    check_search(flt.search, ("search",))
+    if flt.status is ProcedureStatus.DRAFT and not may_see_drafts:
+        return Page([], False, False, 0)
+    stmt = procedures_select(flt, may_see_drafts=may_see_drafts)
+    if flt.search:
+        terms = search_terms(flt.search)
+        if terms is None:
+            return Page([], False, False, 0)
+        stmt = searched(stmt, terms)
+        offset = cursor.offset or 0
+        total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        rows = (await session.execute(search_page(stmt, terms, offset=offset, limit=first + 1))).all()
+        items = [((p, v), encode_offset(offset + i + 1)) for i, (p, v) in enumerate(rows[:first])]
+        return Page(items, len(rows) > first, offset > 0, total or 0)
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    if cursor.key is not None:
-        stmt = stmt.where(Procedure.code > cursor.key)
-    rows = (await session.execute(stmt.order_by(Procedure.code).limit(first + 1))).all()
+    rows = (await session.execute(listed_page(stmt, after_key=cursor.key, limit=first + 1))).all()
     items = [((p, v), encode_key(p.code)) for p, v in rows[:first]]
     return Page(items, len(rows) > first, cursor.key is not None, total or 0)
 
 
-async def _search_page(
-    session: AsyncSession,
-    *,
-    stmt: Select[Procedure, ProcedureVersion],
-    raw: str,
-    tsquery: str,
-    first: int,
-    offset: int,
-) -> Page[ProcedureRow]:
-    """Rank: code match, then the whole phrase in the name (shorter names first), then words."""
-    phrase = fold(raw)
-    # Same expression as the GIN index ix_procedure_versions_search, so the index is used.
-    simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
-    query = func.to_tsquery(simple, tsquery)
-    vector = func.to_tsvector(simple, ProcedureVersion.search_text)
-    code_hit = Procedure.code.startswith(raw.strip(), autoescape=True)
-    stmt = stmt.where(or_(vector.op("@@")(query), code_hit))
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    ordered = stmt.order_by(
-        case((code_hit, 0), (ProcedureVersion.search_text.contains(phrase, autoescape=True), 1), else_=2),
-        func.length(ProcedureVersion.search_text),
-        func.ts_rank_cd(vector, query).desc(),
-        Procedure.code,
+def procedure_select(
+    code: Any, *, version_no: Any, may_see_drafts: bool
+) -> Select[Procedure, ProcedureVersion]:
+    """A procedure by code at the version in force (or the draft, if never published), or at
+    `version_no` when given; drafts only for catalog admins."""
+    stmt = (
+        select(Procedure, ProcedureVersion)
+        .join(ProcedureVersion, ProcedureVersion.procedure_id == Procedure.id)
+        .where(Procedure.code == code)
     )
-    rows = (await session.execute(ordered.offset(offset).limit(first + 1))).all()
-    items = [((p, v), encode_offset(offset + i + 1)) for i, (p, v) in enumerate(rows[:first])]
-    return Page(items, len(rows) > first, offset > 0, total or 0)
+    if version_no is not None:
+        stmt = stmt.where(ProcedureVersion.version_no == version_no)
+    else:
+        stmt = stmt.where(
+            or_(
+                ProcedureVersion.id == Procedure.published_version_id,
+                and_(Procedure.published_version_id.is_(None), ProcedureVersion.state == VersionState.DRAFT),
+            )
+        )
+    if not may_see_drafts:
+        stmt = stmt.where(ProcedureVersion.state != VersionState.DRAFT)
+    return stmt
 
 
 async def procedure_by_code(
     session: AsyncSession, code: str, *, version_no: int | None, may_see_drafts: bool
 ) -> ProcedureRow | None:
     """The version in force (or a given version). Drafts only for catalog admins."""
-    procedure = await session.scalar(select(Procedure).where(Procedure.code == code))
-    if procedure is None:
-        return None
-    stmt = select(ProcedureVersion).where(ProcedureVersion.procedure_id == procedure.id)
-    if version_no is not None:
-        stmt = stmt.where(ProcedureVersion.version_no == version_no)
-    elif procedure.published_version_id is not None:
-        stmt = stmt.where(ProcedureVersion.id == procedure.published_version_id)
-    else:
-        stmt = stmt.where(ProcedureVersion.state == VersionState.DRAFT)
-    version = await session.scalar(stmt)
-    if version is None:
-        return None
-    if version.state is VersionState.DRAFT and not may_see_drafts:
-        return None
-    return procedure, version
+    row = (
+        await session.execute(procedure_select(code, version_no=version_no, may_see_drafts=may_see_drafts))
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def agency_with_code(code: Any) -> Select[Agency]:
+    return select(Agency).where(Agency.code == code)
 
 
 # --- batch lookups for dataloaders ------------------------------------------------------
@@ -290,16 +343,31 @@ async def events_by_procedure_ids(
     return [grouped[i] for i in ids]
 
 
+def agency_roots_select() -> Select[Agency]:
+    """The agency tree's roots, by code."""
+    return select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.code)
+
+
 async def agency_roots(session: AsyncSession) -> list[Agency]:
-    return list(await session.scalars(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.code)))
+    return list(await session.scalars(agency_roots_select()))
+
+
+def levels_select() -> Select[AdministrativeLevel]:
+    """Every administrative level, highest first."""
+    return select(AdministrativeLevel).order_by(AdministrativeLevel.rank, AdministrativeLevel.code)
 
 
 async def all_levels(session: AsyncSession) -> list[AdministrativeLevel]:
-    return list(await session.scalars(select(AdministrativeLevel).order_by(AdministrativeLevel.rank)))
+    return list(await session.scalars(levels_select()))
+
+
+def fields_select() -> Select[Field]:
+    """Every field, by name (then code: two fields may share a name)."""
+    return select(Field).order_by(Field.name, Field.code)
 
 
 async def all_fields(session: AsyncSession) -> list[Field]:
-    return list(await session.scalars(select(Field).order_by(Field.name)))
+    return list(await session.scalars(fields_select()))
 
 
 async def versions_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[ProcedureVersion | None]:

@@ -57,9 +57,10 @@ class _Page:
         self.holders: dict[str, Any] = {
             n: None if n in nulls else placeholder(prefix + n) for n in rows.parameters
         }
+        self.holders.setdefault("now", placeholder("now"))  # the request's clock (as `{now}`)
 
     def fragment(self, stmt: AnySelect) -> str:
-        return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names})
+        return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names} | {"now"})
 
     def param(self, name: str, cast: str) -> str:
         if name not in self.names:
@@ -114,13 +115,15 @@ class _Page:
                 info = _object(type_.fields["pageInfo"].type)
                 page = {
                     "hasNextPage": f"(count(*) > {first})",
-                    "hasPreviousPage": self.param("has_previous", "boolean"),
                     "startCursor": f"{cursors}[1]",
                     "endCursor": f"{cursors}[{kept}]",
                     "__typename": quote_literal(info.name),
                 }
-                chosen = self.compiler.subfields(info, fnodes).items()
-                inner = [f"{quote_literal(k)}, {page[f[0].name.value]}" for k, f in chosen]
+                inner = []
+                for k, f in self.compiler.subfields(info, fnodes).items():
+                    chosen = f[0].name.value  # has_previous: a parameter only when used
+                    part = page.get(chosen) or self.param("has_previous", "boolean")
+                    inner.append(f"{quote_literal(k)}, {part}")
                 value = f"json_build_object({', '.join(inner)})"
             elif name == "totalCount" and issubclass(origin, CountedConnection) and self.rows.count:
                 counted = self.fragment(self.rows.count(self.actor, self.holders))

@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.actor import Actor, ActorKind
+from auth.roles import StaffRole
 from core.clock import FixedClock
+from planner.plans import Planner
+from resolvers.root import build_schema
+from schema.limits import Limits
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import token_for
 from tests.conftest import NOW, gql
@@ -283,3 +288,33 @@ async def test_what_the_inquiry_plans_refuse_the_executor_answers(paths: Paths, 
         compiled, executed, planned = await paths.both(query, variables, token=who)
         assert not planned, query
         assert compiled == executed
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "kind"),
+    [
+        (DOCS, {"s": "khai sinh"}, ActorKind.CITIZEN),
+        (MINE, {}, ActorKind.CITIZEN),
+        (ONE, {"id": str(uuid.uuid4())}, ActorKind.ORGANISATION),
+        (ONE, {"id": str(uuid.uuid4())}, ActorKind.STAFF),
+        (INBOX, {"o": True, "s": "RECEIVED"}, ActorKind.STAFF),
+    ],
+)
+def test_the_callers_account_is_a_parameter_of_the_plan_not_part_of_it(
+    paths: Paths, query: str, variables: dict[str, Any], kind: ActorKind
+) -> None:
+    """Two callers with the same permissions get the same SQL text, their account (and the clock)
+    bound per request, so a plan shared between them answers each for themselves."""
+    zone = paths.settings.zone
+    planner = Planner(build_schema(zone=zone)._schema, Limits.from_settings(paths.settings), zone)
+    roles = {StaffRole.FEEDBACK_FOCAL_POINT: frozenset({uuid.UUID(int=7)})} if kind is ActorKind.STAFF else {}
+    plans = []
+    for n in (1, 2):
+        actor = Actor(kind, uuid.UUID(int=n), roles=roles)
+        ready = planner.prepare(query, None, variables, actor)
+        fixed = [p.fixed for p in ready.plan.params.items if p.request is None]
+        assert actor.id not in fixed
+        assert str(actor.id) not in ready.plan.sql
+        assert actor.id in ready.values.values()
+        plans.append(ready.plan.sql)
+    assert plans[0] == plans[1]

@@ -58,9 +58,10 @@ class _Page:
         self.holders: dict[str, Any] = {
             n: None if n in nulls else placeholder(prefix + n) for n in rows.parameters
         }
+        self.holders.setdefault("now", placeholder("now"))  # the request's clock (as `{now}`)
 
     def fragment(self, stmt: AnySelect) -> str:
-        return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names})
+        return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names} | {"now"})
 
     def param(self, name: str, cast: str) -> str:
         if name not in self.names:

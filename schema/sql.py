@@ -7,6 +7,7 @@ are columns of those rows. Any other field says what it is in its metadata, unde
 - `Expr`: an expression over the row (an enum's label, a derived flag such as `overdue`);
 - `ToOne` / `ToMany`: the rows of another type reached by a key (to one, to many, in order);
 - `Embed`: an object made of the same row's columns (`Dossier.applicant`);
+- `ForCaller`: one of these chosen for the caller (a field only staff read);
 - `Rows`: a root field answered by a statement of the services (`services.*.queries`), the same
   statement the resolver runs, with the field's arguments bound as parameters.
 
@@ -96,6 +97,15 @@ class Embed:
     fields: Mapping[str, str | Expr]
     source: str = "row"
     present: str | None = None  # SQL over `{row}`: the object exists when true (null otherwise)
+
+
+@dataclass(frozen=True)
+class ForCaller:
+    """A field whose value depends on who asks (a contact shown to staff only): `choose(actor)`
+    gives the field's declaration for that caller — decided when the plan is built for the
+    caller's permission set, from the same rule the resolver applies."""
+
+    choose: Callable[[Actor], Expr]
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ class LiveReady:
         return (self.plan.sql, _hashable(self.arguments))
 
 
-@dataclass(frozen=True)
-class _Root:
+@dataclass(frozen=True, eq=False)
+class _Root:  # compared and hashed by identity: a plan's key holds it (no id reused while cached)
     key: str
     field_def: Any
     nodes: list[FieldNode]
@@ -84,11 +84,11 @@ class LivePlanner:
         variables = raw_variables or {}
         if longest_list(variables) > self.planner.limits.max_list_items:
             raise NotCompilable("a list in the variables is over the limit")
-        definitions = self._definitions(document, name)
+        definitions = self._definitions(text, document, name)
         coerced = definitions.coerce(self.planner.schema, variables)
         if coerced is None:
             raise NotCompilable("the variables are not valid")
-        root = self._root(document, definitions.ast, coerced.coerced)
+        root = self._root(text, name, document, definitions.ast, coerced.coerced)
         arguments = get_argument_values(root.field_def, root.nodes[0], coerced)
         try:
             prepared = dict(root.live.rows.prepare(actor, arguments))
@@ -97,7 +97,7 @@ class LivePlanner:
         except Exception as error:  # noqa: BLE001 — the services' checks: the old path answers
             raise NotCompilable(f"{root.key}: {type(error).__name__}") from None
         shape = tuple(sorted((k, v is None) for k, v in prepared.items()))
-        key = (id(root), permission_key(actor), shape)
+        key = (root, permission_key(actor), shape)
         plan = self._plans.recall(key)
         if plan is None:
             plan = self._plans.remember(key, self._build(root, document, actor, shape))
@@ -105,8 +105,8 @@ class LivePlanner:
             raise fresh(plan)
         return LiveReady(plan, tuple(plan.params.values(prepared)), name)
 
-    def _definitions(self, document: Document, name: str | None) -> Variables:
-        key = (id(document), name)
+    def _definitions(self, text: str, document: Document, name: str | None) -> Variables:
+        key = (text, name)  # by text, not by the document's id: the planner may drop and re-parse it
         found = self._variables.recall(key)
         if found is None:
             ast = get_operation_ast(document.node, name)
@@ -121,9 +121,16 @@ class LivePlanner:
             raise fresh(found)
         return found  # type: ignore[no-any-return]
 
-    def _root(self, document: Document, ast: OperationDefinitionNode, variables: dict[str, Any]) -> _Root:
+    def _root(
+        self,
+        text: str,
+        name: str | None,
+        document: Document,
+        ast: OperationDefinitionNode,
+        variables: dict[str, Any],
+    ) -> _Root:
         values = tuple((v, variables.get(v)) for v in document.directive_variables)
-        key = (id(document), id(ast), values)
+        key = (text, name, values)
         found = self._roots.recall(key)
         if found is None:
             found = self._roots.remember(key, self._find_root(document, ast, dict(values)))

@@ -203,9 +203,9 @@ class LiveHub:
     # --- one member ------------------------------------------------------------------------------
 
     async def _deliver(self, subscriber: Subscriber, data: orjson.Fragment) -> None:
-        if subscriber.ended.is_set():
-            return
         operation = subscriber.operation
+        if subscriber.ended.is_set() or operation.handler.operations.get(operation.id) is not operation:
+            return  # ended, or completed by the client (its task not yet cancelled)
         try:
             if (
                 subscriber.claims is not None

@@ -82,15 +82,16 @@ async def dossier_changes(
 
 
 def _status_arguments(_actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """`dossier_changes`'s choice of a dossier, as parameters; what it would refuse (or raise on:
-    `secrets.compare_digest` takes ASCII only) it answers itself."""
+    """`dossier_changes`'s choice of a dossier (from the arguments by their GraphQL names), as
+    parameters; what it would refuse (or raise on: `secrets.compare_digest` takes ASCII only) it
+    answers itself."""
     none = dict.fromkeys(("id", "code", "typed", "id_number", "secret"))
     if arguments.get("id") is not None:
         ident = uuid_or_none(arguments["id"])
         if ident is None:
             raise Fallback("not a dossier id")
         return {**none, "id": ident}
-    code, id_number, secret = arguments.get("code"), arguments.get("id_number"), arguments.get("secret")
+    code, id_number, secret = arguments.get("code"), arguments.get("idNumber"), arguments.get("secret")
     if code is None:
         raise Fallback("neither id nor code")
     if not id_number and not secret:

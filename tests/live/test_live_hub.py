@@ -15,8 +15,10 @@ from typing import Any
 
 import httpx
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from models.dossiers import Dossier as DossierRow
 from tests.conftest import NOW
 from tests.dossiers.helpers import long_token
 from tests.live.test_live_dossiers import World, act, new_submitted, post, world  # noqa: F401 — a fixture
@@ -77,7 +79,7 @@ async def test_one_read_per_group_and_the_same_bytes_for_all(world: World) -> No
         assert result["__typename"] == "DossierChanged", result
         texts = [await receive(ws) for ws in citizens]
         _officer_text, officer_state = await receive(officer)
-        _, executed = await receive(old)
+        old_text, executed = await receive(old)
         after = await change_reads(reader)
     assert len({text for text, _ in texts}) == 1  # the same bytes for the whole group
     state = texts[0][1]
@@ -88,6 +90,8 @@ async def test_one_read_per_group_and_the_same_bytes_for_all(world: World) -> No
     assert officer_state == state  # another group (the officer's visibility), the same dossier
     assert {k: v for k, v in executed.items() if k != "feesDue"} == state  # as the executor answers
     assert list(state) == FIELDS.split()  # keys in selection order
+    assert json.loads(texts[0][0]).keys() == json.loads(old_text).keys()
+    assert json.loads(texts[0][0])["payload"].keys() == json.loads(old_text)["payload"].keys() == {"data"}
     assert after - before == 2  # one statement per group (the citizen's, the officer's)
 
 
@@ -182,3 +186,72 @@ async def test_a_burst_of_changes_loses_nothing(world: World) -> None:  # noqa: 
     assert versions == sorted(set(versions)), versions  # in order, never twice
     assert all(texts == seen[0] for texts in seen)  # every subscriber the same sequence of bytes
     assert reads == len(seen[0])  # one statement per delivery to the whole group
+
+
+BY_CODE = (
+    "subscription($code: String!, $secret: String, $idNumber: String) {"
+    f" dossierStatusChanged(code: $code, secret: $secret, idNumber: $idNumber) {{ {FIELDS} }} }}"
+)
+
+
+@contextlib.asynccontextmanager
+async def anonymous(base: str, variables: dict[str, Any]) -> AsyncIterator[AsyncWebSocketSession]:
+    async with httpx.AsyncClient(timeout=20) as client:
+        connect: Any = aconnect_ws
+        ws: AsyncWebSocketSession
+        async with connect(f"{base}/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {}})
+            assert json.loads(await ws.receive_text())["type"] == "connection_ack"
+            await ws.send_json(
+                {"id": "1", "type": "subscribe", "payload": {"query": BY_CODE, "variables": variables}}
+            )
+            yield ws
+
+
+async def test_by_code_a_group_per_second_factor_and_a_wrong_one_refused(world: World) -> None:  # noqa: F811
+    w = world
+    writer, reader = w.site.bases
+    dossier_id = await new_submitted(w, 8)
+    received = await act(writer, w.tokens["reception"], "dossierReceive", dossier_id)
+    code = received["dossier"]["code"]
+    engine = create_async_engine(w.site.database_url)
+    async with AsyncSession(engine) as session:
+        row = (
+            await session.execute(
+                select(DossierRow.lookup_secret, DossierRow.applicant_id_number).where(
+                    DossierRow.id == uuid.UUID(dossier_id)
+                )
+            )
+        ).one()
+    await engine.dispose()
+    secret, id_number = row
+    assert id_number
+    async with contextlib.AsyncExitStack() as stack:
+        by_secret = [
+            await stack.enter_async_context(anonymous(reader, {"code": code.lower(), "secret": secret}))
+            for _ in range(5)
+        ]
+        by_number = [
+            await stack.enter_async_context(anonymous(reader, {"code": code, "idNumber": f" {id_number} "}))
+            for _ in range(3)
+        ]
+        wrong = await stack.enter_async_context(
+            anonymous(reader, {"code": code, "secret": secret[:-1] + "x"})
+        )
+        refused = json.loads(await asyncio.wait_for(wrong.receive_text(), timeout=15))
+        assert [e["extensions"]["code"] for e in _errors(refused)] == ["NOT_FOUND"], refused
+        for ws in [*by_secret, *by_number]:
+            assert (await receive(ws))[1]["version"] == received["dossier"]["version"]
+        before = await change_reads(reader)
+        forwarded = await act(writer, w.tokens["specialist"], "dossierForward", dossier_id)
+        assert forwarded["__typename"] == "DossierChanged", forwarded
+        secret_texts = {(await receive(ws))[0] for ws in by_secret}
+        number_texts = {(await receive(ws))[0] for ws in by_number}
+        after = await change_reads(reader)
+    assert len(secret_texts) == 1
+    assert len(number_texts) == 1
+    state = json.loads(secret_texts.pop())["payload"]["data"]["dossierStatusChanged"]
+    assert state == json.loads(number_texts.pop())["payload"]["data"]["dossierStatusChanged"]
+    assert state["version"] == forwarded["dossier"]["version"]
+    assert state["code"] == code
+    assert after - before == 2  # the secret's group, the ID number's group

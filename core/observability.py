@@ -68,6 +68,14 @@ FALLBACKS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+LIVE_READS = Counter(
+    "dvc_live_reads",
+    "Statements re-reading a live subscription's payload (web.live): one per group of subscribers "
+    "sharing a plan and its parameters, per change (cause=change), and each subscriber's own reads "
+    "when it starts (cause=start).",
+    ["cause"],
+    registry=REGISTRY,
+)
 ERRORS = Counter(
     "dvc_errors",
     "Errors answered to clients by machine code (GraphQL errors and typed error results).",

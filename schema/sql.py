@@ -173,3 +173,15 @@ def uuid_or_none(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Live:
+    """A subscription whose every event is its object re-read (`planner.live`): `rows` (shape
+    "one") finds the object's row for the caller and the arguments, and says whether the caller
+    may see it; `topic` is the broker topic (`core.broker`) announcing its changes, keyed by the
+    id of the row's `key` source. The selection is compiled as a query's would be."""
+
+    rows: Rows
+    topic: str
+    key: str = "row"

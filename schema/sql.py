@@ -151,7 +151,10 @@ class Rows:
     (the key the services put in their cursors, as text); `cursor` may be a function of the
     statement's `params` (as `select`, deciding on which are None) giving that expression or
     None. `count` is the statement whose rows `totalCount` counts (a `CountedConnection`), run
-    only when `totalCount` is selected. A `page` is `{ items hasNextPage }` of `params["first"]`
+    only when `totalCount` is selected; when `windowed_count(params)` says so (a ranked search,
+    whose order reads every matching row anyway), it is counted in the same scan instead, by a
+    window over the statement (`count(*) OVER ()`), and `count` runs only for a page past the
+    end. A `page` is `{ items hasNextPage }` of `params["first"]`
     rows (the statement asks for `limit`).
     `guard` runs before the statement (a rate limit); when it refuses, the executor answers (and
     refuses) the request."""
@@ -163,6 +166,7 @@ class Rows:
     sources: Mapping[str, type[Any] | None] = field(default_factory=dict)
     cursor: Expr | Callable[[Mapping[str, Any]], Expr | None] | None = None  # or by `params`
     count: Callable[[Actor, Mapping[str, Any]], AnySelect] | None = None
+    windowed_count: Callable[[Mapping[str, Any]], bool] | None = None
     guard: Guard | None = None
     non_null: frozenset[str] = frozenset()  # labels the statement never answers NULL for
 

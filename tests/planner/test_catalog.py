@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.catalog import LIST, SEARCH
+from services.pagination import encode_offset
 from tests.accounts.helpers import make_staff
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, admin_gql
@@ -79,6 +80,18 @@ async def test_listing_and_search_pages_walk_with_cursors(paths: Paths) -> None:
     searched = await _walk(paths, PROCEDURES, {"first": 3, "search": "đăng ký"})
     assert len(searched) > 3
     assert await _walk(paths, PROCEDURES, {"first": 5, "search": "khai sinh", "filter": {"level": "commune"}})
+
+
+async def test_a_search_page_past_the_end_still_counts_every_match(paths: Paths) -> None:
+    """A search counts its matches in the page's own scan (a window); a page past the last
+    match has no row to carry the count, and the count is taken by itself."""
+    past = encode_offset(10_000)
+    answer = await paths.same(PROCEDURES, {"first": 5, "search": "đăng ký", "after": past})
+    page = answer["data"]["procedures"]
+    assert page["edges"] == []
+    assert page["totalCount"] > 5
+    within = await paths.same(PROCEDURES, {"first": 5, "search": "đăng ký"})
+    assert within["data"]["procedures"]["totalCount"] == page["totalCount"]
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ INQUIRY = """fragment Inq on Inquiry {
   dossierId receivedAt classifyDueAt forwardedAt forwardedOnTime answerDueAt overdue answer answeredAt
   returnedCount declineReason publishedAt version
   focalAgency { code name } competentAgency { __typename code isOneStopUnit } agency { code }
+  history { action fromStatus toStatus at note }
 }"""
 MINE = (
     """query($first: Int! = 20, $after: String) { myInquiries(first: $first, after: $after) {
@@ -223,6 +224,13 @@ async def test_one_inquiry_as_the_executor_and_never_anothers(paths: Paths, inqu
     assert staff["inquiry"]["answer"] == fb.ANSWER_TEXT  # staff read it before it is published
     assert staff["inquiry"]["submitterEmail"] is not None
     assert staff["inquiry"]["competentAgency"]["code"] == "H44.19"
+    steps = [(h["action"], h["fromStatus"], h["toStatus"], h["note"]) for h in staff["inquiry"]["history"]]
+    assert steps[:2] == [
+        ("SUBMIT", None, "RECEIVED", None),
+        ("FORWARD", "RECEIVED", "FORWARDED", "Lĩnh vực hộ tịch"),
+    ]
+    theirs = (await paths.same(ONE, {"id": inquiries.ids[2]}, token=inquiries.citizen))["data"]["inquiry"]
+    assert [h["note"] for h in theirs["history"]] == [None, None, None]  # notes are for staff eyes
     for ident, token in (
         (inquiries.ids[0], inquiries.stranger),
         (inquiries.ids[1], inquiries.staff["foreign_focal"]),
@@ -279,7 +287,6 @@ async def test_an_officer_elsewhere_reads_no_inquiry(paths: Paths, inquiries: In
 
 async def test_what_the_inquiry_plans_refuse_the_executor_answers(paths: Paths, inquiries: Inquiries) -> None:
     cases: list[tuple[str, dict[str, Any], str | None]] = [
-        ("query($id: ID!) { inquiry(id: $id) { history { action } } }", {"id": inquiries.ids[2]}, None),
         ("query($id: ID!) { inquiry(id: $id) { field { code } } }", {"id": inquiries.ids[2]}, None),
         (MINE, {"after": "khong-hop-le"}, None),  # BAD_CURSOR
         (MINE, {"first": 101}, None),  # OUT_OF_RANGE

@@ -16,9 +16,9 @@ from auth.actor import Actor, ActorKind
 from models import feedback as m
 from models.catalog import Agency as AgencyRow
 from schema.context import Context
-from schema.sql import SQL, Expr, ForCaller, Join, ToOne
+from schema.sql import SQL, Expr, ForCaller, Join, ToMany, ToOne
 from schema.types.catalog import Agency, Field
-from schema.types.columns import column, identifier
+from schema.types.columns import Column, column, identifier
 from services.feedback import lifecycle
 
 strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")
@@ -29,15 +29,39 @@ strawberry.enum(
 strawberry.enum(m.InquiryStatus, description="Trạng thái xử lý phản ánh, câu hỏi.")
 
 
+def staff_reads(actor: Actor) -> bool:
+    """Whether the caller reads an inquiry's staff-only parts (contacts, an unpublished answer)."""
+    return actor.kind is ActorKind.STAFF
+
+
+def _staff_only(attribute: str) -> ForCaller:
+    """A column staff read, null for anyone else (`staff_reads`)."""
+    return ForCaller(lambda actor: Expr(f"{{row}}.{attribute}" if staff_reads(actor) else "NULL"))
+
+
 @strawberry.type(description="Một bước trong tiến trình xử lý phản ánh, câu hỏi.")
 class InquiryStep:
-    action: str = strawberry.field(
-        description="SUBMIT, FORWARD, DECLINE, ANSWER, RETURN_ANSWER (trả lời chưa phù hợp) hoặc PUBLISH."
+    row: strawberry.Private[m.InquiryEvent]
+
+    action: str = column(
+        "SUBMIT, FORWARD, DECLINE, ANSWER, RETURN_ANSWER (trả lời chưa phù hợp) hoặc PUBLISH."
     )
-    from_status: m.InquiryStatus | None = strawberry.field(description="Trạng thái trước.")
-    to_status: m.InquiryStatus = strawberry.field(description="Trạng thái sau.")
-    at: datetime = strawberry.field(description="Thời điểm.")
-    note: str | None = strawberry.field(description="Ghi chú (chỉ cán bộ xem).")
+
+    from_status: m.InquiryStatus | None = strawberry.field(
+        description="Trạng thái trước.",
+        default=Column("from_status", convert=lambda v: m.InquiryStatus(v) if v else None),
+        metadata={SQL: Expr("NULLIF({row}.from_status, '')")},
+    )
+    to_status: m.InquiryStatus = strawberry.field(
+        description="Trạng thái sau.",
+        default=Column("to_status", convert=m.InquiryStatus),
+        metadata={SQL: Expr("{row}.to_status", nullable=False)},
+    )
+    at: datetime = column("Thời điểm.")
+
+    @strawberry.field(description="Ghi chú (chỉ cán bộ xem).", metadata={SQL: _staff_only("note")})
+    def note(self, info: Info[Context, None]) -> str | None:
+        return self.row.note if staff_reads(info.context.actor) else None
 
 
 async def _agency(info: Info[Context, None], ident: object) -> Agency | None:
@@ -52,11 +76,6 @@ async def _field(info: Info[Context, None], ident: object) -> Field | None:
         return None
     row = await info.context.loaders.field_by_id.load(ident)  # type: ignore[arg-type]
     return Field.from_row(row) if row else None
-
-
-def staff_reads(actor: Actor) -> bool:
-    """Whether the caller reads an inquiry's staff-only parts (contacts, an unpublished answer)."""
-    return actor.kind is ActorKind.STAFF
 
 
 def _sql_text(text: str) -> str:
@@ -109,18 +128,14 @@ class Inquiry:
 
     @strawberry.field(
         description="Thư điện tử liên hệ của người gửi (chỉ cán bộ xem).",
-        metadata={
-            SQL: ForCaller(lambda actor: Expr("{row}.submitter_email" if staff_reads(actor) else "NULL"))
-        },
+        metadata={SQL: _staff_only("submitter_email")},
     )
     def submitter_email(self, info: Info[Context, None]) -> str | None:
         return self.row.submitter_email if staff_reads(info.context.actor) else None
 
     @strawberry.field(
         description="Số điện thoại liên hệ của người gửi (chỉ cán bộ xem).",
-        metadata={
-            SQL: ForCaller(lambda actor: Expr("{row}.submitter_phone" if staff_reads(actor) else "NULL"))
-        },
+        metadata={SQL: _staff_only("submitter_phone")},
     )
     def submitter_phone(self, info: Info[Context, None]) -> str | None:
         return self.row.submitter_phone if staff_reads(info.context.actor) else None
@@ -182,20 +197,13 @@ class Inquiry:
     published_at: datetime | None = column("Thời điểm công khai.")
     version: int = column("Phiên bản (gửi kèm thao tác để tránh ghi đè).")
 
-    @strawberry.field(description="Tiến trình xử lý.")
+    @strawberry.field(
+        description="Tiến trình xử lý.",
+        metadata={SQL: ToMany(m.InquiryEvent, "inquiry_id", "id", "{row}.seq")},
+    )
     async def history(self, info: Info[Context, None]) -> list[InquiryStep]:
-        staff = info.context.actor.kind is ActorKind.STAFF
         events = await info.context.loaders.events_by_inquiry_id.load(self.row.id)
-        return [
-            InquiryStep(
-                action=e.action,
-                from_status=m.InquiryStatus(e.from_status) if e.from_status else None,
-                to_status=m.InquiryStatus(e.to_status),
-                at=e.at,
-                note=e.note if staff else None,
-            )
-            for e in events
-        ]
+        return [InquiryStep(row=e) for e in events]
 
 
 @strawberry.type(description="Tình trạng phản ánh, câu hỏi theo mã theo dõi (công khai, không có nội dung).")

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from models import dossiers as m
 from schema.context import Context
 from schema.scalars import ByteCount
+from schema.sql import SQL, Join, ToOne
 from schema.types.columns import column, identifier
 from services.documents.issue import SlipForm
 
@@ -39,37 +40,14 @@ SHA256_DESCRIPTION = "Mã băm SHA-256 của nội dung: 64 ký tự hexa viết
 class StoredFile:
     row: strawberry.Private[m.StoredFile]
 
-    @strawberry.field(description="Mã tệp.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field(description=FILENAME_DESCRIPTION)
-    def filename(self) -> str:
-        return self.row.filename
-
-    @strawberry.field(description="Định dạng (MIME), đã kiểm tra theo nội dung.")
-    def content_type(self) -> str:
-        return self.row.content_type
-
-    @strawberry.field(description="Dung lượng (byte).")
-    def size(self) -> ByteCount:
-        return ByteCount(self.row.size)
-
-    @strawberry.field(description=SHA256_DESCRIPTION)
-    def sha256(self) -> str:
-        return self.row.sha256
-
-    @strawberry.field(description="Trạng thái.")
-    def status(self) -> m.FileStatus:
-        return self.row.status
-
-    @strawberry.field(description="Lý do từ chối (nếu có).")
-    def rejection(self) -> str | None:
-        return self.row.rejection
-
-    @strawberry.field(description="Kết quả quét mã độc.")
-    def scan_verdict(self) -> str | None:
-        return self.row.scan_verdict
+    id: strawberry.ID = identifier("Mã tệp.")
+    filename: str = column(FILENAME_DESCRIPTION)
+    content_type: str = column("Định dạng (MIME), đã kiểm tra theo nội dung.")
+    size: ByteCount = column("Dung lượng (byte).")
+    sha256: str = column(SHA256_DESCRIPTION)
+    status: m.FileStatus = column("Trạng thái.")
+    rejection: str | None = column("Lý do từ chối (nếu có).")
+    scan_verdict: str | None = column("Kết quả quét mã độc.")
 
 
 @strawberry.type(description="Giấy tờ trong kho dữ liệu điện tử.")
@@ -88,7 +66,10 @@ class VaultDocument:
         "Mã tệp của phiên bản hiện tại (dùng làm thành phần hồ sơ).", "file_id", convert=str
     )
 
-    @strawberry.field(description="Tệp của phiên bản hiện tại.")
+    @strawberry.field(
+        description="Tệp của phiên bản hiện tại.",
+        metadata={SQL: ToOne({"row": Join(m.StoredFile, "file_id")})},
+    )
     async def file(self, info: Info[Context, None]) -> StoredFile | None:
         row = await info.context.loaders.file_by_id.load(self.row.file_id)
         return StoredFile(row=row) if row else None

@@ -32,13 +32,15 @@ ADD = """mutation($f: ID!, $t: String!, $k: String, $i: Date) {
 DELETE = "mutation($id: ID!) { r: vaultDocumentDelete(id: $id) { __typename } }"
 DOCS = """query($s: String, $o: Int! = 0, $l: Int! = 50) { vaultDocuments(search: $s, offset: $o, limit: $l) {
   __typename hasNextPage
-  items { __typename id title docType issuer issuedOn expiresOn source version fileId } } }"""
+  items { __typename id title docType issuer issuedOn expiresOn source version fileId
+    file { id filename contentType size sha256 status rejection scanVerdict } } } }"""
 
 INQUIRY = """fragment Inq on Inquiry {
   id code kind channel status statusLabel title content submitterName submitterEmail submitterPhone
   dossierId receivedAt classifyDueAt forwardedAt forwardedOnTime answerDueAt overdue answer answeredAt
   returnedCount declineReason publishedAt version
   focalAgency { code name } competentAgency { __typename code isOneStopUnit } agency { code }
+  history { action fromStatus toStatus at note }
 }"""
 MINE = (
     """query($first: Int! = 20, $after: String) { myInquiries(first: $first, after: $after) {
@@ -97,6 +99,10 @@ async def test_the_vault_pages_and_searches_as_the_executor(paths: Paths, vaults
     assert sorted(d["id"] for d in page["items"]) == sorted(vaults.docs)
     assert vaults.gone not in {d["id"] for d in page["items"]}
     assert {d["issuedOn"] for d in page["items"]} == {"2020-01-31", None, "1999-12-01"}
+    assert [d["file"]["id"] for d in page["items"]] == [d["fileId"] for d in page["items"]]
+    assert {(d["file"]["status"], d["file"]["contentType"]) for d in page["items"]} == {
+        ("READY", "application/pdf")
+    }
     seen = []
     for offset in range(4):
         one = await paths.same(DOCS, {"o": offset, "l": 1}, token=vaults.owner)
@@ -147,7 +153,6 @@ async def test_nobody_reads_another_persons_vault(paths: Paths, vaults: Vaults) 
 
 async def test_what_the_vault_plan_refuses_the_executor_answers(paths: Paths, vaults: Vaults) -> None:
     for query, variables, token in (
-        ("{ vaultDocuments { items { file { id } } } }", {}, vaults.owner),  # a loader, not SQL
         (DOCS, {"l": 0}, vaults.owner),  # OUT_OF_RANGE
         (DOCS, {"s": "a " * 300}, vaults.owner),  # the search is too long
         (DOCS, {}, None),  # not signed in
@@ -219,6 +224,13 @@ async def test_one_inquiry_as_the_executor_and_never_anothers(paths: Paths, inqu
     assert staff["inquiry"]["answer"] == fb.ANSWER_TEXT  # staff read it before it is published
     assert staff["inquiry"]["submitterEmail"] is not None
     assert staff["inquiry"]["competentAgency"]["code"] == "H44.19"
+    steps = [(h["action"], h["fromStatus"], h["toStatus"], h["note"]) for h in staff["inquiry"]["history"]]
+    assert steps[:2] == [
+        ("SUBMIT", None, "RECEIVED", None),
+        ("FORWARD", "RECEIVED", "FORWARDED", "Lĩnh vực hộ tịch"),
+    ]
+    theirs = (await paths.same(ONE, {"id": inquiries.ids[2]}, token=inquiries.citizen))["data"]["inquiry"]
+    assert [h["note"] for h in theirs["history"]] == [None, None, None]  # notes are for staff eyes
     for ident, token in (
         (inquiries.ids[0], inquiries.stranger),
         (inquiries.ids[1], inquiries.staff["foreign_focal"]),
@@ -275,7 +287,6 @@ async def test_an_officer_elsewhere_reads_no_inquiry(paths: Paths, inquiries: In
 
 async def test_what_the_inquiry_plans_refuse_the_executor_answers(paths: Paths, inquiries: Inquiries) -> None:
     cases: list[tuple[str, dict[str, Any], str | None]] = [
-        ("query($id: ID!) { inquiry(id: $id) { history { action } } }", {"id": inquiries.ids[2]}, None),
         ("query($id: ID!) { inquiry(id: $id) { field { code } } }", {"id": inquiries.ids[2]}, None),
         (MINE, {"after": "khong-hop-le"}, None),  # BAD_CURSOR
         (MINE, {"first": 101}, None),  # OUT_OF_RANGE

@@ -97,7 +97,7 @@ class LivePlanner:
         except Exception as error:  # noqa: BLE001 — the services' checks: the old path answers
             raise NotCompilable(f"{root.key}: {type(error).__name__}") from None
         shape = tuple(sorted((k, v is None) for k, v in prepared.items()))
-        key = (root, permission_key(actor), shape)
+        key = (root, permission_key(actor), actor.id, shape)  # per account: its statement may hold it
         plan = self._plans.recall(key)
         if plan is None:
             plan = self._plans.remember(key, self._build(root, document, actor, shape))

@@ -11,6 +11,8 @@ and the parameter list.
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -179,14 +181,34 @@ class Ready:
 
 
 def permission_key(actor: Actor) -> Hashable:
-    """What of the caller a plan depends on: kind, account, scopes, roles with their agencies."""
+    """What of the caller a plan depends on: kind, app, scopes, roles with their agencies. Not
+    the account: a plan whose statement holds the caller's account (a citizen's own dossiers)
+    is cached per account besides (`Planner._plan`), every other plan once for all who share
+    a permission set."""
     roles = tuple(
         sorted(
             (role.value, None if where is None else tuple(sorted(where)))
             for role, where in actor.roles.items()
         )
     )
-    return (actor.kind, actor.id, actor.client_id, tuple(sorted(actor.scopes)), roles)
+    return (actor.kind, actor.client_id, tuple(sorted(actor.scopes)), roles)
+
+
+PER_ACCOUNT = object()  # in the plans' cache: this plan depends on the account, look it up by it
+
+
+def _twin(actor: Actor) -> Actor:
+    """The same permissions under another account: what a plan's text may not depend on."""
+    return dataclasses.replace(actor, id=uuid.uuid4(), name=None)
+
+
+def _same_text(one: Plan, other: Plan) -> bool:
+    """The same statement and the same parameters (fixed values and request names alike)."""
+
+    def values(plan: Plan) -> list[tuple[str | None, Any]]:
+        return [(p.request, p.fixed) for p in plan.params.items]
+
+    return one.sql == other.sql and values(one) == values(other)
 
 
 class _DirectiveVariables(Visitor):
@@ -307,15 +329,34 @@ class Planner:
                 raise NotCompilable(f"{root.key}: {type(error).__name__}") from None
             shapes.append(tuple(sorted((k, v is None) for k, v in prepared.items())))
             values.update({f"r{index}_{k}": v for k, v in prepared.items()})
-        key = (id(op), permission_key(actor), tuple(shapes))
-        plan = self._plans.recall(key)
-        if plan is None:
-            plan = self._plans.remember(key, self._build(op, actor, shapes))
+        plan = self._plan(op, actor, tuple(shapes))
         if isinstance(plan, NotCompilable):
             raise fresh(plan)
         return Ready(plan, values, op.name)
 
-    def _build(self, op: Operation, actor: Actor, shapes: list[Any]) -> Plan | NotCompilable:
+    def _plan(self, op: Operation, actor: Actor, shapes: tuple[Any, ...]) -> Plan | NotCompilable:
+        """The cached plan for this permission set, or for this account when the statement holds
+        the account: found out when it is first built, by building it for a twin caller with
+        the same permissions and another account and comparing the two."""
+        key: Hashable = (id(op), permission_key(actor), shapes)
+        plan = self._plans.recall(key)
+        if plan is PER_ACCOUNT:
+            key = (key, actor.id)
+            plan = self._plans.recall(key)
+            if plan is None:
+                plan = self._plans.remember(key, self._build(op, actor, shapes))
+            return plan  # type: ignore[no-any-return]
+        if plan is not None:
+            return plan  # type: ignore[no-any-return]
+        plan = self._build(op, actor, shapes)
+        if isinstance(plan, Plan) and actor.id is not None:
+            twin = self._build(op, _twin(actor), shapes)
+            if not isinstance(twin, Plan) or not _same_text(plan, twin):
+                self._plans.remember(key, PER_ACCOUNT)
+                key = (key, actor.id)
+        return self._plans.remember(key, plan)  # type: ignore[no-any-return]
+
+    def _build(self, op: Operation, actor: Actor, shapes: tuple[Any, ...]) -> Plan | NotCompilable:
         params = Parameters()
         compiler = Compiler(self.schema, op.fragments, op.directive_values, actor, self.zone, params)
         try:

@@ -63,6 +63,7 @@ class _Page:
         self.holders: dict[str, Any] = {
             n: None if n in nulls else placeholder(prefix + n) for n in rows.parameters
         }
+        self.holders.setdefault("now", placeholder("now"))  # the request's clock (as `{now}`)
         self.window = False  # `totalCount` by a window over the page's statement (`windowed`)
 
     def windowed(self, nodes: list[FieldNode], type_: GraphQLObjectType) -> bool:
@@ -74,7 +75,6 @@ class _Page:
         chosen = self.compiler.subfields(type_, nodes).values()
         self.window = any(f[0].name.value == "totalCount" for f in chosen)
         return self.window
-        self.holders.setdefault("now", placeholder("now"))  # the request's clock (as `{now}`)
 
     def fragment(self, stmt: AnySelect) -> str:
         return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names} | {"now"})

@@ -83,13 +83,14 @@ def dossier_agencies(actor: Actor) -> frozenset[uuid.UUID] | None:
     return frozenset(found)
 
 
-def dossiers(actor: Actor) -> ColumnElement[bool]:
+def dossiers(actor: Actor, me: AccountKey = None) -> ColumnElement[bool]:
     """An applicant reads their own dossiers (drafts too); staff read the submitted ones received by,
-    or with a step at, an agency where they hold a dossier role; a system admin reads all."""
+    or with a step at, an agency where they hold a dossier role; a system admin reads all.
+    (`me`: see `AccountKey`.)"""
     if actor.is_system_admin:
         return true()
     if actor.kind in (ActorKind.CITIZEN, ActorKind.ORGANISATION) and actor.id is not None:
-        return Dossier.applicant_account_id == actor.id
+        return Dossier.applicant_account_id == _me(actor, me)
     if actor.kind is ActorKind.STAFF:
         agencies = dossier_agencies(actor)
         if agencies is None:

@@ -32,18 +32,18 @@ def _page(page: Any) -> Connection[Dossier]:
 # --- the root fields in SQL (schema.sql.Rows: the compiled read path) ------------------------------
 
 
-def _one_dossier(_actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": uuid_or_none(arguments["id"])}
+def _one_dossier(actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": uuid_or_none(arguments["id"]), "me": actor.id}  # the caller's account, bound
 
 
 ONE_DOSSIER = Rows(
     prepare=_one_dossier,
     select=lambda actor, p: (
-        queries.readable_dossiers(actor)
+        queries.readable_dossiers(actor, p["me"])
         .where(DossierRow.id == p["id"])
         .with_only_columns(DossierRow.id.label("row"))
     ),
-    parameters=("id",),
+    parameters=("id", "me"),
     sources={"row": DossierRow},
 )
 

@@ -30,8 +30,8 @@ from services.text import check_search
 OPEN = [s for s in DossierStatus if s not in FINAL and s is not DossierStatus.DRAFT]
 
 
-def readable_dossiers(actor: Actor) -> Select[Dossier]:
-    return select(Dossier).where(visibility.dossiers(actor))
+def readable_dossiers(actor: Actor, me: visibility.AccountKey = None) -> Select[Dossier]:
+    return select(Dossier).where(visibility.dossiers(actor, me))
 
 
 async def dossier_for(session: AsyncSession, actor: Actor, dossier_id: uuid.UUID) -> Dossier | None:

@@ -167,7 +167,7 @@ def _search_parts(terms: SearchTerms) -> tuple[ColumnElement[Any], ColumnElement
     # The stored words (GIN index ix_procedure_versions_search_vector), never computed per row.
     simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
     query = func.to_tsquery(simple, terms.tsquery)
-    vector: ColumnElement[Any] = ProcedureVersion.search_vector
+    vector: ColumnElement[Any] = ProcedureVersion.search_vector.expression
     return vector, query, Procedure.code.like(terms.code_prefix, escape="/")
 
 

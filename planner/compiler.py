@@ -348,6 +348,8 @@ class Compiler:
         on, _, _ = scope[declared.source].column(declared.on)
         body = self.object(item, inner, nodes)
         table = f"{declared.model.__table__.name} {alias}"
+        if declared.where is not None and (declared.array or declared.link is not None):
+            raise NotCompilable(f"{where}: a condition on linked rows")
         if declared.array:
             element = self.alias()
             return (
@@ -366,9 +368,10 @@ class Compiler:
                 f"WHERE {parent} = {on})"
             )
         order = declared.order_by.format(row=alias)
+        seen = "" if declared.where is None else f" AND ({declared.where(self.actor).format(row=alias)})"
         return (
             f"(SELECT coalesce(json_agg({body} ORDER BY {order}), '[]'::json) "
-            f"FROM {table} WHERE {key} = {on})"
+            f"FROM {table} WHERE {key} = {on}{seen})"
         )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.catalog import LIST, SEARCH
 from tests.accounts.helpers import make_staff
-from tests.catalog.factories import CREATE, PUBLISH, procedure_input
+from tests.catalog.factories import AMEND, CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, admin_gql
 from tests.planner.conftest import Paths
 
@@ -26,6 +26,8 @@ NODE = """
   components { id position name required copyType count templateUrl acceptedFormats maxSizeBytes }
   workflow { position name agencyRef role days agency { code name } }
   decision { number date }
+  versions { version state decision { number date } publishedAt changeNote }
+  history { action fromStatus toStatus actor decisionNumber note at }
 """
 PROCEDURES = (
     """
@@ -126,6 +128,9 @@ async def test_drafts_stay_with_the_catalog_administrator(paths: Paths, session:
     await admin_gql(
         paths.executor, PUBLISH, {"code": "9.999002", "number": "12/QĐ-UBND", "date": "2026-11-20"}
     )
+    amended = procedure_input("9.999002", name="Thủ tục thử, sửa đổi")
+    saved = await admin_gql(paths.executor, AMEND, {"code": "9.999002", "input": amended})
+    assert saved["procedureAmend"]["__typename"] == "ProcedureSaved", saved
     _, staff = await make_staff(session, "chuyenvien@phutho.gov.vn", ("SPECIALIST", "H44.19", False))
     for token in (None, staff, ADMIN_TOKEN):
         listed = await paths.same(PROCEDURES, {"first": 100, "filter": {"level": "province"}}, token=token)
@@ -138,6 +143,13 @@ async def test_drafts_stay_with_the_catalog_administrator(paths: Paths, session:
         assert (draft["data"]["procedure"] is not None) is (token == ADMIN_TOKEN)
         for version in (None, 1, 2):
             await paths.same(PROCEDURE, {"code": "9.999002", "version": version}, token=token)
+        shown = (await paths.same(PROCEDURE, {"code": "9.999002"}, token=token))["data"]["procedure"]
+        assert [v["state"] for v in shown["versions"]] == (
+            ["PUBLISHED", "DRAFT"] if token == ADMIN_TOKEN else ["PUBLISHED"]
+        )
+        assert bool(shown["history"]) is (token == ADMIN_TOKEN)
+        draft_version = await paths.same(PROCEDURE, {"code": "9.999002", "version": 2}, token=token)
+        assert (draft_version["data"]["procedure"] is not None) is (token == ADMIN_TOKEN)
     # a draft status asked by whoever may not see drafts: an empty page, from the executor
     refused, executed, planned = await paths.both(PROCEDURES, {"filter": {"status": "DRAFT"}}, token=staff)
     assert refused == executed
@@ -176,7 +188,7 @@ async def test_what_the_compiled_path_does_not_read_goes_to_the_executor(paths: 
     for query in (
         '{ procedure(code: "1.001193") { formSchema } }',
         '{ procedure(code: "1.001193") { fees { amount } } }',
-        '{ procedure(code: "1.001193") { versions { version } } }',
+        '{ procedure(code: "1.001193") { availableActions } }',
         '{ procedures(search: "!!!") { totalCount } }',
         "{ procedures(first: 500) { totalCount } }",
         '{ procedures(after: "nope") { totalCount } }',

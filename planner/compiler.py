@@ -383,8 +383,10 @@ def _strawberry_field(field_def: Any) -> StrawberryField:
 
 
 def _number(kind: str, python: type | None, sql: str, column_type: Any, where: str) -> str:
-    if kind == "Int" and python is int and not isinstance(column_type, sqlalchemy.BigInteger):
-        return sql  # (a 64-bit value past Int's range is an error the executor answers)
+    if kind == "Int" and python is int:
+        # a 64-bit value past Int's range: the cast fails the statement, and the executor answers
+        # (its error) — never a number GraphQL's Int cannot be
+        return f"({sql})::integer" if isinstance(column_type, sqlalchemy.BigInteger) else sql
     if kind == "ByteCount" and python is int:
         return sql
     if kind == "Float" and python is Decimal and _short_numeric(column_type):

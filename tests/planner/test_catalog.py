@@ -7,22 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.catalog import LIST, SEARCH
+from models import catalog as m
 from tests.accounts.helpers import make_staff
 from tests.catalog.factories import AMEND, CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, admin_gql
 from tests.planner.conftest import Paths
 
-# Every field of a procedure the compiled path reads (fees' amounts are 64-bit: the executor's).
+# Every field of a procedure the compiled path reads.
 NODE = """
   id code status version versionState revision name processingDays onlineProcessingDays
   onlineMode paymentTiming deliveryMethods resultName legalBasis publishedAt
   field { id code name } levels { code name rank }
   competentAgency { code name level { code } parent { code } }
   receivingAgencies { code isOneStopUnit feeAccount { number bank holder } }
-  fees { kind name note }
+  fees { kind name amount onlineAmount note }
   components { id position name required copyType count templateUrl acceptedFormats maxSizeBytes }
   workflow { position name agencyRef role days agency { code name } }
   decision { number date }
@@ -187,7 +189,6 @@ async def test_agencies_fields_and_levels(paths: Paths) -> None:
 async def test_what_the_compiled_path_does_not_read_goes_to_the_executor(paths: Paths) -> None:
     for query in (
         '{ procedure(code: "1.001193") { formSchema } }',
-        '{ procedure(code: "1.001193") { fees { amount } } }',
         '{ procedure(code: "1.001193") { availableActions } }',
         '{ procedures(search: "!!!") { totalCount } }',
         "{ procedures(first: 500) { totalCount } }",
@@ -196,3 +197,27 @@ async def test_what_the_compiled_path_does_not_read_goes_to_the_executor(paths: 
         compiled, executed, planned = await paths.both(query)
         assert compiled == executed, query
         assert not planned, query
+
+
+async def test_an_amount_past_graphqls_int_is_answered_by_the_executor(
+    paths: Paths, session: AsyncSession
+) -> None:
+    procedure = await session.scalar(select(m.Procedure).where(m.Procedure.code == "1.001193"))
+    assert procedure is not None
+    fee = m.ProcedureFee(
+        version_id=procedure.published_version_id,
+        position=99,
+        kind=m.FeeKind.FEE,
+        name="Phí thử nghiệm rất lớn",
+        amount=3_000_000_000,
+    )
+    session.add(fee)
+    await session.commit()
+    query = '{ procedure(code: "1.001193") { code fees { name amount } } }'
+    compiled, executed, planned = await paths.both(query)
+    assert compiled == executed
+    assert "errors" in executed
+    assert not planned
+    fee.amount = 2_000_000_000  # within Int: compiled again
+    await session.commit()
+    await paths.same(query)

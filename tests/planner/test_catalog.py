@@ -83,6 +83,13 @@ async def test_listing_and_search_pages_walk_with_cursors(paths: Paths) -> None:
     searched = await _walk(paths, PROCEDURES, {"first": 3, "search": "đăng ký"})
     assert len(searched) > 3
     assert await _walk(paths, PROCEDURES, {"first": 5, "search": "khai sinh", "filter": {"level": "commune"}})
+    # a cursor of the other kind: the listing ignores an offset, the search a key (as the services)
+    searched_page = await paths.same(PROCEDURES, {"first": 2, "search": "hộ tịch"})
+    listed_page = await paths.same(PROCEDURES, {"first": 2, "search": ""})
+    offset = searched_page["data"]["procedures"]["pageInfo"]["endCursor"]
+    key = listed_page["data"]["procedures"]["pageInfo"]["endCursor"]
+    await paths.same(PROCEDURES, {"first": 2, "after": offset})
+    await paths.same(PROCEDURES, {"first": 2, "after": key, "search": "hộ tịch"})
 
 
 @pytest.mark.parametrize(

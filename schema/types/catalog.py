@@ -402,7 +402,7 @@ class Procedure:
 
     @strawberry.field(
         description="Hình thức trả kết quả.",
-        # a varchar[] of the members' names (= their values): a JSON array of the GraphQL names
+        # a varchar[] of the members' names (= values; rules.DELIVERY_NAMES admits no other)
         metadata={SQL: Expr("{row}.delivery_methods", nullable=False)},
     )
     def delivery_methods(self) -> list[m.DeliveryMethod]:

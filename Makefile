@@ -65,8 +65,9 @@ check: lint typecheck
 schema: install
 	$(VENV)/bin/dvc export-schema
 
+## `make bench` runs every benchmark; `make bench BENCH="lookup catalog inbox"` the ones named.
 bench: install
-	$(VENV)/bin/python -m bench
+	$(VENV)/bin/python -m bench $(BENCH)
 
 clean:
 	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache

@@ -108,8 +108,8 @@ CREATE OR REPLACE FUNCTION bench_postgraphile.search_procedures(search text)
 RETURNS SETOF public.procedures LANGUAGE sql STABLE AS $$
   SELECT p.*
   FROM public.procedures p
-  JOIN public.procedure_versions v ON v.id = p.published_version_id
-    OR (p.published_version_id IS NULL AND v.procedure_id = p.id AND v.state = 'DRAFT')
+  JOIN public.procedure_versions v ON v.id = coalesce(p.published_version_id,
+    (SELECT d.id FROM public.procedure_versions d WHERE d.procedure_id = p.id AND d.state = 'DRAFT'))
   CROSS JOIN LATERAL (
     SELECT to_tsquery('simple', bench_postgraphile.prefix_tsquery(search)) AS query,
            bench_postgraphile.fold(search) AS phrase,
@@ -117,10 +117,10 @@ RETURNS SETOF public.procedures LANGUAGE sql STABLE AS $$
   ) s
   WHERE p.status = 'PUBLISHED'
     AND bench_postgraphile.prefix_tsquery(search) IS NOT NULL
-    AND (to_tsvector('simple', v.search_text) @@ s.query OR s.code_hit)
+    AND (v.search_vector @@ s.query OR s.code_hit)
   ORDER BY CASE WHEN s.code_hit THEN 0 WHEN strpos(v.search_text, s.phrase) > 0 THEN 1 ELSE 2 END,
            length(v.search_text),
-           ts_rank_cd(to_tsvector('simple', v.search_text), s.query) DESC,
+           ts_rank_cd(v.search_vector, s.query) DESC,
            p.code
 $$;
 

@@ -81,15 +81,23 @@ class Broker:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str, key: str = "*") -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
-        name = f"{topic}:{key}"
-        self._subscribers[name].add(queue)
+        queue = self.attach(topic, key)
         try:
             yield queue
         finally:
-            self._subscribers[name].discard(queue)
-            if not self._subscribers[name]:
-                del self._subscribers[name]
+            self.detach(topic, key, queue)
+
+    def attach(self, topic: str, key: str = "*") -> asyncio.Queue[dict[str, Any]]:
+        """A queue receiving the events of `topic:key` from now on (`subscribe` without a block)."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        self._subscribers[f"{topic}:{key}"].add(queue)
+        return queue
+
+    def detach(self, topic: str, key: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        name = f"{topic}:{key}"
+        self._subscribers[name].discard(queue)
+        if not self._subscribers[name]:
+            del self._subscribers[name]
 
     @property
     def open_subscriptions(self) -> int:

@@ -81,6 +81,21 @@ class ReadsPool:
                 self._idle.append(connection)
             return value
 
+    async def fetchrow(self, sql: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        """One statement's first row (None when it has none), as `fetchval`."""
+        async with self._slots:
+            connection = self._idle.pop() if self._idle else await self._connect()
+            try:
+                row = await connection.fetchrow(sql, *args, timeout=timeout)
+            except BaseException:
+                connection.terminate()
+                raise
+            if self._closed:
+                await connection.close()
+            else:
+                self._idle.append(connection)
+            return row
+
     async def _connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self._dsn, server_settings=self._settings)
 

@@ -48,6 +48,24 @@ class SecurityHeaders:
         self.app = app
         self.hsts = hsts
         self.graphiql_path = graphiql_path
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if hsts:
+            common.append((b"strict-transport-security", HSTS.encode()))
+        # Built once: the headers every answer gets (GraphiQL's page its wider policy).
+        self._strict = [*common, (b"content-security-policy", STRICT_CSP.encode())]
+        self._graphiql = [*common, (b"content-security-policy", GRAPHIQL_CSP.encode())]
+
+    def _wanted(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        if scope["path"] == self.graphiql_path and any(
+            n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers
+        ):
+            return self._graphiql
+        return self._strict
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,18 +76,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                html = any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers)
-                csp = GRAPHIQL_CSP if html and scope["path"] == self.graphiql_path else STRICT_CSP
-                wanted = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", csp.encode()),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                ]
-                if self.hsts:
-                    wanted.append((b"strict-transport-security", HSTS.encode()))
-                headers += [(name, value) for name, value in wanted if name not in present]
+                headers += [pair for pair in self._wanted(scope, headers) if pair[0] not in present]
                 message["headers"] = headers
             await send(message)
 

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -65,6 +66,14 @@ FALLBACKS = Counter(
     "dvc_graphql_fallbacks",
     "Requests the planner did not compile, by reason (a field without declaration, a mutation…).",
     ["reason"],
+    registry=REGISTRY,
+)
+LIVE_READS = Counter(
+    "dvc_live_reads",
+    "Statements re-reading a live subscription's payload (web.live): one per group of subscribers "
+    "sharing a plan and its parameters, per change (cause=change), and each subscriber's own reads "
+    "when it starts (cause=start).",
+    ["cause"],
     registry=REGISTRY,
 )
 ERRORS = Counter(
@@ -190,6 +199,20 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+@functools.lru_cache(maxsize=4096)
+def http_children(route: str, method: str, status: int) -> tuple[Any, Any]:
+    """The request counter's and the duration histogram's children for these labels (looked up
+    once: `labels()` costs a lock and a dict of label values on every call)."""
+    return HTTP_REQUESTS.labels(route, method, str(status)), HTTP_SECONDS.labels(route)
+
+
+@functools.lru_cache(maxsize=4096)
+def graphql_children(operation: str, kind: str) -> tuple[Any, Any]:
+    """The operation counter's and histogram's children (operation names are bounded to 500 by
+    `schema.extensions.operation_label`)."""
+    return GRAPHQL_OPERATIONS.labels(operation, kind), GRAPHQL_SECONDS.labels(operation)
+
+
 def _route(scope: Scope) -> str:
     """A bounded label: the matched route's path template, never the raw path."""
     route = scope.get("route")
@@ -233,9 +256,9 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = _route(scope)
-            HTTP_REQUESTS.labels(route, scope.get("method", ""), str(status)).inc()
-            HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)
+            count, seconds = http_children(_route(scope), scope.get("method", ""), status)
+            count.inc()
+            seconds.observe(time.perf_counter() - started)
             request_id.reset(token)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Enum,
@@ -32,7 +33,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Timestamps, UUIDPk
@@ -177,6 +178,11 @@ class ProcedureVersion(UUIDPk, Base):
     name: Mapped[str] = mapped_column(String(1000))
     # Name and code folded (no diacritics, đ→d, lower case) for search without extensions.
     search_text: Mapped[str] = mapped_column(Text)
+    # Its words for full-text search, kept by PostgreSQL: matched and ranked without computing
+    # `to_tsvector` per row (a search that matches every procedure ranks them all).
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('simple'::regconfig, search_text)", persisted=True)
+    )
     field_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("fields.id"), index=True)
     levels: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
     competent_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
@@ -213,11 +219,7 @@ class ProcedureVersion(UUIDPk, Base):
             unique=True,
             postgresql_where=text("state = 'PUBLISHED'"),
         ),
-        Index(
-            "ix_procedure_versions_search",
-            text("to_tsvector('simple'::regconfig, search_text)"),
-            postgresql_using="gin",
-        ),
+        Index("ix_procedure_versions_search_vector", "search_vector", postgresql_using="gin"),
         CheckConstraint("processing_days >= 0", name="processing_days"),
         CheckConstraint(
             "online_processing_days IS NULL OR online_processing_days <= processing_days",

@@ -52,7 +52,7 @@ from planner.statements import (
     wire_float,
 )
 from schema.permissions import _Rule
-from schema.sql import SQL, Embed, Expr, ToMany, ToOne
+from schema.sql import SQL, Embed, Expr, ForCaller, ToMany, ToOne
 from schema.types.columns import Column
 
 MAX_PAIRS = 50  # json_build_object takes at most 100 arguments
@@ -236,6 +236,8 @@ class Compiler:
         where = f"{parent.name}.{name}"
         self.check_permissions(definition, where)
         declared = definition.metadata.get(SQL)
+        if isinstance(declared, ForCaller):  # decided for this caller's permission set
+            declared = declared.choose(self.actor)
         if declared is None and isinstance(definition.default, Column):
             column = definition.default
             if column.convert not in (None, str, float):

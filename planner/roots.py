@@ -13,12 +13,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString
+from sqlalchemy import func
 
 from auth.actor import Actor
 from planner.compiler import Compiler, Source, _unwrap
 from planner.statements import NotCompilable, base64url, fragment, placeholder, quote_literal
 from schema.sql import AnySelect, Rows
 from schema.types.pagination import Connection, CountedConnection
+
+WINDOWED = "dvc_total"  # the window's column: the statement's rows before its limit
 
 if TYPE_CHECKING:
     from planner.plans import Root
@@ -29,6 +32,8 @@ def root_sql(compiler: Compiler, root: Root, index: int, actor: Actor, nulls: se
     rows = root.rows
     page = _Page(compiler, rows, f"r{index}_", actor, nulls)
     stmt = rows.select(actor, page.holders)
+    if rows.shape == "connection" and page.windowed(root.nodes, _object(root.field_def.type)):
+        stmt = stmt.add_columns(func.count().over().label(WINDOWED))
     inner = page.fragment(stmt)
     scope, joins = _scope(compiler, rows, stmt)
     type_ = root.field_def.type
@@ -58,9 +63,21 @@ class _Page:
         self.holders: dict[str, Any] = {
             n: None if n in nulls else placeholder(prefix + n) for n in rows.parameters
         }
+        self.holders.setdefault("now", placeholder("now"))  # the request's clock (as `{now}`)
+        self.window = False  # `totalCount` by a window over the page's statement (`windowed`)
+
+    def windowed(self, nodes: list[FieldNode], type_: GraphQLObjectType) -> bool:
+        """Whether `totalCount` is selected and the root field counts it in the page's scan."""
+        if self.rows.windowed_count is None or self.rows.count is None:
+            return False
+        if not self.rows.windowed_count(self.holders):
+            return False
+        chosen = self.compiler.subfields(type_, nodes).values()
+        self.window = any(f[0].name.value == "totalCount" for f in chosen)
+        return self.window
 
     def fragment(self, stmt: AnySelect) -> str:
-        return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names})
+        return fragment(stmt, self.compiler.params, {self.prefix + n for n in self.names} | {"now"})
 
     def param(self, name: str, cast: str) -> str:
         if name not in self.names:
@@ -117,6 +134,8 @@ class _Page:
             elif name == "totalCount" and issubclass(origin, CountedConnection) and self.rows.count:
                 counted = self.fragment(self.rows.count(self.actor, self.holders))
                 value = f"(SELECT count(*) FROM ({counted}) c)"
+                if self.window:  # counted in the page's scan; by itself only past the end
+                    value = f"coalesce(max(k.{WINDOWED}), {value})"
             else:
                 raise NotCompilable(f"{type_.name}.{name}")
             pairs.append(f"{quote_literal(key)}, {value}")

@@ -139,5 +139,7 @@ def wire_float(expression: str) -> str:
 
 
 def base64url(text_sql: str) -> str:
-    """SQL of `base64.urlsafe_b64encode(text.encode()).decode()` (short texts: no line breaks)."""
-    return f"translate(encode(convert_to({text_sql}, 'UTF8'), 'base64'), '+/', '-_')"
+    """SQL of `base64.urlsafe_b64encode(text.encode()).decode()`: PostgreSQL's base64 breaks
+    lines every 76 characters, `translate` drops the breaks (a third source character without
+    a replacement)."""
+    return f"translate(encode(convert_to({text_sql}, 'UTF8'), 'base64'), '+/' || chr(10), '-_')"

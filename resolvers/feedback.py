@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import strawberry
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from auth.actor import Actor, ActorKind
 from models.feedback import Inquiry as InquiryRow
 from models.feedback import InquiryKind, InquiryStatus
 from resolvers.common import parse_id, run_command
@@ -19,6 +21,7 @@ from schema.errors import ClientError
 from schema.inputs.feedback import InquiryInput, InquiryRecordInput
 from schema.payloads.feedback import InquiryChanged, InquiryResult
 from schema.permissions import PERSON
+from schema.sql import SQL, Expr, Fallback, Rows, uuid_or_none
 from schema.types.feedback import (
     Inquiry,
     InquiryTracking,
@@ -31,7 +34,7 @@ from services.feedback import access, answers, classification, lifecycle, querie
 from services.feedback.classification import Deadlines
 from services.feedback.queries import InboxFilter, PublishedFilter
 from services.feedback.submission import Submission
-from services.pagination import Page
+from services.pagination import Page, check_first
 
 
 @contextmanager
@@ -262,10 +265,101 @@ def _inquiries(page: Page[Any]) -> Connection[Inquiry]:
     return Connection.of(page, lambda row: Inquiry(row=row))
 
 
+# --- the root fields in SQL (schema.sql.Rows: the compiled read path) ------------------------------
+
+# The key `services.feedback.queries` puts in an inquiry's cursor: `received_at.isoformat()` of
+# the row as the driver gives it (UTC; no fraction when there is none), `|`, the id.
+RECEIVED_KEY = Expr(
+    """to_char({row}.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')"""
+    " || CASE WHEN to_char({row}.received_at, 'US') = '000000' THEN ''"
+    " ELSE to_char({row}.received_at, '.US') END || '+00:00|' || {row}.id::text",
+    nullable=False,
+)
+
+
+def _keyset(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    first = check_first(arguments["first"])
+    after = arguments["after"]
+    at, ident = queries.after_key(after) or (None, None)
+    return {
+        "first": first,
+        "limit": first + 1,
+        "after_at": at,
+        "after_id": ident,
+        "has_previous": after is not None,
+    }
+
+
+_PAGE = ("first", "limit", "after_at", "after_id", "has_previous")
+
+
+def _received_page(actor: Actor, stmt: Select[InquiryRow], p: Mapping[str, Any]) -> Any:
+    ordered = queries.ordered(
+        stmt, "received_at", after_at=p["after_at"], after_id=p["after_id"], limit=p["limit"]
+    )
+    return ordered.with_only_columns(InquiryRow.id.label("row"))
+
+
+def _mine(actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    if not queries.reads_own(actor):
+        raise Fallback("myInquiries: not a citizen's or organisation's account")  # an empty page
+    return {"me": actor.id, **_keyset(arguments)}
+
+
+MY_INQUIRIES = Rows(
+    prepare=_mine,
+    select=lambda actor, p: _received_page(actor, queries.mine_rows(actor, p["me"]), p),
+    parameters=("me", *_PAGE),
+    shape="connection",
+    sources={"row": InquiryRow},
+    cursor=RECEIVED_KEY,
+)
+
+
+def _staff_inbox(actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    if actor.kind is not ActorKind.STAFF:
+        raise Fallback("inquiryInbox: not staff")  # an empty page
+    status, kind = arguments.get("status"), arguments.get("kind")
+    return {
+        "me": actor.id,
+        "status": None if status is None else InquiryStatus(status),
+        "kind": None if kind is None else InquiryKind(kind),
+        "overdue": arguments.get("overdue"),
+        **_keyset(arguments),
+    }
+
+
+INQUIRY_INBOX = Rows(
+    prepare=_staff_inbox,
+    select=lambda actor, p: _received_page(
+        actor,
+        queries.inbox_rows(
+            actor, me=p["me"], status=p["status"], kind=p["kind"], overdue=p["overdue"], now=p["now"]
+        ),
+        p,
+    ),
+    parameters=("me", "status", "kind", "overdue", *_PAGE),
+    shape="connection",
+    sources={"row": InquiryRow},
+    cursor=RECEIVED_KEY,
+)
+
+ONE_INQUIRY = Rows(
+    prepare=lambda actor, arguments: {"id": uuid_or_none(arguments["id"]), "me": actor.id},
+    select=lambda actor, p: access.inquiry_rows(actor, p["id"], p["me"]).with_only_columns(
+        InquiryRow.id.label("row")
+    ),
+    parameters=("id", "me"),
+    sources={"row": InquiryRow},
+)
+
+
 @strawberry.type
 class FeedbackQuery:
     @strawberry.field(
-        description="Một phản ánh, câu hỏi (của mình, hoặc cơ quan mình xử lý).", extensions=PERSON
+        description="Một phản ánh, câu hỏi (của mình, hoặc cơ quan mình xử lý).",
+        extensions=PERSON,
+        metadata={SQL: ONE_INQUIRY},
     )
     async def inquiry(self, info: Info[Context, None], id: strawberry.ID) -> Inquiry | None:
         try:
@@ -276,7 +370,11 @@ class FeedbackQuery:
             row = await access.inquiry_for(session, info.context.actor, ident)
         return Inquiry(row=row) if row else None
 
-    @strawberry.field(description="Phản ánh, câu hỏi mình đã gửi; mới nhất trước.", extensions=PERSON)
+    @strawberry.field(
+        description="Phản ánh, câu hỏi mình đã gửi; mới nhất trước.",
+        extensions=PERSON,
+        metadata={SQL: MY_INQUIRIES},
+    )
     async def my_inquiries(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> Connection[Inquiry]:
@@ -289,6 +387,7 @@ class FeedbackQuery:
         description="Cán bộ: phản ánh, câu hỏi chờ phân loại, duyệt (đầu mối) hoặc trả lời "
         "(cơ quan có thẩm quyền).",
         extensions=PERSON,
+        metadata={SQL: INQUIRY_INBOX},
     )
     async def inquiry_inbox(
         self,

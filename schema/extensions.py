@@ -14,7 +14,7 @@ from strawberry.types.graphql import OperationType
 
 from core.db import is_database_unavailable
 from core.http import DATABASE_UNAVAILABLE_MESSAGE, NUL_MESSAGE
-from core.observability import ERRORS, GRAPHQL_OPERATIONS, GRAPHQL_SECONDS, request_id
+from core.observability import ERRORS, graphql_children, request_id
 from schema.context import Context
 from schema.errors import ClientError
 
@@ -130,8 +130,9 @@ class OperationMetrics(SchemaExtension):
             kind = ec.operation_type.value if ec.graphql_document is not None else "invalid"
         except Exception:  # noqa: BLE001 — an unparsable or ambiguous document has no type
             kind = "invalid"
-        GRAPHQL_OPERATIONS.labels(name, kind).inc()
-        GRAPHQL_SECONDS.labels(name).observe(time.perf_counter() - started)
+        count, seconds = graphql_children(name, kind)
+        count.inc()
+        seconds.observe(time.perf_counter() - started)
         for error in getattr(ec.result, "errors", None) or ():
             code = (error.extensions or {}).get("code") if isinstance(error, GraphQLError) else None
             ERRORS.labels(str(code) if code else "GRAPHQL_ERROR").inc()

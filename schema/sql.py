@@ -7,6 +7,7 @@ are columns of those rows. Any other field says what it is in its metadata, unde
 - `Expr`: an expression over the row (an enum's label, a derived flag such as `overdue`);
 - `ToOne` / `ToMany`: the rows of another type reached by a key (to one, to many, in order);
 - `Embed`: an object made of the same row's columns (`Dossier.applicant`);
+- `ForCaller`: one of these chosen for the caller (a field only staff read);
 - `Rows`: a root field answered by a statement of the services (`services.*.queries`), the same
   statement the resolver runs, with the field's arguments bound as parameters.
 
@@ -100,6 +101,15 @@ class Embed:
 
 
 @dataclass(frozen=True)
+class ForCaller:
+    """A field whose value depends on who asks (a contact shown to staff only): `choose(actor)`
+    gives the field's declaration for that caller — decided when the plan is built for the
+    caller's permission set, from the same rule the resolver applies."""
+
+    choose: Callable[[Actor], Expr]
+
+
+@dataclass(frozen=True)
 class RequestEnv:
     """What a root field's guard sees of the request (the compiled path has no `Context`)."""
 
@@ -142,7 +152,10 @@ class Rows:
     (the key the services put in their cursors, as text); `cursor` may be a function of the
     statement's `params` (as `select`, deciding on which are None) giving that expression or
     None. `count` is the statement whose rows `totalCount` counts (a `CountedConnection`), run
-    only when `totalCount` is selected. A `page` is `{ items hasNextPage }` of `params["first"]`
+    only when `totalCount` is selected; when `windowed_count(params)` says so (a ranked search,
+    whose order reads every matching row anyway), it is counted in the same scan instead, by a
+    window over the statement (`count(*) OVER ()`), and `count` runs only for a page past the
+    end. A `page` is `{ items hasNextPage }` of `params["first"]`
     rows (the statement asks for `limit`).
     `guard` runs before the statement (a rate limit); when it refuses, the executor answers (and
     refuses) the request."""
@@ -154,6 +167,7 @@ class Rows:
     sources: Mapping[str, type[Any] | None] = field(default_factory=dict)
     cursor: Expr | Callable[[Mapping[str, Any]], Expr | None] | None = None  # or by `params`
     count: Callable[[Actor, Mapping[str, Any]], AnySelect] | None = None
+    windowed_count: Callable[[Mapping[str, Any]], bool] | None = None
     guard: Guard | None = None
     non_null: frozenset[str] = frozenset()  # labels the statement never answers NULL for
 
@@ -164,3 +178,15 @@ def uuid_or_none(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Live:
+    """A subscription whose every event is its object re-read (`planner.live`): `rows` (shape
+    "one") finds the object's row for the caller and the arguments, and says whether the caller
+    may see it; `topic` is the broker topic (`core.broker`) announcing its changes, keyed by the
+    id of the row's `key` source. The selection is compiled as a query's would be."""
+
+    rows: Rows
+    topic: str
+    key: str = "row"

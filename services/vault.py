@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, all_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor, ActorKind
@@ -172,19 +172,49 @@ async def delete(
     return doc
 
 
+def search_patterns(search: str | None) -> list[str] | None:
+    """The `LIKE` patterns of a search: each distinct folded word, anywhere in the folded title,
+    type and issuer (backslash escapes); None when there is no word to look for."""
+    found = [
+        "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        for w in dict.fromkeys(words(search or ""))
+    ]
+    return found or None
+
+
+def documents_rows(
+    actor: Actor,
+    *,
+    me: visibility.AccountKey,
+    patterns: visibility.Bound[list[str]] | None,
+    offset: visibility.Bound[int],
+    limit: visibility.Bound[int],
+) -> Select[VaultDocument]:
+    """The owner's current documents matching every pattern, newest first: `limit` rows after
+    `offset`. The statement of `documents` and of the compiled `vaultDocuments` (`me`, the
+    patterns and the bounds as values or bound parameters)."""
+    stmt = select(VaultDocument).where(visibility.vault_documents(actor, me))
+    if patterns is not None:
+        array = patterns if isinstance(patterns, ColumnElement) else literal(patterns, ARRAY(Text))
+        stmt = stmt.where(VaultDocument.search_text.like(all_(array)))
+    return stmt.order_by(VaultDocument.created_at.desc(), VaultDocument.id).offset(offset).limit(limit)
+
+
+def check_reader(actor: Actor, search: str | None) -> None:
+    """What `documents` refuses before reading: a search over the limits, a caller without an
+    account of their own (`Refused`)."""
+    check_search(search, ("search",))
+    _owner(actor)
+
+
 async def documents(
     session: AsyncSession, actor: Actor, *, search: str | None, offset: int, limit: int
 ) -> tuple[list[VaultDocument], bool]:
-    check_search(search, ("search",))
-    await vault_of(session, _owner(actor))
-    stmt = select(VaultDocument).where(visibility.vault_documents(actor))
-    for word in dict.fromkeys(words(search or "")):
-        stmt = stmt.where(VaultDocument.search_text.contains(word, autoescape=True))
-    rows = list(
-        await session.scalars(
-            stmt.order_by(VaultDocument.created_at.desc(), VaultDocument.id).offset(offset).limit(limit + 1)
-        )
-    )
+    """A page of the owner's documents (none when the account has no vault) and whether more
+    follow."""
+    check_reader(actor, search)
+    stmt = documents_rows(actor, me=None, patterns=search_patterns(search), offset=offset, limit=limit + 1)
+    rows = list(await session.scalars(stmt))
     return rows[:limit], len(rows) > limit
 
 

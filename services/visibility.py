@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TypeAlias, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,7 +46,19 @@ from models.dossiers import (
 from models.feedback import Inquiry, InquiryStatus
 from models.payments import Payment
 
+T = TypeVar("T")
+# A value, or a bound parameter standing for it (a compiled read: `planner`).
+Bound: TypeAlias = T | SQLColumnExpression[T]
 FileId = uuid.UUID | SQLColumnExpression[uuid.UUID]  # one file, or the column of a file's id
+# The caller's own account in a predicate: `actor.id` (None: the default), or a bound parameter
+# standing for it (a compiled read's plan is shared by callers with the same permissions).
+AccountKey = uuid.UUID | SQLColumnExpression[uuid.UUID] | None
+
+
+def _me(actor: Actor, me: AccountKey) -> uuid.UUID | SQLColumnExpression[uuid.UUID]:
+    assert actor.id is not None
+    return actor.id if me is None else me
+
 
 # --- dossiers (hồ sơ) ------------------------------------------------------------------------------
 
@@ -184,15 +197,15 @@ def files(actor: Actor, now: datetime) -> ColumnElement[bool]:
 # --- vault documents (giấy tờ trong kho dữ liệu) ------------------------------------------------
 
 
-def vault_documents(actor: Actor) -> ColumnElement[bool]:
+def vault_documents(actor: Actor, me: AccountKey = None) -> ColumnElement[bool]:
     """The current documents of the actor's own vault (Decree 45/2020 art. 16). An agency never
     lists someone's vault: it reaches a document's file only through `files` (a dossier or a
-    grant), and that read is logged for the owner."""
+    grant), and that read is logged for the owner. (`me`: see `AccountKey`.)"""
     if not actor.is_person or actor.id is None:
         return false()
     return and_(
         VaultDocument.deleted_at.is_(None),
-        VaultDocument.vault_id.in_(select(Vault.id).where(Vault.account_id == actor.id)),
+        VaultDocument.vault_id.in_(select(Vault.id).where(Vault.account_id == _me(actor, me))),
     )
 
 
@@ -222,24 +235,24 @@ def _answerer_of(actor: Actor) -> ColumnElement[bool]:
     return Inquiry.competent_agency_id.in_(agencies) if agencies else false()
 
 
-def submitted_inquiries(actor: Actor) -> ColumnElement[bool]:
+def submitted_inquiries(actor: Actor, me: AccountKey = None) -> ColumnElement[bool]:
     """The inquiries a citizen or organisation sent from their account."""
     if actor.id is not None and actor.kind in (ActorKind.CITIZEN, ActorKind.ORGANISATION):
-        return Inquiry.submitter_account_id == actor.id
+        return Inquiry.submitter_account_id == _me(actor, me)
     return false()
 
 
-def inquiries(actor: Actor) -> ColumnElement[bool]:
+def inquiries(actor: Actor, me: AccountKey = None) -> ColumnElement[bool]:
     """In full: the submitter; focal points of the focal agency (đầu mối tiếp nhận); staff of the
     competent agency; the officer who entered it; admins and the system. (Everyone reads the
-    redacted published answers: `published_inquiries`.)"""
+    redacted published answers: `published_inquiries`; `me`: see `AccountKey`.)"""
     if actor.kind is ActorKind.SYSTEM or actor.is_system_admin:
         return Inquiry.id.is_not(None)
-    conditions = [submitted_inquiries(actor)]
+    conditions = [submitted_inquiries(actor, me)]
     if actor.kind is ActorKind.STAFF:
         conditions += [_focal_of(actor), _answerer_of(actor)]
         if actor.id is not None:
-            conditions.append(Inquiry.entered_by_id == actor.id)  # the officer who entered a letter
+            conditions.append(Inquiry.entered_by_id == _me(actor, me))  # the officer who entered a letter
     return or_(*conditions)
 
 

@@ -4,6 +4,7 @@ context of its own for every operation."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +21,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage, StartMessage
@@ -39,6 +43,7 @@ from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts.journal import RequestMeta
 from web.authentication import Refusal, Unauthorized, authenticate, bearer, request_meta, still_admitted
 from web.compiled import ACTOR, DB, CompiledReads, replay
+from web.live import READMIT_EVERY_SECONDS, REVOKED_MESSAGE, LiveHub
 from web.runtime import RuntimeRef
 
 
@@ -53,11 +58,6 @@ class SocketRefused(Exception):
 
 Fork = Callable[[Context], Awaitable[Context]]
 Admission = Callable[[AccessClaims], Awaitable[bool]]
-
-# How often a long-lived operation asks again whether its caller is still let in: before an event
-# when the last answer is older than this (a burst of events costs one query).
-READMIT_EVERY_SECONDS = 1.0
-REVOKED_MESSAGE = "Phiên đăng nhập đã bị thu hồi hoặc tài khoản đã bị khoá: đăng nhập lại."
 
 
 async def _while_admitted(
@@ -149,6 +149,22 @@ class PersistedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe({**message, "payload": {**payload, "query": document}})
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """A subscription the live planner compiles is served by the hub (`web.live`: one re-read
+        per change for all who share it); any other operation, or one it hands back, as before."""
+        view = self.view
+        if isinstance(view, GraphQLApp):
+            try:
+                if await view.live.serve(operation, self.context.actor):
+                    return
+            except Exception as error:
+                await self.handle_task_exception(error)
+                with contextlib.suppress(Exception):
+                    await operation.send_operation_message({"id": operation.id, "type": "complete"})
+                self.operations.pop(operation.id, None)
+                raise
+        await super().run_operation(operation)
+
 
 class PersistedWS(BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol with the same allow-list (`start` messages)."""
@@ -219,6 +235,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.compiled = CompiledReads(
             runtime_ref, graphql_schema._schema, self.persisted, enabled=compiled_reads
         )
+        self.live = LiveHub(runtime_ref, self.compiled.planner, self.still_admitted, enabled=compiled_reads)
 
     def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
         # A GET with a persisted query's hash and no text is an operation, not a browser.

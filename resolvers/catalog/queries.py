@@ -93,6 +93,8 @@ PROCEDURES = Rows(
     # the listing's cursors are keys (the code), the search's offsets
     cursor=lambda p: Expr("{procedure}.code", nullable=False) if p["tsquery"] is None else None,
     count=lambda actor, p: _filtered(actor, p).with_only_columns(m.Procedure.id),
+    # a search ranks every match before its page: counted in the same scan
+    windowed_count=lambda p: p["tsquery"] is not None,
 )
 
 

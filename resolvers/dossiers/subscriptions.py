@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
 
 import strawberry
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from auth.actor import Actor
+from models.dossiers import Dossier as DossierRow
 from schema.context import Context
 from schema.errors import ClientError
 from schema.loaders import Loaders
 from schema.permissions import DOSSIER_STATUS
+from schema.sql import SQL, AnySelect, Fallback, Live, Rows, uuid_or_none
 from schema.types.dossiers import Dossier
 from services import visibility
 from services.dossiers import queries
@@ -73,6 +78,71 @@ async def dossier_changes(
             await ctx.db.finish(commit=False)
 
 
+# --- the status in SQL (schema.sql.Live: one re-read per change for all who share it) -------------
+
+
+def _status_arguments(_actor: Actor, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """`dossier_changes`'s choice of a dossier (from the arguments by their GraphQL names), as
+    parameters; what it would refuse (or raise on: `secrets.compare_digest` takes ASCII only) it
+    answers itself."""
+    none = dict.fromkeys(("id", "code", "typed", "id_number", "secret"))
+    if arguments.get("id") is not None:
+        ident = uuid_or_none(arguments["id"])
+        if ident is None:
+            raise Fallback("not a dossier id")
+        return {**none, "id": ident}
+    code, id_number, secret = arguments.get("code"), arguments.get("idNumber"), arguments.get("secret")
+    if code is None:
+        raise Fallback("neither id nor code")
+    if not id_number and not secret:
+        raise Fallback("no second factor")
+    if not all(str(x).isascii() for x in (id_number or "", secret or "")):
+        raise Fallback("a second factor that is not ASCII")
+    typed = str(code).strip()
+    return {
+        **none,
+        "code": typed.upper(),
+        "typed": typed,
+        "id_number": id_number.strip() if id_number else None,
+        "secret": secret or None,
+    }
+
+
+def _status_select(actor: Actor, p: Mapping[str, Any]) -> AnySelect:
+    """The dossier `dossier_changes` reads: by id among those the caller may read, or by code (as
+    issued, else as typed) when the second factor matches (`queries.lookup`, full view)."""
+    if p["id"] is not None:
+        return (
+            queries.readable_dossiers(actor)
+            .where(DossierRow.id == p["id"])
+            .with_only_columns(DossierRow.id.label("row"))
+        )
+    found = (
+        select(DossierRow.id, DossierRow.applicant_id_number, DossierRow.lookup_secret)
+        .where(or_(DossierRow.code == p["code"], DossierRow.code == p["typed"]))
+        .order_by((DossierRow.code == p["code"]).desc())
+        .limit(1)
+        .subquery()
+    )
+    full = []
+    if p["id_number"] is not None:
+        full.append(and_(found.c.applicant_id_number != "", found.c.applicant_id_number == p["id_number"]))
+    if p["secret"] is not None:
+        full.append(found.c.lookup_secret == p["secret"])
+    return select(found.c.id.label("row")).where(or_(*full))
+
+
+DOSSIER_STATUS_LIVE = Live(
+    rows=Rows(
+        prepare=_status_arguments,
+        select=_status_select,
+        parameters=("id", "code", "typed", "id_number", "secret"),
+        sources={"row": DossierRow},
+    ),
+    topic="dossier",
+)
+
+
 @strawberry.type
 class DossierSubscription:
     @strawberry.subscription(
@@ -80,6 +150,7 @@ class DossierSubscription:
         "(người nộp, cán bộ có thẩm quyền) hoặc theo `code` kèm số định danh người nộp hoặc mã trên QR. "
         "Ứng dụng cần phạm vi dossier-status:read.",
         extensions=DOSSIER_STATUS,
+        metadata={SQL: DOSSIER_STATUS_LIVE},
     )
     async def dossier_status_changed(
         self,

@@ -12,9 +12,11 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from auth.actor import ActorKind
+from auth.actor import Actor, ActorKind
 from models import feedback as m
+from models.catalog import Agency as AgencyRow
 from schema.context import Context
+from schema.sql import SQL, Expr, ForCaller, Join, ToOne
 from schema.types.catalog import Agency, Field
 from schema.types.columns import column, identifier
 from services.feedback import lifecycle
@@ -52,6 +54,41 @@ async def _field(info: Info[Context, None], ident: object) -> Field | None:
     return Field.from_row(row) if row else None
 
 
+def staff_reads(actor: Actor) -> bool:
+    """Whether the caller reads an inquiry's staff-only parts (contacts, an unpublished answer)."""
+    return actor.kind is ActorKind.STAFF
+
+
+def _sql_text(text: str) -> str:
+    """A literal of our own text inside an `Expr` template."""
+    return "'" + text.replace("'", "''").replace("{", "{{").replace("}", "}}") + "'"
+
+
+def _to_agency(on: str) -> ToOne:
+    return ToOne({"row": Join(AgencyRow, on)})
+
+
+def _answer_sql(actor: Actor) -> Expr:
+    if staff_reads(actor):
+        return Expr("{row}.answer")
+    return Expr(f"CASE WHEN {{row}}.status = '{m.InquiryStatus.PUBLISHED.name}' THEN {{row}}.answer END")
+
+
+# `Inquiry.statusLabel`, `overdue` and `answer` in SQL (the compiled read path: schema.sql).
+STATUS_LABEL = Expr(
+    "CASE {row}.status::text "
+    + " ".join(f"WHEN '{s.name}' THEN {_sql_text(label)}" for s, label in lifecycle.STATUS_LABELS.items())
+    + " END",
+    nullable=False,
+)
+OVERDUE = Expr(
+    f"CASE WHEN {{row}}.status = '{m.InquiryStatus.RECEIVED.name}' THEN {{now}} > {{row}}.classify_due_at"
+    f" WHEN {{row}}.status = '{m.InquiryStatus.FORWARDED.name}' AND {{row}}.answer_due_at IS NOT NULL"
+    " THEN {now} > {row}.answer_due_at ELSE false END",
+    nullable=False,
+)
+
+
 @strawberry.type(description="Phản ánh, kiến nghị hoặc câu hỏi (người gửi và cán bộ liên quan xem).")
 class Inquiry:
     row: strawberry.Private[m.Inquiry]
@@ -62,7 +99,7 @@ class Inquiry:
     channel: m.InquiryChannel = column("Kênh tiếp nhận.")
     status: m.InquiryStatus = column("Trạng thái.")
 
-    @strawberry.field(description="Trạng thái bằng lời.")
+    @strawberry.field(description="Trạng thái bằng lời.", metadata={SQL: STATUS_LABEL})
     def status_label(self) -> str:
         return lifecycle.STATUS_LABELS[self.row.status]
 
@@ -70,27 +107,44 @@ class Inquiry:
     content: str = column("Nội dung.")
     submitter_name: str = column("Họ tên người gửi.")
 
-    @strawberry.field(description="Thư điện tử liên hệ của người gửi (chỉ cán bộ xem).")
+    @strawberry.field(
+        description="Thư điện tử liên hệ của người gửi (chỉ cán bộ xem).",
+        metadata={
+            SQL: ForCaller(lambda actor: Expr("{row}.submitter_email" if staff_reads(actor) else "NULL"))
+        },
+    )
     def submitter_email(self, info: Info[Context, None]) -> str | None:
-        return self.row.submitter_email if info.context.actor.kind is ActorKind.STAFF else None
+        return self.row.submitter_email if staff_reads(info.context.actor) else None
 
-    @strawberry.field(description="Số điện thoại liên hệ của người gửi (chỉ cán bộ xem).")
+    @strawberry.field(
+        description="Số điện thoại liên hệ của người gửi (chỉ cán bộ xem).",
+        metadata={
+            SQL: ForCaller(lambda actor: Expr("{row}.submitter_phone" if staff_reads(actor) else "NULL"))
+        },
+    )
     def submitter_phone(self, info: Info[Context, None]) -> str | None:
-        return self.row.submitter_phone if info.context.actor.kind is ActorKind.STAFF else None
+        return self.row.submitter_phone if staff_reads(info.context.actor) else None
 
-    @strawberry.field(description="Hồ sơ liên quan (nếu có).")
+    @strawberry.field(description="Hồ sơ liên quan (nếu có).", metadata={SQL: Expr("{row}.dossier_id::text")})
     def dossier_id(self) -> strawberry.ID | None:
         return strawberry.ID(str(self.row.dossier_id)) if self.row.dossier_id else None
 
-    @strawberry.field(description="Cơ quan bị phản ánh, được hỏi (nếu có).")
+    @strawberry.field(
+        description="Cơ quan bị phản ánh, được hỏi (nếu có).", metadata={SQL: _to_agency("agency_id")}
+    )
     async def agency(self, info: Info[Context, None]) -> Agency | None:
         return await _agency(info, self.row.agency_id)
 
-    @strawberry.field(description="Cơ quan đầu mối tiếp nhận, phân loại.")
+    @strawberry.field(
+        description="Cơ quan đầu mối tiếp nhận, phân loại.", metadata={SQL: _to_agency("focal_agency_id")}
+    )
     async def focal_agency(self, info: Info[Context, None]) -> Agency | None:
         return await _agency(info, self.row.focal_agency_id)
 
-    @strawberry.field(description="Cơ quan có thẩm quyền trả lời (sau khi chuyển).")
+    @strawberry.field(
+        description="Cơ quan có thẩm quyền trả lời (sau khi chuyển).",
+        metadata={SQL: _to_agency("competent_agency_id")},
+    )
     async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
         return await _agency(info, self.row.competent_agency_id)
 
@@ -104,7 +158,7 @@ class Inquiry:
     forwarded_on_time: bool | None = column("Đã chuyển đúng hạn 03 ngày làm việc hay chưa.")
     answer_due_at: datetime | None = column("Hạn trả lời.")
 
-    @strawberry.field(description="Đang quá hạn phân loại hoặc trả lời.")
+    @strawberry.field(description="Đang quá hạn phân loại hoặc trả lời.", metadata={SQL: OVERDUE})
     def overdue(self, info: Info[Context, None]) -> bool:
         now = info.context.now
         if self.row.status is m.InquiryStatus.RECEIVED:
@@ -113,9 +167,12 @@ class Inquiry:
             return now > self.row.answer_due_at
         return False
 
-    @strawberry.field(description="Nội dung trả lời: cán bộ xem ngay; người gửi xem khi đã công khai.")
+    @strawberry.field(
+        description="Nội dung trả lời: cán bộ xem ngay; người gửi xem khi đã công khai.",
+        metadata={SQL: ForCaller(_answer_sql)},
+    )
     def answer(self, info: Info[Context, None]) -> str | None:
-        if info.context.actor.kind is ActorKind.STAFF or self.row.status is m.InquiryStatus.PUBLISHED:
+        if staff_reads(info.context.actor) or self.row.status is m.InquiryStatus.PUBLISHED:
             return self.row.answer
         return None
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from models import dossiers as m
 from schema.context import Context
 from schema.scalars import ByteCount
+from schema.types.columns import column, identifier
 from services.documents.issue import SlipForm
 
 strawberry.enum(
@@ -75,41 +76,17 @@ class StoredFile:
 class VaultDocument:
     row: strawberry.Private[m.VaultDocument]
 
-    @strawberry.field(description="Mã giấy tờ.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field(description="Tên.")
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field(description="Loại giấy tờ.")
-    def doc_type(self) -> str | None:
-        return self.row.doc_type
-
-    @strawberry.field(description="Cơ quan cấp.")
-    def issuer(self) -> str | None:
-        return self.row.issuer
-
-    @strawberry.field(description="Ngày cấp.")
-    def issued_on(self) -> date | None:
-        return self.row.issued_on
-
-    @strawberry.field(description="Ngày hết hạn.")
-    def expires_on(self) -> date | None:
-        return self.row.expires_on
-
-    @strawberry.field(description="Nguồn.")
-    def source(self) -> m.VaultSource:
-        return self.row.source
-
-    @strawberry.field(description="Phiên bản hiện tại.")
-    def version(self) -> int:
-        return self.row.version
-
-    @strawberry.field(description="Mã tệp của phiên bản hiện tại (dùng làm thành phần hồ sơ).")
-    def file_id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.file_id))
+    id: strawberry.ID = identifier("Mã giấy tờ.")
+    title: str = column("Tên.")
+    doc_type: str | None = column("Loại giấy tờ.")
+    issuer: str | None = column("Cơ quan cấp.")
+    issued_on: date | None = column("Ngày cấp.")
+    expires_on: date | None = column("Ngày hết hạn.")
+    source: m.VaultSource = column("Nguồn.")
+    version: int = column("Phiên bản hiện tại.")
+    file_id: strawberry.ID = column(
+        "Mã tệp của phiên bản hiện tại (dùng làm thành phần hồ sơ).", "file_id", convert=str
+    )
 
     @strawberry.field(description="Tệp của phiên bản hiện tại.")
     async def file(self, info: Info[Context, None]) -> StoredFile | None:

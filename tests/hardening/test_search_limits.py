@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.observability import PLANNED_OPERATIONS
 from services.text import MAX_SEARCH_CHARS, MAX_SEARCH_TERMS
 from tests.accounts.helpers import token_for
 from tests.conftest import ADMIN_TOKEN, StatementCounter, gql
@@ -119,7 +120,10 @@ async def test_every_search_site_refuses_over_long_input(
     code = "SEARCH_TOO_LONG" if search is REPEATED else "TOO_MANY_TERMS"
     assert _refusal(body)["extensions"] == {"code": code, "field": field}
     assert len(ran) == len(baseline), ran  # nothing beyond authentication reached PostgreSQL
-    # and the counter does see a search that is let through
+    # and the counter does see a search that is let through (or the compiled read path ran it:
+    # one statement on its own asyncpg connection, which the counter does not see)
+    compiled = PLANNED_OPERATIONS.labels("compiled")._value.get()
     allowed, body = await _statements_of(client, statements, query, token, q="khai sinh")
     assert "errors" not in body, body
-    assert len(allowed) > len(baseline), allowed
+    ran_compiled = PLANNED_OPERATIONS.labels("compiled")._value.get() > compiled
+    assert len(allowed) > len(baseline) or ran_compiled, allowed

@@ -26,7 +26,7 @@ from tests.catalog.factories import CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, NOW
 from tests.dossiers.helpers import PDF, long_token
 from tests.live.conftest import LiveSite
-from web.graphql import READMIT_EVERY_SECONDS
+from web.live import READMIT_EVERY_SECONDS
 
 STATUS = "subscription($id: ID!) { dossierStatusChanged(id: $id) { status version currentStep code } }"
 

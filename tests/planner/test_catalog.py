@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.catalog import LIST, SEARCH
 from models import catalog as m
+from services.pagination import encode_offset
 from tests.accounts.helpers import make_staff
 from tests.catalog.factories import AMEND, CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, admin_gql
@@ -90,6 +91,18 @@ async def test_listing_and_search_pages_walk_with_cursors(paths: Paths) -> None:
     key = listed_page["data"]["procedures"]["pageInfo"]["endCursor"]
     await paths.same(PROCEDURES, {"first": 2, "after": offset})
     await paths.same(PROCEDURES, {"first": 2, "after": key, "search": "hộ tịch"})
+
+
+async def test_a_search_page_past_the_end_still_counts_every_match(paths: Paths) -> None:
+    """A search counts its matches in the page's own scan (a window); a page past the last
+    match has no row to carry the count, and the count is taken by itself."""
+    past = encode_offset(10_000)
+    answer = await paths.same(PROCEDURES, {"first": 5, "search": "đăng ký", "after": past})
+    page = answer["data"]["procedures"]
+    assert page["edges"] == []
+    assert page["totalCount"] > 5
+    within = await paths.same(PROCEDURES, {"first": 5, "search": "đăng ký"})
+    assert within["data"]["procedures"]["totalCount"] == page["totalCount"]
 
 
 @pytest.mark.parametrize(

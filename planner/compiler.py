@@ -350,6 +350,8 @@ class Compiler:
         on, _, _ = scope[declared.source].column(declared.on)
         body = self.object(item, inner, nodes)
         table = f"{declared.model.__table__.name} {alias}"
+        if declared.where is not None and (declared.array or declared.link is not None):
+            raise NotCompilable(f"{where}: a condition on linked rows")
         if declared.array:
             element = self.alias()
             return (
@@ -368,9 +370,10 @@ class Compiler:
                 f"WHERE {parent} = {on})"
             )
         order = declared.order_by.format(row=alias)
+        seen = "" if declared.where is None else f" AND ({declared.where(self.actor).format(row=alias)})"
         return (
             f"(SELECT coalesce(json_agg({body} ORDER BY {order}), '[]'::json) "
-            f"FROM {table} WHERE {key} = {on})"
+            f"FROM {table} WHERE {key} = {on}{seen})"
         )
 
 
@@ -382,8 +385,10 @@ def _strawberry_field(field_def: Any) -> StrawberryField:
 
 
 def _number(kind: str, python: type | None, sql: str, column_type: Any, where: str) -> str:
-    if kind == "Int" and python is int and not isinstance(column_type, sqlalchemy.BigInteger):
-        return sql  # (a 64-bit value past Int's range is an error the executor answers)
+    if kind == "Int" and python is int:
+        # a 64-bit value past Int's range: the cast fails the statement, and the executor answers
+        # (its error) — never a number GraphQL's Int cannot be
+        return f"({sql})::integer" if isinstance(column_type, sqlalchemy.BigInteger) else sql
     if kind == "ByteCount" and python is int:
         return sql
     if kind == "Float" and python is Decimal and _short_numeric(column_type):

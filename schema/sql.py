@@ -87,6 +87,7 @@ class ToMany:
     source: str = "row"
     link: Link | None = None
     array: bool = False
+    where: Callable[[Actor], str] | None = None  # the rows this caller sees: SQL over `{row}`
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from auth.actor import Actor
 from models import catalog as m
 from schema.context import Context
 from schema.scalars import ByteCount
@@ -253,30 +254,53 @@ class Decision:
     date: date = strawberry.field(description="Ngày quyết định.")
 
 
-@strawberry.type(description="Một phiên bản của thủ tục (tóm tắt).")
-class ProcedureVersionInfo:
-    version: int = strawberry.field(description="Số phiên bản.")
-    state: m.VersionState = strawberry.field(description="Trạng thái phiên bản.")
-    decision: Decision | None = strawberry.field(description="Quyết định công bố.")
-    published_at: datetime | None = strawberry.field(description="Thời điểm công bố trên hệ thống.")
-    change_note: str | None = strawberry.field(description="Nội dung sửa đổi.")
-
-
-@strawberry.type(description="Một sự kiện trong vòng đời thủ tục: tạo, sửa đổi, công bố, tạm ngừng, bãi bỏ.")
-class ProcedureEvent:
-    action: str = strawberry.field(description="Thao tác.")
-    from_status: str | None = strawberry.field(description="Trạng thái trước.")
-    to_status: str = strawberry.field(description="Trạng thái sau.")
-    actor: str = strawberry.field(description="Người thực hiện.")
-    decision_number: str | None = strawberry.field(description="Số quyết định.")
-    note: str | None = strawberry.field(description="Ghi chú, lý do.")
-    at: datetime = strawberry.field(description="Thời điểm.")
-
-
 def _decision(v: m.ProcedureVersion) -> Decision | None:
     if v.decision_number is None or v.decision_date is None:
         return None
     return Decision(number=v.decision_number, date=v.decision_date)
+
+
+# `_decision` in SQL: a version's decision, when it has both its number and its date.
+DECISION = Embed(
+    {
+        "number": Expr("{row}.decision_number", nullable=False),
+        "date": Expr("to_char({row}.decision_date, 'YYYY-MM-DD')", nullable=False),
+    },
+    present="{row}.decision_number IS NOT NULL AND {row}.decision_date IS NOT NULL",
+)
+
+
+@strawberry.type(description="Một phiên bản của thủ tục (tóm tắt).")
+class ProcedureVersionInfo:
+    row: strawberry.Private[m.ProcedureVersion]
+
+    version: int = column("Số phiên bản.", "version_no")
+    state: m.VersionState = column("Trạng thái phiên bản.")
+
+    @strawberry.field(description="Quyết định công bố.", metadata={SQL: DECISION})
+    def decision(self) -> Decision | None:
+        return _decision(self.row)
+
+    published_at: datetime | None = column("Thời điểm công bố trên hệ thống.")
+    change_note: str | None = column("Nội dung sửa đổi.")
+
+
+@strawberry.type(description="Một sự kiện trong vòng đời thủ tục: tạo, sửa đổi, công bố, tạm ngừng, bãi bỏ.")
+class ProcedureEvent:
+    row: strawberry.Private[m.ProcedureEvent]
+
+    action: str = column("Thao tác.")
+    from_status: str | None = column("Trạng thái trước.")
+    to_status: str = column("Trạng thái sau.")
+    actor: str = column("Người thực hiện.")
+    decision_number: str | None = column("Số quyết định.")
+    note: str | None = column("Ghi chú, lý do.")
+    at: datetime = column("Thời điểm.")
+
+
+def _catalog_admin(actor: Actor, rows: str) -> str:
+    """SQL: every row (`true`) for the catalog's administrators, else `rows`."""
+    return "true" if actor.can_manage_catalog else rows
 
 
 @strawberry.type(
@@ -331,7 +355,7 @@ class Procedure:
                 m.Agency,
                 key="id",
                 on="id",
-                order_by="{link}.position",
+                order_by="{link}.position, {link}.agency_id",
                 link=Link(m.ProcedureReceivingAgency, parent="version_id", child="agency_id"),
             )
         },
@@ -352,7 +376,9 @@ class Procedure:
 
     @strawberry.field(
         description="Phí, lệ phí.",
-        metadata={SQL: ToMany(m.ProcedureFee, key="version_id", on="id", order_by="{row}.position")},
+        metadata={
+            SQL: ToMany(m.ProcedureFee, key="version_id", on="id", order_by="{row}.position, {row}.id")
+        },
     )
     async def fees(self, info: Info[Context, None]) -> list[ProcedureFee]:
         rows = await ctx(info).loaders.fees_by_version_id.load(self.row.id)
@@ -360,7 +386,9 @@ class Procedure:
 
     @strawberry.field(
         description="Thành phần hồ sơ.",
-        metadata={SQL: ToMany(m.ProcedureComponent, key="version_id", on="id", order_by="{row}.position")},
+        metadata={
+            SQL: ToMany(m.ProcedureComponent, key="version_id", on="id", order_by="{row}.position, {row}.id")
+        },
     )
     async def components(self, info: Info[Context, None]) -> list[ProcedureComponent]:
         rows = await ctx(info).loaders.components_by_version_id.load(self.row.id)
@@ -374,24 +402,13 @@ class Procedure:
 
     @strawberry.field(
         description="Hình thức trả kết quả.",
-        # a varchar[] of the members' names (= their values): a JSON array of the GraphQL names
+        # a varchar[] of the members' names (= values; rules.DELIVERY_NAMES admits no other)
         metadata={SQL: Expr("{row}.delivery_methods", nullable=False)},
     )
     def delivery_methods(self) -> list[m.DeliveryMethod]:
         return [m.DeliveryMethod(x) for x in self.row.delivery_methods]
 
-    @strawberry.field(
-        description="Quyết định công bố phiên bản này.",
-        metadata={
-            SQL: Embed(
-                {
-                    "number": Expr("{row}.decision_number", nullable=False),
-                    "date": Expr("to_char({row}.decision_date, 'YYYY-MM-DD')", nullable=False),
-                },
-                present="{row}.decision_number IS NOT NULL AND {row}.decision_date IS NOT NULL",
-            )
-        },
-    )
+    @strawberry.field(description="Quyết định công bố phiên bản này.", metadata={SQL: DECISION})
     def decision(self) -> Decision | None:
         return _decision(self.row)
 
@@ -399,46 +416,55 @@ class Procedure:
 
     @strawberry.field(
         description="Quy trình nội bộ: các bước theo thứ tự.",
-        metadata={SQL: ToMany(m.WorkflowStep, key="version_id", on="id", order_by="{row}.position")},
+        metadata={
+            SQL: ToMany(m.WorkflowStep, key="version_id", on="id", order_by="{row}.position, {row}.id")
+        },
     )
     async def workflow(self, info: Info[Context, None]) -> list[WorkflowStep]:
         rows = await ctx(info).loaders.steps_by_version_id.load(self.row.id)
         return [WorkflowStep(row=r) for r in rows]
 
-    @strawberry.field(description="Mọi phiên bản (dự thảo chỉ hiện với quản trị danh mục).")
+    @strawberry.field(
+        description="Mọi phiên bản (dự thảo chỉ hiện với quản trị danh mục).",
+        metadata={
+            SQL: ToMany(
+                m.ProcedureVersion,
+                key="procedure_id",
+                on="id",
+                order_by="{row}.version_no",
+                source="procedure",
+                where=lambda actor: _catalog_admin(actor, "{row}.state <> 'DRAFT'"),
+            )
+        },
+    )
     async def versions(self, info: Info[Context, None]) -> list[ProcedureVersionInfo]:
         c = ctx(info)
         rows = await c.loaders.versions_by_procedure_id.load(self.procedure.id)
         return [
-            ProcedureVersionInfo(
-                version=v.version_no,
-                state=v.state,
-                decision=_decision(v),
-                published_at=v.published_at,
-                change_note=v.change_note,
-            )
+            ProcedureVersionInfo(row=v)
             for v in rows
             if v.state is not m.VersionState.DRAFT or c.actor.can_manage_catalog
         ]
 
-    @strawberry.field(description="Lịch sử vòng đời (chỉ quản trị danh mục).")
+    @strawberry.field(
+        description="Lịch sử vòng đời (chỉ quản trị danh mục).",
+        metadata={
+            SQL: ToMany(
+                m.ProcedureEvent,
+                key="procedure_id",
+                on="id",
+                order_by="{row}.seq",
+                source="procedure",
+                where=lambda actor: _catalog_admin(actor, "false"),
+            )
+        },
+    )
     async def history(self, info: Info[Context, None]) -> list[ProcedureEvent]:
         c = ctx(info)
         if not c.actor.can_manage_catalog:
             return []
         rows = await c.loaders.events_by_procedure_id.load(self.procedure.id)
-        return [
-            ProcedureEvent(
-                action=e.action,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                actor=e.actor,
-                decision_number=e.decision_number,
-                note=e.note,
-                at=e.at,
-            )
-            for e in rows
-        ]
+        return [ProcedureEvent(row=e) for e in rows]
 
     @strawberry.field(description="Thao tác vòng đời người gọi được làm lúc này.")
     async def available_actions(self, info: Info[Context, None]) -> list[CatalogAction]:

@@ -284,7 +284,7 @@ async def components_by_version_ids(
     for row in await session.scalars(
         select(ProcedureComponent)
         .where(ProcedureComponent.version_id.in_(ids))
-        .order_by(ProcedureComponent.position)
+        .order_by(ProcedureComponent.position, ProcedureComponent.id)
     ):
         grouped[row.version_id].append(row)
     return [grouped[i] for i in ids]
@@ -293,7 +293,9 @@ async def components_by_version_ids(
 async def fees_by_version_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[list[ProcedureFee]]:
     grouped: dict[uuid.UUID, list[ProcedureFee]] = defaultdict(list)
     for row in await session.scalars(
-        select(ProcedureFee).where(ProcedureFee.version_id.in_(ids)).order_by(ProcedureFee.position)
+        select(ProcedureFee)
+        .where(ProcedureFee.version_id.in_(ids))
+        .order_by(ProcedureFee.position, ProcedureFee.id)
     ):
         grouped[row.version_id].append(row)
     return [grouped[i] for i in ids]
@@ -302,7 +304,9 @@ async def fees_by_version_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -
 async def steps_by_version_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[list[WorkflowStep]]:
     grouped: dict[uuid.UUID, list[WorkflowStep]] = defaultdict(list)
     for row in await session.scalars(
-        select(WorkflowStep).where(WorkflowStep.version_id.in_(ids)).order_by(WorkflowStep.position)
+        select(WorkflowStep)
+        .where(WorkflowStep.version_id.in_(ids))
+        .order_by(WorkflowStep.position, WorkflowStep.id)
     ):
         grouped[row.version_id].append(row)
     return [grouped[i] for i in ids]
@@ -316,7 +320,7 @@ async def receiving_agencies_by_version_ids(
         select(ProcedureReceivingAgency.version_id, Agency)
         .join(Agency, Agency.id == ProcedureReceivingAgency.agency_id)
         .where(ProcedureReceivingAgency.version_id.in_(ids))
-        .order_by(ProcedureReceivingAgency.position)
+        .order_by(ProcedureReceivingAgency.position, ProcedureReceivingAgency.agency_id)
     )
     for version_id, agency in rows:
         grouped[version_id].append(agency)

@@ -7,26 +7,30 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.catalog import LIST, SEARCH
+from models import catalog as m
 from services.pagination import encode_offset
 from tests.accounts.helpers import make_staff
-from tests.catalog.factories import CREATE, PUBLISH, procedure_input
+from tests.catalog.factories import AMEND, CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, admin_gql
 from tests.planner.conftest import Paths
 
-# Every field of a procedure the compiled path reads (fees' amounts are 64-bit: the executor's).
+# Every field of a procedure the compiled path reads.
 NODE = """
   id code status version versionState revision name processingDays onlineProcessingDays
   onlineMode paymentTiming deliveryMethods resultName legalBasis publishedAt
   field { id code name } levels { code name rank }
   competentAgency { code name level { code } parent { code } }
   receivingAgencies { code isOneStopUnit feeAccount { number bank holder } }
-  fees { kind name note }
+  fees { kind name amount onlineAmount note }
   components { id position name required copyType count templateUrl acceptedFormats maxSizeBytes }
   workflow { position name agencyRef role days agency { code name } }
   decision { number date }
+  versions { version state decision { number date } publishedAt changeNote }
+  history { action fromStatus toStatus actor decisionNumber note at }
 """
 PROCEDURES = (
     """
@@ -80,6 +84,13 @@ async def test_listing_and_search_pages_walk_with_cursors(paths: Paths) -> None:
     searched = await _walk(paths, PROCEDURES, {"first": 3, "search": "đăng ký"})
     assert len(searched) > 3
     assert await _walk(paths, PROCEDURES, {"first": 5, "search": "khai sinh", "filter": {"level": "commune"}})
+    # a cursor of the other kind: the listing ignores an offset, the search a key (as the services)
+    searched_page = await paths.same(PROCEDURES, {"first": 2, "search": "hộ tịch"})
+    listed_page = await paths.same(PROCEDURES, {"first": 2, "search": ""})
+    offset = searched_page["data"]["procedures"]["pageInfo"]["endCursor"]
+    key = listed_page["data"]["procedures"]["pageInfo"]["endCursor"]
+    await paths.same(PROCEDURES, {"first": 2, "after": offset})
+    await paths.same(PROCEDURES, {"first": 2, "after": key, "search": "hộ tịch"})
 
 
 async def test_a_search_page_past_the_end_still_counts_every_match(paths: Paths) -> None:
@@ -139,6 +150,9 @@ async def test_drafts_stay_with_the_catalog_administrator(paths: Paths, session:
     await admin_gql(
         paths.executor, PUBLISH, {"code": "9.999002", "number": "12/QĐ-UBND", "date": "2026-11-20"}
     )
+    amended = procedure_input("9.999002", name="Thủ tục thử, sửa đổi")
+    saved = await admin_gql(paths.executor, AMEND, {"code": "9.999002", "input": amended})
+    assert saved["procedureAmend"]["__typename"] == "ProcedureSaved", saved
     _, staff = await make_staff(session, "chuyenvien@phutho.gov.vn", ("SPECIALIST", "H44.19", False))
     for token in (None, staff, ADMIN_TOKEN):
         listed = await paths.same(PROCEDURES, {"first": 100, "filter": {"level": "province"}}, token=token)
@@ -151,6 +165,13 @@ async def test_drafts_stay_with_the_catalog_administrator(paths: Paths, session:
         assert (draft["data"]["procedure"] is not None) is (token == ADMIN_TOKEN)
         for version in (None, 1, 2):
             await paths.same(PROCEDURE, {"code": "9.999002", "version": version}, token=token)
+        shown = (await paths.same(PROCEDURE, {"code": "9.999002"}, token=token))["data"]["procedure"]
+        assert [v["state"] for v in shown["versions"]] == (
+            ["PUBLISHED", "DRAFT"] if token == ADMIN_TOKEN else ["PUBLISHED"]
+        )
+        assert bool(shown["history"]) is (token == ADMIN_TOKEN)
+        draft_version = await paths.same(PROCEDURE, {"code": "9.999002", "version": 2}, token=token)
+        assert (draft_version["data"]["procedure"] is not None) is (token == ADMIN_TOKEN)
     # a draft status asked by whoever may not see drafts: an empty page, from the executor
     refused, executed, planned = await paths.both(PROCEDURES, {"filter": {"status": "DRAFT"}}, token=staff)
     assert refused == executed
@@ -188,8 +209,7 @@ async def test_agencies_fields_and_levels(paths: Paths) -> None:
 async def test_what_the_compiled_path_does_not_read_goes_to_the_executor(paths: Paths) -> None:
     for query in (
         '{ procedure(code: "1.001193") { formSchema } }',
-        '{ procedure(code: "1.001193") { fees { amount } } }',
-        '{ procedure(code: "1.001193") { versions { version } } }',
+        '{ procedure(code: "1.001193") { availableActions } }',
         '{ procedures(search: "!!!") { totalCount } }',
         "{ procedures(first: 500) { totalCount } }",
         '{ procedures(after: "nope") { totalCount } }',
@@ -197,3 +217,27 @@ async def test_what_the_compiled_path_does_not_read_goes_to_the_executor(paths: 
         compiled, executed, planned = await paths.both(query)
         assert compiled == executed, query
         assert not planned, query
+
+
+async def test_an_amount_past_graphqls_int_is_answered_by_the_executor(
+    paths: Paths, session: AsyncSession
+) -> None:
+    procedure = await session.scalar(select(m.Procedure).where(m.Procedure.code == "1.001193"))
+    assert procedure is not None
+    fee = m.ProcedureFee(
+        version_id=procedure.published_version_id,
+        position=99,
+        kind=m.FeeKind.FEE,
+        name="Phí thử nghiệm rất lớn",
+        amount=3_000_000_000,
+    )
+    session.add(fee)
+    await session.commit()
+    query = '{ procedure(code: "1.001193") { code fees { name amount } } }'
+    compiled, executed, planned = await paths.both(query)
+    assert compiled == executed
+    assert "errors" in executed
+    assert not planned
+    fee.amount = 2_000_000_000  # within Int: compiled again
+    await session.commit()
+    await paths.same(query)

@@ -329,4 +329,7 @@ class Planner:
                 pairs.append(f"'{root.key}', {sql}")
         except NotCompilable as refused:
             return refused
-        return Plan(f"SELECT json_build_object({', '.join(pairs)})::text", params, op.roots)
+        sql = f"SELECT json_build_object({', '.join(pairs)})::text"
+        if params.unused(sql):
+            return NotCompilable("a parameter the statement does not read")
+        return Plan(sql, params, op.roots)

@@ -66,3 +66,9 @@ async def paths(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=executor), base_url="http://test") as e,
     ):
         yield Paths(c, e, settings)
+
+
+# The seeded scene (a database of its own, once per session): tests/planner/scene.py.
+from tests.planner.scene import scene, scene_database  # noqa: E402
+
+__all__ = ["Paths", "paths", "scene", "scene_database"]

@@ -1,8 +1,8 @@
-"""A seeded scene for comparing the two read paths, built once per test module through the real
-acts over GraphQL: drafts, submissions, receptions, steps forwarded across agencies, a pause for
+"""A seeded scene for comparing the two read paths, built through the real
+acts over GraphQL (once per test session): drafts, submissions, receptions, steps forwarded across agencies, a pause for
 documents, an approval with a result file, a payment started — and every kind of caller.
 
-The scene lives in one transaction of its own, held for the module and rolled back at its end;
+The scene lives in a database of its own (`scene_database`), built once per test session;
 both apps (compiled reads on, and off: the executor) run over it, so they read the same snapshot.
 The clock is moved while the scene is built (timestamps with and without fractions of a second)
 and then stands at `SCENE_NOW`, when some dossiers are overdue.
@@ -16,25 +16,30 @@ administrator, and two third-party apps (with and without `dossier-status:read`)
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import create_app
+from core import migrate
 from core.clock import FixedClock
+from core.db import make_engine
 from core.settings import Settings
 from services.pagination import encode_offset
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
 from tests.accounts.test_apps import app_token, registered_app
 from tests.authz_scene import ALL_ROLES_BUT_SYSTEM, citizen
-from tests.conftest import ADMIN_TOKEN, JWT_SECRET, NOW, SMS_KEY, Servers, app_runtime, gql
+from tests.conftest import ADMIN_TOKEN, JWT_SECRET, NOW, SMS_KEY, Servers, app_runtime, gql, seed_demo_site
 from tests.dossiers import helpers
 from tests.dossiers.helpers import act, long_token, upload
 from tests.planner.conftest import Paths
@@ -74,6 +79,7 @@ class Scene:
     paths: Paths
     clock: FixedClock
     tokens: dict[str, str | None]
+    engine: AsyncEngine
     dossiers: dict[str, str] = field(default_factory=dict)  # label -> id
     codes: dict[str, str] = field(default_factory=dict)  # label -> code (received ones)
     secrets: dict[str, str] = field(default_factory=dict)  # label -> lookup secret
@@ -94,35 +100,52 @@ class Scene:
         return answer.json()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def scene(
-    engine: AsyncEngine, demo_catalog: dict[str, Any], servers: Servers, store: ObjectStore
-) -> AsyncIterator[Scene]:
-    async with engine.connect() as connection:
-        transaction = await connection.begin()
-        try:
-            factory = async_sessionmaker(
-                bind=connection,
-                expire_on_commit=False,
-                autoflush=False,
-                join_transaction_mode="create_savepoint",
-            )
-            clock = FixedClock(NOW)
-            settings = _settings(servers)
-            runtime = app_runtime(settings, factory, store, clock=clock)
-            compiled = create_app(runtime)
-            executor = create_app(runtime, settings=settings.model_copy(update={"compiled_reads": False}))
-            async with (
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=compiled), base_url="http://test") as c,
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=executor), base_url="http://test") as e,
-                factory() as session,
-            ):
-                built = Scene(Paths(c, e, settings), clock, {"anonymous": None})
-                await _build(built, session, store)
-                clock.at = SCENE_NOW
-                yield built
-        finally:
-            await transaction.rollback()
+DATABASE = "planner_scene"
+
+
+@pytest.fixture(scope="session")
+def scene_database(servers: Servers) -> str:
+    """A database of the scene's own, migrated: its writes are committed (the executor resolves
+    root fields concurrently, each on a connection of its own, which one shared test transaction
+    cannot give), and nothing else writes to it while the paths are compared."""
+    dsn = servers.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {DATABASE}")
+        await conn.close()
+
+    asyncio.run(recreate())
+    url = servers.database_url.replace("/postgres?", f"/{DATABASE}?", 1)
+    assert url != servers.database_url, url
+    migrate.upgrade(url)
+    return url
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def scene(scene_database: str, servers: Servers, store: ObjectStore) -> AsyncIterator[Scene]:
+    engine = make_engine(scene_database, pool_size=5)
+    try:
+        factory = async_sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        async with factory() as session:
+            await seed_demo_site(session)
+        clock = FixedClock(NOW)
+        settings = _settings(servers).model_copy(update={"database_url": scene_database})
+        runtime = app_runtime(settings, factory, store, clock=clock)
+        compiled = create_app(runtime)
+        executor = create_app(runtime, settings=settings.model_copy(update={"compiled_reads": False}))
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=compiled), base_url="http://test") as c,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=executor), base_url="http://test") as e,
+            factory() as session,
+        ):
+            built = Scene(Paths(c, e, settings), clock, {"anonymous": None}, engine)
+            await _build(built, session, store)
+            clock.at = SCENE_NOW
+            yield built
+    finally:
+        await engine.dispose()
 
 
 def _settings(servers: Servers) -> Settings:

@@ -28,9 +28,7 @@ from graphql import (
 
 from resolvers.root import schema
 from schema.sql import SQL, Rows
-from tests.planner.scene import CALLERS, Scene, scene
-
-__all__ = ["scene"]  # the module's fixture
+from tests.planner.scene import CALLERS, Scene
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = re.compile(r'"\d{3}\.\d{2}\.\d{2}\.H\d{2}-\d{6}-\d{4}"')  # a dossier code written in a doc

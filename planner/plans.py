@@ -153,7 +153,10 @@ class Variables:
                     return None
                 coerced[name] = value
             return VariableValues({}, coerced)
-        found = get_variable_values(schema, self.ast.variable_definitions or (), inputs)
+        try:
+            found = get_variable_values(schema, self.ast.variable_definitions or (), inputs)
+        except GraphQLError:  # too many errors: the executor reports them
+            return None
         return None if isinstance(found, list) else found
 
 
@@ -298,7 +301,10 @@ class Planner:
         values: dict[str, Any] = {}
         shapes = []
         for index, root in enumerate(op.roots):
-            arguments = get_argument_values(root.field_def, root.nodes[0], coerced)
+            try:
+                arguments = get_argument_values(root.field_def, root.nodes[0], coerced)
+            except GraphQLError:  # an explicit null for a non-null argument: the executor says so
+                raise NotCompilable(f"{root.key}: an argument is not valid") from None
             try:
                 prepared = root.rows.prepare(actor, arguments)
             except Fallback as fallback:

@@ -128,18 +128,29 @@ def _type_text(type_: Any) -> str:
     return str(type_.name)
 
 
+_DEFAULTED = object()  # a variable left out of the request: its declared default applies
+
+
+def _literal(value: Any) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+
 @dataclass
 class Builder:
     """One operation being drawn: its variables and named fragments."""
 
     draw: Any
-    variables: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (type, value)
+    variables: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (declared, value)
     fragments: list[str] = field(default_factory=list)
     aliases: int = 0
 
     def variable(self, type_text: str, value: Any) -> str:
+        """A variable given `value`: in the request, or as the default it is declared with."""
         name = f"v{len(self.variables)}"
-        self.variables[name] = (type_text, value)
+        if value is not None and self.draw(st.integers(0, 3)) == 0:
+            self.variables[name] = (f"{type_text} = {_literal(value)}", _DEFAULTED)
+        else:
+            self.variables[name] = (type_text, value)
         return f"${name}"
 
     def directives(self) -> str:
@@ -193,7 +204,7 @@ class Builder:
             if self.draw(st.booleans()):
                 text = self.variable(_type_text(definition.args[name].type), value)
             else:
-                text = "null" if value is None else json.dumps(value, ensure_ascii=False)
+                text = _literal(value)
             given.append(f"{name}: {text}")
         return f"({', '.join(given)})" if given else ""
 
@@ -225,5 +236,5 @@ def operations(draw: Any, scene: Scene) -> Operation:
     declared = ", ".join(f"${n}: {t}" for n, (t, _) in builder.variables.items())
     header = f"query Q({declared})" if declared else "query Q"
     query = "\n".join([f"{header} {{ {' '.join(parts)} }}", *builder.fragments])
-    variables = {n: v for n, (_, v) in builder.variables.items()}
+    variables = {n: v for n, (_, v) in builder.variables.items() if v is not _DEFAULTED}
     return Operation(draw(st.sampled_from(CALLERS)), query, variables)

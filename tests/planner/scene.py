@@ -17,6 +17,7 @@ administrator, and two third-party apps (with and without `dossier-status:read`)
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -90,6 +91,14 @@ class Scene:
         self, caller: str, query: str, variables: dict[str, Any] | None = None
     ) -> tuple[Any, Any, bool]:
         return await self.paths.both(query, variables, token=self.tokens[caller])
+
+    async def compare(
+        self, caller: str, query: str, variables: dict[str, Any] | None = None
+    ) -> tuple[str, str, bool]:
+        """Both answers as JSON text (keys in their order), and whether the compiled path
+        answered itself."""
+        compiled, executed, planned = await self.both(caller, query, variables)
+        return json.dumps(compiled), json.dumps(executed), planned
 
     async def executor(self, caller: str, query: str, variables: dict[str, Any] | None = None) -> Any:
         token = self.tokens[caller]

@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.planner.generate import Operation, operations
@@ -47,3 +48,34 @@ async def test_generated_operations_are_answered_alike(scene: Scene) -> None:
     await asyncio.to_thread(check)
     # The generator is worth something only if most of what it draws is compiled.
     assert sum(planned) >= len(planned) // 2, (sum(planned), len(planned))
+
+
+# Variables the executor refuses or coerces (defaults, explicit nulls, wrong types, unused ones):
+# the compiled path hands them over, or answers exactly as the executor does.
+VARIABLES = [
+    ('query($c: String = "x") { dossierStatus(code: $c) { public { code } } }', {"c": None}),
+    ('query($c: String = "x") { dossierStatus(code: $c) { public { code } } }', {}),
+    ('query($c: String! = "x") { dossierStatus(code: $c) { public { code } } }', {"c": 5}),
+    ("query($f: Int = 2) { inbox(first: $f) { edges { cursor } } }", {"f": None}),
+    ("query($f: Int = 2) { inbox(first: $f) { edges { cursor } } }", {"f": 2.0}),
+    ("query($f: Int) { inbox(first: $f) { edges { cursor } } }", {"f": 2.0}),
+    ("query($f: Int) { inbox(first: $f) { edges { cursor } } }", {"f": None}),
+    ("query($f: Int) { inbox(first: $f) { edges { cursor } } }", {"f": 2**31}),
+    ("query($a: String) { inbox(after: $a) { edges { cursor } } }", {"a": None}),
+    ("query($a: String) { inbox(after: $a) { edges { cursor } } }", {"a": ["bzox"]}),
+    ("query($i: ID!) { dossier(id: $i) { code } }", {"i": 12}),
+    ("query($i: ID!) { dossier(id: $i) { code } }", {"i": True}),
+    ("query($i: ID! = 5) { dossier(id: $i) { code } }", {}),
+    ("query($s: Boolean!) { dossier(id: 5) @skip(if: $s) { code } }", {"s": "yes"}),
+    ("query($s: Boolean = true) { dossier(id: 5) @skip(if: $s) { code } }", {"s": None}),
+    ("query($f: Int, $g: Int) { inbox(first: $f) { edges { cursor } } }", {"f": "x", "g": "y"}),
+]
+
+
+@pytest.mark.parametrize(("query", "variables"), VARIABLES)
+async def test_variables_are_coerced_or_refused_as_the_executor_does(
+    query: str, variables: dict[str, Any], scene: Scene
+) -> None:
+    compiled, executed, planned = await scene.compare("specialist", query, variables)
+    assert compiled == executed
+    assert not (planned and '"errors"' in executed), executed

@@ -44,6 +44,7 @@ from tests.conftest import ADMIN_TOKEN, JWT_SECRET, NOW, SMS_KEY, Servers, app_r
 from tests.dossiers import helpers
 from tests.dossiers.helpers import act, long_token, upload
 from tests.planner.conftest import Paths
+from web.runtime import Runtime
 
 SAVE = """mutation($input: DossierDraftInput!) { r: dossierSaveDraft(input: $input) {
   __typename ... on DossierChanged { dossier { id } } } }"""
@@ -81,6 +82,7 @@ class Scene:
     clock: FixedClock
     tokens: dict[str, str | None]
     engine: AsyncEngine
+    runtime: Runtime  # the apps' (both)
     dossiers: dict[str, str] = field(default_factory=dict)  # label -> id
     codes: dict[str, str] = field(default_factory=dict)  # label -> code (received ones)
     secrets: dict[str, str] = field(default_factory=dict)  # label -> lookup secret
@@ -149,7 +151,7 @@ async def scene(scene_database: str, servers: Servers, store: ObjectStore) -> As
             httpx.AsyncClient(transport=httpx.ASGITransport(app=executor), base_url="http://test") as e,
             factory() as session,
         ):
-            built = Scene(Paths(c, e, settings), clock, {"anonymous": None}, engine)
+            built = Scene(Paths(c, e, settings), clock, {"anonymous": None}, engine, runtime)
             await _build(built, session, store)
             clock.at = SCENE_NOW
             yield built

@@ -90,16 +90,16 @@ class Scene:
     cursors: list[str] = field(default_factory=list)  # real cursors of the inbox, and offsets
 
     async def both(
-        self, caller: str, query: str, variables: dict[str, Any] | None = None
+        self, caller: str, query: str, variables: dict[str, Any] | None = None, operation: str | None = None
     ) -> tuple[Any, Any, bool]:
-        return await self.paths.both(query, variables, token=self.tokens[caller])
+        return await self.paths.both(query, variables, token=self.tokens[caller], operation_name=operation)
 
     async def compare(
-        self, caller: str, query: str, variables: dict[str, Any] | None = None
+        self, caller: str, query: str, variables: dict[str, Any] | None = None, operation: str | None = None
     ) -> tuple[str, str, bool]:
         """Both answers as JSON text (keys in their order), and whether the compiled path
         answered itself."""
-        compiled, executed, planned = await self.both(caller, query, variables)
+        compiled, executed, planned = await self.both(caller, query, variables, operation)
         return json.dumps(compiled), json.dumps(executed), planned
 
     async def executor(self, caller: str, query: str, variables: dict[str, Any] | None = None) -> Any:

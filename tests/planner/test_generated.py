@@ -79,3 +79,19 @@ async def test_variables_are_coerced_or_refused_as_the_executor_does(
     compiled, executed, planned = await scene.compare("specialist", query, variables)
     assert compiled == executed
     assert not (planned and '"errors"' in executed), executed
+
+
+TWO = """query Lookup($code: String!) { dossierStatus(code: $code) { public { code status } } }
+query Inbox { inbox(first: 2) { edges { cursor node { code } } } }"""
+
+
+@pytest.mark.parametrize(
+    ("operation", "planned_expected"), [("Lookup", True), ("Inbox", True), (None, False), ("Other", False)]
+)
+async def test_the_operation_is_chosen_by_name_as_the_executor_chooses(
+    operation: str | None, planned_expected: bool, scene: Scene
+) -> None:
+    variables = {"code": scene.codes["ready"]} if operation == "Lookup" else {}
+    compiled, executed, planned = await scene.compare("specialist", TWO, variables, operation)
+    assert compiled == executed
+    assert planned is planned_expected, executed

@@ -175,6 +175,8 @@ class Compiler:
             value = directive.arguments[0].value
             if isinstance(value, VariableNode):
                 flag = self.variables.get(value.name.value)
+                if not isinstance(flag, bool):  # an explicit null: the executor reports it
+                    raise NotCompilable(f"the @{name} condition is not a Boolean")
             elif isinstance(value, BooleanValueNode):
                 flag = value.value
             else:

@@ -155,7 +155,10 @@ class Variables:
                     return None
                 coerced[name] = value
             return VariableValues({}, coerced)
-        found = get_variable_values(schema, self.ast.variable_definitions or (), inputs)
+        try:
+            found = get_variable_values(schema, self.ast.variable_definitions or (), inputs)
+        except GraphQLError:  # too many errors: the executor reports them
+            return None
         return None if isinstance(found, list) else found
 
 
@@ -320,7 +323,10 @@ class Planner:
         values: dict[str, Any] = {}
         shapes = []
         for index, root in enumerate(op.roots):
-            arguments = get_argument_values(root.field_def, root.nodes[0], coerced)
+            try:
+                arguments = get_argument_values(root.field_def, root.nodes[0], coerced)
+            except GraphQLError:  # an explicit null for a non-null argument: the executor says so
+                raise NotCompilable(f"{root.key}: an argument is not valid") from None
             try:
                 prepared = root.rows.prepare(actor, arguments)
             except Fallback as fallback:
@@ -370,4 +376,7 @@ class Planner:
                 pairs.append(f"'{root.key}', {sql}")
         except NotCompilable as refused:
             return refused
-        return Plan(f"SELECT json_build_object({', '.join(pairs)})::text", params, op.roots)
+        sql = f"SELECT json_build_object({', '.join(pairs)})::text"
+        if params.unused(sql):
+            return NotCompilable("a parameter the statement does not read")
+        return Plan(sql, params, op.roots)

@@ -50,8 +50,9 @@ def root_sql(compiler: Compiler, root: Root, index: int, actor: Actor, nulls: se
         body = compiler.object(_object(listed.of_type), scope, root.nodes)
         return f"(SELECT coalesce(json_agg({body} ORDER BY k.n), '[]'::json) FROM {numbered})"
     if rows.shape == "page":
-        return f"(SELECT {page.items(_object(type_), scope, root.nodes)} FROM {numbered})"
-    return f"(SELECT {page.connection(_object(type_), scope, root.nodes)} FROM {numbered})"
+        return f"(SELECT {page.items(_object(type_), scope, root.nodes)} FROM {numbered} GROUP BY ())"
+    # GROUP BY (): one row, also when nothing aggregates (`{ __typename }`) or no row is found.
+    return f"(SELECT {page.connection(_object(type_), scope, root.nodes)} FROM {numbered} GROUP BY ())"
 
 
 class _Page:
@@ -88,15 +89,15 @@ class _Page:
         """`{ items hasNextPage }`: `first` rows, and whether the statement found one more."""
         if set(type_.fields) != {"items", "hasNextPage"}:
             raise NotCompilable(f"{type_.name} is not a page")
-        first = self.param("first", "bigint")
         pairs = []
         for key, fnodes in self.compiler.subfields(type_, nodes).items():
             name = fnodes[0].name.value
             if name == "items":
+                first = self.param("first", "bigint")
                 body = self.compiler.object(_object(type_.fields["items"].type), scope, fnodes)
                 value = f"coalesce(json_agg({body} ORDER BY k.n) FILTER (WHERE k.n <= {first}), '[]'::json)"
             elif name == "hasNextPage":
-                value = f"(count(*) > {first})"
+                value = f"(count(*) > {self.param('first', 'bigint')})"
             else:
                 value = quote_literal(type_.name)
             pairs.append(f"{quote_literal(key)}, {value}")
@@ -117,13 +118,13 @@ class _Page:
         origin = _origin(type_)
         if origin is None or not issubclass(origin, Connection):
             raise NotCompilable(f"{type_.name} is not a connection")
-        first = self.param("first", "bigint")
         pairs = []
         for key, fnodes in self.compiler.subfields(type_, nodes).items():
             name = fnodes[0].name.value
             if name == "__typename":
                 value = quote_literal(type_.name)
             elif name == "edges":
+                first = self.param("first", "bigint")
                 edge = _object(type_.fields["edges"].type)
                 value = (
                     f"coalesce(json_agg({self.edge(edge, scope, fnodes)} ORDER BY k.n) "
@@ -142,18 +143,19 @@ class _Page:
         return f"json_build_object({', '.join(pairs)})"
 
     def page_info(self, info: GraphQLObjectType, scope: dict[str, Source], nodes: list[FieldNode]) -> str:
-        """`pageInfo`, each field built when selected (a parameter asked for is one of the text)."""
-        first = self.param("first", "bigint")
-        kept = f"count(*) FILTER (WHERE k.n <= {first})"
+        """`pageInfo`: each value (and the parameters it reads) only when selected."""
 
         def cursors() -> str:
+            first = self.param("first", "bigint")
             return f"(array_agg({self.cursor(scope)} ORDER BY k.n) FILTER (WHERE k.n <= {first}))"
 
         page: dict[str, Callable[[], str]] = {
-            "hasNextPage": lambda: f"(count(*) > {first})",
+            "hasNextPage": lambda: f"(count(*) > {self.param('first', 'bigint')})",
             "hasPreviousPage": lambda: self.param("has_previous", "boolean"),
             "startCursor": lambda: f"{cursors()}[1]",
-            "endCursor": lambda: f"{cursors()}[{kept}]",
+            "endCursor": lambda: (
+                f"{cursors()}[count(*) FILTER (WHERE k.n <= {self.param('first', 'bigint')})]"
+            ),
             "__typename": lambda: quote_literal(info.name),
         }
         chosen = self.compiler.subfields(info, nodes).items()

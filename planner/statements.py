@@ -25,6 +25,7 @@ from schema.sql import AnySelect
 _DIALECT = PGDialect_asyncpg(paramstyle="pyformat")  # type: ignore[no-untyped-call]
 _PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
 _EXPANDED = re.compile(r"_\d+$")
+_POSITION = re.compile(r"\$(\d+)(?!\d)")
 
 
 class NotCompilable(Exception):
@@ -59,6 +60,12 @@ class Parameters:
     def fixed(self, value: Any) -> str:
         self.items.append(Param(fixed=value))
         return f"${len(self.items)}"
+
+    def unused(self, sql: str) -> list[int]:
+        """The positions no `$n` of `sql` reads (PostgreSQL refuses a statement given more
+        parameters than it uses: such a plan is refused, never run)."""
+        used = {int(n) for n in _POSITION.findall(sql)}
+        return [n for n in range(1, len(self.items) + 1) if n not in used]
 
     def values(self, request: Mapping[str, Any]) -> list[Any]:
         out = []

@@ -46,6 +46,9 @@ APP_ENV = {
     # No scheduled work in the background: the tables change only through the calls under test.
     "JOBS_INTERVAL_MINUTES": "0",
     "PAYMENT_JOBS_INTERVAL_SECONDS": "0",
+    # Every case is sent to both read paths: the public lookups from this one address must not
+    # run into their rate limit (tested in tests/hardening), or the scope test reads a refusal.
+    "LOOKUP_RATE_LIMIT": "100000",
 }
 ALL_ROLES_BUT_SYSTEM = (
     "RECEPTION_OFFICER",

@@ -1,5 +1,8 @@
 """The authorisation proof: every root query, mutation and subscription of the schema × every
-foreign caller kind, sent against citizen A's things on a live app process with committed data.
+foreign caller kind, sent against citizen A's things on a live app process with committed data —
+on both read paths: each case is sent to the app as deployed (compiled reads on) and to the same
+app with compiled reads off (the executor alone), with the same expectations; every read the
+compiled app answers is also compared with the executor's answer, key order included.
 
 Each operation has an entry (who legitimately may call it, and which of A's things it aims at);
 a new operation without an entry fails `test_every_operation_is_classified`. For each operation
@@ -434,12 +437,22 @@ def test_every_operation_is_classified() -> None:
     assert _root_fields("Subscription") == set(SUBSCRIPTIONS)
 
 
+# Both read paths of the same app: compiled reads on (as deployed) and off (the executor alone).
+# Every case runs on each, with the same expectations.
+PATHS = ("compiled", "executor")
+
+
+def base_of(scene: Scene, path: str) -> str:
+    return scene.site.base if path == "compiled" else scene.site.executor_base
+
+
 def _cases(ops: dict[str, Op]) -> list[Any]:
     return [
-        pytest.param(name, caller, id=f"{name}-{caller}")
+        pytest.param(name, caller, path, id=f"{name}-{caller}-{path}")
         for name, op in ops.items()
         for caller in CALLERS
         if caller not in op.allowed
+        for path in PATHS
     ]
 
 
@@ -498,51 +511,55 @@ def assert_refused(body: dict[str, Any], name: str, caller: str) -> None:
     assert result["__typename"] in REFUSALS, body
 
 
-async def _send(scene: Scene, caller: str, op: Op) -> tuple[str, str]:
+async def _send(scene: Scene, caller: str, op: Op, path: str = "compiled") -> tuple[str, str]:
     document = fill(op.document, scene)
-    response = await post(scene.site.base, scene.tokens[caller], document, op.variables)
+    response = await post(base_of(scene, path), scene.tokens[caller], document, op.variables)
     assert response.status_code in (200, 401, 403), response.text
     return document, response.text
 
 
-@pytest.mark.parametrize(("name", "caller"), _cases(MUTATIONS))
+@pytest.mark.parametrize(("name", "caller", "path"), _cases(MUTATIONS))
 async def test_a_foreign_mutation_is_refused_and_changes_nothing(
-    name: str, caller: str, scene: Scene, db: asyncpg.Connection
+    name: str, caller: str, path: str, scene: Scene, db: asyncpg.Connection
 ) -> None:
     op = MUTATIONS[name]
     before = await digest(db)
-    document, text = await _send(scene, caller, op)
+    document, text = await _send(scene, caller, op, path)
     assert not leaked(text, scene, document), text
     assert_refused(json.loads(text), name, caller)
     assert changed(before, await digest(db)) == [], text
 
 
-@pytest.mark.parametrize(("name", "caller"), _cases(QUERIES))
+@pytest.mark.parametrize(("name", "caller", "path"), _cases(QUERIES))
 async def test_a_foreign_read_shows_nothing_of_a_and_changes_nothing(
-    name: str, caller: str, scene: Scene, db: asyncpg.Connection
+    name: str, caller: str, path: str, scene: Scene, db: asyncpg.Connection
 ) -> None:
     op = QUERIES[name]
     before = await digest(db)
-    document, text = await _send(scene, caller, op)
+    document, text = await _send(scene, caller, op, path)
     assert not leaked(text, scene, document), text
     body = json.loads(text)
     assert "data" in body, body
     assert changed(before, await digest(db)) == [], text
-    await _same_on_the_executor(scene, caller, document, op, text)
+    if path == "compiled":
+        await _same_on_the_executor(scene, caller, document, op, text)
 
 
 async def _same_on_the_executor(scene: Scene, caller: str, document: str, op: Op, text: str) -> None:
-    """Both read paths answer alike: the executor (compiled reads off) gives the same JSON."""
+    """Both read paths answer alike: the executor (compiled reads off) gives the same JSON, keys
+    in the same order (the compiled path's JSON text is PostgreSQL's: spaced otherwise)."""
     response = await post(scene.site.executor_base, scene.tokens[caller], document, op.variables)
-    assert json.loads(response.text) == json.loads(text), (response.text, text)
+    assert json.dumps(json.loads(response.text)) == json.dumps(json.loads(text)), (response.text, text)
 
 
-async def test_the_owner_sees_the_targets(scene: Scene) -> None:
+@pytest.mark.parametrize("path", PATHS)
+async def test_the_owner_sees_the_targets(path: str, scene: Scene) -> None:
     """The matrix aims at real things: A (the owner) reads them with the same documents."""
     for name in ("dossier", "inquiry", "vaultDocuments", "vaultGrants", "myInquiries", "dossiers"):
-        document, text = await _send(scene, "owner", QUERIES[name])
+        document, text = await _send(scene, "owner", QUERIES[name], path)
         assert leaked(text, scene, document), (name, text)
-        await _same_on_the_executor(scene, "owner", document, QUERIES[name], text)
+        if path == "compiled":
+            await _same_on_the_executor(scene, "owner", document, QUERIES[name], text)
 
 
 # -- subscriptions ---------------------------------------------------------------------------------
@@ -673,23 +690,26 @@ def _codes(errors: list[dict[str, Any]]) -> list[str | None]:
     return [e.get("extensions", {}).get("code") for e in errors]
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("name", sorted(APP_SCOPE_NEEDED))
-async def test_an_app_without_the_scope_is_forbidden_and_with_it_is_answered(name: str, scene: Scene) -> None:
+async def test_an_app_without_the_scope_is_forbidden_and_with_it_is_answered(
+    name: str, path: str, scene: Scene
+) -> None:
     """The token of an app lacking the operation's scope is refused (FORBIDDEN) even where an
     anonymous caller is answered; the token of an app holding it is not refused."""
     document = fill(APP_SCOPE_NEEDED[name], scene)
     if document.startswith("subscription"):
         for caller, forbidden in ((APP_UNSCOPED, True), (APP_SCOPED, False), (ANONYMOUS, False)):
-            async with subscribed(scene.site.base, scene.tokens[caller], document) as ws:
+            async with subscribed(base_of(scene, path), scene.tokens[caller], document) as ws:
                 messages = [json.loads(m) for m in await _drain(ws, 2.0)]
             first = next(m for m in messages if m["type"] in ("next", "error"))
             errors = first["payload"] if first["type"] == "error" else first["payload"].get("errors") or []
             assert ("FORBIDDEN" in _codes(errors)) is forbidden, (caller, first)
         return
-    refused = (await post(scene.site.base, scene.tokens[APP_UNSCOPED], document)).json()
+    refused = (await post(base_of(scene, path), scene.tokens[APP_UNSCOPED], document)).json()
     assert _codes(refused.get("errors", [])) == ["FORBIDDEN"], refused
     assert refused["errors"][0]["message"] == "Ứng dụng chưa được cấp phạm vi dossier-status:read."
     for caller in (APP_SCOPED, ANONYMOUS):
-        answered = (await post(scene.site.base, scene.tokens[caller], document)).json()
+        answered = (await post(base_of(scene, path), scene.tokens[caller], document)).json()
         assert "FORBIDDEN" not in _codes(answered.get("errors", [])), (caller, answered)
         assert answered["data"][name] is not None, (caller, answered)

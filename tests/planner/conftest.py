@@ -21,6 +21,13 @@ from storage.s3 import ObjectStore
 from tests.conftest import app_runtime
 
 
+def _decoded(response: httpx.Response) -> Any:
+    """The JSON answer, or the text of a refusal that is not JSON (a 400 in plain text)."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return json.loads(response.content)
+    return response.text
+
+
 @dataclass
 class Paths:
     compiled: httpx.AsyncClient
@@ -28,17 +35,24 @@ class Paths:
     settings: Settings  # the compiled app's (its runtime's) settings
 
     async def both(
-        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        operation_name: str | None = None,
     ) -> tuple[Any, Any, bool]:
         """The two answers (decoded) and whether the compiled path answered it itself."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        body = {"query": query, "variables": variables or {}}
+        body: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation_name is not None:
+            body["operationName"] = operation_name
         before = PLANNED_OPERATIONS.labels("compiled")._value.get()
         compiled = await self.compiled.post("/graphql", json=body, headers=headers)
         planned = PLANNED_OPERATIONS.labels("compiled")._value.get() > before
         executed = await self.executor.post("/graphql", json=body, headers=headers)
         assert compiled.status_code == executed.status_code
-        return json.loads(compiled.content), json.loads(executed.content), planned
+        return _decoded(compiled), _decoded(executed), planned
 
     async def same(
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
@@ -66,3 +80,9 @@ async def paths(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=executor), base_url="http://test") as e,
     ):
         yield Paths(c, e, settings)
+
+
+# The seeded scene (a database of its own, once per session): tests/planner/scene.py.
+from tests.planner.scene import scene, scene_database  # noqa: E402
+
+__all__ = ["Paths", "paths", "scene", "scene_database"]

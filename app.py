@@ -65,6 +65,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         graphql_schema=build_schema(zone=settings.zone, tracing=tracing is not None),
         persisted=PersistedQueries.load(settings.persisted_queries, only=settings.persisted_queries_only),
         compiled_reads=settings.compiled_reads,
+        tracing=tracing is not None,
     )
     return Starlette(
         routes=[

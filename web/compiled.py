@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from opentelemetry import trace
 
 from auth.actor import Actor
 from core.db import RequestDb
@@ -31,6 +32,7 @@ from core.observability import (
     Scope,
     Send,
     graphql_children,
+    request_id,
 )
 from planner.plans import Planner, Ready
 from planner.statements import NotCompilable
@@ -68,6 +70,22 @@ async def _send_json(send: Send, body: bytes) -> None:
     headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _trace(name: str | None, started: float) -> None:
+    """The operation's span, as `schema.extensions.OperationTracing` records it on the other path
+    (inside the request's span; its variables never recorded), ended now: made once the answer is
+    known, so that a request handed to the executor is not traced twice."""
+    elapsed_ns = int((time.perf_counter() - started) * 1e9)
+    operation = name or "anonymous"
+    span = trace.get_tracer("dvc.graphql").start_span(
+        f"GraphQL query {operation}", kind=trace.SpanKind.INTERNAL, start_time=time.time_ns() - elapsed_ns
+    )
+    span.set_attribute("graphql.operation.name", operation)
+    span.set_attribute("graphql.operation.type", "query")
+    span.set_attribute("dvc.request_id", request_id.get() or "")
+    span.set_attribute("dvc.compiled", True)
+    span.end()
 
 
 def _is_json_post(scope: Scope) -> bool:
@@ -109,10 +127,17 @@ class CompiledReads:
     """Answers the requests the planner compiles; hands the others to the executor."""
 
     def __init__(
-        self, runtime_ref: RuntimeRef, schema: Any, persisted: PersistedQueries, *, enabled: bool = True
+        self,
+        runtime_ref: RuntimeRef,
+        schema: Any,
+        persisted: PersistedQueries,
+        *,
+        enabled: bool = True,
+        tracing: bool = False,
     ) -> None:
         self._runtime_ref, self._schema, self._persisted = runtime_ref, schema, persisted
         self.enabled = enabled  # COMPILED_READS
+        self.tracing = tracing  # OTEL_EXPORTER_OTLP_ENDPOINT: a span per operation, as the executor's
         self._planner: Planner | None = None
 
     def planner(self) -> Planner:
@@ -151,6 +176,8 @@ class CompiledReads:
         count.inc()
         seconds.observe(time.perf_counter() - started)
         COMPILED.inc()
+        if self.tracing:
+            _trace(name, started)
         await _send_json(send, b'{"data":' + text.encode() + b"}")
         return None
 

@@ -223,6 +223,7 @@ class GraphQLApp(GraphQL[Context, None]):
         persisted: PersistedQueries | None = None,
         *,
         compiled_reads: bool = True,
+        tracing: bool = False,
     ) -> None:
         super().__init__(
             graphql_schema,
@@ -233,7 +234,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self._runtime_ref = runtime_ref
         self.persisted = persisted or PersistedQueries({})  # the allow-list, HTTP and websockets
         self.compiled = CompiledReads(
-            runtime_ref, graphql_schema._schema, self.persisted, enabled=compiled_reads
+            runtime_ref, graphql_schema._schema, self.persisted, enabled=compiled_reads, tracing=tracing
         )
         self.live = LiveHub(runtime_ref, self.compiled.planner, self.still_admitted, enabled=compiled_reads)
 

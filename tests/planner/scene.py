@@ -35,7 +35,7 @@ from core import migrate
 from core.clock import FixedClock
 from core.db import make_engine
 from core.settings import Settings
-from services.pagination import encode_offset
+from services.pagination import encode_key, encode_offset
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
 from tests.accounts.test_apps import app_token, registered_app
@@ -73,6 +73,7 @@ CALLERS = (
     "system_admin",
     "app",
     "app_unscoped",
+    "forged",  # a token that is no token: refused (401) on both paths
 )
 
 
@@ -207,6 +208,7 @@ async def _build(scene: Scene, session: AsyncSession, store: ObjectStore) -> Non
     )
     scene.tokens["app"] = await app_token(client, app_id, app_secret)
     scene.tokens["app_unscoped"] = await app_token(client, unscoped_id, unscoped_secret)
+    scene.tokens["forged"] = "eyJhbGciOiJub25lIn0.e30."
     await _cursors(scene)
 
 
@@ -310,4 +312,5 @@ async def _cursors(scene: Scene) -> None:
                 break
             after = edges[-1]["cursor"]
             seen.extend(e["cursor"] for e in edges)
-    scene.cursors = [*sorted(set(seen)), encode_offset(0), encode_offset(50)]
+    # and cursors of other shapes: an offset past the end, a key cursor (the search's)
+    scene.cursors = [*sorted(set(seen)), encode_offset(0), encode_offset(50), encode_key("2026-12-01")]

@@ -189,13 +189,19 @@ class LiveHub:
             while not topic.queue.empty():  # a burst: one fresh read
                 topic.queue.get_nowait()
             async with topic.lock:
-                for group in list(topic.groups.values()):
-                    try:
-                        await self._refresh(group)
-                    except Exception:  # a bug must not silence the topic for everyone
-                        log.exception("live refresh failed")
+                groups = list(topic.groups.values())
+                if len(groups) == 1:
+                    await self._refresh(groups[0])
+                else:  # each group's statement on a connection of its own, at once
+                    await asyncio.gather(*(self._refresh(group) for group in groups))
 
     async def _refresh(self, group: Group) -> None:
+        try:
+            await self._refresh_group(group)
+        except Exception:  # a bug must not silence the topic for everyone
+            log.exception("live refresh failed")
+
+    async def _refresh_group(self, group: Group) -> None:
         """One statement for the whole group; the same bytes to each member."""
         found: tuple[str, str] | None = None
         for attempt in range(3):

@@ -39,7 +39,7 @@ bench/livestatus_clients.py (the subscriber and mutator processes), bench/livest
 (the counting); this module runs them and reports.
 
 Run: `python -m bench.livestatus` (loads the data set into var/bench on first use; any size
-will do: BENCH_DATA_DIR and BENCH_DOSSIERS choose another).
+will do: BENCH_DATA_DIR and BENCH_DOSSIERS choose another; BENCH_SUBSCRIBERS fewer subscribers).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import Coroutine
@@ -14,7 +15,7 @@ from typing import Any
 from bench.http1 import build, read_response
 from bench.inbox import token_for
 
-SUBSCRIBERS = 1_000
+SUBSCRIBERS = int(os.environ.get("BENCH_SUBSCRIBERS", "1000"))  # a smaller run: a sanity check
 APPS = 2
 CLIENTS = 2
 RATE = 40.0  # changes per second, all processes together

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ START, CHANGE = LIVE_READS.labels("start"), LIVE_READS.labels("change")
 # How often a long-lived operation asks again whether its caller is still let in: before an event
 # when the last answer is older than this (a burst of events costs one query).
 READMIT_EVERY_SECONDS = 1.0
+OUTBOX_SIZE = 100  # states waiting for one stalled client, at most
 REVOKED_MESSAGE = "Phiên đăng nhập đã bị thu hồi hoặc tài khoản đã bị khoá: đăng nhập lại."
 
 Admission = Callable[[AccessClaims], Awaitable[bool]]
@@ -56,7 +58,16 @@ class Subscriber:
     operation: Any
     claims: AccessClaims | None
     checked: float = float("-inf")
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    # What is to be sent, in order, by the operation's own task: a stalled client holds up
+    # nobody else, and loses its own oldest states, never the latest.
+    outbox: deque[orjson.Fragment] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def post(self, data: orjson.Fragment) -> None:
+        if len(self.outbox) >= OUTBOX_SIZE:
+            self.outbox.popleft()
+        self.outbox.append(data)
+        self.wake.set()
 
 
 @dataclass(eq=False)
@@ -115,13 +126,15 @@ class LiveHub:
         subscriber = Subscriber(operation, actor.credential)
         group.members.append(subscriber)
         try:
-            async with topic.lock:
+            async with topic.lock:  # no change is posted to it before its current state
                 try:
                     latest = await self._read(ready, START)
                 except NotCompilable:
                     latest = None
-                await self._deliver(subscriber, orjson.Fragment((latest or first)[1]))
-            await subscriber.ended.wait()
+                subscriber.post(orjson.Fragment((latest or first)[1]))
+            while await self._send_posted(subscriber):
+                await subscriber.wake.wait()
+                subscriber.wake.clear()
         finally:
             self._leave(topic, group, subscriber)
         return True
@@ -176,13 +189,19 @@ class LiveHub:
             while not topic.queue.empty():  # a burst: one fresh read
                 topic.queue.get_nowait()
             async with topic.lock:
-                for group in list(topic.groups.values()):
-                    try:
-                        await self._refresh(group)
-                    except Exception:  # a bug must not silence the topic for everyone
-                        log.exception("live refresh failed")
+                groups = list(topic.groups.values())
+                if len(groups) == 1:
+                    await self._refresh(groups[0])
+                else:  # each group's statement on a connection of its own, at once
+                    await asyncio.gather(*(self._refresh(group) for group in groups))
 
     async def _refresh(self, group: Group) -> None:
+        try:
+            await self._refresh_group(group)
+        except Exception:  # a bug must not silence the topic for everyone
+            log.exception("live refresh failed")
+
+    async def _refresh_group(self, group: Group) -> None:
         """One statement for the whole group; the same bytes to each member."""
         found: tuple[str, str] | None = None
         for attempt in range(3):
@@ -197,45 +216,40 @@ class LiveHub:
         if found is None:
             return  # no longer visible to these callers: nothing to send (as the old path)
         data = orjson.Fragment(found[1])
-        for subscriber in list(group.members):
-            await self._deliver(subscriber, data)
+        for subscriber in group.members:
+            subscriber.post(data)
 
     # --- one member ------------------------------------------------------------------------------
 
-    async def _deliver(self, subscriber: Subscriber, data: orjson.Fragment) -> None:
+    async def _send_posted(self, subscriber: Subscriber) -> bool:
+        """Sends what was posted to it; False once the operation has ended (revoked, completed by
+        the client, its socket gone)."""
         operation = subscriber.operation
-        if subscriber.ended.is_set() or operation.handler.operations.get(operation.id) is not operation:
-            return  # ended, or completed by the client (its task not yet cancelled)
-        try:
-            if (
-                subscriber.claims is not None
-                and time.monotonic() - subscriber.checked >= READMIT_EVERY_SECONDS
-            ):
-                if not await self._still_admitted(subscriber.claims):
-                    refusal = GraphQLError(REVOKED_MESSAGE, extensions={"code": "UNAUTHENTICATED"})
-                    payload = {"data": None, "errors": [refusal.formatted]}
-                    await operation.send_operation_message(
-                        {"id": operation.id, "type": "next", "payload": payload}
-                    )
-                    await operation.send_operation_message({"id": operation.id, "type": "complete"})
-                    subscriber.ended.set()
-                    return
-                subscriber.checked = time.monotonic()
-            await operation.send_operation_message(
-                {"id": operation.id, "type": "next", "payload": {"data": data}}
-            )
-        except Exception:  # the socket is gone: its handler ends the operation
-            log.debug("live delivery failed", exc_info=True)
-            subscriber.ended.set()
+        while subscriber.outbox:
+            data = subscriber.outbox.popleft()
+            if operation.handler.operations.get(operation.id) is not operation:
+                return False  # completed by the client: its task is about to be cancelled
+            try:
+                due = time.monotonic() - subscriber.checked >= READMIT_EVERY_SECONDS
+                if subscriber.claims is not None and due:
+                    if not await self._still_admitted(subscriber.claims):
+                        await self._revoked(operation)
+                        return False
+                    subscriber.checked = time.monotonic()
+                message = {"id": operation.id, "type": "next", "payload": {"data": data}}
+                await operation.send_operation_message(message)
+            except Exception:  # the socket is gone: its handler ends the operation
+                log.debug("live delivery failed", exc_info=True)
+                return False
+        return True
 
-    async def _revoked(self, subscriber: Subscriber) -> None:
+    @staticmethod
+    async def _revoked(operation: Any) -> None:
         """One UNAUTHENTICATED error instead of the event, and the operation's end."""
-        operation = subscriber.operation
         refusal = GraphQLError(REVOKED_MESSAGE, extensions={"code": "UNAUTHENTICATED"})
         payload = {"data": None, "errors": [refusal.formatted]}
         await operation.send_operation_message({"id": operation.id, "type": "next", "payload": payload})
         await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        subscriber.ended.set()
 
     async def _still_admitted(self, claims: AccessClaims) -> bool:
         """`web.authentication.still_admitted`, its answer shared for a second by the operations

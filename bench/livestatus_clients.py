@@ -173,7 +173,7 @@ def run_mutator(ports: list[int], dossiers: list[dict[str, Any]], out: Any) -> N
         async def change(i: int) -> None:
             dossier = dossiers[i % n]
             forward = (i // n) % 2 == 0
-            app = i % APPS
+            app = i % len(ports)
             if forward:
                 body = {"query": FORWARD, "variables": {"id": dossier["id"], "to": dossier["leader"]}}
                 token = tokens[dossier["specialist"]]

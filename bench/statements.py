@@ -1,6 +1,7 @@
 """SQL statements per GraphQL request, for the list benchmarks (bench/inbox.py, bench/catalog.py):
 a list whose statements grow with its page size has an N+1 somewhere. The app runs in this
-process, over httpx's ASGI transport, with a statement counter on its engine."""
+process, over httpx's ASGI transport, with a statement counter on its engine and on the compiled
+reads' connections (`core.db.ReadsPool`: the planner's one statement per operation)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,16 @@ def count_statements(
     def listener(*args: Any) -> None:
         counted.append(str(args[2])[:80])
 
+    from core.db import ReadsPool
+
+    planned = ReadsPool.fetchval
+
+    async def fetchval(pool: ReadsPool, sql: str, *args: Any, timeout: float | None = None) -> Any:
+        counted.append(sql[:80])
+        return await planned(pool, sql, *args, timeout=timeout)
+
+    ReadsPool.fetchval = fetchval  # type: ignore[method-assign,assignment]  # counted, then run as it is
+
     async def request(client: httpx.AsyncClient, first: int) -> dict[str, Any]:
         answer = await client.post(
             "/graphql", json={"query": query, "variables": variables(first)}, headers=headers or {}
@@ -63,4 +74,7 @@ def count_statements(
         await engine.dispose()
         return out
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    finally:
+        ReadsPool.fetchval = planned  # type: ignore[method-assign]

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +23,7 @@ from core.settings import Settings
 from devservers import EmbeddedClamd
 from models.accounts import Notification
 from models.dossiers import DossierEvent
+from schema import extensions
 from storage.clamav import ClamAV
 from storage.s3 import ObjectStore
 from tests.conftest import NOW, ROOT, app_runtime
@@ -45,8 +47,15 @@ def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: s
 
 
 async def test_operations_errors_and_overdue_dossiers_are_counted(
-    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, clock: FixedClock
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    store: ObjectStore,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Operation names are labels up to 500 per process, then "other": the suite's generated
+    # operations (tests/planner) may have used them all up.
+    monkeypatch.setattr(extensions, "_SEEN_NAMES", set())
     before = await scrape(client)
     query = "query AgencyList { agencyTree { code } }"
     for _ in range(3):

@@ -172,6 +172,7 @@ class CompiledReads:
             return None
         finally:
             await db.finish(commit=False)
+        name = ready.operation_name or name  # the document's, as the executor names it
         count, seconds = graphql_children(operation_label(name), "query")
         count.inc()
         seconds.observe(time.perf_counter() - started)

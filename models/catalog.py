@@ -166,6 +166,15 @@ class Procedure(UUIDPk, Timestamps, Base):
     # Bumped on every change: optimistic concurrency for admins editing at once.
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
+    __table_args__ = (
+        # A procedure in force or suspended has its version in force (the catalog's counts rely
+        # on it: `services.catalog.queries.procedures_counted`).
+        CheckConstraint(
+            "status NOT IN ('PUBLISHED', 'SUSPENDED') OR published_version_id IS NOT NULL",
+            name="version_in_force",
+        ),
+    )
+
 
 class ProcedureVersion(UUIDPk, Base):
     """One version of a procedure's content, as decided and published."""

@@ -65,6 +65,13 @@ def _filtered(actor: Actor, p: Mapping[str, Any]) -> AnySelect:
     return queries.searched(stmt, queries.SearchTerms(p["tsquery"], p["code_prefix"], p["phrase"]))
 
 
+def _procedures_counted(actor: Actor, p: Mapping[str, Any]) -> AnySelect:
+    if p["tsquery"] is not None:
+        return _filtered(actor, p).with_only_columns(m.Procedure.id)
+    flt = queries.ProcedureFilter(**{name: p[name] for name in (*_FILTER, *_FILTER_ENUMS)})
+    return queries.procedures_counted(flt, may_see_drafts=actor.can_manage_catalog)
+
+
 def _procedures_select(actor: Actor, p: Mapping[str, Any]) -> AnySelect:
     stmt = _filtered(actor, p)
     if p["tsquery"] is None:
@@ -92,7 +99,7 @@ PROCEDURES = Rows(
     sources={"procedure": m.Procedure, "row": m.ProcedureVersion},
     # the listing's cursors are keys (the code), the search's offsets
     cursor=lambda p: Expr("{procedure}.code", nullable=False) if p["tsquery"] is None else None,
-    count=lambda actor, p: _filtered(actor, p).with_only_columns(m.Procedure.id),
+    count=_procedures_counted,
     # a search ranks every match before its page: counted in the same scan
     windowed_count=lambda p: p["tsquery"] is not None,
 )

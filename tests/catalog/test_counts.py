@@ -25,7 +25,8 @@ async def test_the_short_count_is_the_joined_count(session: AsyncSession, demo_c
     joined = procedures_select(flt, may_see_drafts=False).with_only_columns(Procedure.id)
     assert "procedure_versions" not in str(short)
     counts = [await session.scalar(select(func.count()).select_from(s.subquery())) for s in (short, joined)]
-    assert counts[0] == counts[1] > 0
+    assert counts[0] == counts[1]
+    assert counts[0]  # the demo catalog has procedures in force
     for staff_or_filtered in (
         procedures_counted(flt, may_see_drafts=True),
         procedures_counted(ProcedureFilter(level="commune"), may_see_drafts=False),

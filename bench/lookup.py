@@ -3,8 +3,8 @@
 process) and, in the same run, for baseline (a) — a minimal Starlette endpoint running the same
 SQL through raw asyncpg — and baseline (b) — PostGraphile 4 serving the same tables with the
 equivalent GraphQL query. A fourth line measures our app answering `{ __typename }`: not a
-baseline, the floor of our stack (HTTP, middleware, GraphQL request handling, extensions, JSON)
-that every query pays before its own fields. Each server is driven by wrk with the same script
+baseline, and not compiled — the floor of the executor's path (HTTP, middleware, GraphQL request
+handling, extensions, JSON) that every query the planner does not answer pays before its fields. Each server is driven by wrk with the same script
 (bench/wrk.lua); codes are a fixed sample of 4,000 real ones. The servers run side by side and
 are driven in turn, three rounds of 10 s each (medians; BENCH_SECONDS sets the total), so that
 the load others put on the machine falls on all alike. Targets (issue 13): ≥ 0.6× (a), ≥ 1.0× (b).

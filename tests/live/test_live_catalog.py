@@ -31,7 +31,8 @@ async def code(engine: AsyncEngine) -> AsyncIterator[str]:
     async with engine.begin() as conn:
         pid = "(SELECT id FROM procedures WHERE code = :c)"
         await conn.execute(
-            text(f"UPDATE procedures SET published_version_id = NULL WHERE id = {pid}"), {"c": value}
+            text(f"UPDATE procedures SET published_version_id = NULL, status = 'DRAFT' WHERE id = {pid}"),
+            {"c": value},
         )
         for table in ("procedure_events", "procedure_versions"):
             await conn.execute(text(f"DELETE FROM {table} WHERE procedure_id = {pid}"), {"c": value})

@@ -15,12 +15,21 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, OperationType, get_operation_ast
+from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, OperationType
 from graphql.execution.values import get_argument_values
 
 from auth.actor import ANONYMOUS, Actor
 from planner.compiler import Compiler, Source, _strawberry_field, _unwrap
-from planner.plans import CACHE_SIZE, Document, Planner, Variables, _Lru, fresh, permission_key
+from planner.plans import (
+    CACHE_SIZE,
+    Document,
+    Planner,
+    Variables,
+    _Lru,
+    fresh,
+    operation_variables,
+    permission_key,
+)
 from planner.statements import NotCompilable, Parameters, fragment, placeholder, quote_literal
 from schema.limits import longest_list
 from schema.sql import SQL, Fallback, Live
@@ -109,14 +118,9 @@ class LivePlanner:
         key = (text, name)  # by text, not by the document's id: the planner may drop and re-parse it
         found = self._variables.recall(key)
         if found is None:
-            ast = get_operation_ast(document.node, name)
-            if not isinstance(ast, OperationDefinitionNode):
-                found = NotCompilable("no such operation")
-            elif ast.operation is not OperationType.SUBSCRIPTION:
-                found = NotCompilable(f"a {ast.operation.value}")
-            else:
-                found = Variables.of(ast)
-            self._variables.remember(key, found)
+            found = self._variables.remember(
+                key, operation_variables(document, name, OperationType.SUBSCRIPTION)
+            )
         if isinstance(found, NotCompilable):
             raise fresh(found)
         return found  # type: ignore[no-any-return]

@@ -48,6 +48,9 @@ from schema.limits import Limits, longest_list, validation_rules
 from schema.sql import SQL, Fallback, Rows
 
 CACHE_SIZE = 1024
+# An operation in the caches: the document's text, the operation's name, the values of the
+# variables its `@skip`/`@include` read.
+OpKey = tuple[str, str | None, tuple[tuple[str, Any], ...]]
 
 
 def fresh(refused: NotCompilable) -> NotCompilable:
@@ -214,6 +217,18 @@ def _same_text(one: Plan, other: Plan) -> bool:
     return one.sql == other.sql and values(one) == values(other)
 
 
+def operation_variables(
+    document: Document, name: str | None, kind: OperationType
+) -> Variables | NotCompilable:
+    """The variable definitions of the operation `name` of `document`, if it is of `kind`."""
+    ast = get_operation_ast(document.node, name)
+    if not isinstance(ast, OperationDefinitionNode):
+        return NotCompilable("no such operation")
+    if ast.operation is not kind:
+        return NotCompilable(f"a {ast.operation.value}")
+    return Variables.of(ast)
+
+
 class _DirectiveVariables(Visitor):
     def __init__(self) -> None:
         super().__init__()
@@ -257,14 +272,12 @@ class Planner:
         visit(node, finder)
         return Document(node, fragments, tuple(sorted(finder.names)))
 
-    def operation(
-        self, document: Document, ast: OperationDefinitionNode, variables: dict[str, Any]
-    ) -> Operation:
-        values = {v: variables.get(v) for v in document.directive_variables}
-        key = (id(document), id(ast), tuple(values.items()))
+    def operation(self, key: OpKey, document: Document, ast: OperationDefinitionNode) -> Operation:
+        """The operation's root fields for these `@skip`/`@include` values; `key` is the document's
+        text, the operation's name and those values (by text: see `variables`)."""
         found = self._operations.recall(key)
         if found is None:
-            found = self._operations.remember(key, self._operation(document, ast, values))
+            found = self._operations.remember(key, self._operation(document, ast, dict(key[2])))
         if isinstance(found, NotCompilable):
             raise fresh(found)
         return found  # type: ignore[no-any-return]
@@ -291,18 +304,13 @@ class Planner:
             roots.append(Root(key, field_def, nodes, rows))
         return Operation(ast.name.value if ast.name else None, tuple(roots), document.fragments, values)
 
-    def variables(self, document: Document, name: str | None) -> Variables:
-        key = (id(document), name)
+    def variables(self, text: str, document: Document, name: str | None) -> Variables:
+        """The operation's variable definitions, by the document's text (never by the id of a
+        parsed document: one dropped from its cache may leave its id to another)."""
+        key = (text, name)
         found = self._variables.recall(key)
         if found is None:
-            ast = get_operation_ast(document.node, name)
-            if not isinstance(ast, OperationDefinitionNode):
-                found = NotCompilable("no such operation")
-            elif ast.operation is not OperationType.QUERY:
-                found = NotCompilable(f"a {ast.operation.value}")
-            else:
-                found = Variables.of(ast)
-            self._variables.remember(key, found)
+            found = self._variables.remember(key, operation_variables(document, name, OperationType.QUERY))
         if isinstance(found, NotCompilable):
             raise fresh(found)
         return found  # type: ignore[no-any-return]
@@ -315,11 +323,13 @@ class Planner:
         variables = raw_variables or {}
         if longest_list(variables) > self.limits.max_list_items:
             raise NotCompilable("a list in the variables is over the limit")
-        definitions = self.variables(document, name)
+        definitions = self.variables(text, document, name)
         coerced = definitions.coerce(self.schema, variables)
         if coerced is None:
             raise NotCompilable("the variables are not valid")
-        op = self.operation(document, definitions.ast, coerced.coerced)
+        directives = tuple((v, coerced.coerced.get(v)) for v in document.directive_variables)
+        op_key: OpKey = (text, name, directives)  # by text: see `variables`
+        op = self.operation(op_key, document, definitions.ast)
         values: dict[str, Any] = {}
         shapes = []
         for index, root in enumerate(op.roots):
@@ -335,16 +345,18 @@ class Planner:
                 raise NotCompilable(f"{root.key}: {type(error).__name__}") from None
             shapes.append(tuple(sorted((k, v is None) for k, v in prepared.items())))
             values.update({f"r{index}_{k}": v for k, v in prepared.items()})
-        plan = self._plan(op, actor, tuple(shapes))
+        plan = self._plan(op_key, op, actor, tuple(shapes))
         if isinstance(plan, NotCompilable):
             raise fresh(plan)
         return Ready(plan, values, op.name)
 
-    def _plan(self, op: Operation, actor: Actor, shapes: tuple[Any, ...]) -> Plan | NotCompilable:
+    def _plan(
+        self, op_key: OpKey, op: Operation, actor: Actor, shapes: tuple[Any, ...]
+    ) -> Plan | NotCompilable:
         """The cached plan for this permission set, or for this account when the statement holds
         the account: found out when it is first built, by building it for a twin caller with
         the same permissions and another account and comparing the two."""
-        key: Hashable = (id(op), permission_key(actor), shapes)
+        key: Hashable = (op_key, permission_key(actor), shapes)
         plan = self._plans.recall(key)
         if plan is PER_ACCOUNT:
             key = (key, actor.id)

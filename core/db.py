@@ -68,10 +68,18 @@ class ReadsPool:
 
     async def fetchval(self, sql: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
         """One statement's single value; `timeout` is asyncpg's (it cancels the statement on the server)."""
+        return await self._run(asyncpg.Connection.fetchval, sql, args, timeout)
+
+    async def fetchrow(self, sql: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        """One statement's first row (None when it has none), as `fetchval`."""
+        return await self._run(asyncpg.Connection.fetchrow, sql, args, timeout)
+
+    async def _run(self, fetch: Any, sql: str, args: tuple[Any, ...], timeout: float | None) -> Any:  # noqa: ASYNC109
+        """`fetch(connection, sql, *args)` on an idle connection (or a new one), given back after."""
         async with self._slots:
             connection = self._idle.pop() if self._idle else await self._connect()
             try:
-                value = await connection.fetchval(sql, *args, timeout=timeout)
+                value = await fetch(connection, sql, *args, timeout=timeout)
             except BaseException:
                 connection.terminate()
                 raise
@@ -80,21 +88,6 @@ class ReadsPool:
             else:
                 self._idle.append(connection)
             return value
-
-    async def fetchrow(self, sql: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        """One statement's first row (None when it has none), as `fetchval`."""
-        async with self._slots:
-            connection = self._idle.pop() if self._idle else await self._connect()
-            try:
-                row = await connection.fetchrow(sql, *args, timeout=timeout)
-            except BaseException:
-                connection.terminate()
-                raise
-            if self._closed:
-                await connection.close()
-            else:
-                self._idle.append(connection)
-            return row
 
     async def _connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self._dsn, server_settings=self._settings)

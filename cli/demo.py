@@ -1,11 +1,11 @@
-"""Demo and sample data: the demo catalog with three accounts to explore with (`dvc demo-load`,
-also loaded by `dvc serve`) and realistic dossiers to measure with (`dvc generate-data`)."""
+"""Demo and sample data: the demo catalog with an account for every role to explore with
+(`cli/demo_accounts.py`; `dvc demo-load`, also loaded by `dvc serve`) and realistic dossiers to
+measure with (`dvc generate-data`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime
 from typing import Annotated
 
 import typer
@@ -21,6 +21,8 @@ DEMO_CATALOG = ROOT / "seed" / "demo_catalog.json"
 
 def load_demo(settings: Settings) -> dict[str, int] | None:
     """Load the demo catalog if the catalog is empty; None when it was already there."""
+    from app import policy_from_settings
+    from cli.demo_accounts import create_demo_accounts, write_accounts_file
     from services.catalog.importer import catalog_is_empty, load_document
 
     doc = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
@@ -33,93 +35,11 @@ def load_demo(settings: Settings) -> dict[str, int] | None:
         loaded = await load_document(
             session, doc, actor="system:demo", now=now, today=now.astimezone(settings.zone).date()
         )
-        lines = await _demo_accounts(session, now, settings)
-        path = settings.data_dir / "demo-accounts.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return {**loaded, "accounts": len(lines) - 1}
+        accounts = await create_demo_accounts(session, now, policy_from_settings(settings))
+        write_accounts_file(settings, accounts)
+        return {**loaded, "accounts": len(accounts)}
 
     return in_session(settings, work, commit=True)
-
-
-async def _demo_accounts(session: AsyncSession, now: datetime, settings: Settings) -> list[str]:
-    """Three accounts to explore with, with random passwords: a system admin, a one-stop
-    officer of the provincial service centre, and a citizen."""
-    import secrets
-
-    from sqlalchemy import update
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from app import policy_from_settings
-    from auth import passwords
-    from auth.actor import SYSTEM, Actor, ActorKind
-    from auth.roles import StaffRole
-    from models.accounts import Account, AccountStatus
-    from services.accounts.admin.assignments import AssignmentData
-    from services.accounts.admin.staff import StaffData, create_staff, create_system_admin
-    from services.accounts.journal import Journal, RequestMeta
-    from services.accounts.registration import CitizenRegistration, register_citizen
-
-    def password() -> str:
-        return "Demo-" + secrets.token_urlsafe(9)
-
-    lines = ["# Tài khoản mẫu (chỉ dùng để thử; tắt bằng LOAD_DEMO_DATA=false)"]
-    admin_pw = password()
-    await create_system_admin(
-        session,
-        email="admin@demo.dvc.local",
-        full_name="Quản trị Hệ thống",
-        password=admin_pw,
-        now=now,
-        actor=SYSTEM,
-    )
-    lines.append(f"quản trị hệ thống: admin@demo.dvc.local / {admin_pw}")
-    journal = Journal(async_sessionmaker(bind=session.bind), RequestMeta(user_agent="demo"), now)
-    policy = policy_from_settings(settings)
-    staff = await create_staff(
-        session,
-        Actor(ActorKind.SYSTEM, name="demo", roles={StaffRole.SYSTEM_ADMIN: None}),
-        StaffData(
-            full_name="Trần Thị Một Cửa",
-            email="motcua@demo.dvc.local",
-            phone=None,
-            assignments=(AssignmentData(StaffRole.RECEPTION_OFFICER, "H44.99"),),
-        ),
-        journal=journal,
-        policy=policy,
-    )
-    officer_pw = password()
-    staff.password_hash = passwords.hash_password(officer_pw)
-    staff.status = AccountStatus.ACTIVE
-    staff.email_verified_at = now
-    lines.append(f"cán bộ một cửa (H44.99): motcua@demo.dvc.local / {officer_pw}")
-    citizen_pw = password()
-    registered = await register_citizen(
-        session,
-        CitizenRegistration(
-            citizen_id="025190000123",
-            full_name="Nguyễn Văn Dân",
-            birth_date=date(1990, 5, 17),
-            password=citizen_pw,
-            email="congdan@demo.dvc.local",
-            phone="0912345678",
-            address="Phường Việt Trì, Phú Thọ",
-        ),
-        journal=journal,
-        policy=policy,
-        today=now.date(),
-    )
-    citizen = registered.account
-    if citizen is None:
-        raise RuntimeError("the demo citizen's ID or contacts already have an account")
-    await session.execute(
-        update(Account)
-        .where(Account.id == citizen.id)
-        .values(status=AccountStatus.ACTIVE, email_verified_at=now, phone_verified_at=now)
-    )
-    lines.append(f"công dân: congdan@demo.dvc.local (hoặc 025190000123) / {citizen_pw}")
-    return lines
 
 
 def demo_load() -> None:

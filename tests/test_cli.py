@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from cli.demo_accounts import read_accounts_file
 from tests.conftest import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,16 @@ def test_migrate_demo_load_and_import(cli_env: dict[str, str], tmp_path: Path) -
     assert first.returncode == 0, first.stderr
     demo = count(cli_env, "SELECT count(*) FROM procedures WHERE status = 'PUBLISHED'")
     assert demo >= 40
+    # the demo accounts, every one active, listed one a line with role, unit, login and password
+    listed = Path(cli_env["DATA_DIR"]) / "demo-accounts.txt"
+    assert oct(listed.stat().st_mode)[-3:] == "600"
+    logins = read_accounts_file(listed)
+    assert len(logins) == 12
+    assert {"admin@demo.dvc.local", "motcua.viettri@demo.dvc.local", "congdan@demo.dvc.local"} <= set(logins)
+    assert all(len(secret) >= 12 for secret in logins.values())
+    assert count(cli_env, "SELECT count(*) FROM accounts WHERE status = 'ACTIVE'") == 11
+    assert count(cli_env, "SELECT count(*) FROM accounts WHERE status <> 'ACTIVE'") == 0
+    assert count(cli_env, "SELECT count(*) FROM oauth_clients") == 1
     again = dvc(cli_env, "demo-load")
     assert "bỏ qua" in again.stderr
     assert count(cli_env, "SELECT count(*) FROM procedures") == demo

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from cli.demo_accounts import read_accounts_file
 from devservers import find_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,10 +69,8 @@ def test_serve_from_nothing(tmp_path: Path) -> None:
         assert len(secret) >= 32
         for private in ("jwt-secret", "demo-accounts.txt"):
             assert oct((data / private).stat().st_mode)[-3:] == "600"
-        admin = next(
-            line for line in (data / "demo-accounts.txt").read_text().splitlines() if "admin@" in line
-        )
-        email, password = admin.split(": ", 1)[1].split(" / ")
+        email = "admin@demo.dvc.local"
+        password = read_accounts_file(data / "demo-accounts.txt")[email]
         signin = "mutation($i: String!, $p: String!) { signIn(identifier: $i, password: $p) { __typename } }"
         body = httpx.post(
             f"{base}/graphql", json={"query": signin, "variables": {"i": email, "p": password}}

@@ -205,7 +205,11 @@ class Settings(BaseSettings):
     )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field(DEFAULT_TIMEZONE, description="Local time of the province.")
-    graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
+    graphiql: bool | None = Field(
+        None,
+        description="Serve GraphiQL at /graphql to browsers (its files from this server). Unset: on "
+        "with ENVIRONMENT=development, off with ENVIRONMENT=production.",
+    )
     persisted_queries: Path | None = Field(
         None,
         description="JSON file of the first-party clients' persisted queries, allow-listed by SHA-256 "
@@ -437,6 +441,11 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return cors_list(self.cors_origins)
+
+    @property
+    def serves_graphiql(self) -> bool:
+        """GRAPHIQL when set, else only in development."""
+        return self.environment == "development" if self.graphiql is None else self.graphiql
 
     @property
     def https(self) -> bool:

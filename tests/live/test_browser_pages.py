@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from core.settings import DEFAULT_PROVINCE, system_name
 from tests.conftest import CALENDAR, Servers
 from tests.live.conftest import LiveSite
 
@@ -117,7 +118,14 @@ def world(live_site: LiveSite, servers: Servers) -> PublicWorld:
                 assert scan is not None
                 admin = Actor(ActorKind.SYSTEM, name="kiểm thử", roles={StaffRole.SYSTEM_ADMIN: None})
                 paper, _ = await convert(
-                    session, store, admin, scan.id, now=now, zone=CALENDAR.zone, base_url="http://127.0.0.1"
+                    session,
+                    store,
+                    admin,
+                    scan.id,
+                    now=now,
+                    zone=CALENDAR.zone,
+                    base_url="http://127.0.0.1",
+                    system_name=system_name(DEFAULT_PROVINCE),
                 )
                 await session.commit()
                 return PublicWorld(
@@ -185,6 +193,8 @@ def test_lookup_page_on_a_phone_without_javascript(
     assert [i.splitlines()[0] for i in items] == world.step_names
     assert "đã xong" in items[0]
     assert any("đang xử lý, hạn" in i for i in items)
+    # The footer names the system with its province (PROVINCE_NAME, the demo's by default).
+    expect(page.locator("footer")).to_have_text(system_name(DEFAULT_PROVINCE))
     # Nothing personal on the public page.
     assert "09" not in "".join(values[3:])
     _fits_the_width(page, PHONE["width"])

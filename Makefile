@@ -25,10 +25,10 @@ runtime-dir:
 clamav:
 	@bash scripts/install-clamav.sh || echo "ClamAV not installed: uploads will stay quarantined" >&2
 
-## The browser tests need Chromium and GraphiQL's files: `make test` installs them, or fails.
+## The browser tests need Chromium: `make test` installs it, or fails. (GraphiQL's files ship in
+## assets/graphiql/; scripts/fetch-graphiql-assets.sh only refreshes them.)
 chromium:
 	@bash scripts/install-chromium.sh
-	@bash scripts/fetch-graphiql-assets.sh
 
 install: $(VENV)/.synced runtime-dir clamav
 

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from core.observability import configure_logging
 from core.settings import Settings, get_settings
@@ -29,6 +29,7 @@ from web.endpoints.open311 import open311_endpoint
 from web.endpoints.pages import lookup_endpoint, verification_endpoint
 from web.endpoints.payments import ipn_endpoint
 from web.endpoints.sms import sms_endpoint
+from web.graphiql import ASSETS_PATH, GraphiQLAssets
 from web.graphql import GraphQLApp
 from web.middleware import http_middleware
 from web.runtime import (
@@ -60,15 +61,18 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     tracing = configure_tracing(settings.otel_exporter_otlp_endpoint, settings.otel_service_name)
     graphql = GraphQLApp(
         ref,
-        graphiql=settings.graphiql,
+        graphiql=settings.serves_graphiql,
         init_timeout=settings.ws_connection_init_timeout_seconds,
         graphql_schema=build_schema(zone=settings.zone, tracing=tracing is not None),
         persisted=PersistedQueries.load(settings.persisted_queries, only=settings.persisted_queries_only),
         compiled_reads=settings.compiled_reads,
         tracing=tracing is not None,
     )
+    # GraphiQL's own files (web.graphiql), only where GraphiQL is served
+    assets: list[BaseRoute] = [Mount(ASSETS_PATH, GraphiQLAssets())] if settings.serves_graphiql else []
     return Starlette(
         routes=[
+            *assets,
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/oauth/token", bind(ref, oauth_token), methods=["POST"]),

@@ -92,7 +92,9 @@ def unlock_account(
             now = clock.now()
             journal = Journal(async_sessionmaker(bind=session.bind), RequestMeta(user_agent="dvc cli"), now)
             try:
-                await admin_unlock(session, cli_admin(), found.id, journal=journal)
+                await admin_unlock(
+                    session, cli_admin(), found.id, journal=journal, system_name=settings.system_name
+                )
             except DomainError as error:
                 return None, error_lines(error)
             await session.commit()

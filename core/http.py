@@ -2,8 +2,8 @@
 timed request body.
 
 `SecurityHeaders` adds nosniff, no referrer (lookup codes travel in URLs), no framing, a
-Content-Security-Policy — a strict one everywhere, a wider one for the GraphiQL page at /graphql,
-which loads its scripts and styles from unpkg.com — and HSTS when the public address is HTTPS.
+Content-Security-Policy — a strict one everywhere an answer does not bring its own (the GraphiQL
+page does: web.graphiql) — and HSTS when the public address is HTTPS.
 
 `BodyLimit` refuses a body larger than the limit with 413: a declared Content-Length over it is
 refused before reading, and the bytes are counted while the app reads, so a chunked body or one
@@ -32,22 +32,13 @@ STRICT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# GraphiQL (strawberry's page): React, GraphiQL and the explorer plugin from unpkg.com, an inline
-# bootstrap script, fetch and websocket to this origin.
-GRAPHIQL_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://unpkg.com; font-src 'self' data: https://unpkg.com; "
-    "img-src 'self' data: https://unpkg.com; connect-src 'self'; worker-src 'self' blob:; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, hsts: bool, graphiql_path: str = "/graphql") -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
         self.hsts = hsts
-        self.graphiql_path = graphiql_path
         common = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
@@ -56,16 +47,8 @@ class SecurityHeaders:
         ]
         if hsts:
             common.append((b"strict-transport-security", HSTS.encode()))
-        # Built once: the headers every answer gets (GraphiQL's page its wider policy).
+        # Built once: the headers every answer gets, unless it set its own (GraphiQL's policy).
         self._strict = [*common, (b"content-security-policy", STRICT_CSP.encode())]
-        self._graphiql = [*common, (b"content-security-policy", GRAPHIQL_CSP.encode())]
-
-    def _wanted(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        if scope["path"] == self.graphiql_path and any(
-            n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers
-        ):
-            return self._graphiql
-        return self._strict
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,7 +59,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [pair for pair in self._wanted(scope, headers) if pair[0] not in present]
+                headers += [pair for pair in self._strict if pair[0] not in present]
                 message["headers"] = headers
             await send(message)
 

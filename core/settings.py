@@ -18,6 +18,16 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # the province's local time unless TIMEZONE says otherwise
+DEFAULT_PROVINCE = "Phú Thọ"  # the demo's province (seed/demo_catalog.json)
+
+
+def system_name(province: str) -> str:
+    """The service's name as citizens read it — pages' footers, issued documents, messages:
+    «… tỉnh Phú Thọ»; a name given with its kind («thành phố Hà Nội», «tỉnh …») is kept as is."""
+    kind = "" if province.lower().startswith(("tỉnh ", "thành phố ")) else "tỉnh "
+    return f"Hệ thống thông tin giải quyết thủ tục hành chính {kind}{province}"
+
+
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -205,7 +215,19 @@ class Settings(BaseSettings):
     )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field(DEFAULT_TIMEZONE, description="Local time of the province.")
-    graphiql: bool = Field(True, description="Serve GraphiQL at /graphql to browsers.")
+    province_name: str = Field(
+        DEFAULT_PROVINCE,
+        min_length=1,
+        max_length=60,
+        pattern=r"\S",
+        description="The province's name (in the system's name: pages, documents, messages); «tỉnh» is "
+        "added unless it starts with «tỉnh» or «thành phố».",
+    )
+    graphiql: bool | None = Field(
+        None,
+        description="Serve GraphiQL at /graphql to browsers (its files from this server). Unset: on "
+        "with ENVIRONMENT=development, off with ENVIRONMENT=production.",
+    )
     persisted_queries: Path | None = Field(
         None,
         description="JSON file of the first-party clients' persisted queries, allow-listed by SHA-256 "
@@ -437,6 +459,15 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return cors_list(self.cors_origins)
+
+    @property
+    def system_name(self) -> str:
+        return system_name(self.province_name)
+
+    @property
+    def serves_graphiql(self) -> bool:
+        """GRAPHIQL when set, else only in development."""
+        return self.environment == "development" if self.graphiql is None else self.graphiql
 
     @property
     def https(self) -> bool:

@@ -165,7 +165,13 @@ def test_unlock_account(cli_env: dict[str, str]) -> None:
         account = await session.scalar(select(Account).where(Account.email == "khoa@phutho.gov.vn"))
         assert account is not None
         await lock(
-            session, account, LockReason.ADMIN, actor=SYSTEM, now=datetime.now(UTC), meta=RequestMeta()
+            session,
+            account,
+            LockReason.ADMIN,
+            actor=SYSTEM,
+            now=datetime.now(UTC),
+            meta=RequestMeta(),
+            system_name="Hệ thống thử",
         )
 
     in_db(cli_env, lock_it)

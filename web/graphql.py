@@ -43,6 +43,7 @@ from schema.persisted import PersistedQueries, PersistedQueryError
 from services.accounts.journal import RequestMeta
 from web.authentication import Refusal, Unauthorized, authenticate, bearer, request_meta, still_admitted
 from web.compiled import ACTOR, DB, CompiledReads, replay
+from web.graphiql import graphiql_page
 from web.live import READMIT_EVERY_SECONDS, REVOKED_MESSAGE, LiveHub
 from web.runtime import RuntimeRef
 
@@ -237,6 +238,10 @@ class GraphQLApp(GraphQL[Context, None]):
             runtime_ref, graphql_schema._schema, self.persisted, enabled=compiled_reads, tracing=tracing
         )
         self.live = LiveHub(runtime_ref, self.compiled.planner, self.still_admitted, enabled=compiled_reads)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our own GraphiQL page (web.graphiql): every file from this server, no other host."""
+        return graphiql_page()
 
     def should_render_graphql_ide(self, request: AsyncHTTPRequestAdapter) -> bool:  # type: ignore[override]
         # A GET with a persisted query's hash and no text is an operation, not a browser.

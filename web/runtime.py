@@ -150,7 +150,8 @@ def policy_from_settings(settings: Settings) -> AccountPolicy:
             issuer=settings.jwt_issuer,
             access_ttl=timedelta(minutes=settings.access_token_minutes),
             refresh_ttl=timedelta(days=settings.refresh_token_days),
-        )
+        ),
+        system_name=settings.system_name,
     )
 
 

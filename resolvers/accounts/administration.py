@@ -86,7 +86,11 @@ class AccountAdminMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await assignments.end_assignment(
-                session, ctx.actor, parse_id(assignment_id, "assignmentId"), journal=ctx.journal
+                session,
+                ctx.actor,
+                parse_id(assignment_id, "assignmentId"),
+                journal=ctx.journal,
+                system_name=ctx.policy.system_name,
             )
             return AccountSaved(account=Account(row=account))
 
@@ -108,6 +112,7 @@ class AccountAdminMutation:
                 parse_id(from_account_id, "fromAccountId"),
                 parse_id(to_account_id, "toAccountId"),
                 journal=ctx.journal,
+                system_name=ctx.policy.system_name,
             )
             return AccountSaved(account=Account(row=successor))
 
@@ -125,7 +130,12 @@ class AccountAdminMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await admin_locks.admin_lock(
-                session, ctx.actor, parse_id(account_id, "accountId"), reason, journal=ctx.journal
+                session,
+                ctx.actor,
+                parse_id(account_id, "accountId"),
+                reason,
+                journal=ctx.journal,
+                system_name=ctx.policy.system_name,
             )
             return AccountSaved(account=Account(row=account))
 
@@ -139,7 +149,11 @@ class AccountAdminMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             account = await admin_locks.admin_unlock(
-                session, ctx.actor, parse_id(account_id, "accountId"), journal=ctx.journal
+                session,
+                ctx.actor,
+                parse_id(account_id, "accountId"),
+                journal=ctx.journal,
+                system_name=ctx.policy.system_name,
             )
             return AccountSaved(account=Account(row=account))
 

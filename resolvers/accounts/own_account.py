@@ -35,7 +35,11 @@ class OwnAccountMutation:
 
         async def command(session: AsyncSession) -> AccountSaved:
             return AccountSaved(
-                account=Account(row=await locks.request_own_lock(session, ctx.actor, journal=ctx.journal))
+                account=Account(
+                    row=await locks.request_own_lock(
+                        session, ctx.actor, journal=ctx.journal, system_name=ctx.policy.system_name
+                    )
+                )
             )
 
         return await run_command(info, command)  # type: ignore[return-value]

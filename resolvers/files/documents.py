@@ -30,7 +30,7 @@ class DocumentQuery:
         return ConversionVerification(
             verification_code=row.verification_code,
             title=row.title,
-            source_system=documents.SYSTEM_NAME,
+            source_system=info.context.settings.system_name,
             issuing_agency=agency,
             converted_at=row.converted_at,
             checksum_sha256=row.source_checksum,
@@ -78,6 +78,7 @@ class DocumentMutation:
                 now=ctx.now,
                 zone=ctx.settings.zone,
                 base_url=ctx.settings.public_base_url,
+                system_name=ctx.settings.system_name,
             )
             url = f"{ctx.settings.public_base_url.rstrip('/')}/xac-minh/{row.verification_code}"
             return PaperConverted(

@@ -63,13 +63,13 @@ async def issue_code(
     )
     minutes = int(ttl.total_seconds() // 60)
     if welcome:
-        subject, body = messages.staff_welcome(code, minutes)
+        subject, body = messages.staff_welcome(code, minutes, system=policy.system_name)
     elif purpose is CodePurpose.VERIFY_CONTACT:
-        subject, body = messages.verification_code(code, minutes)
+        subject, body = messages.verification_code(code, minutes, system=policy.system_name)
     elif purpose is CodePurpose.UNLOCK_ACCOUNT:
-        subject, body = messages.unlock_code(code, minutes)
+        subject, body = messages.unlock_code(code, minutes, system=policy.system_name)
     else:
-        subject, body = messages.reset_code(code, minutes)
+        subject, body = messages.reset_code(code, minutes, system=policy.system_name)
     session.add(
         notification(
             account_id=account.id,

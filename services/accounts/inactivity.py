@@ -45,7 +45,9 @@ async def run_inactivity(session: AsyncSession, *, now: datetime, policy: Accoun
     for account in to_warn:
         reference = account.last_sign_in_at or account.created_at
         lock_on = (reference + policy.inactivity).date()
-        subject, body = messages.inactivity_warning(max(lock_on, (now + policy.min_warning_notice).date()))
+        subject, body = messages.inactivity_warning(
+            max(lock_on, (now + policy.min_warning_notice).date()), system=policy.system_name
+        )
         tell_owner(session, account, "inactivity_warning", subject, body, now=now)
         account.inactivity_warned_at = now
         session.add(
@@ -69,6 +71,14 @@ async def run_inactivity(session: AsyncSession, *, now: datetime, policy: Accoun
         )
     ).all()
     for account in to_lock:
-        await lock(session, account, LockReason.INACTIVITY, actor=SYSTEM, now=now, meta=SYSTEM_META)
+        await lock(
+            session,
+            account,
+            LockReason.INACTIVITY,
+            actor=SYSTEM,
+            now=now,
+            meta=SYSTEM_META,
+            system_name=policy.system_name,
+        )
     await session.flush()
     return InactivityRun(len(to_warn), len(to_lock))

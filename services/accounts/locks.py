@@ -30,8 +30,9 @@ async def lock(
     actor: Actor,
     now: datetime,
     meta: RequestMeta,
+    system_name: str,
 ) -> None:
-    """Lock, revoke every session, and tell the owner."""
+    """Lock, revoke every session, and tell the owner (the message signed `system_name`)."""
     account.status = AccountStatus.LOCKED
     account.lock_reason = reason
     account.locked_at = now
@@ -47,7 +48,7 @@ async def lock(
             detail={"reason": reason.value},
         )
     )
-    subject, body = messages.locked(reason.value)
+    subject, body = messages.locked(reason.value, system=system_name)
     tell_owner(session, account, "account_locked", subject, body, now=now)
     await session.flush()
 
@@ -56,9 +57,19 @@ def lock_text(account: Account) -> str:
     return messages.LOCK_REASONS[account.lock_reason.value if account.lock_reason else "ADMIN"]
 
 
-async def request_own_lock(session: AsyncSession, actor: Actor, *, journal: Journal) -> Account:
+async def request_own_lock(
+    session: AsyncSession, actor: Actor, *, journal: Journal, system_name: str
+) -> Account:
     account = await own_account(session, actor)
-    await lock(session, account, LockReason.OWNER_REQUEST, actor=actor, now=journal.now, meta=journal.meta)
+    await lock(
+        session,
+        account,
+        LockReason.OWNER_REQUEST,
+        actor=actor,
+        now=journal.now,
+        meta=journal.meta,
+        system_name=system_name,
+    )
     return account
 
 
@@ -69,6 +80,7 @@ async def unlock(
     actor: Actor,
     now: datetime,
     meta: RequestMeta,
+    system_name: str,
     via: str | None = None,
 ) -> None:
     account.status = (
@@ -102,6 +114,6 @@ async def unlock(
         )
         .values(used_at=now)
     )
-    subject, body = messages.unlocked()
+    subject, body = messages.unlocked(system=system_name)
     tell_owner(session, account, "account_unlocked", subject, body, now=now)
     await session.flush()

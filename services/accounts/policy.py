@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from auth.tokens import TokenConfig
+from core.settings import DEFAULT_PROVINCE, system_name
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class AccountPolicy:
     registration_per_address: int = 10
     codes_per_destination: int = 5  # per `code_window`
     code_window: timedelta = timedelta(hours=1)
+    system_name: str = system_name(DEFAULT_PROVINCE)  # signs the messages (Settings.system_name)
     app_scopes: frozenset[str] = field(
         default_factory=lambda: frozenset({"catalog:read", "dossier-status:read", "feedback:submit"})
     )

@@ -132,7 +132,9 @@ async def _tell_taken(
         )
         told = await journal.hit(f"notice:register:{account.id}", window=policy.code_window)
         if told <= policy.codes_per_destination:
-            subject, body = messages.registration_attempt([TAKEN_WHAT[f] for f in fields])
+            subject, body = messages.registration_attempt(
+                [TAKEN_WHAT[f] for f in fields], system=policy.system_name
+            )
             tell_owner(session, account, "registration_attempt", subject, body, now=journal.now)
     await session.flush()
 

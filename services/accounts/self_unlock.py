@@ -87,4 +87,12 @@ async def unlock_with_code(
     await session.refresh(account, with_for_update=True)
     if not _self_unlockable(account):
         raise bad
-    await unlock(session, account, actor=person(account), now=journal.now, meta=journal.meta, via="code")
+    await unlock(
+        session,
+        account,
+        actor=person(account),
+        now=journal.now,
+        meta=journal.meta,
+        system_name=policy.system_name,
+        via="code",
+    )

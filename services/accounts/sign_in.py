@@ -63,7 +63,13 @@ async def _record_failure(
     await session.refresh(account, with_for_update=True)
     if failures >= policy.lock_after_failures and account.status is AccountStatus.ACTIVE:
         await lock(
-            session, account, LockReason.FAILED_SIGN_INS, actor=anonymous, now=journal.now, meta=journal.meta
+            session,
+            account,
+            LockReason.FAILED_SIGN_INS,
+            actor=anonymous,
+            now=journal.now,
+            meta=journal.meta,
+            system_name=policy.system_name,
         )
 
 

@@ -41,8 +41,6 @@ from services.files import store_bytes
 from services.vault import download_basis
 from storage.s3 import ObjectStore
 
-SYSTEM_NAME = "Hệ thống thông tin giải quyết thủ tục hành chính tỉnh"
-
 
 class SlipForm(enum.Enum):
     RECEIPT = "RECEIPT"  # mẫu 01
@@ -242,8 +240,10 @@ async def convert(
     now: datetime,
     zone: ZoneInfo,
     base_url: str,
+    system_name: str,
 ) -> tuple[PaperConversion, StoredFile]:
-    """Render an electronic document the caller may read as a printable, verifiable paper."""
+    """Render an electronic document the caller may read as a printable, verifiable paper, naming
+    the system it comes from (`Settings.system_name`)."""
     source = await session.get(StoredFile, file_id)
     if source is None or await download_basis(session, actor, source, now=now) is None:
         raise NotFound("tệp", str(file_id))
@@ -266,7 +266,7 @@ async def convert(
     pdf = conversion(
         Conversion(
             title=source.filename,
-            source_system=SYSTEM_NAME,
+            source_system=system_name,
             converted_by=who,
             converted_at=now,
             source_description=description,

@@ -21,7 +21,7 @@ from app import create_app
 from auth.actor import SYSTEM
 from auth.oidc import OidcClient, OidcConfig
 from core.clock import FixedClock
-from core.settings import Settings
+from core.settings import DEFAULT_PROVINCE, Settings, system_name
 from models.accounts import Account, AccountStatus, CitizenProfile, LockReason, OidcLogin, SecurityEvent
 from services.accounts.journal import RequestMeta
 from services.accounts.locks import lock
@@ -47,6 +47,8 @@ ME = """{ me { id kind status displayName emailVerified
 
 CITIZEN_ID = str(DEFAULT_USER["citizen_id"])
 SUBJECT = str(DEFAULT_USER["sub"])
+
+SYSTEM_NAME = system_name(DEFAULT_PROVINCE)
 
 
 @pytest.fixture
@@ -371,7 +373,9 @@ async def test_a_locked_account_is_refused(
     first = await national_sign_in(oidc_client, browser, provider)
     assert first["__typename"] == "SignedIn", first
     account = await session.get_one(Account, uuid.UUID(first["session"]["account"]["id"]))
-    await lock(session, account, LockReason.ADMIN, actor=SYSTEM, now=NOW, meta=RequestMeta())
+    await lock(
+        session, account, LockReason.ADMIN, actor=SYSTEM, now=NOW, meta=RequestMeta(), system_name=SYSTEM_NAME
+    )
     await session.commit()
 
     result = await national_sign_in(oidc_client, browser, provider)
@@ -388,7 +392,15 @@ async def test_a_locked_registered_account_is_refused_and_not_linked(
     registered = await register(oidc_client, 1, citizenId=CITIZEN_ID)
     assert registered["__typename"] == "Registered", registered
     account = await account_by_email(session, citizen_input(1)["email"])
-    await lock(session, account, LockReason.DECEASED, actor=SYSTEM, now=NOW, meta=RequestMeta())
+    await lock(
+        session,
+        account,
+        LockReason.DECEASED,
+        actor=SYSTEM,
+        now=NOW,
+        meta=RequestMeta(),
+        system_name=SYSTEM_NAME,
+    )
     await session.commit()
 
     result = await national_sign_in(oidc_client, browser, provider)

@@ -356,10 +356,13 @@ async def test_the_whole_path(
     checked = (await gql(client, verify, {"c": paper["verificationCode"]}))["data"]["conversionVerify"]
     assert checked["title"] == "giay-phep.pdf"
     assert checked["checksumSha256"] == hashlib.sha256(PDF).hexdigest()
+    assert checked["sourceSystem"] == settings.system_name  # with the province (PROVINCE_NAME)
+    assert settings.system_name.endswith("tỉnh Phú Thọ")
     assert (await gql(client, verify, {"c": "KHONGCO"}))["data"]["conversionVerify"] is None
     paper_pdf = await _fetch(client, s.citizen, paper["file"]["id"])
     paper_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(paper_pdf)).pages)
     assert "BẢN CHUYỂN ĐỔI TỪ VĂN BẢN ĐIỆN TỬ" in paper_text
+    assert settings.system_name in " ".join(paper_text.split())  # the paper names its system
     image = pdfium.PdfDocument(paper_pdf)[0].render(scale=3).to_pil()
     decoded = [b.text for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
     assert decoded == [paper["verificationUrl"]]
@@ -368,6 +371,7 @@ async def test_the_whole_path(
     assert page.status_code == 200
     assert "Bản giấy này được chuyển đổi từ văn bản điện tử" in page.text
     assert hashlib.sha256(PDF).hexdigest() in page.text
+    assert f"<footer>{settings.system_name}</footer>" in page.text
     assert (await client.get("/xac-minh/KHONGCO")).status_code == 404
     public = await client.get(f"/tra-cuu/{closed['code']}")
     assert "đã trả kết quả" in public.text

@@ -2,9 +2,10 @@
 Playwright through its executable path — no Playwright browser download), against a live app
 process. Screenshots go to tests/artifacts/ for a person to look at.
 
-`make test` installs Chromium (scripts/install-chromium.sh) and GraphiQL's pinned files from the
-npm registry (scripts/fetch-graphiql-assets.sh); run on their own, the tests call the same
-scripts when something is missing, and fail if it still is — they never skip.
+`make test` installs Chromium (scripts/install-chromium.sh); run on their own, the tests call the
+same script when it is missing, and fail if it still is — they never skip. GraphiQL needs nothing
+fetched: its files ship with the service (assets/graphiql/), and its test runs with every other
+host unreachable.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from core.settings import DEFAULT_PROVINCE, system_name
 from tests.conftest import CALENDAR, Servers
 from tests.live.conftest import LiveSite
 
@@ -40,7 +43,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-GRAPHIQL_ASSETS = ROOT / ".tools" / "graphiql-assets"
 
 
 def _ensure(present: Callable[[], bool], script: str, what: str) -> None:
@@ -57,10 +59,6 @@ def _chromium() -> bool:
     return Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
 
 
-def _graphiql_files() -> bool:
-    return (GRAPHIQL_ASSETS / "graphiql@3.8.3" / "graphiql.min.js").is_file()
-
-
 PHONE: ViewportSize = {"width": 375, "height": 667}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
@@ -72,6 +70,7 @@ class PublicWorld:
     procedure_name: str
     verification_code: str
     checksum: str
+    procedure_code: str
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +80,7 @@ def world(live_site: LiveSite, servers: Servers) -> PublicWorld:
     async def make() -> PublicWorld:
         from auth.actor import Actor, ActorKind
         from auth.roles import StaffRole
-        from models.catalog import ProcedureVersion
+        from models.catalog import Procedure, ProcedureVersion
         from models.dossiers import Dossier, DossierAttachment, DossierStep, StoredFile
         from services.documents.issue import convert
         from services.dossiers import generator
@@ -109,6 +108,7 @@ def world(live_site: LiveSite, servers: Servers) -> PublicWorld:
                     )
                 )
                 version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
+                procedure = await session.get_one(Procedure, version.procedure_id)
                 scan = await session.scalar(
                     select(StoredFile)
                     .join(DossierAttachment, DossierAttachment.file_id == StoredFile.id)
@@ -118,10 +118,19 @@ def world(live_site: LiveSite, servers: Servers) -> PublicWorld:
                 assert scan is not None
                 admin = Actor(ActorKind.SYSTEM, name="kiểm thử", roles={StaffRole.SYSTEM_ADMIN: None})
                 paper, _ = await convert(
-                    session, store, admin, scan.id, now=now, zone=CALENDAR.zone, base_url="http://127.0.0.1"
+                    session,
+                    store,
+                    admin,
+                    scan.id,
+                    now=now,
+                    zone=CALENDAR.zone,
+                    base_url="http://127.0.0.1",
+                    system_name=system_name(DEFAULT_PROVINCE),
                 )
                 await session.commit()
-                return PublicWorld(dossier.code, steps, version.name, paper.verification_code, scan.sha256)
+                return PublicWorld(
+                    dossier.code, steps, version.name, paper.verification_code, scan.sha256, procedure.code
+                )
         finally:
             await engine.dispose()
 
@@ -184,6 +193,8 @@ def test_lookup_page_on_a_phone_without_javascript(
     assert [i.splitlines()[0] for i in items] == world.step_names
     assert "đã xong" in items[0]
     assert any("đang xử lý, hạn" in i for i in items)
+    # The footer names the system with its province (PROVINCE_NAME, the demo's by default).
+    expect(page.locator("footer")).to_have_text(system_name(DEFAULT_PROVINCE))
     # Nothing personal on the public page.
     assert "09" not in "".join(values[3:])
     _fits_the_width(page, PHONE["width"])
@@ -231,32 +242,57 @@ def test_verification_page_on_a_phone_and_a_desktop(
     missing.close()
 
 
-def _serve_cdn_from_npm(route: Route) -> None:
-    """unpkg.com is out of reach here: answer with the same files from the npm packages."""
-    path = route.request.url.removeprefix("https://unpkg.com/").split("?")[0]
-    local = GRAPHIQL_ASSETS / path
-    if not local.is_file():
-        route.abort()
-        return
-    content_type = "text/css" if path.endswith(".css") else "application/javascript"
-    route.fulfill(
-        status=200,
-        body=local.read_bytes(),
-        headers={"Content-Type": content_type, "Access-Control-Allow-Origin": "*"},
-    )
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+    window.__violations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
 
 
-def test_graphiql_runs_a_query(browser: Browser, live_site: LiveSite, world: PublicWorld) -> None:
-    _ensure(_graphiql_files, "fetch-graphiql-assets.sh", "GraphiQL's files not fetched")
+def test_graphiql_offline_runs_a_query_and_a_subscription(
+    browser: Browser, live_site: LiveSite, world: PublicWorld
+) -> None:
+    """With every request to another host refused, GraphiQL loads from this server alone (its
+    policy refuses nothing it needs), answers a query over HTTP and a subscription over the
+    websocket, and never tried to reach another host."""
     context = browser.new_context(viewport=DESKTOP)
-    context.route("https://unpkg.com/**", _serve_cdn_from_npm)
+    outside: list[str] = []
+
+    def only_local(route: Route) -> None:
+        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", only_local)
+    context.add_init_script(_VIOLATIONS)
     page = context.new_page()
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
     query = f'{{ dossierStatus(code: "{world.dossier_code}") {{ public {{ code status }} }} }}'
-    page.goto(f"{live_site.bases[0]}/graphql?q={query}")
+    page.goto(f"{live_site.bases[0]}/graphql?q={quote(query)}")
     expect(page.get_by_test_id("graphiql-container")).to_be_visible(timeout=20_000)
     page.locator(".graphiql-execute-button").click()
     result = page.locator(".result-window")
     expect(result).to_contain_text(world.dossier_code, timeout=20_000)
     expect(result).to_contain_text('"status": "IN_PROGRESS"')
     _shot(page, "graphiql")
+
+    subscription = f'subscription {{ procedureChanged(code: "{world.procedure_code}") {{ code name }} }}'
+    page.goto(f"{live_site.bases[0]}/graphql?q={quote(subscription)}")
+    expect(page.get_by_test_id("graphiql-container")).to_be_visible(timeout=20_000)
+    page.locator(".graphiql-execute-button").click()
+    expect(result).to_contain_text(world.procedure_name, timeout=20_000)
+    assert sockets  # the subscription went over a websocket, to this server
+    assert all(urlsplit(url).hostname in LOCAL_HOSTS for url in sockets), sockets
+    assert page.evaluate("window.__violations") == []
+    assert outside == []
+    assert seen
+    assert all(urlsplit(url).hostname in LOCAL_HOSTS or url.startswith("data:") for url in seen)
+    assert any("/graphiql/assets/graphiql@3.8.3/graphiql.min.js" in url for url in seen)
     context.close()

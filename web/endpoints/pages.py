@@ -16,7 +16,7 @@ from auth.actor import ANONYMOUS
 from core.db import SessionFactory
 from models.catalog import Agency, ProcedureVersion
 from services.accounts.journal import Journal, RequestMeta
-from services.documents.issue import SYSTEM_NAME, verify
+from services.documents.issue import verify
 from services.dossiers.queries import lookup, steps_by_dossier_ids
 from services.dossiers.workflow import STATUS_LABELS
 from services.lookup_limits import LOOKUP_REFUSED, LookupLimiter, RateLimit, lookup_keys, within
@@ -30,12 +30,13 @@ dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 ol{padding-left:1.3rem}li{margin-bottom:.5rem}small{color:#555}footer{margin-top:2rem;font-size:.85rem;color:#555}"""
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(title: str, body: str, status: int = 200, *, system: str) -> HTMLResponse:
+    """A public page; its footer names the system (`Settings.system_name`, with the province)."""
     html = (
         f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
         f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}"
-        f"<footer>{escape(SYSTEM_NAME)}</footer></body></html>"
+        f"<footer>{escape(system)}</footer></body></html>"
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -55,6 +56,8 @@ def lookup_page(
     rate: RateLimit | None = None,
     now: datetime | None = None,
     limiter: LookupLimiter | None = None,
+    *,
+    system_name: str,
 ) -> Page:
     async def page(request: Request) -> HTMLResponse:
         code = request.path_params["code"]
@@ -62,13 +65,20 @@ def lookup_page(
             address = request.client.host if request.client else None
             journal = Journal(factory, RequestMeta(address=address), now)
             if not await within(journal, lookup_keys(ANONYMOUS, address), rate, limiter):
-                refused = _page("Tạm dừng tra cứu", f"<p>{escape(LOOKUP_REFUSED)}</p>", 429)
+                refused = _page(
+                    "Tạm dừng tra cứu", f"<p>{escape(LOOKUP_REFUSED)}</p>", 429, system=system_name
+                )
                 refused.headers["Retry-After"] = str(rate.retry_after(now))
                 return refused
         async with factory() as session:
             found = await lookup(session, code)
             if found is None or found.dossier.code is None:
-                return _page("Không tìm thấy hồ sơ", f"<p>Không có hồ sơ mã <b>{escape(code)}</b>.</p>", 404)
+                return _page(
+                    "Không tìm thấy hồ sơ",
+                    f"<p>Không có hồ sơ mã <b>{escape(code)}</b>.</p>",
+                    404,
+                    system=system_name,
+                )
             d = found.dossier
             version = await session.get(ProcedureVersion, d.procedure_version_id)
             agency = await session.get(Agency, d.receiving_agency_id)
@@ -94,24 +104,24 @@ def lookup_page(
                     state = "chưa đến bước này"
                 items.append(f"<li>{escape(step.name)}<br><small>{state}</small></li>")
             body += "<h2>Quá trình giải quyết</h2><ol>" + "".join(items) + "</ol>"
-        return _page("Tra cứu hồ sơ", body)
+        return _page("Tra cứu hồ sơ", body, system=system_name)
 
     return page
 
 
-def verification_page(factory: SessionFactory, zone: ZoneInfo) -> Page:
+def verification_page(factory: SessionFactory, zone: ZoneInfo, *, system_name: str) -> Page:
     async def page(request: Request) -> HTMLResponse:
         code = request.path_params["code"]
         async with factory() as session:
             found = await verify(session, code)
         if found is None:
             body = f'<p class="no">Không có bản chuyển đổi nào mang mã <b>{escape(code)}</b>.</p>'
-            return _page("Xác minh bản chuyển đổi", body, 404)
+            return _page("Xác minh bản chuyển đổi", body, 404, system=system_name)
         row, agency = found
         rows = [
             ("Mã xác minh", row.verification_code),
             ("Văn bản gốc", row.title),
-            ("Hệ thống", SYSTEM_NAME),
+            ("Hệ thống", system_name),
             ("Cơ quan chuyển đổi", agency or "—"),
             ("Thời điểm chuyển đổi", _when(row.converted_at, zone)),
             ("SHA-256 văn bản gốc", row.source_checksum),
@@ -121,7 +131,7 @@ def verification_page(factory: SessionFactory, zone: ZoneInfo) -> Page:
             + "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows)
             + "</dl>"
         )
-        return _page("Xác minh bản chuyển đổi", body)
+        return _page("Xác minh bản chuyển đổi", body, system=system_name)
 
     return page
 
@@ -130,10 +140,13 @@ async def lookup_endpoint(rt: Runtime, request: Request) -> Response:
     """`GET /tra-cuu/{code}`, rate limited like the public lookup."""
     s = rt.settings
     rate = RateLimit(s.lookup_rate_limit, timedelta(seconds=s.lookup_rate_window_seconds))
-    handler = lookup_page(rt.session_factory, s.zone, rate, rt.clock.now(), rt.lookups)
+    handler = lookup_page(
+        rt.session_factory, s.zone, rate, rt.clock.now(), rt.lookups, system_name=s.system_name
+    )
     return await handler(request)
 
 
 async def verification_endpoint(rt: Runtime, request: Request) -> Response:
     """`GET /xac-minh/{code}`."""
-    return await verification_page(rt.session_factory, rt.settings.zone)(request)
+    s = rt.settings
+    return await verification_page(rt.session_factory, s.zone, system_name=s.system_name)(request)

@@ -114,7 +114,7 @@ async def assign_role(
 
 
 async def end_assignment(
-    session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, *, journal: Journal
+    session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, *, journal: Journal, system_name: str
 ) -> Account:
     """End a role. A staff member left with no role is no longer assigned: the account locks."""
     require_admin(actor)
@@ -145,7 +145,15 @@ async def end_assignment(
         .limit(1)
     )
     if remaining is None and account.status is not AccountStatus.LOCKED:
-        await lock(session, account, LockReason.UNASSIGNED, actor=actor, now=journal.now, meta=journal.meta)
+        await lock(
+            session,
+            account,
+            LockReason.UNASSIGNED,
+            actor=actor,
+            now=journal.now,
+            meta=journal.meta,
+            system_name=system_name,
+        )
     else:
         account.token_version += 1  # the old roles must not live on in issued tokens
     await session.flush()

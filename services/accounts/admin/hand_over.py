@@ -20,7 +20,13 @@ from services.errors import FieldIssue, Forbidden, Issues, ValidationFailed
 
 
 async def hand_over(
-    session: AsyncSession, actor: Actor, from_id: uuid.UUID, to_id: uuid.UUID, *, journal: Journal
+    session: AsyncSession,
+    actor: Actor,
+    from_id: uuid.UUID,
+    to_id: uuid.UUID,
+    *,
+    journal: Journal,
+    system_name: str,
 ) -> Account:
     """Bàn giao: a departing staff member's roles pass to a successor, the departing account
     hands its roles back and locks (no longer assigned).
@@ -47,7 +53,15 @@ async def hand_over(
     )
     await session.flush()
     if departing.status is not AccountStatus.LOCKED:
-        await lock(session, departing, LockReason.UNASSIGNED, actor=actor, now=journal.now, meta=journal.meta)
+        await lock(
+            session,
+            departing,
+            LockReason.UNASSIGNED,
+            actor=actor,
+            now=journal.now,
+            meta=journal.meta,
+            system_name=system_name,
+        )
     await session.flush()
     return successor
 

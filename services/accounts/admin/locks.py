@@ -19,7 +19,13 @@ ADMIN_LOCK_REASONS = frozenset({LockReason.DECEASED, LockReason.DISSOLVED, LockR
 
 
 async def admin_lock(
-    session: AsyncSession, actor: Actor, account_id: uuid.UUID, reason: LockReason, *, journal: Journal
+    session: AsyncSession,
+    actor: Actor,
+    account_id: uuid.UUID,
+    reason: LockReason,
+    *,
+    journal: Journal,
+    system_name: str,
 ) -> Account:
     require_admin(actor)
     if reason not in ADMIN_LOCK_REASONS:
@@ -33,12 +39,14 @@ async def admin_lock(
         raise ValidationFailed([FieldIssue(("reason",), "WRONG_KIND", "Chỉ áp dụng cho tài khoản tổ chức.")])
     if account.status is AccountStatus.LOCKED:
         return account
-    await lock(session, account, reason, actor=actor, now=journal.now, meta=journal.meta)
+    await lock(
+        session, account, reason, actor=actor, now=journal.now, meta=journal.meta, system_name=system_name
+    )
     return account
 
 
 async def admin_unlock(
-    session: AsyncSession, actor: Actor, account_id: uuid.UUID, *, journal: Journal
+    session: AsyncSession, actor: Actor, account_id: uuid.UUID, *, journal: Journal, system_name: str
 ) -> Account:
     require_admin(actor)
     account = await manageable(session, actor, account_id)
@@ -46,5 +54,5 @@ async def admin_unlock(
         return account
     if account.lock_reason in (LockReason.DECEASED, LockReason.DISSOLVED) and not actor.is_system_admin:
         raise Forbidden("Chỉ quản trị hệ thống được mở khoá tài khoản này.")
-    await unlock(session, account, actor=actor, now=journal.now, meta=journal.meta)
+    await unlock(session, account, actor=actor, now=journal.now, meta=journal.meta, system_name=system_name)
     return account

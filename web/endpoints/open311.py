@@ -45,7 +45,7 @@ from services.errors import DomainError, Forbidden, ValidationFailed
 from services.feedback import lifecycle, submission
 from services.feedback.classification import Deadlines
 from services.feedback.submission import Submission
-from web.authentication import Refusal, Unauthorized, authenticate, request_meta
+from web.authentication import Refusal, Unauthorized, authenticate, check_presented, request_meta
 from web.runtime import Runtime
 
 GENERAL = "CHUNG"
@@ -179,6 +179,8 @@ async def open311_endpoint(rt: Runtime, request: Request) -> Response:
 
 
 async def _dispatch(rt: Runtime, request: Request, resource: str, fmt: str) -> Response:
+    if request.method == "GET":
+        await _check_reader(rt, request)
     if resource == "discovery" and request.method == "GET":
         return _discovery(fmt, rt.settings.public_base_url)
     if resource == "services" and request.method == "GET":
@@ -262,6 +264,19 @@ async def _post(rt: Runtime, request: Request, fmt: str) -> Response:
             raise GeoReportError(400, error.message) from None
         await session.commit()
     return _render(fmt, "service_requests", "request", [created], status=201)
+
+
+async def _check_reader(rt: Runtime, request: Request) -> None:
+    """Reading is public; an `api_key` (or bearer token) sent anyway must be good: a bad one is
+    refused with 401 as on every endpoint, never read as anonymous."""
+    header = request.headers.get("authorization", "")
+    token = (
+        header[7:].strip() if header.lower().startswith("bearer ") else request.query_params.get("api_key")
+    )
+    try:
+        await check_presented(rt, request, token or None)
+    except Refusal as refusal:
+        raise GeoReportError(refusal.status, refusal.message, refusal.headers) from None
 
 
 async def _caller(rt: Runtime, request: Request, token: str | None) -> Actor:

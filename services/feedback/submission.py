@@ -49,6 +49,7 @@ class Submission:
     address: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    location: str | None = None  # where it happened (published with the answer), not who asks
     field_code: str | None = None
 
 
@@ -109,6 +110,8 @@ def _check_text(issues: Issues, sub: Submission) -> None:
         issues.add(("content",), "TOO_SHORT", "Nội dung tối thiểu 10 ký tự.")
     elif len(content) > 10_000:
         issues.add(("content",), "TOO_LONG", "Nội dung tối đa 10.000 ký tự.")
+    if sub.location and len(sub.location.strip()) > 500:
+        issues.add(("locationAddress",), "TOO_LONG", "Địa điểm tối đa 500 ký tự.")
     if sub.latitude is not None and not -90 <= sub.latitude <= 90:
         issues.add(("latitude",), "OUT_OF_RANGE", "Vĩ độ từ -90 đến 90.")
     if sub.longitude is not None and not -180 <= sub.longitude <= 180:
@@ -236,6 +239,7 @@ def _new_inquiry(
         submitter_email=(account.email if account else (sub.email or "").strip() or None),
         submitter_phone=(account.phone if account else (sub.phone or "").strip() or None),
         submitter_address=(sub.address or "").strip() or None,
+        location_address=(sub.location or "").strip() or None,
         entered_by_id=actor.id if actor.kind is ActorKind.STAFF else None,
         app_client_id=actor.client_id if actor.kind is ActorKind.APP else None,
         procedure_id=subject.procedure.id if subject.procedure else None,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.catalog import Agency
 from models.feedback import Inquiry, InquiryChannel
 from tests.accounts.test_apps import app_token, registered_app
+from tests.documented import assert_documented
 from tests.feedback.test_inquiries import ANSWER, FORWARD, REVIEW, people, run
 
 BASE = "/open311/v2"
@@ -79,6 +80,7 @@ async def test_an_app_files_a_feedback_and_follows_it(
         f"{BASE}/requests.json", data=REPORT, headers={"Authorization": f"Bearer {token}"}
     )
     assert filed.status_code == 201, filed.text
+    assert_documented("open311-created", filed.json())
     code = filed.json()[0]["service_request_id"]
     assert code.startswith("PA-")
     row = await session.scalar(select(Inquiry).where(Inquiry.code == code))
@@ -95,6 +97,7 @@ async def test_an_app_files_a_feedback_and_follows_it(
     assert listed[0]["description"] is None
     assert listed[0]["lat"] is None
     assert listed[0]["address"] is None
+    assert_documented("open311-request", listed)
     assert listed[0]["service_code"] == "XAYDUNG"
     assert (await client.get(f"{BASE}/requests.json", params={"status": "closed"})).json() == []
     assert (await client.get(f"{BASE}/requests.json", params={"status": "maybe"})).status_code == 400
@@ -120,7 +123,9 @@ async def test_an_app_files_a_feedback_and_follows_it(
     )
     assert answered["__typename"] == "InquiryChanged", answered
     await run(client, REVIEW, staff["focal"], id=str(row.id), p=True)
-    one = (await client.get(f"{BASE}/requests/{code}.json")).json()[0]
+    published = (await client.get(f"{BASE}/requests/{code}.json")).json()
+    assert_documented("open311-request", published)
+    one = published[0]
     assert one["status"] == "closed"
     assert one["status_notes"].startswith("Đã kiểm tra")
     assert "0912345678" not in one["description"]

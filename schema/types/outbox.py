@@ -73,8 +73,10 @@ class EventConsumer:
         if self._backlog is not None:
             return self._backlog
         async with info.context.db.session() as session:
-            (row,) = await outbox.backlog(session, name=self.name)
-        return ConsumerBacklog.from_row(row)
+            rows = await outbox.backlog(session, name=self.name)
+        if not rows:  # removed meanwhile: nothing left to deliver to it
+            return ConsumerBacklog.from_row(outbox.ConsumerBacklog(self.name, self.active, 0, 0, None, 0))
+        return ConsumerBacklog.from_row(rows[0])
 
     @classmethod
     def from_row(cls, r: ConsumerRow, *, backlog: ConsumerBacklog | None = None) -> EventConsumer:

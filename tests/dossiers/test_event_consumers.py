@@ -36,7 +36,7 @@ from tests.dossiers.test_outbox import (
 LIST = """{ eventConsumers { name url kind active state actions previousSecretUntil createdAt
     backlog { pendingEvents pendingDossiers oldestPendingAt retryingDossiers } } }"""
 REGISTER = """mutation($n: String!, $u: String!) { r: eventConsumerRegister(name: $n, url: $u) {
-    __typename ... on EventConsumerRegistered { secret } } }"""
+    __typename ... on EventConsumerRegistered { secret consumer { state backlog { pendingEvents } } } } }"""
 PAUSE = """mutation($n: String!, $a: Boolean!) { r: eventConsumerSetActive(name: $n, active: $a) {
     __typename ... on EventConsumerSaved { consumer { name active state } } } }"""
 REMOVE = """mutation($n: String!, $k: String) { r: eventConsumerRemove(name: $n, idempotencyKey: $k) {
@@ -75,6 +75,11 @@ async def test_the_list_shows_each_consumer_without_its_secret(
     for name in ("b-hook", "a-hook"):
         made = await admin_gql(client, REGISTER, {"n": name, "u": f"https://{name}.example/dvc"})
         secrets.append(made["r"]["secret"])
+        # Its queue, read in the same request: every event of the database is still to send.
+        assert made["r"]["consumer"]["state"] == "ACTIVE"
+        assert made["r"]["consumer"]["backlog"]["pendingEvents"] == await session.scalar(
+            select(func.count()).select_from(DossierEvent)
+        )
     filtered = """mutation { eventConsumerSetActions(name: "a-hook", actions: ["RETURN", "RECEIVE"]) {
         __typename } }"""
     assert (await admin_gql(client, filtered))["eventConsumerSetActions"][

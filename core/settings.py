@@ -142,8 +142,9 @@ class Settings(BaseSettings):
     )
     feedback_focal_agency: str | None = Field(
         None,
-        description="Code of the agency whose focal point receives feedback not about a named agency, "
-        "procedure or dossier. Unset: the province's one-stop unit (a top-level one-stop agency).",
+        description="Where the search starts for the agency that receives feedback not about a named "
+        "agency, procedure or dossier: the nearest one-stop unit with a focal point, this one or below "
+        "(services/feedback/routing.py). Unset: from the top of the tree.",
     )
     smtp_host: str | None = Field(None, description="SMTP relay for e-mail notifications; unset: no e-mail.")
     smtp_port: int = Field(587, ge=1, le=65535)

@@ -130,6 +130,7 @@ class Agency(UUIDPk, Timestamps, Base):
     fee_account_bank: Mapped[str | None] = mapped_column(String(200))
     fee_account_holder: Mapped[str | None] = mapped_column(String(300))
     support_phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))  # the official, published address
     address: Mapped[str | None] = mapped_column(String(500))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)

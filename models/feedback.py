@@ -81,6 +81,9 @@ class Inquiry(UUIDPk, Base):
     procedure_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("procedures.id"), index=True)
     agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
     dossier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dossiers.id"))
+    # Where it happened, as the submitter described it (Open311 `address_string`); published with
+    # the answer, redacted like it. Not the submitter's own address (`submitter_address`).
+    location_address: Mapped[str | None] = mapped_column(String(500))
     latitude: Mapped[float | None] = mapped_column()
     longitude: Mapped[float | None] = mapped_column()
     # Routing: the focal point's unit, the field chosen when classifying, the competent agency.

@@ -122,6 +122,7 @@ class FeedbackMutation:
                 dossier_id=parse_id(input.dossier_id, "dossierId") if input.dossier_id else None,
                 latitude=input.latitude,
                 longitude=input.longitude,
+                location=input.location_address,
             )
 
         return await _guarded(info, sub, lambda s: _create(info, "inquirySubmit", s, idempotency_key))

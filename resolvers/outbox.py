@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from models.dossiers import ConsumerKind
 from resolvers.common import run_command
 from schema.context import Context
 from schema.payloads.outbox import (
     EventConsumerRegistered,
+    EventConsumerRemoved,
     EventConsumerSaved,
     EventConsumerSecretRotated,
     RegisterResult,
+    RemoveResult,
     RotateResult,
     SetActionsResult,
     SetActiveResult,
 )
 from schema.permissions import SYSTEM_ADMIN
 from schema.types.outbox import ConsumerBacklog, EventConsumer
-from services import outbox
+from services import idempotency, outbox
 
 
 @strawberry.type
@@ -30,16 +34,23 @@ class OutboxQuery:
     async def outbox_backlog(self, info: Info[Context, None]) -> list[ConsumerBacklog]:
         async with info.context.db.session() as session:
             rows = await outbox.backlog(session)
+        return [ConsumerBacklog.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description=(
+            "Các nơi nhận sự kiện hồ sơ theo tên, với trạng thái, bộ lọc thao tác và hàng đợi "
+            "(khoá ký không bao giờ hiển thị lại)."
+        ),
+        extensions=SYSTEM_ADMIN,
+    )
+    async def event_consumers(self, info: Info[Context, None]) -> list[EventConsumer]:
+        async with info.context.db.session() as session:
+            rows = await outbox.list_consumers(session, info.context.actor)
+            queues = {b.name: b for b in await outbox.backlog(session)}
         return [
-            ConsumerBacklog(
-                name=r.name,
-                active=r.active,
-                pending_events=r.pending_events,
-                pending_dossiers=r.pending_dossiers,
-                oldest_pending_at=r.oldest_pending_at,
-                retrying_dossiers=r.retrying_dossiers,
-            )
+            EventConsumer.from_row(r, backlog=ConsumerBacklog.from_row(queues[r.name]))
             for r in rows
+            if r.name in queues
         ]
 
 
@@ -55,7 +66,14 @@ class OutboxMutation:
 
         return await run_command(info, command)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Bật hoặc tắt một nơi nhận.", extensions=SYSTEM_ADMIN)
+    @strawberry.mutation(
+        description=(
+            "Tạm dừng (`active: false`) hoặc tiếp tục (`true`) một nơi nhận. Khi tạm dừng không có yêu "
+            "cầu nào được gửi, các sự kiện vẫn được giữ; khi tiếp tục, nơi nhận nhận lần lượt mọi sự kiện "
+            "còn thiếu, đúng thứ tự từng hồ sơ, từ chỗ đã dừng."
+        ),
+        extensions=SYSTEM_ADMIN,
+    )
     async def event_consumer_set_active(
         self, info: Info[Context, None], name: str, active: bool
     ) -> SetActiveResult:
@@ -96,5 +114,56 @@ class OutboxMutation:
         async def command(session: AsyncSession) -> EventConsumerSaved:
             row = await outbox.set_actions(session, ctx.actor, name, actions)
             return EventConsumerSaved(consumer=EventConsumer.from_row(row))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description=(
+            "Xoá một webhook cùng vị trí giao của nó: các sự kiện nó chưa nhận không còn được gửi, "
+            "nhưng vẫn nằm trong nhật ký hồ sơ; đăng ký lại cùng tên là một nơi nhận mới, nhận lại từ "
+            "sự kiện đầu tiên. Gửi lại với cùng `idempotencyKey` (8–100 ký tự) chỉ xoá một lần."
+        ),
+        extensions=SYSTEM_ADMIN,
+    )
+    async def event_consumer_remove(
+        self, info: Info[Context, None], name: str, idempotency_key: str | None = None
+    ) -> RemoveResult:
+        ctx = info.context
+
+        async def command(session: AsyncSession) -> EventConsumerRemoved:
+            retry = idempotency.Retry.of(
+                idempotency_key,
+                actor=ctx.actor.label,
+                operation="eventConsumerRemove",
+                arguments={"name": name},
+            )
+
+            async def replay(answer: dict[str, Any]) -> outbox.Removal:
+                return outbox.Removal(
+                    answer["name"],
+                    ConsumerKind(answer["kind"]),
+                    answer["undeliveredEvents"],
+                    answer["syncedDossiers"],
+                )
+
+            removal, replayed = await idempotency.once(
+                session,
+                retry,
+                lambda: outbox.remove_consumer(session, ctx.actor, name),
+                answer=lambda r: {
+                    "name": r.name,
+                    "kind": r.kind.value,
+                    "undeliveredEvents": r.undelivered_events,
+                    "syncedDossiers": r.synced_dossiers,
+                },
+                replay=replay,
+                now=ctx.now,
+            )
+            return EventConsumerRemoved(
+                name=removal.name,
+                undelivered_events=removal.undelivered_events,
+                synced_dossiers=removal.synced_dossiers,
+                replayed=replayed,
+            )
 
         return await run_command(info, command)  # type: ignore[return-value]

@@ -194,6 +194,7 @@ MUTATIONS: dict[str, Op] = {
     "eventConsumerSetActions": m(
         NOBODY, "the consumer", 'eventConsumerSetActions(name: "<consumer>", actions: ["RECEIVE"])'
     ),
+    "eventConsumerRemove": m(NOBODY, "the consumer", 'eventConsumerRemove(name: "<consumer>")'),
     # files and the vault: A's own
     "fileUploadStart": m(
         PERSONS,
@@ -379,6 +380,7 @@ QUERIES: dict[str, Op] = {
     ),
     "inbox": q(NOBODY, "A's dossier in an inbox", "{ inbox(first: 50) { edges { node { id code } } } }"),
     "outboxBacklog": q(NOBODY, "the consumers' backlog", "{ outboxBacklog { name } }"),
+    "eventConsumers": q(NOBODY, "the consumers", "{ eventConsumers { name url } }"),
     "vaultDocuments": q(
         NOBODY, "A's vault", "{ vaultDocuments(offset: 0, limit: 50) { items { id title } } }"
     ),

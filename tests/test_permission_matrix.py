@@ -189,6 +189,10 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         SYSTEM_ADMIN,
         'mutation { eventConsumerSetActions(name: "x", actions: ["RECEIVE"]) { __typename } }',
     ),
+    "eventConsumerRemove": (
+        SYSTEM_ADMIN,
+        'mutation { eventConsumerRemove(name: "x") { __typename } }',
+    ),
     "fileUploadStart": (
         PERSON,
         'mutation { fileUploadStart(filename: "a.pdf", contentType: "application/pdf", size: 1, sha256: "x") '
@@ -332,6 +336,7 @@ PROTECTED_QUERIES: dict[str, tuple[str, str]] = {
     "dossiers": (PERSON, "{ dossiers { edges { cursor } } }"),
     "inbox": (PERSON, "{ inbox { edges { cursor } } }"),
     "outboxBacklog": (SYSTEM_ADMIN, "{ outboxBacklog { name } }"),
+    "eventConsumers": (SYSTEM_ADMIN, "{ eventConsumers { name url } }"),
     "vaultDocuments": (PERSON, "{ vaultDocuments { items { id } } }"),
     "vaultSuggestions": (PERSON, '{ vaultSuggestions(procedureCode: "1.001193") { componentId } }'),
     "vaultGrants": (PERSON, "{ vaultGrants { id } }"),

@@ -89,6 +89,17 @@ async def open311(client: httpx.AsyncClient, token: str | None) -> httpx.Respons
     return await client.post("/open311/v2/requests.json", data=data)
 
 
+async def open311_read(client: httpx.AsyncClient, token: str | None) -> httpx.Response:
+    """Reading is public; a key sent anyway is checked."""
+    return await client.get("/open311/v2/requests.json", params={"api_key": token} if token else {})
+
+
+async def exports(client: httpx.AsyncClient, token: str | None) -> httpx.Response:
+    """Public too; a bearer token sent anyway is checked."""
+    params = {"from": "2026-11-01", "to": "2026-11-30"}
+    return await client.get("/exports/statistics.csv", params=params, headers=_bearer(token))
+
+
 async def metrics(client: httpx.AsyncClient, token: str | None) -> httpx.Response:
     return await client.get("/metrics", headers=_bearer(token))
 
@@ -181,6 +192,18 @@ def json_error(response: httpx.Response) -> None:
     assert response.json()["error"]
 
 
+def csv_file(response: httpx.Response) -> None:
+    assert response.headers["content-type"].startswith("text/csv")
+
+
+def georeport_list(response: httpx.Response) -> None:
+    assert isinstance(response.json(), list)
+
+
+def export_error(response: httpx.Response) -> None:
+    assert response.json()["code"] == "UNAUTHENTICATED"
+
+
 def oauth_error(response: httpx.Response) -> None:
     assert response.json()["error"] == "invalid_client"
 
@@ -201,6 +224,7 @@ class Case:
 
 CHALLENGE = ("www-authenticate", 'Bearer error="invalid_token"')
 BEARER = ("www-authenticate", "Bearer")
+SIGNED = ("www-authenticate", None)  # DVC-HMAC-SHA256 realm="…": callers sign, they send no token
 RETRY = ("retry-after", None)  # any value: tests/hardening/test_retry_after.py checks the number
 
 TABLE: dict[str, Case] = {
@@ -224,16 +248,31 @@ TABLE: dict[str, Case] = {
     "open311, expired api_key": Case(open311, fixed(EXPIRED), 401, georeport, CHALLENGE),
     "open311, without the scope": Case(open311, app_without_scope, 403, georeport),
     "open311, over the rate": Case(open311, app_over_its_rate, 429, georeport, RETRY, True),
+    # Open311 reads: public, but a key sent anyway is checked
+    "open311 read, no api_key": Case(open311_read, fixed(None), 200, georeport_list),
+    "open311 read, invalid api_key": Case(open311_read, fixed("not-a-token"), 401, georeport, CHALLENGE),
+    "open311 read, revoked api_key": Case(open311_read, revoked_token, 401, georeport, CHALLENGE),
+    "open311 read, expired api_key": Case(open311_read, fixed(EXPIRED), 401, georeport, CHALLENGE),
+    # statistics exports: public, but a token sent anyway is checked
+    "exports, no token": Case(exports, fixed(None), 200, csv_file),
+    "exports, invalid token": Case(exports, fixed("not-a-token"), 401, export_error, CHALLENGE),
+    "exports, revoked token": Case(exports, revoked_token, 401, export_error, CHALLENGE),
+    "exports, expired token": Case(exports, fixed(EXPIRED), 401, export_error, CHALLENGE),
+    "exports, over the rate": Case(exports, app_over_its_rate, 429, lambda r: None, RETRY, True),
     # Prometheus scrape
     "metrics, no token": Case(metrics, fixed(None), 401, plain_text, BEARER),
     "metrics, wrong token": Case(metrics, fixed("wrong"), 401, plain_text, CHALLENGE),
     # SMS gateway (HMAC of the body)
-    "sms, unsigned": Case(sms, fixed(None), 401, json_error),
-    "sms, wrong key": Case(sms, fixed("another-key-0123456789"), 401, json_error),
+    "sms, unsigned": Case(sms, fixed(None), 401, json_error, SIGNED),
+    "sms, wrong key": Case(sms, fixed("another-key-0123456789"), 401, json_error, SIGNED),
     # national portal (HMAC of timestamp and body)
-    "portal, unsigned": Case(portal, fixed(None), 401, json_error),
-    "portal, wrong secret": Case(portal, fixed(f"{STAMP} another-secret-0123456789abcdef"), 401, json_error),
-    "portal, stale": Case(portal, fixed(f"{int(NOW.timestamp()) - 3600} {SIGNING_SECRET}"), 401, json_error),
+    "portal, unsigned": Case(portal, fixed(None), 401, json_error, SIGNED),
+    "portal, wrong secret": Case(
+        portal, fixed(f"{STAMP} another-secret-0123456789abcdef"), 401, json_error, SIGNED
+    ),
+    "portal, stale": Case(
+        portal, fixed(f"{int(NOW.timestamp()) - 3600} {SIGNING_SECRET}"), 401, json_error, SIGNED
+    ),
     # OAuth client credentials (RFC 6749 §5.2: invalid_client is 401)
     "oauth, no client": Case(oauth, fixed(None), 401, oauth_error, ("www-authenticate", 'Basic realm="dvc"')),
     "oauth, wrong secret": Case(oauth, fixed("nobody wrong"), 401, oauth_error),

@@ -86,6 +86,24 @@ class AppRateLimited(Refusal):
         return {"code": self.code, "retryAfterSeconds": self.retry_after}
 
 
+def signature_challenge(realm: str) -> dict[str, str]:
+    """The challenge of an endpoint whose callers sign the request (HMAC-SHA256 in
+    `X-DVC-Signature`) instead of sending a token: a 401 carries it like a bearer challenge."""
+    return {"WWW-Authenticate": f'DVC-HMAC-SHA256 realm="{realm}", header="X-DVC-Signature"'}
+
+
+async def check_presented(rt: Runtime, request: Request, token: str | None) -> None:
+    """On a public endpoint: a token the caller did present must be good (a bad one is refused
+    with `Unauthorized`, never served as anonymous); none is fine."""
+    if token is None:
+        return
+    db = RequestDb(rt.session_factory)
+    try:
+        await authenticate(rt, db, token, request_meta(request))
+    finally:
+        await db.finish(commit=True)
+
+
 def bearer(header: str | None) -> str | None:
     """The token of an `Authorization: Bearer …` header; None without one; any other is refused."""
     if not header:

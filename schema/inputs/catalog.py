@@ -45,6 +45,7 @@ class AgencyInput:
     fee_account: FeeAccountInput | None = strawberry.field(default=None, description="Tài khoản thu.")
     support_phone: str | None = strawberry.field(default=None, description="Điện thoại hỗ trợ.")
     address: str | None = strawberry.field(default=None, description="Địa chỉ.")
+    email: str | None = strawberry.field(default=None, description="Thư điện tử chính thức (công khai).")
     valid_from: date | None = strawberry.field(default=None, description="Ngày bắt đầu hoạt động.")
 
     def to_data(self) -> data.AgencyData:
@@ -59,6 +60,7 @@ class AgencyInput:
             fee_account=data.FeeAccountData(acc.number, acc.bank, acc.holder) if acc else None,
             support_phone=self.support_phone,
             address=self.address,
+            email=self.email,
             valid_from=self.valid_from,
         )
 

@@ -19,6 +19,12 @@ class InquiryInput:
     dossier_id: strawberry.ID | None = strawberry.field(default=None, description="Về hồ sơ của mình.")
     latitude: float | None = strawberry.field(default=None, description="Vĩ độ nơi xảy ra (nếu có).")
     longitude: float | None = strawberry.field(default=None, description="Kinh độ nơi xảy ra (nếu có).")
+    location_address: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Địa điểm xảy ra (nếu có, tối đa 500 ký tự); công khai cùng câu trả lời, đã ẩn dữ liệu cá nhân."
+        ),
+    )
 
 
 @strawberry.input(description="Phản ánh, câu hỏi nhận qua thư, điện thoại, thư điện tử (cán bộ nhập).")

@@ -44,3 +44,26 @@ SetActionsResult = Annotated[
     EventConsumerSaved | ValidationFailed | NotFound,
     strawberry.union("EventConsumerSetActionsResult", description="Kết quả đặt bộ lọc thao tác."),
 ]
+
+
+@strawberry.type(
+    description=(
+        "Nơi nhận đã xoá cùng vị trí giao của nó. Các sự kiện nó chưa nhận không còn được gửi cho ai, "
+        "nhưng vẫn nằm trong nhật ký của từng hồ sơ."
+    )
+)
+class EventConsumerRemoved:
+    name: str = strawberry.field(description="Tên nơi nhận đã xoá.")
+    undelivered_events: int = strawberry.field(description="Số sự kiện nơi nhận chưa nhận khi bị xoá.")
+    synced_dossiers: int = strawberry.field(
+        description="Số hồ sơ chỉ còn chờ nơi nhận này, nay được coi là đã đồng bộ."
+    )
+    replayed: bool = strawberry.field(
+        description="true: yêu cầu lặp lại với cùng `idempotencyKey`; đây là kết quả của lần đầu."
+    )
+
+
+RemoveResult = Annotated[
+    EventConsumerRemoved | ValidationFailed | NotFound,
+    strawberry.union("EventConsumerRemoveResult", description="Kết quả xoá nơi nhận."),
+]

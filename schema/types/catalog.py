@@ -120,6 +120,7 @@ class Agency:
 
     support_phone: str | None = column("Số điện thoại hỗ trợ.")
     address: str | None = column("Địa chỉ.")
+    email: str | None = column("Thư điện tử chính thức (công khai).")
     valid_from: date | None = column("Ngày bắt đầu hoạt động (nếu có).")
     valid_until: date | None = column("Ngày thôi hoạt động, ví dụ khi bị sáp nhập (nếu có).")
 

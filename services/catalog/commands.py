@@ -124,6 +124,7 @@ def _apply_agency(agency: Agency, data: AgencyData, parent_id: uuid.UUID | None)
     agency.fee_account_holder = account.holder if account else None
     agency.support_phone = data.support_phone
     agency.address = data.address
+    agency.email = data.email.strip().lower() if data.email else None
     agency.valid_from = data.valid_from
 
 

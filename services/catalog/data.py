@@ -28,6 +28,7 @@ class AgencyData:
     fee_account: FeeAccountData | None = None
     support_phone: str | None = None
     address: str | None = None
+    email: str | None = None
     valid_from: date | None = None
 
 

@@ -109,6 +109,7 @@ async def load_document(
                 fee_account=FeeAccountData(acc["number"], acc["bank"], acc["holder"]) if acc else None,
                 support_phone=a.get("support_phone"),
                 address=a.get("address"),
+                email=a.get("email"),
             ),
         )
     for p in doc.get("procedures", []):

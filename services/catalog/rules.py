@@ -25,6 +25,7 @@ AGENCY_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-_]{0,39}$")
 ELECTRONIC_ID = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 FIELD_CODE = re.compile(r"^[0-9A-Z_]{2,40}$")
 PHONE = re.compile(r"^[0-9 +().\-]{6,40}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 HALF_DAY = Decimal("0.5")
 MAX_DAYS = Decimal(365)
 MAX_UPLOAD_MB = Decimal(200)
@@ -99,6 +100,8 @@ def check_agency(data: AgencyData, *, levels: Collection[str], agencies: Collect
             issues.add(("parentCode",), "UNKNOWN", "Cơ quan cấp trên không tồn tại.")
     if data.support_phone is not None and not PHONE.match(data.support_phone):
         issues.add(("supportPhone",), "BAD_FORMAT", "Số điện thoại hỗ trợ không hợp lệ.")
+    if data.email is not None and not EMAIL.match(data.email):
+        issues.add(("email",), "BAD_FORMAT", "Thư điện tử không hợp lệ.")
     if data.fee_account is not None:
         for name in ("number", "bank", "holder"):
             _text(issues, ("feeAccount", name), getattr(data.fee_account, name), 300)

@@ -8,8 +8,9 @@ The path, one rule per act:
   entering a letter, call or e-mail (LETTER / PHONE / EMAIL) at an agency where they are focal
   point or one-stop officer. It may be about a procedure, an agency or one of the submitter's
   dossiers. The **focal agency** is that of the subject (the dossier's receiving agency, the named
-  agency, the procedure's competent agency), else `FEEDBACK_FOCAL_AGENCY`, else the province's
-  one-stop unit. The focal point must classify it within **3 working days** (`classify_due_at`).
+  agency, the procedure's competent agency), else a one-stop unit able to act on it, found from
+  `FEEDBACK_FOCAL_AGENCY` or the top of the tree (`routing`). The focal point must classify it
+  within **3 working days** (`classify_due_at`).
 - **forward** (`classification`) — a focal point of the focal agency (a `FEEDBACK_FOCAL_POINT`
   role covering it) chooses the field and the competent agency; the answer is due
   `FEEDBACK_ANSWER_DAYS` working days later. `forwarded_on_time` records whether the 3-day rule

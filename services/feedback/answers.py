@@ -8,9 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor
+from models.catalog import Agency
 from models.feedback import Inquiry, InquiryStatus
 from services.errors import Issues
 from services.feedback.access import is_answerer, is_focal
@@ -103,9 +105,10 @@ async def _publish(  # noqa: PLR0917 — the review's parts, in the order review
     issues.raise_if_any()
     assert row.answer is not None
     known = [row.submitter_name, row.submitter_email, row.submitter_phone, row.submitter_address]
-    row.public_title = redact(public_title or row.title, known)
-    row.public_question = redact(public_question or row.content, known)
-    row.public_answer = redact(public_answer or row.answer, known)
+    spared = await published_contacts(session)
+    row.public_title = redact(public_title or row.title, known, spared)
+    row.public_question = redact(public_question or row.content, known, spared)
+    row.public_answer = redact(public_answer or row.answer, known, spared)
     row.search_text = fold(f"{row.public_title} {row.public_question} {row.public_answer}")
     row.published_at = row.closed_at = now
     before = moved(row, InquiryStatus.PUBLISHED)
@@ -118,3 +121,12 @@ async def _publish(  # noqa: PLR0917 — the review's parts, in the order review
         f"{what.capitalize()} “{row.title}” (mã {row.code}) đã được trả lời: {row.answer}",
         now,
     )
+
+
+async def published_contacts(session: AsyncSession) -> list[str]:
+    """What agencies publish about themselves (hotline, official e-mail, address, fee account):
+    no personal data, so redaction keeps it in published answers."""
+    rows = await session.execute(
+        select(Agency.support_phone, Agency.email, Agency.address, Agency.fee_account_number)
+    )
+    return [value for row in rows for value in row if value]

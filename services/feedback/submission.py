@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from models.dossiers import Dossier
 from models.feedback import Inquiry, InquiryChannel, InquiryKind, InquiryStatus
 from services.calendar import WorkingCalendar
 from services.errors import Forbidden, Issues, Refused
+from services.feedback import routing
 from services.feedback.classification import Deadlines, classify_due
 from services.feedback.lifecycle import KIND_LABELS, record, tell
 
@@ -48,6 +49,7 @@ class Submission:
     address: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    location: str | None = None  # where it happened (published with the answer), not who asks
     field_code: str | None = None
 
 
@@ -89,7 +91,7 @@ async def submit(
     submitter = await _submitter(session, actor, sub, entry_agency_code, issues)
     subject = await _subject(session, sub, submitter, issues)
     issues.raise_if_any()
-    focal = await _focal_agency(session, submitter, subject, rules)
+    focal = await _focal_agency(session, submitter, subject, rules, now.astimezone(calendar.zone).date())
     row = _new_inquiry(actor, sub, submitter, subject, focal, received_at=now, calendar=calendar)
     session.add(row)
     await session.flush()
@@ -108,6 +110,8 @@ def _check_text(issues: Issues, sub: Submission) -> None:
         issues.add(("content",), "TOO_SHORT", "Nội dung tối thiểu 10 ký tự.")
     elif len(content) > 10_000:
         issues.add(("content",), "TOO_LONG", "Nội dung tối đa 10.000 ký tự.")
+    if sub.location and len(sub.location.strip()) > 500:
+        issues.add(("locationAddress",), "TOO_LONG", "Địa điểm tối đa 500 ký tự.")
     if sub.latitude is not None and not -90 <= sub.latitude <= 90:
         issues.add(("latitude",), "OUT_OF_RANGE", "Vĩ độ từ -90 đến 90.")
     if sub.longitude is not None and not -180 <= sub.longitude <= 180:
@@ -187,10 +191,11 @@ async def _subject(session: AsyncSession, sub: Submission, submitter: _Submitter
 
 
 async def _focal_agency(
-    session: AsyncSession, submitter: _Submitter, subject: _Subject, rules: Deadlines
+    session: AsyncSession, submitter: _Submitter, subject: _Subject, rules: Deadlines, today: date
 ) -> Agency:
     """The entry agency; else that of the subject (the dossier's receiving agency, the named agency,
-    the procedure's competent agency); else the configured one, else the province's one-stop unit."""
+    the procedure's competent agency); else the unit `routing.default_focal` finds from the
+    configured agency or the top of the tree — one able to act on it."""
     focal = submitter.entry_agency
     if focal is None and subject.dossier is not None:
         focal = await session.get(Agency, subject.dossier.receiving_agency_id)
@@ -202,21 +207,10 @@ async def _focal_agency(
         if version is not None and version.competent_agency_id is not None:
             focal = await session.get(Agency, version.competent_agency_id)
     if focal is None:
-        focal = await _default_focal(session, rules.focal_agency_code)
+        focal = await routing.default_focal(session, rules.focal_agency_code, today=today)
     if focal is None:
         raise Refused("NO_FOCAL_POINT", "Chưa có cơ quan đầu mối tiếp nhận phản ánh, câu hỏi.")
     return focal
-
-
-async def _default_focal(session: AsyncSession, code: str | None) -> Agency | None:
-    if code:
-        return await session.scalar(select(Agency).where(Agency.code == code))
-    return await session.scalar(
-        select(Agency)
-        .where(Agency.parent_id.is_(None), Agency.is_one_stop_unit.is_(True))
-        .order_by(Agency.code)
-        .limit(1)
-    ) or await session.scalar(select(Agency).where(Agency.parent_id.is_(None)).order_by(Agency.code).limit(1))
 
 
 def _new_inquiry(
@@ -245,6 +239,7 @@ def _new_inquiry(
         submitter_email=(account.email if account else (sub.email or "").strip() or None),
         submitter_phone=(account.phone if account else (sub.phone or "").strip() or None),
         submitter_address=(sub.address or "").strip() or None,
+        location_address=(sub.location or "").strip() or None,
         entered_by_id=actor.id if actor.kind is ActorKind.STAFF else None,
         app_client_id=actor.client_id if actor.kind is ActorKind.APP else None,
         procedure_id=subject.procedure.id if subject.procedure else None,

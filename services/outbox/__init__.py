@@ -28,13 +28,24 @@ again. Consumers deduplicate by `X-DVC-Event-Id` (ids only grow within a dossier
 resolvers and the `dvc outbox` command use it); everything else is imported from its module.
 """
 
-from services.outbox.consumers import register_consumer, rotate_secret, set_actions, set_active
+from services.outbox.consumers import (
+    Removal,
+    list_consumers,
+    register_consumer,
+    remove_consumer,
+    rotate_secret,
+    set_actions,
+    set_active,
+)
 from services.outbox.operations import ConsumerBacklog, backlog, replay
 
 __all__ = [
     "ConsumerBacklog",
+    "Removal",
     "backlog",
+    "list_consumers",
     "register_consumer",
+    "remove_consumer",
     "replay",
     "rotate_secret",
     "set_actions",

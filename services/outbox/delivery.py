@@ -345,7 +345,7 @@ def _undelivered() -> Exists:
     )
 
 
-async def _mark_synced(session: AsyncSession, dossier_ids: set[uuid.UUID]) -> int:
+async def mark_synced(session: AsyncSession, dossier_ids: set[uuid.UUID]) -> int:
     if not dossier_ids:
         return 0
     # Lock first (never waiting: a dossier being acted on is left for later), then look again in
@@ -404,7 +404,7 @@ async def deliver_once(
         for chain in chains:
             tasks.create_task(_send(client, chain, timestamp, known.get(chain.target.kind)))
     complete = await _save_round(session, chains, run, now)
-    run.synced = await _mark_synced(session, complete)
+    run.synced = await mark_synced(session, complete)
     return run
 
 

@@ -31,9 +31,10 @@ class ConsumerBacklog:
     retrying_dossiers: int  # dossiers whose next event has failed at least once
 
 
-async def backlog(session: AsyncSession) -> list[ConsumerBacklog]:
-    """Per consumer (active or not): events and dossiers not yet acknowledged, the time of the
-    oldest such event, and how many dossiers are waiting for a retry."""
+async def backlog(session: AsyncSession, *, name: str | None = None) -> list[ConsumerBacklog]:
+    """Per consumer (active or not; only `name` when given): events and dossiers not yet
+    acknowledged, the time of the oldest such event, and how many dossiers are waiting for a
+    retry."""
     pending = (
         select(
             func.count(DossierEvent.seq).label("events"),
@@ -70,6 +71,7 @@ async def backlog(session: AsyncSession) -> list[ConsumerBacklog]:
         )
         .select_from(EventConsumer)
         .join(pending, true())
+        .where(true() if name is None else EventConsumer.name == name)
         .order_by(EventConsumer.name)
     )
     return [

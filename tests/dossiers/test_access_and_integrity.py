@@ -18,6 +18,7 @@ from services.dossiers import transition
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
 from tests.conftest import admin_gql, gql
+from tests.documented import assert_documented
 from tests.dossiers.helpers import DRAFT_RESULT, Scene, act, long_token, scene, upload
 
 SAVE = """mutation($input: DossierDraftInput!) { r: dossierSaveDraft(input: $input) { %s } }""" % DRAFT_RESULT
@@ -289,6 +290,9 @@ async def test_counter_digitisation_and_the_tracking_book(
     assert received["code"]
 
 
+OPAQUE = frozenset({"formData", "data"})  # the e-form, an act's data: free-form
+
+
 async def test_archive_export(client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore) -> None:
     import io
     import json
@@ -324,6 +328,11 @@ async def test_archive_export(client: httpx.AsyncClient, session: AsyncSession, 
     async with httpx.AsyncClient(timeout=30) as browser:
         package = zipfile.ZipFile(io.BytesIO((await browser.get(link["url"])).content))
     manifest = json.loads(package.read("manifest.json"))
+    # As docs/integrations.md shows them.
+    assert_documented("archive-manifest", manifest)
+    folder = next(e["path"] for e in manifest["entries"] if e["path"].endswith("/dossier.json")).split("/")[0]
+    assert_documented("archive-dossier", json.loads(package.read(f"{folder}/dossier.json")), OPAQUE)
+    assert_documented("archive-trail", json.loads(package.read(f"{folder}/trail.json")), OPAQUE)
     for entry in manifest["entries"]:
         data = package.read(entry["path"])
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]

@@ -6,11 +6,13 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.catalog import Agency
 from models.feedback import Inquiry, InquiryChannel
 from tests.accounts.test_apps import app_token, registered_app
+from tests.documented import assert_documented
 from tests.feedback.test_inquiries import ANSWER, FORWARD, REVIEW, people, run
 
 BASE = "/open311/v2"
@@ -22,6 +24,7 @@ REPORT = {
     "email": "minh@example.vn",
     "lat": "21.3227",
     "long": "105.4019",
+    "address_string": "Số 12 đường Hùng Vương, phường Việt Trì",
 }
 
 
@@ -77,6 +80,7 @@ async def test_an_app_files_a_feedback_and_follows_it(
         f"{BASE}/requests.json", data=REPORT, headers={"Authorization": f"Bearer {token}"}
     )
     assert filed.status_code == 201, filed.text
+    assert_documented("open311-created", filed.json())
     code = filed.json()[0]["service_request_id"]
     assert code.startswith("PA-")
     row = await session.scalar(select(Inquiry).where(Inquiry.code == code))
@@ -84,12 +88,16 @@ async def test_an_app_files_a_feedback_and_follows_it(
     assert row.channel is InquiryChannel.OPEN311
     assert row.app_client_id == client_id
     assert row.submitter_name == "Lê Minh"
+    # `address_string` is where it happened, not the person's address.
+    assert (row.location_address, row.submitter_address) == ("Số 12 đường Hùng Vương, phường Việt Trì", None)
 
     # Open, and nothing of its text or place is public yet.
     listed = (await client.get(f"{BASE}/requests.json", params={"status": "open"})).json()
     assert [r["service_request_id"] for r in listed] == [code]
     assert listed[0]["description"] is None
     assert listed[0]["lat"] is None
+    assert listed[0]["address"] is None
+    assert_documented("open311-request", listed)
     assert listed[0]["service_code"] == "XAYDUNG"
     assert (await client.get(f"{BASE}/requests.json", params={"status": "closed"})).json() == []
     assert (await client.get(f"{BASE}/requests.json", params={"status": "maybe"})).status_code == 400
@@ -98,21 +106,36 @@ async def test_an_app_files_a_feedback_and_follows_it(
     staff = await people(session)
     await run(client, FORWARD, staff["focal"], id=str(row.id), a="H44.44")
     builder = await _builder(session)
+    # The agency's published contacts (services/redaction.py spares them).
+    await session.execute(
+        update(Agency)
+        .where(Agency.code == "H44.44")
+        .values(email="sxd@phutho.gov.vn", support_phone="0210 3811 222")
+    )
+    await session.commit()
     answered = await run(
         client,
         ANSWER,
         builder,
         id=str(row.id),
-        t="Đã kiểm tra, yêu cầu chủ công trình tháo dỡ phần lấn chiếm.",
+        t="Đã kiểm tra, yêu cầu chủ công trình tháo dỡ phần lấn chiếm. Ông Lê Minh (0912345678, "
+        "minh@example.vn) có thể gọi đường dây nóng 02103811222 hoặc viết sxd@phutho.gov.vn.",
     )
     assert answered["__typename"] == "InquiryChanged", answered
     await run(client, REVIEW, staff["focal"], id=str(row.id), p=True)
-    one = (await client.get(f"{BASE}/requests/{code}.json")).json()[0]
+    published = (await client.get(f"{BASE}/requests/{code}.json")).json()
+    assert_documented("open311-request", published)
+    one = published[0]
     assert one["status"] == "closed"
     assert one["status_notes"].startswith("Đã kiểm tra")
     assert "0912345678" not in one["description"]
     assert "[đã ẩn]" in one["description"]
     assert one["lat"] == 21.3227
+    assert one["address"] == "Số 12 đường Hùng Vương, phường Việt Trì"
+    # The citizen's data is masked; the agency's hotline and e-mail stay.
+    assert one["status_notes"].endswith(
+        "Ông [đã ẩn] ([đã ẩn], [đã ẩn]) có thể gọi đường dây nóng 02103811222 hoặc viết sxd@phutho.gov.vn."
+    )
     xml = await client.get(f"{BASE}/requests/{code}.xml")
     assert ET.fromstring(xml.content).findtext("request/status") == "closed"
     assert (await client.get(f"{BASE}/requests/PA-NOTHING.json")).status_code == 404

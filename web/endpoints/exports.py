@@ -1,6 +1,7 @@
 """GET /exports/statistics.csv and .xlsx: the public statistics as files, with the filter of the
 `statistics` query as URL parameters (`from`, `to` as YYYY-MM-DD; `agencyCode`, `levelCode`,
-`fieldCode`, `procedureCode`, `groupBy`). Aggregated figures only, so public like the query."""
+`fieldCode`, `procedureCode`, `groupBy`). Aggregated figures only, so public like the query; a
+bearer token sent anyway is checked (a bad one answers 401 with `WWW-Authenticate`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from core.db import SessionFactory
 from services.errors import FieldIssue, ValidationFailed
 from services.statistics import exports
 from services.statistics import figures as stats
+from web.authentication import Refusal, bearer, check_presented
 from web.runtime import Runtime
 
 MEDIA = {
@@ -95,5 +97,14 @@ def statistics_export(
 
 
 async def statistics_export_endpoint(rt: Runtime, request: Request) -> Response:
-    """`GET /exports/statistics.{kind}`."""
+    """`GET /exports/statistics.{kind}`: public; a token sent anyway must be good (docs/security.md,
+    "One status per failure")."""
+    try:
+        await check_presented(rt, request, bearer(request.headers.get("authorization")))
+    except Refusal as refusal:
+        return JSONResponse(
+            {"code": refusal.code, "message": refusal.message},
+            status_code=refusal.status,
+            headers=refusal.headers,
+        )
     return await statistics_export(rt.session_factory, rt.settings.zone, rt.clock.now)(request)

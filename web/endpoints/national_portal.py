@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from services.errors import DomainError, Refused, ValidationFailed
 from services.national_portal import inbound
+from web.authentication import signature_challenge
 from web.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | 
     body: dict[str, Any] = {"code": code, "message": message}
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse({"error": body}, status_code=status)
+    headers = signature_challenge("national-portal") if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 async def _body(request: Request) -> bytes | None:

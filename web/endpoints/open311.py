@@ -12,7 +12,9 @@ existing civic apps can list categories, file a feedback and follow it.
   `service_request_id`.
 - `GET  /open311/v2/requests.json` and `/requests/{id}.json` — public: status (`open`/`closed`),
   dates, the agency responsible; the description, the answer (`status_notes`) and the location
-  only once the answer is published, redacted of personal data like every published answer.
+  (`lat`, `long`, and `address`: the `address_string` it was filed with) only once the answer is
+  published, redacted of personal data like every published answer. The fields are documented,
+  with an example checked by a test, in docs/integrations.md.
 
 Every path also answers in XML (`.xml`), as GeoReport v2 requires; errors are GeoReport errors
 (`[{"code": 400, "description": "…"}]`) with that HTTP status. A refused caller gets the status
@@ -45,7 +47,8 @@ from services.errors import DomainError, Forbidden, ValidationFailed
 from services.feedback import lifecycle, submission
 from services.feedback.classification import Deadlines
 from services.feedback.submission import Submission
-from web.authentication import Refusal, Unauthorized, authenticate, request_meta
+from services.redaction import redact
+from web.authentication import Refusal, Unauthorized, authenticate, check_presented, request_meta
 from web.runtime import Runtime
 
 GENERAL = "CHUNG"
@@ -106,13 +109,24 @@ def _request_row(row: Inquiry, found: open311.Requests) -> dict[str, Any]:
             row.published_at or row.closed_at or row.answered_at or row.forwarded_at or row.received_at
         ),
         "expected_datetime": _iso(expected) if not closed else None,
-        "address": None,
+        "address": _public_place(row) if published else None,
         "address_id": None,
         "zipcode": None,
         "lat": row.latitude if published else None,
         "long": row.longitude if published else None,
         "media_url": None,
     }
+
+
+def _public_place(row: Inquiry) -> str | None:
+    """Where it happened (`address_string` when filed), redacted of the submitter's data like the
+    published texts."""
+    if not row.location_address:
+        return None
+    return redact(
+        row.location_address,
+        [row.submitter_name, row.submitter_email, row.submitter_phone, row.submitter_address],
+    )
 
 
 def _date(value: str | None) -> datetime | None:
@@ -152,7 +166,7 @@ async def _create(
         name=name,
         email=form.get("email") or None,
         phone=form.get("phone") or None,
-        address=form.get("address_string") or None,
+        location=form.get("address_string") or None,
         latitude=coordinates[0],
         longitude=coordinates[1],
         field_code=field_code,
@@ -179,6 +193,8 @@ async def open311_endpoint(rt: Runtime, request: Request) -> Response:
 
 
 async def _dispatch(rt: Runtime, request: Request, resource: str, fmt: str) -> Response:
+    if request.method == "GET":
+        await _check_reader(rt, request)
     if resource == "discovery" and request.method == "GET":
         return _discovery(fmt, rt.settings.public_base_url)
     if resource == "services" and request.method == "GET":
@@ -264,6 +280,19 @@ async def _post(rt: Runtime, request: Request, fmt: str) -> Response:
     return _render(fmt, "service_requests", "request", [created], status=201)
 
 
+async def _check_reader(rt: Runtime, request: Request) -> None:
+    """Reading is public; an `api_key` (or bearer token) sent anyway must be good: a bad one is
+    refused with 401 as on every endpoint, never read as anonymous."""
+    header = request.headers.get("authorization", "")
+    token = (
+        header[7:].strip() if header.lower().startswith("bearer ") else request.query_params.get("api_key")
+    )
+    try:
+        await check_presented(rt, request, token or None)
+    except Refusal as refusal:
+        raise GeoReportError(refusal.status, refusal.message, refusal.headers) from None
+
+
 async def _caller(rt: Runtime, request: Request, token: str | None) -> Actor:
     if token is None:
         raise Unauthorized(NEEDS_APP_KEY, presented=False)
@@ -298,7 +327,7 @@ _GEOREPORT_NAMES = {
     "name": "first_name",
     "email": "email",
     "phone": "phone",
-    "address": "address_string",
+    "locationAddress": "address_string",
     "latitude": "lat",
     "longitude": "long",
 }

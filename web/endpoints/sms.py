@@ -24,6 +24,7 @@ from services.accounts.journal import Journal, RequestMeta
 from services.dossiers.queries import lookup
 from services.dossiers.workflow import STATUS_LABELS
 from services.lookup_limits import LOOKUP_REFUSED, RateLimit, within
+from web.authentication import signature_challenge
 from web.runtime import Runtime
 
 COMMAND = re.compile(r"^\s*TRA\s*CUU\s+(\S+)\s*$", re.IGNORECASE)
@@ -65,7 +66,7 @@ async def sms_endpoint(rt: Runtime, request: Request) -> Response:
         return JSONResponse({"error": "SMS gateway not configured"}, status_code=404)
     body = await request.body()
     if not _signed(key, body, request.headers.get("x-dvc-signature")):
-        return JSONResponse({"error": "bad signature"}, status_code=401)
+        return JSONResponse({"error": "bad signature"}, status_code=401, headers=signature_challenge("sms"))
     try:
         message = json.loads(body)
         text = str(message["text"])

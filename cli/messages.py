@@ -24,6 +24,8 @@ POLL_SECONDS = 1.0
 def _text(m: Caught, zone: ZoneInfo) -> str:
     when = m.caught_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
     who = f"  ({m.account_name})" if m.account_name else ""
+    if m.dossier_id is not None:
+        who += f"  hồ sơ {m.dossier_code or m.dossier_id}"
     lines = [f"#{m.seq}  {when}  {m.channel} → {m.destination}{who}  [{m.template}]", m.subject]
     if m.code:
         lines.append(f"Mã: {m.code}")

@@ -228,6 +228,9 @@ class Notification(UUIDPk, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # The request that queued it (X-Request-Id), put on the sender's log lines.
     request_id: Mapped[str | None] = mapped_column(String(100))
+    # The dossier a notice is about (shown with a caught message). Not a foreign key: removing a
+    # draft must not scan the outbox, and the outbox never reads it.
+    dossier_id: Mapped[uuid.UUID | None] = mapped_column()
 
 
 class CaughtMessage(Base):
@@ -243,6 +246,7 @@ class CaughtMessage(Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
+    dossier_id: Mapped[uuid.UUID | None] = mapped_column()  # the outbox row's (no foreign key)
     channel: Mapped[str] = mapped_column(String(10))
     destination: Mapped[str] = mapped_column(String(320), index=True)
     template: Mapped[str] = mapped_column(String(80))

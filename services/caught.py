@@ -3,8 +3,8 @@
 With `ENVIRONMENT=development` and no `SMTP_HOST` (resp. `SMS_GATEWAY_URL`), the notification
 sender (`services.notifications.run_sender`) is given a `MessageCatcher` for that channel. The
 catcher "sends" by writing a copy of the message into `caught_messages` (recipient, channel,
-template, subject, full body, when it was queued and caught, the account it is about) and
-logging one line; the outbox row is then marked sent exactly as a real send marks it (and the
+template, subject, full body, when it was queued and caught, the account and the dossier it is
+about) and logging one line; the outbox row is then marked sent exactly as a real send marks it (and the
 outbox forgets the code it carried, as in production). The copy is in PostgreSQL, so every app
 process catches into the same table and `dvc messages` or `GET /dev/messages` shows them all.
 
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from models.accounts import Account, CaughtMessage
+from models.dossiers import Dossier
 from services.accounts import rules
 from services.notifications import NotificationMessage
 
@@ -56,6 +57,7 @@ class MessageCatcher:
         row = {
             "notification_id": message.id,
             "account_id": message.account_id,
+            "dossier_id": message.dossier_id,
             "channel": message.channel,
             "destination": message.destination,
             "template": message.template,
@@ -95,6 +97,8 @@ class Caught:
     caught_at: datetime
     account_id: uuid.UUID | None
     account_name: str | None
+    dossier_id: uuid.UUID | None = None
+    dossier_code: str | None = None  # None also before the dossier is received
 
     @property
     def code(self) -> str | None:
@@ -117,6 +121,8 @@ class Caught:
             "caughtAt": self.caught_at.isoformat(),
             "accountId": str(self.account_id) if self.account_id else None,
             "accountName": self.account_name,
+            "dossierId": str(self.dossier_id) if self.dossier_id else None,
+            "dossierCode": self.dossier_code,
         }
 
 
@@ -131,8 +137,9 @@ async def caught_messages(
     (case-insensitive; a mobile number also matches in any of its spellings), newer than the
     message `after` when given."""
     query = (
-        select(CaughtMessage, Account.display_name)
+        select(CaughtMessage, Account.display_name, Dossier.code)
         .outerjoin(Account, Account.id == CaughtMessage.account_id)
+        .outerjoin(Dossier, Dossier.id == CaughtMessage.dossier_id)
         .order_by(CaughtMessage.seq.desc())
         .limit(limit)
     )
@@ -159,6 +166,8 @@ async def caught_messages(
             caught_at=m.caught_at,
             account_id=m.account_id,
             account_name=name,
+            dossier_id=m.dossier_id,
+            dossier_code=code,
         )
-        for m, name in rows
+        for m, name, code in rows
     ]

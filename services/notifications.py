@@ -135,6 +135,7 @@ class NotificationMessage:
     created_at: datetime
     request_id: str | None = None  # of the request that queued it, for the log lines
     account_id: uuid.UUID | None = None  # the account it is about, when there is one
+    dossier_id: uuid.UUID | None = None  # the dossier a notice is about
 
 
 class DeliveryFailed(Exception):
@@ -449,6 +450,7 @@ async def _lock_due(
                 Notification.attempts,
                 Notification.request_id,
                 Notification.account_id,
+                Notification.dossier_id,
             )
             .where(_due(now), Notification.channel.in_(list(senders)))
             .order_by(Notification.seq)
@@ -469,6 +471,7 @@ async def _lock_due(
             created_at=r.created_at,
             request_id=r.request_id,
             account_id=r.account_id,
+            dossier_id=r.dossier_id,
         )
         per_channel.setdefault(r.channel, []).append(_Attempt(message, int(r.attempts)))
     return per_channel

@@ -24,9 +24,12 @@ from models.accounts import CaughtMessage, Notification
 from services.accounts import messages
 from services.caught import MessageCatcher, caught_messages
 from services.notifications import DeliveryRound, deliver_round
+from storage.s3 import ObjectStore
 from tests.accounts.helpers import PASSWORD, VERIFY, citizen_input, register, sign_in
 from tests.accounts.test_staff import CREATE, staff
 from tests.conftest import NOW, admin_gql, app_runtime, gql
+from tests.dossiers.helpers import act, scene, upload
+from tests.dossiers.test_lifecycle import SAVE
 from tests.test_cli import cli_env, dvc  # noqa: F401 — the fixture
 
 PRODUCTION_CHANNELS: dict[str, Any] = {
@@ -353,3 +356,39 @@ def test_dvc_messages_follow_prints_new_ones(cli_env: dict[str, str]) -> None:  
         watchdog.cancel()
         follower.terminate()
         follower.wait(timeout=30)
+
+
+async def test_a_dossier_notice_is_caught_with_its_dossier(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    store: ObjectStore,
+    clock: FixedClock,
+) -> None:
+    s = await scene(client, session)
+    form = await upload(session, store, s.citizen_id)
+    draft = {
+        "procedureCode": s.code,
+        "receivingAgencyCode": "H44.99",
+        "formData": {"hoTen": "Nguyễn Thị Lan"},
+        "components": [{"componentId": s.components["Tờ khai theo mẫu"], "fileIds": [form]}],
+        "deliveryMethod": "ONLINE",
+    }
+    saved = (await gql(client, SAVE, {"input": draft}, token=s.citizen))["data"]["r"]["dossier"]
+    submitted = await act(
+        client, s.citizen, "dossierSubmit", "expectedVersion: $v", id=saved["id"], v=saved["version"]
+    )
+    assert submitted["dossier"]["status"] == "SUBMITTED"
+    received = (await act(client, s.reception, "dossierReceive", id=saved["id"]))["dossier"]
+    await deliver(settings, session_factory, clock)
+
+    [notice] = [
+        m
+        for m in await caught_messages(session, to=citizen_input(1)["email"])
+        if m.template == "dossier_receive"
+    ]
+    assert (str(notice.dossier_id), notice.dossier_code) == (saved["id"], received["code"])
+    assert notice.code is None  # a dossier code is not a one-time code
+    page = await client.get("/dev/messages", params={"to": citizen_input(1)["email"]})
+    assert f"hồ sơ {received['code']}" in page.text

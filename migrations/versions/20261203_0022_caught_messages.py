@@ -1,4 +1,5 @@
-"""caught_messages: e-mails and SMS kept instead of sent in development (no SMTP / SMS gateway)
+"""caught_messages: e-mails and SMS kept instead of sent in development (no SMTP / SMS gateway);
+notification_outbox.dossier_id: the dossier a notice is about
 
 Revision ID: 0022
 Revises: 0021
@@ -19,11 +20,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column('notification_outbox', sa.Column('dossier_id', sa.Uuid(), nullable=True))
     op.create_table(
         'caught_messages',
         sa.Column('seq', sa.BigInteger(), sa.Identity(always=True), nullable=False),
         sa.Column('notification_id', sa.Uuid(), nullable=False),
         sa.Column('account_id', sa.Uuid(), nullable=True),
+        sa.Column('dossier_id', sa.Uuid(), nullable=True),
         sa.Column('channel', sa.String(length=10), nullable=False),
         sa.Column('destination', sa.String(length=320), nullable=False),
         sa.Column('template', sa.String(length=80), nullable=False),
@@ -48,3 +51,4 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_caught_messages_destination'), table_name='caught_messages')
     op.drop_index(op.f('ix_caught_messages_account_id'), table_name='caught_messages')
     op.drop_table('caught_messages')
+    op.drop_column('notification_outbox', 'dossier_id')

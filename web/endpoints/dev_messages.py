@@ -50,6 +50,8 @@ def _wants_json(request: Request) -> bool:
 def _article(m: Caught, zone: ZoneInfo) -> str:
     when = m.caught_at.astimezone(zone).strftime("%H:%M:%S ngày %d/%m/%Y")
     who = f" — tài khoản {escape(m.account_name)}" if m.account_name else ""
+    if m.dossier_id is not None:
+        who += f" — hồ sơ {escape(m.dossier_code or str(m.dossier_id))}"
     code = f'<p>Mã: <span class="code">{escape(m.code)}</span></p>' if m.code else ""
     return (
         f"<article><small>#{m.seq} · {escape(when)} · {escape(m.channel)} tới "

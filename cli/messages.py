@@ -47,7 +47,7 @@ def messages_cmd(
     first, with their whole text; with --follow, oldest first and then each new one as it comes."""
     from services.caught import caught_messages
 
-    with environment.prepared() as settings:
+    with environment.prepared(database_only=True) as settings:  # also beside `make run`
         if settings.environment != "development":
             console.print("[yellow]ENVIRONMENT=production: không giữ lại thư/tin nào.[/yellow]")
         migrate.upgrade(settings.database_url or "")

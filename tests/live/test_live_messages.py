@@ -5,7 +5,11 @@ start."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,8 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from devservers import find_free_port
 from tests.conftest import ADMIN_TOKEN, Servers
-from tests.live.conftest import LiveSite, start_app
+from tests.live.conftest import ROOT, LiveSite, start_app
+from tests.live.test_serve import CONFIG
 from tests.test_cli import dvc
 
 REGISTER = """mutation($input: CitizenRegisterInput!) { citizenRegister(input: $input) { __typename } }"""
@@ -108,3 +114,51 @@ def test_a_production_process_without_smtp_does_not_start(servers: Servers, tmp_
     with pytest.raises(RuntimeError, match="app process exited"):
         start_app(servers, log, extra_env=production)
     assert "ENVIRONMENT=production needs SMTP_HOST" in log.read_text()
+
+
+def test_dvc_messages_beside_make_run(tmp_path: Path) -> None:
+    """What a newcomer does: `make run` (dvc serve on its own data folder, embedded servers),
+    register, then `dvc messages` in another terminal — which shares the embedded PostgreSQL and
+    leaves the running service's servers alone."""
+    port = find_free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG}
+    env.update(DATA_DIR=str(tmp_path / "var"), PORT=str(port))
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert serve.poll() is None, log.read_text()[-3000:]
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(log.read_text()[-3000:])
+        citizen = {
+            "citizenId": "025190077701",
+            "fullName": "Đỗ Thị Mới",
+            "birthDate": "1995-05-06",
+            "password": "Mat-khau-an-toan-2026",
+            "email": "moi.den@example.vn",
+            "address": "Phường Việt Trì, tỉnh Phú Thọ",
+        }
+        assert call(base, REGISTER, {"input": citizen})["citizenRegister"]["__typename"] == "Registered"
+        shown = caught(base, "moi.den@example.vn", "verify_contact")
+        listed = dvc(env, "messages", "--to", "moi.den@example.vn")
+        assert listed.returncode == 0, listed.stderr
+        assert f"Mã: {shown['code']}" in listed.stdout
+        assert httpx.get(f"{base}/readyz", timeout=10).status_code == 200  # its servers still there
+        verified = call(base, VERIFY, {"d": "moi.den@example.vn", "c": shown["code"]})
+        assert verified["contactVerify"]["account"]["status"] == "ACTIVE"
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)

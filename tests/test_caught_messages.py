@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import create_app
 from core.clock import FixedClock, SystemClock
 from core.db import make_engine, make_session_factory
-from core.settings import Settings
+from core.settings import DEFAULT_PROVINCE, Settings, system_name
 from models.accounts import CaughtMessage, Notification
 from services.accounts import messages
 from services.caught import MessageCatcher, caught_messages
@@ -244,8 +244,8 @@ def test_production_start_is_refused_by_the_command_line(cli_env: dict[str, str]
 def test_dvc_messages_prints_the_caught_messages(cli_env: dict[str, str]) -> None:  # noqa: F811
     assert dvc(cli_env, "migrate").returncode == 0
     url = cli_env["DATABASE_URL"]
-    verify = messages.verification_code("314159", 15)
-    reset = messages.reset_code("271828", 15)
+    verify = messages.verification_code("314159", 15, system=system_name(DEFAULT_PROVINCE))
+    reset = messages.reset_code("271828", 15, system=system_name(DEFAULT_PROVINCE))
 
     async def queue_and_deliver() -> None:
         engine = make_engine(url, pool_size=2)
@@ -331,7 +331,7 @@ def test_dvc_messages_follow_prints_new_ones(cli_env: dict[str, str]) -> None:  
                 catcher = MessageCatcher(make_session_factory(engine), SystemClock())
                 from services.notifications import NotificationMessage
 
-                subject, body = messages.unlock_code("161803", 15)
+                subject, body = messages.unlock_code("161803", 15, system=system_name(DEFAULT_PROVINCE))
                 await catcher.send(
                     NotificationMessage(
                         id=uuid.uuid4(),

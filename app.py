@@ -20,6 +20,7 @@ from core.tracing import configure_tracing, shutdown_tracing
 from resolvers.root import build_schema
 from schema.persisted import PersistedQueries
 from web.endpoints import bind
+from web.endpoints.dev_messages import dev_messages_endpoint
 from web.endpoints.exports import statistics_export_endpoint
 from web.endpoints.health import healthz, readyz
 from web.endpoints.metrics import metrics_endpoint
@@ -88,10 +89,18 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/healthz", bind(ref, healthz)),
             Route("/readyz", bind(ref, readyz)),
             Route("/metrics", bind(ref, metrics_endpoint)),
+            *_development_routes(ref, settings),
         ],
         middleware=http_middleware(settings, tracing=tracing is not None),
         lifespan=_lifespan(ref, settings),
     )
+
+
+def _development_routes(ref: RuntimeRef, settings: Settings) -> list[Route]:
+    """Pages for trying the service, absent (404) in production: the caught messages."""
+    if settings.environment != "development":
+        return []
+    return [Route("/dev/messages", bind(ref, dev_messages_endpoint))]
 
 
 def _lifespan(

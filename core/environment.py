@@ -24,13 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def prepared(settings: Settings | None = None) -> Iterator[Settings]:
+def prepared(settings: Settings | None = None, *, database_only: bool = False) -> Iterator[Settings]:
+    """`database_only`: PostgreSQL alone (no S3, no clamd), for a command that reads tables only
+    and may run beside `dvc serve` on the same DATA_DIR (the embedded PostgreSQL is shared; a
+    second clamd on one folder is refused)."""
     settings = settings or get_settings()
     root = settings.data_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
     need_pg = settings.database_url is None
-    need_s3 = settings.s3_endpoint is None
-    with EmbeddedServices(root, postgres=need_pg, s3=need_s3) as services, _scanner(settings, root) as socket:
+    need_s3 = settings.s3_endpoint is None and not database_only
+    scanner = contextlib.nullcontext(None) if database_only else _scanner(settings, root)
+    with EmbeddedServices(root, postgres=need_pg, s3=need_s3) as services, scanner as socket:
         env: dict[str, str] = {}
         if services.postgres is not None:
             env["DATABASE_URL"] = services.postgres.database_url

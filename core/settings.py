@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = Field(
         "development",
         description="`production` refuses to start with settings that are only fit for trying the "
-        "service (today: /metrics without METRICS_TOKEN).",
+        "service (today: /metrics without METRICS_TOKEN, no SMTP_HOST or SMS_GATEWAY_URL). "
+        "`development` keeps the e-mails and SMS it has no channel for (`dvc messages`, /dev/messages).",
     )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
@@ -146,7 +147,11 @@ class Settings(BaseSettings):
         "agency, procedure or dossier: the nearest one-stop unit with a focal point, this one or below "
         "(services/feedback/routing.py). Unset: from the top of the tree.",
     )
-    smtp_host: str | None = Field(None, description="SMTP relay for e-mail notifications; unset: no e-mail.")
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP relay for e-mail notifications; unset: e-mails are caught in development "
+        "(`dvc messages`), refused in production.",
+    )
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_sender: str | None = Field(None, description="From address of notifications.")
     smtp_username: str | None = None
@@ -155,7 +160,11 @@ class Settings(BaseSettings):
     smtp_tls: bool = Field(False, description="Implicit TLS (port 465).")
     sms_sender: str = Field("DVC", description="SMS brandname.")
     notifications_interval_seconds: float = Field(2.0, gt=0, le=600)
-    sms_gateway_url: str | None = Field(None, description="The SMS gateway's send endpoint (HTTP POST JSON).")
+    sms_gateway_url: str | None = Field(
+        None,
+        description="The SMS gateway's send endpoint (HTTP POST JSON); unset: SMS are caught in "
+        "development (`dvc messages`), refused in production.",
+    )
     sms_gateway_key: str | None = Field(
         None, description="API key for the SMS gateway; also signs inbound messages to /sms/inbound."
     )
@@ -422,6 +431,26 @@ class Settings(BaseSettings):
         for url in (self.national_portal_url, self.national_portal_token_url):
             if url is not None and not url.startswith(("https://", "http://")):
                 raise ValueError("NATIONAL_PORTAL_URL and NATIONAL_PORTAL_TOKEN_URL must be http(s) URLs")
+        return self
+
+    @model_validator(mode="after")
+    def _production_messages(self) -> Settings:
+        """Production needs a real channel for every message the rules send (docs/configuration.md,
+        "Messages"): e-mail for staff activation and resets, SMS for citizens known by a mobile
+        number only. Development catches what has no channel (`services.caught`)."""
+        if self.environment != "production":
+            return self
+        if not self.smtp_host:
+            raise ValueError(
+                "ENVIRONMENT=production needs SMTP_HOST (and SMTP_SENDER): a new staff member's "
+                "first-password code, password resets and e-mail verification codes are sent by e-mail"
+            )
+        if not self.sms_gateway_url:
+            raise ValueError(
+                "ENVIRONMENT=production needs SMS_GATEWAY_URL (and SMS_GATEWAY_KEY): citizens and "
+                "organisations may register with a mobile number only, and its verification, reset and "
+                "unlock codes are sent by SMS"
+            )
         return self
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from models.accounts import (
     Account,
+    CaughtMessage,
     CitizenProfile,
     Notification,
     OAuthClient,
@@ -59,6 +60,7 @@ __all__ = [
     "Agency",
     "ArchiveExport",
     "Base",
+    "CaughtMessage",
     "CitizenProfile",
     "ConsumerKind",
     "Dossier",

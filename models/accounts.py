@@ -228,6 +228,32 @@ class Notification(UUIDPk, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # The request that queued it (X-Request-Id), put on the sender's log lines.
     request_id: Mapped[str | None] = mapped_column(String(100))
+    # The dossier a notice is about (shown with a caught message). Not a foreign key: removing a
+    # draft must not scan the outbox, and the outbox never reads it.
+    dossier_id: Mapped[uuid.UUID | None] = mapped_column()
+
+
+class CaughtMessage(Base):
+    """A copy of an e-mail or SMS caught in development instead of sent (`services.caught`):
+    ENVIRONMENT=development with no SMTP_HOST (resp. SMS_GATEWAY_URL). Shown by `dvc messages`
+    and GET /dev/messages; the outbox row itself is marked sent as in production."""
+
+    __tablename__ = "caught_messages"
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    # The outbox row it copies; unique, so a round retried after a failed commit keeps one copy.
+    notification_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    dossier_id: Mapped[uuid.UUID | None] = mapped_column()  # the outbox row's (no foreign key)
+    channel: Mapped[str] = mapped_column(String(10))
+    destination: Mapped[str] = mapped_column(String(320), index=True)
+    template: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    caught_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OAuthClient(UUIDPk, Base):

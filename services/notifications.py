@@ -31,7 +31,9 @@ given up about 6 hours after it was written. Consequence of the anchor: after a 
 every sender, rows whose schedule has passed are retried in consecutive rounds until they catch
 up with it (a row gives up at once when its destination server is still down then).
 
-A channel with no sender configured (`mailer=None` or `sms=None`) is skipped: its rows are
+In development a channel with no SMTP server (resp. SMS gateway) gets the catcher of
+`services.caught` as its sender: the message is kept in `caught_messages` and the row is marked
+sent exactly as here. A channel with no sender at all (`mailer=None` or `sms=None`) is skipped: its rows are
 neither locked nor attempted and stay in the outbox, and they take no place in the batch.
 `DeliveryRound.skipped` counts how many of them are due (at most `batch`; counted only in a round
 that lacks a sender, so with both configured it is 0). A channel value other than "EMAIL" and
@@ -132,6 +134,8 @@ class NotificationMessage:
     body: str
     created_at: datetime
     request_id: str | None = None  # of the request that queued it, for the log lines
+    account_id: uuid.UUID | None = None  # the account it is about, when there is one
+    dossier_id: uuid.UUID | None = None  # the dossier a notice is about
 
 
 class DeliveryFailed(Exception):
@@ -445,6 +449,8 @@ async def _lock_due(
                 Notification.created_at,
                 Notification.attempts,
                 Notification.request_id,
+                Notification.account_id,
+                Notification.dossier_id,
             )
             .where(_due(now), Notification.channel.in_(list(senders)))
             .order_by(Notification.seq)
@@ -464,6 +470,8 @@ async def _lock_due(
             body=r.body,
             created_at=r.created_at,
             request_id=r.request_id,
+            account_id=r.account_id,
+            dossier_id=r.dossier_id,
         )
         per_channel.setdefault(r.channel, []).append(_Attempt(message, int(r.attempts)))
     return per_channel

@@ -1,6 +1,7 @@
 """The process's background work, started together after the runtime opens and stopped together
 before it closes: scheduled jobs, payment settlement, ClamAV signature updates, the outbox
-dispatcher, the notification sender and the calendar cache's watch.
+dispatcher, the notification sender (with the development catcher of `services.caught` for a
+channel that has no SMTP server or SMS gateway) and the calendar cache's watch.
 
 Each loop is a plain async function of the runtime. `Workers` holds the running tasks: on stop,
 the ones that finish gracefully (outbox, notifications) are asked to and given their grace period,
@@ -18,14 +19,26 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.broker import Broker
+from core.clock import Clock
+from core.settings import Settings
 from models.dossiers import ConsumerKind
 from services.accounts.inactivity import run_inactivity
+from services.caught import MessageCatcher
 from services.holidays import CalendarCache
 from services.national_portal.feed import PortalClient, PortalTransport, ensure_portal_consumer, portal_config
 from services.national_portal.reconcile import reconcile
-from services.notifications import HttpSmsSender, SmsConfig, SmtpConfig, SmtpMailer, run_sender
+from services.notifications import (
+    HttpSmsSender,
+    Mailer,
+    SmsConfig,
+    SmsSender,
+    SmtpConfig,
+    SmtpMailer,
+    run_sender,
+)
 from services.outbox.dispatcher import run_dispatcher
 from services.outbox.transport import Transport
 from services.payments.settlement import run_configured as settle_payments
@@ -112,7 +125,7 @@ async def _start(rt: Runtime, workers: Workers, *, owned: bool) -> None:
         await _start_outbox(rt, workers)
     if rt.broker is not None and rt.calendars is not None:
         workers.spawn(calendar_watch(rt.broker, rt.calendars))
-    if owned and (s.smtp_host or s.sms_gateway_url):
+    if owned:
         _start_notifications(rt, workers)
 
 
@@ -134,12 +147,23 @@ async def _start_outbox(rt: Runtime, workers: Workers) -> None:
     workers.spawn_graceful(dispatcher, "outbox-dispatcher", stop, grace=15, closing=[http.aclose])
 
 
-def _start_notifications(rt: Runtime, workers: Workers) -> None:
-    """The e-mail and SMS sender, for whichever of the two is configured."""
-    s = rt.settings
-    mailer = None
+@dataclass
+class Senders:
+    """The notification senders of this process: real ones where configured; in development,
+    the catcher (`services.caught`) for a channel without one; None in production."""
+
+    mailer: Mailer | None = None
+    sms: SmsSender | None = None
+    closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def notification_senders(
+    settings: Settings, session_factory: Callable[[], AsyncSession], clock: Clock
+) -> Senders:
+    s = settings
+    senders = Senders()
     if s.smtp_host and s.smtp_sender:
-        mailer = SmtpMailer(
+        senders.mailer = SmtpMailer(
             SmtpConfig(
                 host=s.smtp_host,
                 port=s.smtp_port,
@@ -150,19 +174,35 @@ def _start_notifications(rt: Runtime, workers: Workers) -> None:
                 use_tls=s.smtp_tls,
             )
         )
-    sms = None
-    closing: list[Callable[[], Awaitable[None]]] = []
     if s.sms_gateway_url and s.sms_gateway_key:
         http = httpx.AsyncClient(timeout=15.0)
-        closing.append(http.aclose)
-        sms = HttpSmsSender(
+        senders.closing.append(http.aclose)
+        senders.sms = HttpSmsSender(
             SmsConfig(url=s.sms_gateway_url, api_key=s.sms_gateway_key, sender=s.sms_sender), http
         )
+    if s.environment == "development" and (senders.mailer is None or senders.sms is None):
+        catcher = MessageCatcher(session_factory, clock)
+        senders.mailer = senders.mailer or catcher
+        senders.sms = senders.sms or catcher
+    return senders
+
+
+def _start_notifications(rt: Runtime, workers: Workers) -> None:
+    """The e-mail and SMS sender: for whichever of the two is configured, and in development
+    the catcher for the other (or both)."""
+    senders = notification_senders(rt.settings, rt.session_factory, rt.clock)
+    if senders.mailer is None and senders.sms is None:
+        return
     stop = asyncio.Event()
     sender = run_sender(
-        rt.session_factory, mailer, sms, rt.clock, interval=s.notifications_interval_seconds, stop=stop
+        rt.session_factory,
+        senders.mailer,
+        senders.sms,
+        rt.clock,
+        interval=rt.settings.notifications_interval_seconds,
+        stop=stop,
     )
-    workers.spawn_graceful(sender, "notification-sender", stop, grace=30, closing=closing)
+    workers.spawn_graceful(sender, "notification-sender", stop, grace=30, closing=senders.closing)
 
 
 async def jobs_loop(rt: Runtime) -> None:

@@ -65,8 +65,10 @@ def notification(
     subject: str,
     body: str,
     now: datetime,
+    dossier_id: uuid.UUID | None = None,
 ) -> Notification:
     return Notification(
+        dossier_id=dossier_id,
         account_id=account_id,
         channel=channel,
         destination=destination,

@@ -5,6 +5,7 @@ they chose.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select
@@ -58,9 +59,16 @@ async def own_account(session: AsyncSession, actor: Actor) -> Account:
 
 
 def tell_owner(
-    session: AsyncSession, account: Account, template: str, subject: str, body: str, *, now: datetime
+    session: AsyncSession,
+    account: Account,
+    template: str,
+    subject: str,
+    body: str,
+    *,
+    now: datetime,
+    dossier_id: uuid.UUID | None = None,
 ) -> None:
-    """To every verified contact the owner wants messages on."""
+    """To every verified contact the owner wants messages on (about `dossier_id`, if given)."""
     sent = False
     if account.email and account.email_verified_at and account.notify_email:
         session.add(
@@ -72,6 +80,7 @@ def tell_owner(
                 subject=subject,
                 body=body,
                 now=now,
+                dossier_id=dossier_id,
             )
         )
         sent = True
@@ -85,6 +94,7 @@ def tell_owner(
                 subject=subject,
                 body=body,
                 now=now,
+                dossier_id=dossier_id,
             )
         )
 

@@ -93,4 +93,5 @@ async def tell_applicant(
         return
     account = await session.get(Account, dossier.applicant_account_id)
     if account is not None:
-        tell_owner(session, account, f"dossier_{action.value.lower()}", message[0], message[1], now=now)
+        template = f"dossier_{action.value.lower()}"
+        tell_owner(session, account, template, message[0], message[1], now=now, dossier_id=dossier.id)

@@ -286,5 +286,11 @@ def test_forwarded_headers_only_from_trusted_proxies() -> None:
 def test_production_refuses_to_start_with_open_metrics() -> None:
     with pytest.raises(ValidationError, match="METRICS_TOKEN"):
         Settings(environment="production", metrics_token=None)
-    assert Settings(environment="production", metrics_token="m" * 16).environment == "production"
+    channels = {
+        "smtp_host": "smtp.example.gov.vn",
+        "smtp_sender": "no-reply@example.gov.vn",
+        "sms_gateway_url": "https://sms.example.vn/send",
+        "sms_gateway_key": "k" * 20,
+    }
+    assert Settings(environment="production", metrics_token="m" * 16, **channels).environment == "production"
     assert Settings(environment="development").metrics_token is None  # trying it: open is fine

@@ -45,8 +45,8 @@ from devservers.process import (
     ChildExited,
     install_exit_hooks,
     kill_leftover,
+    live_owner,
     proc_cmdline,
-    proc_stat,
     read_pid,
     register,
     remove_if_names,
@@ -128,7 +128,8 @@ class EmbeddedClamd:
     pid: int
     data_dir: Path
     signatures: Path  # where the signatures are copied from (a file or a folder)
-    _process: subprocess.Popen[bytes] = field(repr=False, compare=False)
+    # None: another live process started this clamd and stops it (see _attach)
+    _process: subprocess.Popen[bytes] | None = field(repr=False, compare=False)
     _socket_dir: Path | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -143,6 +144,8 @@ class EmbeddedClamd:
 
     @property
     def running(self) -> bool:
+        if self._process is None:
+            return _ping(self.socket)
         return self._process.poll() is None
 
     def refresh_signatures(self) -> bool:
@@ -162,7 +165,10 @@ class EmbeddedClamd:
         return True
 
     def stop(self, grace: float = CLAMD_STOP_GRACE) -> None:
-        """SIGTERM clamd's process group, SIGKILL it after `grace` seconds; idempotent."""
+        """SIGTERM clamd's process group, SIGKILL it after `grace` seconds; idempotent. A shared
+        clamd (started by another live process) is left to that process."""
+        if self._process is None:
+            return
         was_running = self._process.poll() is None
         stop_child(self._process, grace)
         if self._socket_dir is not None:
@@ -265,33 +271,35 @@ def _remove_old_socket_dir(data_dir: Path) -> None:
     record.unlink(missing_ok=True)
 
 
-def _handle_leftover(data_dir: Path, conf: Path) -> None:
-    """Deal with a clamd already running on this folder.
+def _handle_leftover(data_dir: Path, conf: Path) -> int | None:
+    """Deal with a clamd already running on this folder; returns its pid if it is to be shared.
 
     One whose starter is gone (the app was SIGKILLed or crashed) is killed. One whose starter
-    still runs belongs to another live process: two clamds cannot share the socket, so that
-    is an error rather than pulling the scanner from under the other process.
+    still runs belongs to another live process (`dvc serve`, while a `dvc` command runs beside
+    it on the same DATA_DIR): it is shared, never pulled from under that process.
     """
     pid = read_pid(data_dir / "clamd.pid")
     if pid is None:
-        return
+        return None
     args = proc_cmdline(pid)
     if not args or Path(args[0]).name != "clamd" or str(conf) not in args:
-        return
-    owner = read_pid(data_dir / "clamd.owner")
-    stat = proc_stat(pid)
-    if (
-        owner is not None
-        and owner != os.getpid()
-        and stat is not None
-        and stat[1] == owner
-        and proc_cmdline(owner) is not None
-    ):
-        raise RuntimeError(
-            f"clamd (pid {pid}) for {data_dir} is already run by process {owner}; "
-            "use another data folder, or CLAMD_SOCKET to share one clamd"
-        )
+        return None
+    if live_owner(pid, data_dir / "clamd.owner") is not None:
+        return pid
     kill_leftover(pid)
+    return None
+
+
+def _attach(data_dir: Path, pid: int, signatures: Path) -> EmbeddedClamd:
+    """A handle on the clamd another live process runs on `data_dir`: it scans the same way
+    (same socket), and stopping the handle leaves that clamd running."""
+    options = dict(
+        line.split(" ", 1) for line in (data_dir / "clamd.conf").read_text().splitlines() if " " in line
+    )
+    socket = Path(options["LocalSocket"])
+    if not _ping(socket, timeout=5.0):
+        raise RuntimeError(f"clamd (pid {pid}) for {data_dir} runs but does not answer on {socket}")
+    return EmbeddedClamd(socket=socket, pid=pid, data_dir=data_dir, signatures=signatures, _process=None)
 
 
 def _write_config(
@@ -335,12 +343,14 @@ def _write_config(
 # ------------------------------------------------------------------------------------- start
 
 
-def _wait_ready(handle: EmbeddedClamd, err_path: Path, deadline: float) -> None:
+def _wait_ready(
+    handle: EmbeddedClamd, process: subprocess.Popen[bytes], err_path: Path, deadline: float
+) -> None:
     """Poll PING until PONG; raise RuntimeError with the logs if clamd exits or times out."""
     try:
-        wait_ready(handle._process, lambda: _ping(handle.socket), deadline, interval=0.05)
+        wait_ready(process, lambda: _ping(handle.socket), deadline, interval=0.05)
     except ChildExited:
-        problem = f"clamd exited during start-up (code {handle._process.returncode})"
+        problem = f"clamd exited during start-up (code {process.returncode})"
     except TimeoutError:
         problem = f"clamd on {handle.socket} did not answer in time"
     else:
@@ -381,9 +391,11 @@ def start_clamd(
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "tmp").mkdir(exist_ok=True)
     conf = data_dir / "clamd.conf"
-    _handle_leftover(data_dir, conf)
-    _remove_old_socket_dir(data_dir)
     signatures = signatures.expanduser().resolve()
+    shared = _handle_leftover(data_dir, conf)
+    if shared is not None:
+        return _attach(data_dir, shared, signatures)
+    _remove_old_socket_dir(data_dir)
     _sync_signatures(signatures, data_dir / "signatures")
     socket_path, socket_dir = _socket_location(data_dir)
     _write_config(
@@ -410,7 +422,7 @@ def start_clamd(
     )
     register(process.pid, handle)
     try:
-        _wait_ready(handle, err_path, started + timeout)
+        _wait_ready(handle, process, err_path, started + timeout)
     except BaseException:
         handle.stop()
         raise

@@ -98,6 +98,17 @@ def proc_stat(pid: int) -> tuple[str, int] | None:
         return None
 
 
+def live_owner(pid: int, owner_file: Path) -> int | None:
+    """The live process (not this one) that started `pid` and still is its parent, as recorded
+    in `owner_file`; None for a server left behind by a starter that is gone (or never
+    recorded), which its next starter may kill."""
+    owner = read_pid(owner_file)
+    stat = proc_stat(pid)
+    if owner is None or owner == os.getpid() or stat is None or stat[1] != owner:
+        return None
+    return owner if proc_cmdline(owner) is not None else None
+
+
 def proc_cmdline(pid: int) -> list[str] | None:
     """Argument vector of a live, non-zombie process, or None when it is gone (Linux /proc)."""
     stat = proc_stat(pid)

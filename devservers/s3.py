@@ -54,6 +54,7 @@ from devservers.process import (
     free_ports,
     install_exit_hooks,
     kill_leftover,
+    live_owner,
     port_is_free,
     proc_cmdline,
     read_pid,
@@ -83,7 +84,8 @@ class EmbeddedS3:
     data_dir: Path
     pid: int
     ports: dict[str, int] = field(compare=False)
-    _process: subprocess.Popen[bytes] = field(repr=False, compare=False)
+    # None: another live process started this weed and stops it (see _PendingS3.shared)
+    _process: subprocess.Popen[bytes] | None = field(repr=False, compare=False)
 
     @property
     def port(self) -> int:
@@ -113,11 +115,15 @@ class EmbeddedS3:
         """SIGTERM the weed process group, SIGKILL it after `grace` seconds; idempotent.
 
         weed takes ~15 s to honour SIGTERM (the filer waits for its own gRPC streams), and its
-        volume and filer stores recover from a kill, so the grace period is kept short.
+        volume and filer stores recover from a kill, so the grace period is kept short. A shared
+        weed (started by another live process) is left to that process.
         """
+        if self._process is None:
+            return
         stop_child(self._process, grace)
         _remove_weed_sockets(self.ports.values())
         remove_if_names(self.data_dir / "weed.pid", self.pid)
+        remove_if_names(self.data_dir / "weed.owner", os.getpid())
 
 
 def _remove_weed_sockets(ports: Iterable[int]) -> None:
@@ -170,22 +176,27 @@ def _load_or_create_identity(path: Path) -> tuple[str, str]:
     return access_key, secret_key
 
 
-def _kill_leftover_weed(data_dir: Path, store_dir: Path) -> None:
-    """Stop a weed left running on this folder by a parent that was killed (SIGKILL, OOM).
+def _shared_or_kill_leftover(data_dir: Path, store_dir: Path) -> int | None:
+    """The pid of a weed on this folder that another live process started (`dvc serve`, while
+    a `dvc` command runs beside it on the same DATA_DIR): it is shared, not started twice.
+    A weed left running by a starter that is gone (SIGKILL, OOM) is stopped instead.
 
     Two weeds on one folder would fight over the filer's leveldb lock and the volume files.
     """
     pid_file = data_dir / "weed.pid"
     pid = read_pid(pid_file)
     if pid is None:
-        return
+        return None
     args = proc_cmdline(pid)
     if args and Path(args[0]).name == "weed" and f"-dir={store_dir}" in args:
+        if live_owner(pid, data_dir / "weed.owner") is not None:
+            return pid
         kill_leftover(pid)
         with contextlib.suppress(OSError, ValueError, AttributeError):
             old_ports = json.loads((data_dir / "ports.json").read_text()).values()
             _remove_weed_sockets(p for p in old_ports if isinstance(p, int))
     pid_file.unlink(missing_ok=True)
+    return None
 
 
 _WEED_CONFIG_FILES = ("security", "master", "volume", "credential", "notification")
@@ -274,9 +285,14 @@ class _PendingS3:
             raise RuntimeError(f"S3 port {LOOPBACK}:{port} is already in use")
         self.fixed_port = port
         self.access_key, self.secret_key = _load_or_create_identity(self.data_dir / "s3-identities.json")
-        _kill_leftover_weed(self.data_dir, self.data_dir / "store")
-        install_exit_hooks()
         self.started_at = time.monotonic()
+        shared = _shared_or_kill_leftover(self.data_dir, self.data_dir / "store")
+        self.shared = shared is not None
+        if shared is not None:
+            ports = json.loads((self.data_dir / "ports.json").read_text())
+            self.handle = self._handle(ports, shared, None)
+            return
+        install_exit_hooks()
         self.handle = self._launch()
 
     def _choose_ports(self, *, reuse: bool) -> dict[str, int]:
@@ -315,17 +331,21 @@ class _PendingS3:
         cmd = weed_command(_weed_binary(), self.data_dir, self.data_dir / "s3-identities.json", ports)
         process = spawn(cmd, cwd=self.data_dir, log=log_path, stdout=True, append=True)
         (self.data_dir / "weed.pid").write_text(f"{process.pid}\n")
-        handle = EmbeddedS3(
+        (self.data_dir / "weed.owner").write_text(f"{os.getpid()}\n")
+        handle = self._handle(ports, process.pid, process)
+        register(process.pid, handle)
+        return handle
+
+    def _handle(self, ports: dict[str, int], pid: int, process: subprocess.Popen[bytes] | None) -> EmbeddedS3:
+        return EmbeddedS3(
             endpoint=f"{LOOPBACK}:{ports['s3']}",
             access_key=self.access_key,
             secret_key=self.secret_key,
             data_dir=self.data_dir,
-            pid=process.pid,
+            pid=pid,
             ports=ports,
             _process=process,
         )
-        register(process.pid, handle)
-        return handle
 
     def wait(self, timeout: float = S3_START_TIMEOUT) -> EmbeddedS3:
         """Block until the S3 API answers an authenticated call and a volume server is known.
@@ -334,12 +354,15 @@ class _PendingS3:
         retried with new ports. Any other failure stops weed and raises with the log tail.
         """
         deadline = self.started_at + timeout
+        if self.shared:
+            return self._wait_shared(deadline)
         attempts = 1
         while True:
             try:
                 self._wait_ready(self.handle, deadline)
                 return self.handle
             except ChildExited:
+                code = self.handle._process.returncode if self.handle._process else None
                 log = tail(self.handle.log_path, 15)
                 self.handle.stop()
                 if "address already in use" in log and attempts < 3:
@@ -347,7 +370,7 @@ class _PendingS3:
                     self.handle = self._launch(reuse_ports=False)
                     continue
                 raise RuntimeError(
-                    f"weed exited during start-up (code {self.handle._process.returncode});"
+                    f"weed exited during start-up (code {code});"
                     f" log {self.handle.log_path}:\n{tail(self.handle.log_path, 40)}"
                 ) from None
             except TimeoutError:
@@ -360,6 +383,18 @@ class _PendingS3:
                 self.handle.stop()
                 raise
 
+    def _wait_shared(self, deadline: float) -> EmbeddedS3:
+        """The shared weed answers (it was started by a live process: no waiting for a launch)."""
+        client = self.handle.client()
+        while not _s3_answers(client):
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the embedded S3 (pid {self.handle.pid}) that another process runs on"
+                    f" {self.data_dir} does not answer on {self.handle.endpoint}"
+                )
+            time.sleep(0.2)
+        return self.handle
+
     @staticmethod
     def _wait_ready(handle: EmbeddedS3, deadline: float) -> None:
         http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1.0, read=3.0), retries=False)
@@ -371,6 +406,7 @@ class _PendingS3:
             http_client=http,
         )
         master = f"http://{LOOPBACK}:{handle.ports['master']}/dir/status"
+        assert handle._process is not None
         try:
             with httpx.Client(timeout=2.0) as web:
                 wait_ready(

@@ -30,6 +30,7 @@ from devservers import (
     EmbeddedS3,
     EmbeddedServices,
     find_free_port,
+    start_clamd,
     start_postgres,
     start_s3,
     weed_command,
@@ -335,3 +336,47 @@ def test_find_free_port() -> None:
     port = find_free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+_OWNER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    from devservers import start_clamd, start_s3
+    s3 = start_s3(Path(sys.argv[2]) / "s3")
+    clamd = start_clamd(Path(sys.argv[2]) / "clamav", signatures=Path(sys.argv[1]) / "assets/clamav/test.hdb")
+    print(s3.pid, clamd.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_a_command_beside_a_running_service_shares_its_s3_and_clamd(tmp_path: Path) -> None:
+    """`dvc messages` (or any `dvc` command) run beside `dvc serve` on the same DATA_DIR uses
+    the store and scanner the service started, and leaves them running when it ends: before,
+    it killed the service's weed as a leftover and refused to start a second clamd."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, str(ROOT), str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None
+        weed_pid, clamd_pid = (int(x) for x in owner.stdout.readline().split())
+        s3 = start_s3(tmp_path / "s3")
+        clamd = start_clamd(tmp_path / "clamav", signatures=ROOT / "assets" / "clamav" / "test.hdb")
+        assert (s3.pid, clamd.pid) == (weed_pid, clamd_pid)
+        s3.client().make_bucket("shared")
+        assert clamd.running
+        s3.stop()
+        clamd.stop()
+        assert _alive(weed_pid)
+        assert _alive(clamd_pid)
+        assert [b.name for b in s3.client().list_buckets()] == ["shared"]
+        assert clamd.running  # still answers PING on the owner's socket
+    finally:
+        owner.terminate()
+        owner.wait(90)
+        if owner.stdout is not None:
+            owner.stdout.close()
+    assert _wait_gone(weed_pid, 30)
+    assert _wait_gone(clamd_pid, 30)

@@ -22,8 +22,10 @@ from graphql import (
     FragmentDefinitionNode,
     OperationDefinitionNode,
     OperationType,
+    Visitor,
     parse,
     print_ast,
+    visit,
 )
 
 from resolvers.root import schema
@@ -91,9 +93,20 @@ def variables_for(query: str, scene: Scene) -> dict[str, Any]:
     return {n: known[n] for n in names}
 
 
+# Fields answered by Python on purpose (docs/status.md, "Compiled reads"): a query selecting one
+# is handed to the executor whole.
+EXECUTOR_ONLY = {"availableActions", "formSchema"}
+
+
 def declared_roots(query: str) -> bool:
-    """Whether every root field of the query has a SQL declaration (the planner may answer it)."""
-    operation = next(d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode))
+    """Whether every root field of the query has a SQL declaration and it selects no field kept
+    for the executor (the planner may answer it)."""
+    document = parse(query)
+    selected: set[str] = set()
+    visit(document, _Names(selected))
+    if selected & EXECUTOR_ONLY:
+        return False
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
     query_type = schema._schema.query_type
     assert query_type is not None
     fields = query_type.fields
@@ -104,6 +117,15 @@ def declared_roots(query: str) -> bool:
         if not isinstance(definition.metadata.get(SQL), Rows):
             return False
     return True
+
+
+class _Names(Visitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        self.names.add(node.name.value)
 
 
 @pytest.mark.parametrize(("name", "query"), QUERIES, ids=[n for n, _ in QUERIES])

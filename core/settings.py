@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = Field(
         "development",
         description="`production` refuses to start with settings that are only fit for trying the "
-        "service (today: /metrics without METRICS_TOKEN).",
+        "service: the production checklist, core/checklist.py (`dvc check-config`).",
     )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
@@ -322,14 +322,6 @@ class Settings(BaseSettings):
                     f"TRUSTED_PROXIES: {item!r} is not an address or network (e.g. 127.0.0.1, 10.0.0.0/24)"
                 ) from None
         return value
-
-    @model_validator(mode="after")
-    def _production_ready(self) -> Settings:
-        if self.environment == "production" and self.metrics_token is None:
-            raise ValueError(
-                "ENVIRONMENT=production needs METRICS_TOKEN: without it /metrics is open to anyone"
-            )
-        return self
 
     @field_validator("timezone")
     @classmethod

@@ -200,3 +200,19 @@ def test_an_app_process_started_without_dvc_serve_refuses_too(tmp_path: Path) ->
     assert started.returncode != 0
     assert "ENVIRONMENT=production refuses to start" in started.stderr
     assert "METRICS_TOKEN is unset" in started.stderr
+
+
+def test_the_shipped_environment_file_is_refused_until_its_placeholders_are_replaced() -> None:
+    """deploy/dvc.env.example as copied: its CHANGE values are refused by name."""
+    shipped = Settings(_env_file=ROOT / "deploy" / "dvc.env.example")
+    problems = checklist.findings(shipped)
+    assert {p.check for p in problems} == {"secrets"}
+    named = sorted(p.message.split(" ", 1)[0] for p in problems)
+    assert named == ["JWT_SECRET", "METRICS_TOKEN", "S3_SECRET_KEY"]
+    replaced = Settings(
+        _env_file=ROOT / "deploy" / "dvc.env.example",
+        jwt_secret=JWT,
+        metrics_token=METRICS,
+        s3_secret_key="R4uIk3V9q0Zr7LbT2wX",
+    )
+    assert checklist.findings(replaced) == []

@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 # pgserver (through platformdirs) wants a private runtime folder; give it one.
 export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 
-.PHONY: test-deps run test test-faults lint typecheck check schema bench install clean runtime-dir clamav chromium
+.PHONY: test-deps run test test-faults lint typecheck check schema bench install clean runtime-dir clamav chromium nginx
 
 $(UV):
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -30,10 +30,14 @@ clamav:
 chromium:
 	@bash scripts/install-chromium.sh
 
+## The deployment tests (tests/deploy/) start Debian's nginx: `make test` installs it, or fails.
+nginx:
+	@bash scripts/install-nginx.sh
+
 install: $(VENV)/.synced runtime-dir clamav
 
-## `make test` also needs the headless browser for tests/browser/.
-test-deps: install chromium
+## `make test` also needs the headless browser for tests/browser/ and nginx for tests/deploy/.
+test-deps: install chromium nginx
 
 ## Start the service at http://$${HOST:-127.0.0.1}:$${PORT:-8000}/graphql (embedded servers unless configured).
 run: install

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from core import checklist
 from core.observability import configure_logging
 from core.settings import Settings, get_settings
 from core.tracing import configure_tracing, shutdown_tracing
@@ -114,6 +115,7 @@ def _lifespan(
         owned = ref.current is None
         if owned:
             configure_logging(settings.log_level, settings.log_format)
+            checklist.enforce(settings)  # production refuses what is only fit for trying; warnings logged
             ref.current = runtime_from_settings(settings)
         rt = ref.runtime
         await open_runtime(rt)

@@ -34,6 +34,7 @@ app = typer.Typer(help="Hệ thống giải quyết thủ tục hành chính —
 
 COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("serve", serve.serve),
+    ("check-config", serve.check_config),
     ("migrate", database.migrate_cmd),
     ("demo-load", demo.demo_load),
     ("import-catalog", catalog.import_catalog),

@@ -10,8 +10,8 @@ import typer
 
 from cli.demo import load_demo
 from cli.support import console
-from core import environment, migrate
-from core.settings import Settings, proxy_list
+from core import checklist, environment, migrate
+from core.settings import Settings, get_settings, proxy_list
 
 
 def serve(
@@ -22,6 +22,7 @@ def serve(
     """Start the service: servers (embedded if not configured), migrations, demo data, HTTP."""
     import uvicorn
 
+    refuse_unless_ready(get_settings())
     with environment.prepared() as settings:
         console.print("[bold]Áp dụng migration…[/bold]")
         migrate.upgrade(settings.database_url or "")
@@ -44,6 +45,34 @@ def serve(
             http="httptools",
             **server_limits(settings),
         )
+
+
+def refuse_unless_ready(settings: Settings) -> None:
+    """The production checklist's errors stop `dvc serve` before it migrates (exit 2); its
+    warnings are logged by every app process at start (app.py)."""
+    errors = [f for f in checklist.findings(settings) if f.level is checklist.Level.ERROR]
+    if errors:
+        console.print("[red]ENVIRONMENT=production: không khởi động (refused to start):[/red]")
+        for finding in errors:
+            console.print(f"  • {finding.check}: {finding.message}", markup=False)
+        console.print("`dvc check-config` liệt kê mọi mục kiểm tra (docs/operations.md).")
+        raise typer.Exit(2)
+
+
+def check_config() -> None:
+    """Print the production checklist with each check's outcome (OK, WARNING, ERROR) for the
+    current settings; exit 1 when any check is an error (kiểm tra cấu hình trước khi vận hành)."""
+    settings = get_settings()
+    print(f"ENVIRONMENT={settings.environment}")
+    errors = 0
+    for check, found in checklist.report(settings):
+        if not found:
+            print(f"OK       {check.name}: {check.what}")
+        for finding in found:
+            errors += finding.level is checklist.Level.ERROR
+            print(f"{finding.level.value:<8} {check.name}: {finding.message}")
+    if errors:
+        raise typer.Exit(1)
 
 
 def server_limits(settings: Settings) -> dict[str, Any]:

@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = Field(
         "development",
         description="`production` refuses to start with settings that are only fit for trying the "
-        "service (today: /metrics without METRICS_TOKEN, no SMTP_HOST or SMS_GATEWAY_URL). "
-        "`development` keeps the e-mails and SMS it has no channel for (`dvc messages`, /dev/messages).",
+        "service: the production checklist, core/checklist.py (`dvc check-config`). `development` "
+        "keeps the e-mails and SMS it has no channel for (`dvc messages`, /dev/messages).",
     )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
@@ -355,14 +355,6 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
-    @model_validator(mode="after")
-    def _production_ready(self) -> Settings:
-        if self.environment == "production" and self.metrics_token is None:
-            raise ValueError(
-                "ENVIRONMENT=production needs METRICS_TOKEN: without it /metrics is open to anyone"
-            )
-        return self
-
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -431,26 +423,6 @@ class Settings(BaseSettings):
         for url in (self.national_portal_url, self.national_portal_token_url):
             if url is not None and not url.startswith(("https://", "http://")):
                 raise ValueError("NATIONAL_PORTAL_URL and NATIONAL_PORTAL_TOKEN_URL must be http(s) URLs")
-        return self
-
-    @model_validator(mode="after")
-    def _production_messages(self) -> Settings:
-        """Production needs a real channel for every message the rules send (docs/configuration.md,
-        "Messages"): e-mail for staff activation and resets, SMS for citizens known by a mobile
-        number only. Development catches what has no channel (`services.caught`)."""
-        if self.environment != "production":
-            return self
-        if not self.smtp_host:
-            raise ValueError(
-                "ENVIRONMENT=production needs SMTP_HOST (and SMTP_SENDER): a new staff member's "
-                "first-password code, password resets and e-mail verification codes are sent by e-mail"
-            )
-        if not self.sms_gateway_url:
-            raise ValueError(
-                "ENVIRONMENT=production needs SMS_GATEWAY_URL (and SMS_GATEWAY_KEY): citizens and "
-                "organisations may register with a mobile number only, and its verification, reset and "
-                "unlock codes are sent by SMS"
-            )
         return self
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import create_app
 from cli.serve import server_limits
+from core import checklist
 from core.http import STRICT_CSP
 from core.settings import Settings
 from tests.hardening.helpers import client_with, runtime
@@ -284,13 +285,17 @@ def test_forwarded_headers_only_from_trusted_proxies() -> None:
 
 
 def test_production_refuses_to_start_with_open_metrics() -> None:
-    with pytest.raises(ValidationError, match="METRICS_TOKEN"):
-        Settings(environment="production", metrics_token=None)
-    channels = {
-        "smtp_host": "smtp.example.gov.vn",
-        "smtp_sender": "no-reply@example.gov.vn",
-        "sms_gateway_url": "https://sms.example.vn/send",
-        "sms_gateway_key": "k" * 20,
-    }
-    assert Settings(environment="production", metrics_token="m" * 16, **channels).environment == "production"
+    """The rule is one of the production checklist's (tests/test_checklist.py has them all)."""
+    with pytest.raises(checklist.NotReadyForProduction, match="METRICS_TOKEN"):
+        checklist.enforce(Settings(environment="production", metrics_token=None))
+    open_metrics = [
+        f.check for f in checklist.findings(Settings(environment="production", metrics_token=None))
+    ]
+    assert "metrics-token" in open_metrics
+    closed = [
+        f.check
+        for f in checklist.findings(Settings(environment="production", metrics_token="Pq7Lx2Vb9Nc4Zs1K"))
+    ]
+    assert "metrics-token" not in closed
     assert Settings(environment="development").metrics_token is None  # trying it: open is fine
+    assert "metrics-token" not in [f.check for f in checklist.findings(Settings(environment="development"))]

@@ -8,9 +8,16 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from models.dossiers import ConsumerKind
 from models.dossiers import EventConsumer as ConsumerRow
 from schema.context import Context
 from services import outbox
+
+strawberry.enum(
+    ConsumerKind,
+    name="EventConsumerKind",
+    description="Loại nơi nhận: WEBHOOK (JSON của hệ thống), NATIONAL_PORTAL (Cổng Dịch vụ công quốc gia).",
+)
 
 
 @strawberry.enum(description="Trạng thái nơi nhận.")
@@ -50,9 +57,7 @@ class ConsumerBacklog:
 )
 class EventConsumer:
     name: str = strawberry.field(description="Tên.")
-    kind: str = strawberry.field(
-        description="Loại: WEBHOOK (JSON của hệ thống) hoặc NATIONAL_PORTAL (Cổng Dịch vụ công quốc gia)."
-    )
+    kind: ConsumerKind = strawberry.field(description="Loại nơi nhận.")
     url: str = strawberry.field(description="Địa chỉ nhận (POST, ký HMAC-SHA256 trong X-DVC-Signature).")
     active: bool = strawberry.field(description="Đang nhận (false: tạm dừng).")
     actions: list[str] | None = strawberry.field(
@@ -82,7 +87,7 @@ class EventConsumer:
     def from_row(cls, r: ConsumerRow, *, backlog: ConsumerBacklog | None = None) -> EventConsumer:
         return cls(
             name=r.name,
-            kind=r.kind.value,
+            kind=r.kind,
             url=r.url,
             active=r.active,
             actions=list(r.actions) if r.actions is not None else None,

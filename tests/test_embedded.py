@@ -181,6 +181,7 @@ def test_both_servers_round_trip_and_restart(tmp_path: Path) -> None:
         assert socket_file.exists()
 
     # Everything is stopped: processes gone, ports closed, socket removed.
+    assert s3._process is not None  # started here, not shared
     assert s3._process.returncode is not None
     assert _wait_gone(weed_pid)
     assert _wait_gone(pg_pid)

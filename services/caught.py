@@ -13,8 +13,9 @@ commits: a round that fails to commit is retried and the copy is kept once (`not
 unique). The catcher serialises its own writes (one at a time), so e-mails and SMS caught in the
 same round never share a connection concurrently.
 
-Production never catches: `core.settings` refuses `ENVIRONMENT=production` without a real SMTP
-server and SMS gateway, and `web.workers` only builds a catcher in development.
+Production never catches: the production checklist (`core.checklist`, check `message-channels`)
+refuses `ENVIRONMENT=production` without a real SMTP server and SMS gateway, and `web.workers`
+only builds a catcher in development.
 """
 
 from __future__ import annotations

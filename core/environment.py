@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @contextlib.contextmanager
 def prepared(settings: Settings | None = None, *, database_only: bool = False) -> Iterator[Settings]:
-    """`database_only`: PostgreSQL alone (no S3, no clamd), for a command that reads tables only
-    and may run beside `dvc serve` on the same DATA_DIR (the embedded PostgreSQL is shared; a
-    second clamd on one folder is refused)."""
+    """`database_only`: PostgreSQL alone (no S3, no clamd), for a command that reads tables only.
+
+    Any command may run beside `dvc serve` on the same DATA_DIR: the embedded PostgreSQL, S3 and
+    clamd that a live process started are shared, and left running when the command ends."""
     settings = settings or get_settings()
     root = settings.data_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)

@@ -46,12 +46,9 @@ class OutboxQuery:
     async def event_consumers(self, info: Info[Context, None]) -> list[EventConsumer]:
         async with info.context.db.session() as session:
             rows = await outbox.list_consumers(session, info.context.actor)
-            queues = {b.name: b for b in await outbox.backlog(session)}
-        return [
-            EventConsumer.from_row(r, backlog=ConsumerBacklog.from_row(queues[r.name]))
-            for r in rows
-            if r.name in queues
-        ]
+            queues = {b.name: ConsumerBacklog.from_row(b) for b in await outbox.backlog(session)}
+        # a consumer missing from `queues` (registered in between) reads its own backlog
+        return [EventConsumer.from_row(r, backlog=queues.get(r.name)) for r in rows]
 
 
 @strawberry.type

@@ -8,7 +8,6 @@ script when nginx is missing and fail if it still is — they never skip.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
@@ -22,14 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from core import migrate
 from devservers import EmbeddedClamd, find_free_port
-from tests.conftest import JWT_SECRET, Servers, seed_demo_site
+from tests.conftest import JWT_SECRET, Servers
+from tests.live.conftest import site_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "deploy" / "nginx" / "dvc.conf"
@@ -204,37 +201,13 @@ class Deployment:
         return httpx.Client(base_url=self.https, transport=transport, timeout=20, **options)  # type: ignore[arg-type]
 
 
-def _database(servers: Servers) -> str:
-    dsn = servers.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-    async def recreate() -> None:
-        conn = await asyncpg.connect(dsn)
-        await conn.execute("DROP DATABASE IF EXISTS deploy_check WITH (FORCE)")
-        await conn.execute("CREATE DATABASE deploy_check")
-        await conn.close()
-
-    asyncio.run(recreate())
-    url = servers.database_url.replace("/postgres?", "/deploy_check?", 1)
-    assert url != servers.database_url
-    migrate.upgrade(url)
-
-    async def seed() -> None:
-        engine = create_async_engine(url)
-        async with AsyncSession(engine) as session:
-            await seed_demo_site(session)
-        await engine.dispose()
-
-    asyncio.run(seed())
-    return url
-
-
 @pytest.fixture(scope="module")
 def deployment(
     servers: Servers, clamd: EmbeddedClamd, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     ensure_nginx()
     folder = tmp_path_factory.mktemp("deploy")
-    url = _database(servers)
+    url = site_database(servers, "deploy_check")
     ports = Ports(find_free_port(), find_free_port(), (find_free_port(), find_free_port()))
     env = {
         **{

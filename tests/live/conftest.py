@@ -111,18 +111,20 @@ class LiveSite:
     bases: list[str]
 
 
-@pytest.fixture(scope="module")
-def live_site(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+def site_database(servers: Servers, name: str) -> str:
+    """A database of its own (dropped and created again), migrated and seeded with the demo site,
+    for app processes started by a test: what they commit stays there. Returns its URL."""
     dsn = servers.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
     async def recreate() -> None:
         conn = await asyncpg.connect(dsn)
-        await conn.execute("DROP DATABASE IF EXISTS live_check WITH (FORCE)")
-        await conn.execute("CREATE DATABASE live_check")
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {name}")
         await conn.close()
 
     asyncio.run(recreate())
-    url = servers.database_url.replace("/postgres?", "/live_check?", 1)
+    url = servers.database_url.replace("/postgres?", f"/{name}?", 1)
+    assert url != servers.database_url
     migrate.upgrade(url)
 
     async def seed() -> None:
@@ -132,6 +134,12 @@ def live_site(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Ite
         await engine.dispose()
 
     asyncio.run(seed())
+    return url
+
+
+@pytest.fixture(scope="module")
+def live_site(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    url = site_database(servers, "live_check")
     logs = tmp_path_factory.mktemp("live-site-logs")
     started = [start_app(servers, logs / f"app-{i}.log", url) for i in range(2)]
     try:

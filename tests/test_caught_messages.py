@@ -343,7 +343,7 @@ def test_dvc_messages_follow_prints_new_ones(cli_env: dict[str, str]) -> None:  
     finally:
         watchdog.cancel()
         follower.terminate()
-        follower.wait(timeout=30)
+        follower.communicate(timeout=30)  # reaps it and closes both pipes
 
 
 async def test_a_dossier_notice_is_caught_with_its_dossier(

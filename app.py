@@ -25,6 +25,7 @@ from web.endpoints.dev_messages import dev_messages_endpoint
 from web.endpoints.exports import statistics_export_endpoint
 from web.endpoints.health import healthz, readyz
 from web.endpoints.metrics import metrics_endpoint
+from web.endpoints.national_pakn import feedback_endpoint
 from web.endpoints.national_portal import portal_endpoint
 from web.endpoints.oauth import oauth_token
 from web.endpoints.open311 import open311_endpoint
@@ -86,6 +87,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
                 "/open311/v2/{resource:path}.{format}", bind(ref, open311_endpoint), methods=["GET", "POST"]
             ),
             Route("/national-portal/dossiers", bind(ref, portal_endpoint), methods=["POST"]),
+            Route("/national-portal/feedback", bind(ref, feedback_endpoint), methods=["POST"]),
             Route("/exports/statistics.{kind}", bind(ref, statistics_export_endpoint), methods=["GET"]),
             Route("/healthz", bind(ref, healthz)),
             Route("/readyz", bind(ref, readyz)),

@@ -223,6 +223,38 @@ class Settings(BaseSettings):
     national_portal_clock_skew_seconds: int = Field(
         300, ge=30, le=3600, description="How old (or early) a signed portal request may be."
     )
+    national_pakn_feed: bool = Field(
+        True,
+        description="Share feedback (phản ánh, kiến nghị) with the national feedback system through the "
+        "national portal connection (<NATIONAL_PORTAL_URL>/pakn/dongbo) when that is configured.",
+    )
+    # --- Zalo (ZNS notifications, OA lookup) ---
+    zalo_zns_url: str = Field(
+        "https://business.openapi.zalo.me/message/template",
+        description="Zalo Notification Service's send endpoint (POST JSON, header access_token).",
+    )
+    zalo_oauth_url: str = Field(
+        "https://oauth.zaloapp.com/v4/oa/access_token",
+        description="Zalo's OAuth v4 endpoint for the Official Account (refresh-token grant).",
+    )
+    zalo_app_id: str | None = Field(None, description="The Zalo app id of the Official Account.")
+    zalo_secret_key: str | None = Field(None, description="The Zalo app's secret key (OAuth).")
+    zalo_refresh_token: str | None = Field(
+        None,
+        description="The first refresh token of the Official Account; the ones Zalo answers later are "
+        "kept in the database (each is used once). Unset (or no ZALO_ZNS_TEMPLATE_ID): Zalo messages "
+        "are caught in development and wait in the outbox in production.",
+    )
+    zalo_zns_template_id: str | None = Field(
+        None,
+        description="The approved ZNS template notifications are sent with; its parameters are "
+        "`tieu_de` (subject) and `noi_dung` (text).",
+    )
+    zalo_oa_secret_key: str | None = Field(
+        None,
+        description="The Official Account's secret key: verifies the signature of Zalo's webhook "
+        "(POST /zalo/webhook, dossier lookup); unset: that endpoint answers 404.",
+    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field(DEFAULT_TIMEZONE, description="Local time of the province.")
     province_name: str = Field(

@@ -84,6 +84,8 @@ class Account(UUIDPk, Timestamps, Base):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True)
     notify_sms: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Zalo (ZNS) to the verified phone number, beside SMS; chosen by the owner.
+    notify_zalo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     __table_args__ = (
         Index("uq_accounts_email", "email", unique=True, postgresql_where=text("status <> 'DELETED'")),
@@ -254,6 +256,19 @@ class CaughtMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     caught_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ZaloToken(Base):
+    """The Zalo Official Account's OAuth tokens (one row): Zalo's refresh tokens are used once —
+    each refresh answers a new one, kept here so every process and restart uses the latest."""
+
+    __tablename__ = "zalo_tokens"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_token: Mapped[str | None] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OAuthClient(UUIDPk, Base):

@@ -48,6 +48,7 @@ class InquiryChannel(enum.Enum):
     PHONE = "PHONE"  # điện thoại — entered by staff
     EMAIL = "EMAIL"  # thư điện tử — entered by staff
     OPEN311 = "OPEN311"  # through the Open311 GeoReport v2 endpoint (an application)
+    NATIONAL_PORTAL = "NATIONAL_PORTAL"  # received on the national PAKN system, handed to us
 
 
 class InquiryStatus(enum.Enum):
@@ -107,6 +108,8 @@ class Inquiry(UUIDPk, Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     search_text: Mapped[str] = mapped_column(Text, default="")  # folded public texts, when published
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # MaPAKNQG: the national feedback system's id, for feedback it received and handed to us.
+    national_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
         Index("ix_inquiries_status_due", "status", "classify_due_at"),
@@ -136,3 +139,31 @@ class InquiryEvent(Base):
     actor: Mapped[str] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InquiryDelivery(Base):
+    """How far the national feedback system (Hệ thống PAKN trên Cổng DVCQG) has one inquiry's
+    events: the last `InquiryEvent.seq` it acknowledged (or that was not for it), the failures of
+    the next one in a row, when to try again and why it failed (`services.national_portal.pakn`)."""
+
+    __tablename__ = "inquiry_deliveries"
+
+    inquiry_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("inquiries.id", ondelete="CASCADE"), primary_key=True
+    )
+    delivered_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NationalFeedbackMessage(Base):
+    """One message of the national feedback system applied here (MaThongDiep): a retry of the
+    same message is answered as before and applied once."""
+
+    __tablename__ = "national_feedback_messages"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inquiries.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

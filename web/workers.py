@@ -29,6 +29,7 @@ from services.accounts.inactivity import run_inactivity
 from services.caught import MessageCatcher
 from services.holidays import CalendarCache
 from services.national_portal.feed import PortalClient, PortalTransport, ensure_portal_consumer, portal_config
+from services.national_portal.pakn import run_pakn_feed
 from services.national_portal.reconcile import reconcile
 from services.notifications import (
     HttpSmsSender,
@@ -145,6 +146,18 @@ async def _start_outbox(rt: Runtime, workers: Workers) -> None:
         rt.session_factory, http, rt.clock, interval=1.0, stop=stop, broker=rt.broker, transports=transports
     )
     workers.spawn_graceful(dispatcher, "outbox-dispatcher", stop, grace=15, closing=[http.aclose])
+    if portal is not None and rt.settings.national_pakn_feed:
+        pakn_http = httpx.AsyncClient(timeout=10.0)
+        pakn_stop = asyncio.Event()
+        feed = run_pakn_feed(
+            rt.session_factory,
+            pakn_http,
+            PortalClient(portal, rt.clock),
+            rt.clock,
+            interval=5.0,
+            stop=pakn_stop,
+        )
+        workers.spawn_graceful(feed, "pakn-feed", pakn_stop, grace=15, closing=[pakn_http.aclose])
 
 
 @dataclass

@@ -24,7 +24,8 @@ from services.feedback import lifecycle
 strawberry.enum(m.InquiryKind, description="Loại: phản ánh, kiến nghị (FEEDBACK) hoặc câu hỏi (QUESTION).")
 strawberry.enum(
     m.InquiryChannel,
-    description="Kênh tiếp nhận: trực tuyến, thư, điện thoại, thư điện tử, ứng dụng Open311.",
+    description="Kênh tiếp nhận: trực tuyến, thư, điện thoại, thư điện tử, ứng dụng Open311, "
+    "Hệ thống phản ánh, kiến nghị trên Cổng Dịch vụ công quốc gia.",
 )
 strawberry.enum(m.InquiryStatus, description="Trạng thái xử lý phản ánh, câu hỏi.")
 

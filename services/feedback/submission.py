@@ -100,6 +100,34 @@ async def submit(
     return row
 
 
+async def submit_from_national(
+    session: AsyncSession,
+    actor: Actor,
+    sub: Submission,
+    national_id: str,
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    rules: Deadlines,
+) -> Inquiry:
+    """Feedback the national feedback system received for this province (Kon Tum regulation art.
+    21): checked and routed like any other (no dossier of ours can be named), channel
+    NATIONAL_PORTAL, with the national id (MaPAKNQG) it is reported back under."""
+    issues = Issues()
+    _check_text(issues, sub)
+    _check_contact(issues, sub)
+    subject = await _subject(session, sub, _Submitter(), issues)
+    issues.raise_if_any()
+    focal = await _focal_agency(session, _Submitter(), subject, rules, now.astimezone(calendar.zone).date())
+    row = _new_inquiry(actor, sub, _Submitter(), subject, focal, received_at=now, calendar=calendar)
+    row.national_id = national_id
+    session.add(row)
+    await session.flush()
+    record(session, row, "SUBMIT", None, actor, "Tiếp nhận từ Hệ thống phản ánh, kiến nghị quốc gia", now)
+    await _acknowledge(session, row, now, calendar)
+    return row
+
+
 def _check_text(issues: Issues, sub: Submission) -> None:
     title, content = sub.title.strip(), sub.content.strip()
     if not title:

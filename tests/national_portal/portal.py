@@ -76,6 +76,7 @@ class Portal:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.held: dict[str, dict[str, Any]] = {}  # IdHoSo -> {"TrangThaiHoSo", "MaSuKien"}
+        self.feedback: dict[str, dict[str, Any]] = {}  # IdPAKN -> the last request, duplicates ignored
         self.tokens_issued = 0
         self._valid: set[str] = set()
         self._plans: dict[str, deque[Behaviour]] = {}
@@ -110,6 +111,15 @@ class Portal:
                 c
                 for c in self.calls
                 if c.path.endswith("/hoso/dongbo") and c.json.get("IdHoSo") == dossier_id
+            ]
+
+    def pakn(self, inquiry_id: str | None = None) -> list[Call]:
+        """The feedback synchronisation requests (of one inquiry)."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.path.endswith("/pakn/dongbo") and inquiry_id in (None, c.json.get("IdPAKN"))
             ]
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], float]:
@@ -148,6 +158,16 @@ class Portal:
                     "MaSuKien": document["MaSuKien"],
                 }
             return 200, {"KetQua": "OK"}, behaviour.seconds if isinstance(behaviour, Stall) else 0
+        if path == "/api/pakn/dongbo":
+            inquiry = str(document["IdPAKN"])
+            plan = self._plans.get(inquiry)
+            behaviour = plan.popleft() if plan else 200
+            if isinstance(behaviour, int) and behaviour != 200:
+                return behaviour, {"error": "down"}, 0
+            held = self.feedback.get(inquiry)
+            if held is None or held["MaSuKien"] < document["MaSuKien"]:
+                self.feedback[inquiry] = document
+            return 200, {"KetQua": "OK"}, 0
         if path == "/api/hoso/trangthai":
             found = [
                 {"IdHoSo": i, **self.held[i]} for i in document.get("DanhSachIdHoSo", []) if i in self.held

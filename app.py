@@ -32,6 +32,7 @@ from web.endpoints.open311 import open311_endpoint
 from web.endpoints.pages import lookup_endpoint, verification_endpoint
 from web.endpoints.payments import ipn_endpoint
 from web.endpoints.sms import sms_endpoint
+from web.endpoints.zalo import zalo_webhook
 from web.graphiql import ASSETS_PATH, GraphiQLAssets
 from web.graphql import GraphQLApp
 from web.middleware import http_middleware
@@ -82,6 +83,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
             Route("/tra-cuu/{code}", bind(ref, lookup_endpoint)),
             Route("/xac-minh/{code}", bind(ref, verification_endpoint)),
             Route("/sms/inbound", bind(ref, sms_endpoint), methods=["POST"]),
+            Route("/zalo/webhook", bind(ref, zalo_webhook), methods=["POST"]),
             Route("/payments/vnpay/ipn", bind(ref, ipn_endpoint), methods=["GET"]),
             Route(
                 "/open311/v2/{resource:path}.{format}", bind(ref, open311_endpoint), methods=["GET", "POST"]

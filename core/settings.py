@@ -237,6 +237,10 @@ class Settings(BaseSettings):
         "https://oauth.zaloapp.com/v4/oa/access_token",
         description="Zalo's OAuth v4 endpoint for the Official Account (refresh-token grant).",
     )
+    zalo_oa_message_url: str = Field(
+        "https://openapi.zalo.me/v3.0/oa/message/cs",
+        description="The Official Account's consultation-message endpoint (replies to lookups by Zalo).",
+    )
     zalo_app_id: str | None = Field(None, description="The Zalo app id of the Official Account.")
     zalo_secret_key: str | None = Field(None, description="The Zalo app's secret key (OAuth).")
     zalo_refresh_token: str | None = Field(

@@ -78,7 +78,7 @@ class MessageCatcher:
             message.channel,
             message.seq,
             message.destination,
-            "SMTP_HOST" if message.channel == "EMAIL" else "SMS_GATEWAY_URL",
+            {"EMAIL": "SMTP_HOST", "SMS": "SMS_GATEWAY_URL"}.get(message.channel, "ZALO_REFRESH_TOKEN"),
             message.subject,
         )
 

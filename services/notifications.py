@@ -36,8 +36,10 @@ In development a channel with no SMTP server (resp. SMS gateway) gets the catche
 sent exactly as here. A channel with no sender at all (`mailer=None` or `sms=None`) is skipped: its rows are
 neither locked nor attempted and stay in the outbox, and they take no place in the batch.
 `DeliveryRound.skipped` counts how many of them are due (at most `batch`; counted only in a round
-that lacks a sender, so with both configured it is 0). A channel value other than "EMAIL" and
-"SMS" (none is written today) is never picked either.
+that lacks a sender). Zalo rows (`ZALO`: ZNS to a phone; `ZALO_OA`: a lookup reply to a Zalo
+user) are sent by the `zalo` sender of `services.zalo`, with the same retries and giving up as
+SMS; with no Zalo sender they wait like any channel without one. A channel value other than
+these is never picked.
 
 Time is passed in (`now`); nothing here reads a clock except `run_sender`, through the one it is
 given. `deliver_round` never commits: `run_sender` runs each round in a session of its own and
@@ -101,6 +103,8 @@ log = logging.getLogger(__name__)
 
 EMAIL = "EMAIL"
 SMS = "SMS"
+ZALO = "ZALO"  # Zalo Notification Service to a phone number (services.zalo)
+ZALO_OA = "ZALO_OA"  # a reply from the Official Account to a Zalo user (lookup by Zalo)
 MAX_ATTEMPTS = 10
 MAX_CONSECUTIVE_FAILURES = 3  # per channel and round
 SEND_TIMEOUT = 60.0  # hard cap per message (seconds), whatever the sender's own timeouts
@@ -396,13 +400,16 @@ async def deliver_round(
     sms: SmsSender | None,
     now: datetime,
     batch: int = 100,
+    zalo: SmsSender | None = None,
 ) -> DeliveryRound:
-    """One delivery round (see the module docstring). Never commits; the caller does."""
+    """One delivery round (see the module docstring). Never commits; the caller does. `zalo`
+    sends the ZALO and ZALO_OA rows (`services.zalo`), retried and given up like SMS."""
     result = DeliveryRound()
+    channels = ((EMAIL, mailer), (SMS, sms), (ZALO, zalo), (ZALO_OA, zalo))
     senders: dict[str, Mailer | SmsSender] = {
-        channel: sender for channel, sender in ((EMAIL, mailer), (SMS, sms)) if sender is not None
+        channel: sender for channel, sender in channels if sender is not None
     }
-    if len(senders) < 2:
+    if len(senders) < len(channels):
         result.skipped = await _count_skipped(session, senders, now=now, batch=batch)
     if not senders:
         return result
@@ -532,11 +539,12 @@ async def run_sender(
     interval: float,
     stop: asyncio.Event,
     batch: int = 100,
+    zalo: SmsSender | None = None,
 ) -> None:
     """Deliver until `stop` is set: a round, a commit, then a sleep of `interval` seconds (cut
     short by `stop`; none at all when the round had `batch` rows). A failed round is logged and
     the loop goes on."""
-    if mailer is None and sms is None:
+    if mailer is None and sms is None and zalo is None:
         log.warning("notifications: neither SMTP nor an SMS gateway is configured; nothing is sent")
         return
     for channel, sender in ((EMAIL, mailer), (SMS, sms)):
@@ -545,7 +553,9 @@ async def run_sender(
 
     async def one_round() -> bool:
         async with session_factory() as session:
-            done = await deliver_round(session, mailer=mailer, sms=sms, now=clock.now(), batch=batch)
+            done = await deliver_round(
+                session, mailer=mailer, sms=sms, zalo=zalo, now=clock.now(), batch=batch
+            )
             await session.commit()
         if done.sent or done.failed:
             log.info("notifications: %s sent, %s failed (%s given up)", done.sent, done.failed, done.gave_up)

@@ -44,6 +44,7 @@ from services.outbox.dispatcher import run_dispatcher
 from services.outbox.transport import Transport
 from services.payments.settlement import run_configured as settle_payments
 from services.uploads import clean_expired, sweep_staging, verify_stored
+from services.zalo import ZaloSender, ZaloTokens, zalo_config
 from storage import signatures
 from storage.clamav import ClamAV
 from web.runtime import Runtime
@@ -167,6 +168,7 @@ class Senders:
 
     mailer: Mailer | None = None
     sms: SmsSender | None = None
+    zalo: SmsSender | None = None  # ZNS and the OA's lookup replies (services.zalo)
     closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -193,10 +195,16 @@ def notification_senders(
         senders.sms = HttpSmsSender(
             SmsConfig(url=s.sms_gateway_url, api_key=s.sms_gateway_key, sender=s.sms_sender), http
         )
-    if s.environment == "development" and (senders.mailer is None or senders.sms is None):
+    zalo = zalo_config(s)
+    if zalo is not None:
+        http = httpx.AsyncClient(timeout=15.0)
+        senders.closing.append(http.aclose)
+        senders.zalo = ZaloSender(ZaloTokens(zalo, session_factory, clock), http)
+    if s.environment == "development" and None in (senders.mailer, senders.sms, senders.zalo):
         catcher = MessageCatcher(session_factory, clock)
         senders.mailer = senders.mailer or catcher
         senders.sms = senders.sms or catcher
+        senders.zalo = senders.zalo or catcher
     return senders
 
 
@@ -204,7 +212,7 @@ def _start_notifications(rt: Runtime, workers: Workers) -> None:
     """The e-mail and SMS sender: for whichever of the two is configured, and in development
     the catcher for the other (or both)."""
     senders = notification_senders(rt.settings, rt.session_factory, rt.clock)
-    if senders.mailer is None and senders.sms is None:
+    if senders.mailer is None and senders.sms is None and senders.zalo is None:
         return
     stop = asyncio.Event()
     sender = run_sender(
@@ -214,6 +222,7 @@ def _start_notifications(rt: Runtime, workers: Workers) -> None:
         rt.clock,
         interval=rt.settings.notifications_interval_seconds,
         stop=stop,
+        zalo=senders.zalo,
     )
     workers.spawn_graceful(sender, "notification-sender", stop, grace=30, closing=senders.closing)
 

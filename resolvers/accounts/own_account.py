@@ -17,14 +17,18 @@ from services.accounts import locks, owners, self_unlock
 
 @strawberry.type
 class OwnAccountMutation:
-    @strawberry.mutation(description="Chọn kênh nhận thông báo (ít nhất một kênh).", extensions=PERSON)
+    @strawberry.mutation(
+        description="Chọn kênh nhận thông báo (ít nhất thư điện tử hoặc SMS); Zalo gửi tới số điện "
+        "thoại đã xác thực, bên cạnh SMS (để trống: giữ như cũ).",
+        extensions=PERSON,
+    )
     async def notification_preferences_set(
-        self, info: Info[Context, None], email: bool, sms: bool
+        self, info: Info[Context, None], email: bool, sms: bool, zalo: bool | None = None
     ) -> AccountAdminResult:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await owners.set_preferences(session, ctx.actor, email=email, sms=sms)
+            account = await owners.set_preferences(session, ctx.actor, email=email, sms=sms, zalo=zalo)
             return AccountSaved(account=Account(row=account))
 
         return await run_command(info, command)  # type: ignore[return-value]

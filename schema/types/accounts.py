@@ -99,6 +99,7 @@ class Account:
 
     notify_email: bool = column("Nhận thông báo qua thư điện tử.")
     notify_sms: bool = column("Nhận thông báo qua tin nhắn SMS.")
+    notify_zalo: bool = column("Nhận thông báo qua Zalo (số điện thoại đã xác thực).")
     lock_reason: m.LockReason | None = column("Lý do khoá (nếu bị khoá).")
     locked_at: datetime | None = column("Thời điểm khoá.")
     last_sign_in_at: datetime | None = column("Lần đăng nhập thành công gần nhất.")

@@ -84,11 +84,17 @@ def tell_owner(
             )
         )
         sent = True
+    phone_channels = []
     if account.phone and account.phone_verified_at and (account.notify_sms or not sent):
+        phone_channels.append("SMS")
+    if account.phone and account.phone_verified_at and account.notify_zalo:
+        phone_channels.append("ZALO")  # beside SMS (Kon Tum art. 11; Quảng Ngãi art. 14)
+    for channel in phone_channels:
+        assert account.phone is not None
         session.add(
             notification(
                 account_id=account.id,
-                channel="SMS",
+                channel=channel,
                 destination=account.phone,
                 template=template,
                 subject=subject,
@@ -99,13 +105,18 @@ def tell_owner(
         )
 
 
-async def set_preferences(session: AsyncSession, actor: Actor, *, email: bool, sms: bool) -> Account:
-    """The channels the owner wants messages on; at least one stays on (locks and results must reach them)."""
+async def set_preferences(
+    session: AsyncSession, actor: Actor, *, email: bool, sms: bool, zalo: bool | None = None
+) -> Account:
+    """The channels the owner wants messages on; e-mail or SMS stays on (locks and results must
+    reach them: not everyone has Zalo); Zalo beside them (None: as it was)."""
     if not (email or sms):
         raise ValidationFailed(
             [FieldIssue(("email",), "ONE_REQUIRED", "Cần giữ ít nhất một kênh nhận thông báo.")]
         )
     account = await own_account(session, actor)
     account.notify_email, account.notify_sms = email, sms
+    if zalo is not None:
+        account.notify_zalo = zalo
     await session.flush()
     return account

@@ -25,8 +25,9 @@ from core.clock import FixedClock
 from core.settings import Settings
 from devservers import find_free_port
 from models.accounts import Account, CaughtMessage, Notification, ZaloToken
-from services.accounts.owners import tell_owner
+from services.accounts.owners import person, set_preferences, tell_owner
 from services.caught import MessageCatcher
+from services.errors import Refused
 from services.notifications import MAX_ATTEMPTS, backoff, deliver_round
 from services.zalo import ZALO, ZALO_OA, ZaloConfig, ZaloSender, ZaloTokens, webhook_signature
 from storage.s3 import ObjectStore
@@ -279,6 +280,10 @@ async def test_kon_tum_art_11_citizens_choose_zalo_beside_sms(
         token=token,
     )
     assert kept["data"]["r"]["account"]["notifyZalo"] is True  # not named: as it was
+    # Where the system is not connected to Zalo (production without ZALO_*), it is not offered.
+    with pytest.raises(Refused) as refused:
+        await set_preferences(session, person(account), email=True, sms=True, zalo=True, zalo_available=False)
+    assert refused.value.code == "ZALO_OFF"
 
 
 async def test_development_catches_zalo_messages(

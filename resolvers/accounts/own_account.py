@@ -13,6 +13,7 @@ from schema.payloads.accounts import AccountAdminResult, AccountSaved, Done, Don
 from schema.permissions import PERSON
 from schema.types.accounts import Account
 from services.accounts import locks, owners, self_unlock
+from services.zalo import zalo_config
 
 
 @strawberry.type
@@ -28,7 +29,11 @@ class OwnAccountMutation:
         ctx = info.context
 
         async def command(session: AsyncSession) -> AccountSaved:
-            account = await owners.set_preferences(session, ctx.actor, email=email, sms=sms, zalo=zalo)
+            # Zalo is offered where it is connected (development catches it like SMS).
+            available = zalo_config(ctx.settings) is not None or ctx.settings.environment == "development"
+            account = await owners.set_preferences(
+                session, ctx.actor, email=email, sms=sms, zalo=zalo, zalo_available=available
+            )
             return AccountSaved(account=Account(row=account))
 
         return await run_command(info, command)  # type: ignore[return-value]

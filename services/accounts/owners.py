@@ -15,7 +15,7 @@ from auth.actor import Actor, ActorKind
 from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, OrganisationProfile
 from services.accounts import rules
 from services.accounts.journal import notification
-from services.errors import FieldIssue, NotFound, ValidationFailed
+from services.errors import FieldIssue, NotFound, Refused, ValidationFailed
 
 
 def person(account: Account) -> Actor:
@@ -106,10 +106,19 @@ def tell_owner(
 
 
 async def set_preferences(
-    session: AsyncSession, actor: Actor, *, email: bool, sms: bool, zalo: bool | None = None
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    email: bool,
+    sms: bool,
+    zalo: bool | None = None,
+    zalo_available: bool = True,
 ) -> Account:
     """The channels the owner wants messages on; e-mail or SMS stays on (locks and results must
-    reach them: not everyone has Zalo); Zalo beside them (None: as it was)."""
+    reach them: not everyone has Zalo); Zalo beside them (None: as it was), only where the system
+    is connected to Zalo (`zalo_available`)."""
+    if zalo and not zalo_available:
+        raise Refused("ZALO_OFF", "Hệ thống chưa kết nối Zalo; vui lòng chọn thư điện tử hoặc SMS.")
     if not (email or sms):
         raise ValidationFailed(
             [FieldIssue(("email",), "ONE_REQUIRED", "Cần giữ ít nhất một kênh nhận thông báo.")]

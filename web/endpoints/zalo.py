@@ -31,6 +31,7 @@ COMMAND = re.compile(r"^\s*TRA(?:\s*CUU)?\s+(\S+)\s*$", re.IGNORECASE)
 SKEW = timedelta(minutes=10)  # how old (or early) a webhook may be
 REPLIES = uuid.UUID("6f1c2a52-54b5-4f0e-9d61-0e6a3c1c7a10")  # namespace of the replies' ids
 ZALO_HELP = HELP.replace("TRACUU", "TRA")
+CHALLENGE = {"WWW-Authenticate": 'ZEVENT-SHA256 realm="zalo", header="X-ZEvent-Signature"'}
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,10 @@ async def zalo_webhook(rt: Runtime, request: Request) -> Response:  # noqa: PLR0
     signature = request.headers.get("x-zevent-signature")
     signed = webhook_signed(event.app_id, body, event.timestamp, s.zalo_oa_secret_key, signature)
     if event.app_id != s.zalo_app_id or not signed:
-        return JSONResponse({"error": "bad signature"}, status_code=401)
+        return JSONResponse({"error": "bad signature"}, status_code=401, headers=CHALLENGE)
     at = moment(event.timestamp)
     if at is None or abs(now - at) > SKEW:
-        return JSONResponse({"error": "stale"}, status_code=401)
+        return JSONResponse({"error": "stale"}, status_code=401, headers=CHALLENGE)
     sender, msg_id = event.sender, event.msg_id
     if event.name != "user_send_text" or not sender or not msg_id:
         return JSONResponse({"ok": True})

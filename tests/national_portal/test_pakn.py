@@ -242,9 +242,11 @@ async def test_kon_tum_art_21_feedback_from_the_national_system_is_applied_once_
     )
     assert unknown.status_code == 404
 
+    portal.revoke_tokens()  # the token expired there: 401, a new one, the same event again
     later = await deliver_pakn_once(session, http, portal_client, now=clock.now() + timedelta(minutes=1))
     await session.commit()
     assert (later.sent, later.failed) == (3, 0)
+    assert portal.tokens_issued == 2
     delivered = [c.json for c in portal.pakn(ident) if c.answered == 200]
     assert [(d["HanhDong"], d["TrangThai"]) for d in delivered] == [
         ("SUBMIT", "DA_TIEP_NHAN"),

@@ -231,6 +231,26 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
         ("ONLINE_SERVICE", 22, 14.5),
         ("SATISFACTION", 18, 11.33),
     ]
+    # The index under attribution: the competent agency's is the receiving unit's here; the tax
+    # office's counts only the five dossiers that reached it.
+    competent = await _index(client, {**WHOLE, "agencyCode": "H44.19", "attribution": "COMPETENT"})
+    assert competent["index"]["score"] == whole_index["score"]
+    tax = await _index(client, {**WHOLE, "agencyCode": "H44.96", "attribution": "PROCESSING"})
+    assert {c: (i["numerator"], i["denominator"], i["score"]) for c, i in tax.items() if c != "index"} == {
+        **{c: (None, None, None) for c, e in expected.items() if e == unmeasured},
+        "1.4": (0, 5, 0.0),
+        "2.1": (4, 5, 16.0),
+        "3.1": (4, 4, 6.0),
+        "3.2": (1, 2, 2.0),  # counter digitised, refused not
+        "3.3": (0, 5, 0.0),
+        "4.1": (1, 1, 6.0),
+        "4.2": (3, 5, 6.0),
+        "4.3": (2, 5, 4.0),
+        "5.1": (0, 0, 6.0),
+        "5.3": (4, 5, 5.33),
+    }
+    assert tax["index"]["score"] == 51.33
+
     # Drill-down: exactly the dossiers that lower each indicator.
     code = h.code
     assert _codes(index["2.1"]) == {code("late")}

@@ -331,6 +331,14 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
     assert as_xlsx["Tỷ lệ thanh toán trực tuyến (%)"] == 25.0
     assert as_xlsx["Lượt đánh giá"] == 2
     assert as_xlsx["Tỷ lệ hài lòng (%)"] == 50.0
+    by_tax = await client.get(
+        "/exports/statistics.csv", params={**WHOLE, "agencyCode": "H44.96", "attribution": "processing"}
+    )
+    tax_lines = list(csv.reader(io.StringIO(by_tax.content.decode("utf-8-sig"))))
+    assert dict(zip(tax_lines[0], tax_lines[-1], strict=True))["Tiếp nhận"] == "5"
+    unknown = await client.get("/exports/statistics.csv", params={**WHOLE, "attribution": "SIGNER"})
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["field"] == ["attribution"]
     bad = await client.get("/exports/statistics.csv", params={"from": "2026-12-31", "to": "2026-11-01"})
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["code"] == "BEFORE_START"

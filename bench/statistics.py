@@ -49,7 +49,8 @@ FILL = [
                    ELSE (ARRAY['EARLY', 'ON_TIME', 'LATE'])[1 + i % 3] END,
               i % 50 = 0, i % 2 = 0, i % 3 = 0, i % 5 = 0, i % 2 = 1, i % 7 = 0, i % 3 <> 0,
               CASE WHEN i % 4 = 0 THEN 1 + i % 5 END,
-              CASE WHEN i % 4 = 0 THEN rec + interval '6 days' END
+              CASE WHEN i % 4 = 0 THEN rec + interval '6 days' END,
+              a.ids[1 + (i / 7) % 31], ARRAY[a.ids[1 + i % 31]]
        FROM g, a""",
     "ANALYZE dossier_facts",
 ]

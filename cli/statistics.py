@@ -33,6 +33,14 @@ def statistics_export(
     group_by: Annotated[
         str, typer.Option(help="TOTAL, AGENCY, LEVEL, FIELD, PROCEDURE, MONTH, QUARTER, YEAR.")
     ] = "TOTAL",
+    *,
+    attribution: Annotated[
+        str,
+        typer.Option(
+            help="Hồ sơ tính cho: RECEIVING (đơn vị tiếp nhận), COMPETENT (cơ quan có thẩm quyền), "
+            "PROCESSING (mỗi cơ quan xử lý)."
+        ),
+    ] = "RECEIVING",
 ) -> None:
     """Write the handling statistics of a period to a CSV or XLSX file."""
     from services.errors import ValidationFailed
@@ -43,12 +51,18 @@ def statistics_export(
         console.print("[red]Tệp đích phải là .csv hoặc .xlsx.[/red]")
         raise typer.Exit(2)
     try:
-        scope = stats.Scope(date.fromisoformat(start), date.fromisoformat(end), agency)
+        scope = stats.Scope(
+            date.fromisoformat(start),
+            date.fromisoformat(end),
+            agency,
+            attribution=stats.Attribution(attribution.upper()),
+        )
         grouping = stats.GroupBy(group_by.upper())
     except ValueError:
         console.print(
             "[red]Ngày theo dạng YYYY-MM-DD; cách nhóm là một trong "
-            "TOTAL, AGENCY, LEVEL, FIELD, PROCEDURE, MONTH, QUARTER, YEAR.[/red]"
+            "TOTAL, AGENCY, LEVEL, FIELD, PROCEDURE, MONTH, QUARTER, YEAR; cách tính cơ quan là "
+            "RECEIVING, COMPETENT hoặc PROCESSING.[/red]"
         )
         raise typer.Exit(2) from None
     now = SystemClock().now()

@@ -136,10 +136,11 @@ class Settings(BaseSettings):
         description="Public address printed in QR codes (lookup and verification links).",
     )
     feedback_answer_days: int = Field(
-        10,
+        15,
         ge=1,
         le=60,
-        description="Working days the competent agency has to answer a forwarded question or feedback.",
+        description="Working days the competent agency has to answer a forwarded question or feedback "
+        "(15: the time to handle feedback that the Decision 766 index scores, indicator 5.1).",
     )
     feedback_focal_agency: str | None = Field(
         None,

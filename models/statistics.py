@@ -12,7 +12,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, String, Uuid, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -45,6 +46,11 @@ class DossierFact(Base):
     synced: Mapped[bool] = mapped_column(Boolean)  # đồng bộ xong với Cổng DVC quốc gia
     rating: Mapped[float | None] = mapped_column(Float)
     rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Attribution (migration 0027): the competent agency (the procedure version's, else the
+    # receiving unit, as reception assigns the COMPETENT steps) and every agency holding one of
+    # the dossier's started steps (sorted; empty before reception).
+    competent_agency_id: Mapped[uuid.UUID] = mapped_column()
+    processing_agency_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()))
 
     __table_args__ = (
         Index("ix_dossier_facts_agency_received", "agency_id", "received_at"),
@@ -56,6 +62,9 @@ class DossierFact(Base):
             postgresql_where=text("finished_at IS NULL AND received_at IS NOT NULL"),
         ),
         Index("ix_dossier_facts_agency_rated", "agency_id", "rated_at"),
+        Index("ix_dossier_facts_competent_received", "competent_agency_id", "received_at"),
+        Index("ix_dossier_facts_competent_finished", "competent_agency_id", "finished_at"),
+        Index("ix_dossier_facts_processing", "processing_agency_ids", postgresql_using="gin"),
         # Province-wide reports (no agency in scope).
         Index("ix_dossier_facts_received", "received_at"),
         Index("ix_dossier_facts_finished", "finished_at"),

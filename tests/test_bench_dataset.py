@@ -81,6 +81,8 @@ WITH refused AS (SELECT DISTINCT dossier_id FROM dossier_events WHERE action = '
                    WHERE source = 'DIGITISED' AND source_dossier_id IS NOT NULL),
      results AS (SELECT DISTINCT dossier_id FROM dossier_attachments
                  WHERE kind = 'RESULT' AND removed_at IS NULL),
+     steps AS (SELECT dossier_id, array_agg(DISTINCT agency_id ORDER BY agency_id) AS ids
+               FROM dossier_steps WHERE started_at IS NOT NULL GROUP BY dossier_id),
      reused AS (SELECT DISTINCT a.dossier_id FROM dossier_attachments a
                 JOIN vault_documents d ON d.file_id = a.file_id
                 WHERE a.kind = 'COMPONENT' AND a.removed_at IS NULL
@@ -89,7 +91,9 @@ SELECT x.id, x.receiving_agency_id, x.procedure_id, v.field_id, v.online_mode::t
        x.status::text, x.received_at, x.result_at, x.finished_at, x.due_at, x.paused_at IS NOT NULL,
        x.punctuality::text, refused.dossier_id IS NOT NULL, x.payment_status::text <> 'NOT_REQUIRED',
        paid.dossier_id IS NOT NULL, digitised.dossier_id IS NOT NULL, results.dossier_id IS NOT NULL,
-       reused.dossier_id IS NOT NULL, x.sync_status::text = 'SYNCED', r.overall, r.at
+       reused.dossier_id IS NOT NULL, x.sync_status::text = 'SYNCED', r.overall, r.at,
+       COALESCE(v.competent_agency_id, x.receiving_agency_id),
+       COALESCE(steps.ids, '{}')
 FROM dossiers x
 JOIN procedure_versions v ON v.id = x.procedure_version_id
 LEFT JOIN dossier_ratings r ON r.dossier_id = x.id
@@ -98,6 +102,7 @@ LEFT JOIN paid ON paid.dossier_id = x.id
 LEFT JOIN digitised ON digitised.dossier_id = x.id
 LEFT JOIN results ON results.dossier_id = x.id
 LEFT JOIN reused ON reused.dossier_id = x.id
+LEFT JOIN steps ON steps.dossier_id = x.id
 """
 
 

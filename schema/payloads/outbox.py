@@ -56,7 +56,8 @@ class EventConsumerRemoved:
     name: str = strawberry.field(description="Tên nơi nhận đã xoá.")
     undelivered_events: int = strawberry.field(description="Số sự kiện nơi nhận chưa nhận khi bị xoá.")
     synced_dossiers: int = strawberry.field(
-        description="Số hồ sơ chỉ còn chờ nơi nhận này, nay được coi là đã đồng bộ."
+        description="Luôn 0: chỉ việc gửi tới Cổng DVC quốc gia làm hồ sơ thành đã đồng bộ; xoá một "
+        "webhook không thay đổi trạng thái đồng bộ của hồ sơ nào."
     )
     replayed: bool = strawberry.field(
         description="true: yêu cầu lặp lại với cùng `idempotencyKey`; đây là kết quả của lần đầu."

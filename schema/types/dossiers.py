@@ -33,7 +33,7 @@ strawberry.enum(
 )
 strawberry.enum(m.PaymentStatus, description="Trạng thái thanh toán phí, lệ phí.")
 strawberry.enum(m.DeliveryStatus, description="Trạng thái trả kết quả.")
-strawberry.enum(m.SyncStatus, description="Trạng thái đồng bộ với các hệ thống khác.")
+strawberry.enum(m.SyncStatus, description="Trạng thái đồng bộ với Cổng Dịch vụ công quốc gia.")
 strawberry.enum(m.Punctuality, description="Trước hạn, đúng hạn, quá hạn.")
 strawberry.enum(m.AttachmentKind, description="Thành phần hồ sơ, tài liệu bổ sung, kết quả.")
 strawberry.enum(workflow.Action, name="DossierAction", description="Thao tác trên hồ sơ.")
@@ -293,7 +293,7 @@ class Dossier:
         return DeliveryMethod(method) if method is not None else None
 
     delivery_status: m.DeliveryStatus = column("Trạng thái trả kết quả.")
-    sync_status: m.SyncStatus = column("Trạng thái đồng bộ.")
+    sync_status: m.SyncStatus = column("Trạng thái đồng bộ với Cổng DVC quốc gia.")
     channel: m.Channel = column("Kênh nộp.")
     version: int = column("Số phiên bản, dùng cho expectedVersion khi thao tác.")
 

@@ -18,7 +18,9 @@ from services.statistics import index766
 
 strawberry.enum(stats.GroupBy, name="StatisticsGroupBy", description="Cách nhóm số liệu.")
 strawberry.enum(
-    index766.Status, name="IndicatorStatus", description="Chỉ số đo được, chưa có dữ liệu, hay không đo được."
+    index766.Status,
+    name="IndicatorStatus",
+    description="Chỉ số đo được, không có gì để tính (đủ điểm), hay không đo được.",
 )
 
 
@@ -123,7 +125,9 @@ class ServiceIndicator:
     name: str = strawberry.field(description="Tên chỉ số.")
     formula: str = strawberry.field(description="Cách tính.")
     max_points: float = strawberry.field(description="Điểm tối đa.")
-    status: index766.Status = strawberry.field(description="Đo được / chưa có dữ liệu / không đo được.")
+    status: index766.Status = strawberry.field(
+        description="Đo được / không có gì để tính (đủ điểm) / không đo được."
+    )
     reason: str | None = strawberry.field(description="Vì sao không đo được (khi NOT_MEASURED).")
     numerator: int | None = strawberry.field(description="Tử số.")
     denominator: int | None = strawberry.field(description="Mẫu số.")
@@ -140,7 +144,7 @@ class ServiceIndicator:
     async def lowering(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> CountedConnection[LoweringDossier] | None:
-        if not index766.BY_CODE[self.code].measurable:
+        if not index766.BY_CODE[self.code].drills_down:
             return None
         if not index766.may_drill_down(info.context.actor, self._resolved):
             return None

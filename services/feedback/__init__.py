@@ -13,8 +13,8 @@ The path, one rule per act:
   within **3 working days** (`classify_due_at`).
 - **forward** (`classification`) — a focal point of the focal agency (a `FEEDBACK_FOCAL_POINT`
   role covering it) chooses the field and the competent agency; the answer is due
-  `FEEDBACK_ANSWER_DAYS` working days later. `forwarded_on_time` records whether the 3-day rule
-  was kept.
+  `FEEDBACK_ANSWER_DAYS` working days later (default 15, the Decision 766 index's time to
+  handle). `forwarded_on_time` records whether the 3-day rule was kept.
 - **decline** (`classification`) — the focal point closes one that is not feedback or a question
   (a complaint or denunciation under other laws, a duplicate, abuse), with the reason told to the
   submitter.

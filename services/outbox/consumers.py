@@ -22,7 +22,6 @@ order without a request.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import secrets
 import uuid
@@ -38,7 +37,6 @@ from sqlalchemy.sql import Select
 from auth.actor import Actor
 from models.dossiers import ConsumerKind, Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
 from services.errors import Forbidden, Issues, NotFound
-from services.outbox.delivery import mark_synced
 from services.outbox.operations import backlog
 
 ROTATION_GRACE_MAX = timedelta(days=30)
@@ -99,8 +97,8 @@ def _behind(consumer: EventConsumer) -> Select[uuid.UUID]:
 
 
 async def _catch_up(session: AsyncSession, consumer: EventConsumer) -> None:
-    """A resumed consumer: its missing positions created now, at 0, and the dossiers it is behind
-    on no longer SYNCED (they are not, until it has them)."""
+    """A resumed consumer: its missing positions created now, at 0, and — the national portal's —
+    the dossiers it is behind on no longer SYNCED (they are not, until it has them)."""
     dossiers = select(DossierEvent.dossier_id).distinct().subquery()
     missing = select(
         literal(consumer.id, EventDelivery.consumer_id.type), dossiers.c.dossier_id, literal(0), literal(0)
@@ -116,6 +114,8 @@ async def _catch_up(session: AsyncSession, consumer: EventConsumer) -> None:
         EventDelivery.attempts,
     ]
     await session.execute(insert(EventDelivery).from_select(columns, missing).on_conflict_do_nothing())
+    if consumer.kind is not ConsumerKind.NATIONAL_PORTAL:
+        return  # SYNCED is about the national portal only
     await session.execute(
         update(Dossier)
         .where(Dossier.sync_status == SyncStatus.SYNCED, Dossier.id.in_(_behind(consumer)))
@@ -132,7 +132,7 @@ class Removal:
     name: str
     kind: ConsumerKind
     undelivered_events: int  # events it had not acknowledged, now sent to no one (still in the trail)
-    synced_dossiers: int  # dossiers that were waiting only for it, now SYNCED
+    synced_dossiers: int  # always 0: only the national portal's delivery makes a dossier SYNCED
 
 
 async def remove_consumer(session: AsyncSession, actor: Actor, name: str) -> Removal:
@@ -147,17 +147,10 @@ async def remove_consumer(session: AsyncSession, actor: Actor, name: str) -> Rem
         )
         issues.raise_if_any()
     (pending,) = await backlog(session, name=name)
-    waiting = set(
-        await session.scalars(
-            select(Dossier.id).where(
-                Dossier.sync_status == SyncStatus.PENDING, Dossier.id.in_(_behind(consumer))
-            )
-        )
-    )
-    removal = Removal(consumer.name, consumer.kind, pending.pending_events, 0)
-    # The positions go with it (ON DELETE CASCADE).
+    # The positions go with it (ON DELETE CASCADE). A webhook never held a dossier's SYNCED
+    # back (that is the national portal's), so no dossier changes.
     await session.execute(delete(EventConsumer).where(EventConsumer.id == consumer.id))
-    return dataclasses.replace(removal, synced_dossiers=await mark_synced(session, waiting))
+    return Removal(consumer.name, consumer.kind, pending.pending_events, 0)
 
 
 async def _admin_consumer(session: AsyncSession, actor: Actor, name: str) -> EventConsumer:

@@ -18,9 +18,12 @@ transaction:
    `attempts` (consecutive failures of the dossier's next event: reset to 0 on success, restarted
    at 1 when the round made progress before failing), `next_attempt_at = now + backoff(attempts)`
    (2, 4, 8 … seconds, at most one hour, no jitter) and `last_error`.
-5. Dossiers whose events every active consumer now holds are marked `sync_status = SYNCED` —
-   best effort: their rows are locked `FOR NO KEY UPDATE SKIP LOCKED` (a dossier being acted on
-   is left for a later round) and re-checked in a fresh statement, so a dossier is never marked
+5. Dossiers whose events the national portal now holds are marked `sync_status = SYNCED` —
+   synchronised **with the national portal** (Cổng DVC quốc gia), what indicator 1.4 of the
+   Decision 766 index scores: only a delivery by a `NATIONAL_PORTAL` consumer sets it, a webhook
+   answering 2xx never does, and with no national-portal consumer nothing is SYNCED. Best
+   effort: their rows are locked `FOR NO KEY UPDATE SKIP LOCKED` (a dossier being acted on is
+   left for a later round) and re-checked in a fresh statement, so a dossier is never marked
    SYNCED while one of its committed events is still undelivered. Acts set it back to PENDING.
 
 A consumer may take only some actions (`actions`; the others are acknowledged in order without a
@@ -324,12 +327,13 @@ async def _save_progress(session: AsyncSession, chain: _EventChain, now: datetim
 
 
 def _undelivered() -> Exists:
-    """Some active consumer has not acknowledged some event of the dossier (correlated to the
-    enclosing statement's `dossiers`)."""
+    """Some national-portal consumer (active or paused) has not acknowledged some event of the
+    dossier (correlated to the enclosing statement's `dossiers`). Webhooks do not count: SYNCED
+    means synchronised with the national portal."""
     return (
         select(literal(1))
         .select_from(DossierEvent)
-        .join(EventConsumer, EventConsumer.active.is_(True))
+        .join(EventConsumer, EventConsumer.kind == ConsumerKind.NATIONAL_PORTAL)
         .outerjoin(
             EventDelivery,
             and_(
@@ -360,9 +364,10 @@ async def mark_synced(session: AsyncSession, dossier_ids: set[uuid.UUID]) -> int
     )
     if not locked:
         return 0
+    portal = exists().where(EventConsumer.kind == ConsumerKind.NATIONAL_PORTAL)
     result = await session.execute(
         update(Dossier)
-        .where(Dossier.id.in_(locked), ~_undelivered())
+        .where(Dossier.id.in_(locked), portal, ~_undelivered())
         # A delivery is no change of the dossier: its updated_at stays.
         .values(sync_status=SyncStatus.SYNCED, updated_at=Dossier.updated_at)
         .execution_options(synchronize_session=False)
@@ -456,6 +461,6 @@ async def _save_round(
                 chain.target.name,
                 chain.error,
             )
-        elif chain.sent:
+        elif chain.sent and chain.target.kind is ConsumerKind.NATIONAL_PORTAL:
             complete.add(chain.dossier_id)
     return complete

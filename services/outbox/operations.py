@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import and_, distinct, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.dossiers import Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
+from models.dossiers import ConsumerKind, Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
 from services.errors import NotFound
 
 
@@ -103,7 +103,7 @@ async def replay(session: AsyncSession, consumer_name: str, from_seq: int) -> in
             .returning(EventDelivery.dossier_id)
         )
     )
-    if moved and consumer.active:
+    if moved and consumer.kind is ConsumerKind.NATIONAL_PORTAL:
         await _mark_pending(session, moved)
     return len(moved)
 
@@ -129,7 +129,7 @@ async def replay_dossiers(
 
 
 async def _mark_pending(session: AsyncSession, dossier_ids: list[uuid.UUID]) -> None:
-    """Dossiers marked SYNCED that a consumer must now receive again are PENDING once more (a
+    """Dossiers marked SYNCED that the national portal must now receive again are PENDING once more (a
     delivery is no change of the dossier: its updated_at stays)."""
     await session.execute(
         update(Dossier)

@@ -26,6 +26,15 @@ depends on the figure:
 - satisfaction: ratings given in the period (`rated_at`), their mean overall score (1–5) and the
   share not unsatisfied (overall score 3 or more).
 
+Attribution — which agency a dossier counts for, as the national portal attributes it
+(`Attribution`): RECEIVING, the unit that received it (the default, and what the receiving
+unit's own figures mean); COMPETENT, the agency competent to settle it (the procedure version's
+competent agency, else the receiving unit — as reception assigns the COMPETENT steps; with
+reception anywhere in the province the two differ); PROCESSING, each agency that held one of its
+started steps (not one the dossier has not reached yet). A dossier counts once for every such
+agency: grouped by agency, the rows overlap and do not add up to the total. The agency filter
+and the AGENCY / LEVEL groups follow the attribution.
+
 Every figure is one FILTER aggregate over `dossier_facts`; the scope (agency with its
 sub-agencies, level, field, procedure) restricts the rows read through the indexes on
 (agency, date).
@@ -44,6 +53,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Uuid,
     and_,
     cast,
     extract,
@@ -52,7 +62,9 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import AdministrativeLevel, Agency, Field, Procedure, ProcedureVersion
@@ -61,6 +73,12 @@ from services.errors import FieldIssue, ValidationFailed
 
 ONLINE = ("ONLINE", "NATIONAL_PORTAL")
 PAPER = ("COUNTER", "POST")
+
+
+class Attribution(enum.Enum):
+    RECEIVING = "RECEIVING"  # the unit that received the dossier
+    COMPETENT = "COMPETENT"  # the agency competent to settle it
+    PROCESSING = "PROCESSING"  # each agency that held one of its (started) steps
 
 
 class GroupBy(enum.Enum):
@@ -101,13 +119,14 @@ class Scope:
     level_code: str | None = None
     field_code: str | None = None
     procedure_code: str | None = None
+    attribution: Attribution = Attribution.RECEIVING
 
 
 @dataclass(frozen=True)
 class Resolved:
     scope: Scope
     agency_id: uuid.UUID | None
-    # The receiving agencies in scope (the agency's subtree, of the level), resolved beforehand
+    # The agencies in scope (the agency's subtree, of the level), resolved beforehand
     # so the planner sees a list it can probe the (agency, date) indexes with; None: all.
     agencies: tuple[uuid.UUID, ...] | None
     field_id: uuid.UUID | None
@@ -172,12 +191,24 @@ def scoped(r: Resolved) -> list[ColumnElement[bool]]:
     """The conditions of the scope (not of the period)."""
     conditions: list[ColumnElement[bool]] = []
     if r.agencies is not None:
-        conditions.append(F.agency_id.in_(r.agencies) if r.agencies else false())
+        conditions.append(attributed(r.scope.attribution, r.agencies))
     if r.field_id is not None:
         conditions.append(F.field_id == r.field_id)
     if r.procedure_id is not None:
         conditions.append(F.procedure_id == r.procedure_id)
     return conditions
+
+
+def attributed(attribution: Attribution, agencies: tuple[uuid.UUID, ...]) -> ColumnElement[bool]:
+    """The dossiers that count for one of `agencies` under `attribution`."""
+    if not agencies:
+        return false()
+    if attribution is Attribution.COMPETENT:
+        return F.competent_agency_id.in_(agencies)
+    if attribution is Attribution.PROCESSING:
+        held: ColumnElement[bool] = F.processing_agency_ids.overlap(cast(list(agencies), ARRAY(Uuid())))
+        return held
+    return F.agency_id.in_(agencies)
 
 
 # -- the conditions each figure counts (shared with the 766 index and its drill-down) ----------
@@ -379,19 +410,35 @@ async def breakdown(
             first = following
         return rows
     key: Any
+    agency, source, where = _attributed_agency(r)
     if group_by is GroupBy.AGENCY:
-        key = F.agency_id
+        key = agency
     elif group_by is GroupBy.FIELD:
         key = F.field_id
     elif group_by is GroupBy.PROCEDURE:
         key = F.procedure_id
     else:
-        key = select(Agency.level_code).where(Agency.id == F.agency_id).scalar_subquery()
-    stmt = select(key.label("k"), *_columns(r)).where(relevant(r), *scoped(r)).group_by(key)
+        key = select(Agency.level_code).where(Agency.id == agency).scalar_subquery()
+    stmt = select(key.label("k"), *_columns(r)).select_from(source).where(relevant(r), *where).group_by(key)
     grouped = [(k, _figures(rest)) for k, *rest in (await session.execute(stmt)).all()]
     labels = await _labels(session, group_by, [k for k, _ in grouped])
     rows = [Row(*labels[k], f) for k, f in grouped if f != ZERO]
     return sorted(rows, key=lambda row: row.key or "")
+
+
+def _attributed_agency(r: Resolved) -> tuple[Any, Any, list[ColumnElement[bool]]]:
+    """The agency a row counts for, the rows to read and the scope's conditions. PROCESSING
+    gives one row per (dossier, agency that held a step), the agency filter applied to it."""
+    if r.scope.attribution is Attribution.COMPETENT:
+        return F.competent_agency_id, F, scoped(r)
+    if r.scope.attribution is Attribution.RECEIVING:
+        return F.agency_id, F, scoped(r)
+    # A function in FROM sees the rows before it (implicitly LATERAL in PostgreSQL).
+    held = func.unnest(F.processing_agency_ids).table_valued("agency_id").render_derived("held")
+    where = scoped(dataclasses.replace(r, agencies=None))
+    if r.agencies is not None:
+        where.append(held.c.agency_id.in_(r.agencies) if r.agencies else false())
+    return held.c.agency_id, F.__table__.join(held, true()), where
 
 
 async def _labels(session: AsyncSession, group_by: GroupBy, keys: list[Any]) -> dict[Any, tuple[str, str]]:

@@ -160,7 +160,7 @@ async def test_a_paused_consumer_keeps_its_events_and_gets_them_in_order_on_resu
     client: httpx.AsyncClient,
 ) -> None:
     await story.walk(until=2)
-    consumer = await add_consumer(session, "tam-dung", receiver.url)
+    consumer = await add_consumer(session, "tam-dung", receiver.url, kind=ConsumerKind.NATIONAL_PORTAL)
     await deliver(session, http, T)
     first = await seqs(session, story.uuid)
     assert ids(receiver.of(story.id)) == first
@@ -220,8 +220,9 @@ async def test_removal_drops_the_positions_keeps_the_trail_and_is_applied_once(
         "replayed": False,
     }
     assert waiting["pendingEvents"] >= len(events) - 1
-    assert removed["syncedDossiers"] >= 1
-    assert await sync_status(session, story.uuid) is SyncStatus.SYNCED  # it waited only for that one
+    # A webhook never held SYNCED back: that is the national portal's delivery alone (Decision 766).
+    assert removed["syncedDossiers"] == 0
+    assert await sync_status(session, story.uuid) is SyncStatus.PENDING
     assert await session.scalar(select(func.count()).where(EventDelivery.consumer_id == consumer)) == 0
     assert await seqs(session, story.uuid) == events  # the trail stays whole
     assert "bo-di" not in [r["name"] for r in (await admin_gql(client, LIST))["eventConsumers"]]

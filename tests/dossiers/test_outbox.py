@@ -38,12 +38,14 @@ from core import migrate
 from core.clock import FixedClock
 from core.db import make_engine, make_session_factory
 from devservers import find_free_port
-from models.dossiers import Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
+from models.dossiers import ConsumerKind, Dossier, DossierEvent, EventConsumer, EventDelivery, SyncStatus
+from models.statistics import DossierFact
 from services.errors import NotFound
 from services.outbox.delivery import deliver_once, ensure_deliveries
 from services.outbox.dispatcher import run_dispatcher
 from services.outbox.operations import backlog, replay
 from services.outbox.signing import verify_signature
+from services.outbox.webhook import WEBHOOK
 from storage.s3 import ObjectStore
 from tests.conftest import NOW, Servers, gql
 from tests.dossiers.helpers import DRAFT_RESULT, Scene, act, scene, upload
@@ -325,10 +327,18 @@ def story(client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, 
 
 
 async def add_consumer(
-    session: AsyncSession, name: str, url: str, *, active: bool = True, secret: str = SECRET
+    session: AsyncSession,
+    name: str,
+    url: str,
+    *,
+    active: bool = True,
+    secret: str = SECRET,
+    kind: ConsumerKind = ConsumerKind.WEBHOOK,
 ) -> uuid.UUID:
+    """A consumer; one of kind NATIONAL_PORTAL is spoken to by the tests with the webhook
+    transport (`PORTAL_AS_WEBHOOK`), at the test receiver."""
     consumer = EventConsumer(
-        id=uuid.uuid4(), name=name, url=url, secret=secret, active=active, created_at=NOW
+        id=uuid.uuid4(), name=name, url=url, secret=secret, active=active, created_at=NOW, kind=kind
     )
     session.add(consumer)
     await session.commit()
@@ -372,9 +382,12 @@ async def sync_status(session: AsyncSession, dossier: uuid.UUID) -> SyncStatus:
     return status
 
 
+PORTAL_AS_WEBHOOK = {ConsumerKind.NATIONAL_PORTAL: WEBHOOK}
+
+
 async def deliver(session: AsyncSession, http: httpx.AsyncClient, now: datetime) -> None:
     # A large batch: other dossiers in the database must not push this test's dossier out.
-    await deliver_once(session, http, now=now, batch=10_000)
+    await deliver_once(session, http, now=now, batch=10_000, transports=PORTAL_AS_WEBHOOK)
 
 
 def ids(requests: list[Received]) -> list[int]:
@@ -439,7 +452,8 @@ async def test_every_event_arrives_in_order_signed_and_without_personal_data(
     assert previous_hash == dossier.trail_head
 
     assert await position(session, consumer, story.uuid) == Position(events[-1], 0, None, None)
-    assert await sync_status(session, story.uuid) is SyncStatus.SYNCED
+    # A webhook's 200 is no synchronisation with the national portal (see the 766 test below).
+    assert await sync_status(session, story.uuid) is SyncStatus.PENDING
 
     # Acknowledged events are not sent again.
     await deliver(session, http, later(3600))
@@ -450,7 +464,7 @@ async def test_a_failing_receiver_blocks_only_what_follows_and_backs_off(
     story: Story, session: AsyncSession, http: httpx.AsyncClient, receiver: Receiver
 ) -> None:
     await story.walk(until=4)  # … RECEIVE
-    consumer = await add_consumer(session, "webhook", receiver.url)
+    consumer = await add_consumer(session, "portal", receiver.url, kind=ConsumerKind.NATIONAL_PORTAL)
     await deliver(session, http, T)
     first = await seqs(session, story.uuid)
     assert ids(receiver.of(story.id)) == first
@@ -547,9 +561,9 @@ async def test_consumers_progress_independently(
     events = await seqs(session, story.uuid)
     # "a-…" is down (nothing listens on its port) and comes first: it must not hold "b-…" back.
     down = await add_consumer(session, "a-he-thong-tinh", f"http://127.0.0.1:{find_free_port()}/hook")
-    up = await add_consumer(session, "b-cong-quoc-gia", receiver.url)
+    up = await add_consumer(session, "b-cong-quoc-gia", receiver.url, kind=ConsumerKind.NATIONAL_PORTAL)
 
-    run = await deliver_once(session, http, now=T, batch=10_000)
+    run = await deliver_once(session, http, now=T, batch=10_000, transports=PORTAL_AS_WEBHOOK)
     assert run.failed >= 1
     assert ids(receiver.of(story.id)) == events
     assert await position(session, up, story.uuid) == Position(events[-1], 0, None, None)
@@ -558,7 +572,8 @@ async def test_consumers_progress_independently(
     assert (stuck.delivered_seq, stuck.attempts, stuck.next_attempt_at) == (0, 1, later(2))
     assert stuck.last_error is not None
     assert "Connect" in stuck.last_error
-    assert await sync_status(session, story.uuid) is SyncStatus.PENDING  # not every consumer has it
+    # The national portal has it: synchronised, whatever the webhook that is down.
+    assert await sync_status(session, story.uuid) is SyncStatus.SYNCED
 
     # The down one comes back (at a new address); it catches up, the other gets nothing twice.
     await session.execute(update(EventConsumer).where(EventConsumer.id == down).values(url=receiver2.url))
@@ -578,13 +593,42 @@ async def test_an_inactive_consumer_gets_nothing(
     await story.walk(until=2)
     events = await seqs(session, story.uuid)
     active = await add_consumer(session, "dang-dung", receiver.url)
-    inactive = await add_consumer(session, "tam-dung", receiver2.url, active=False)
+    inactive = await add_consumer(
+        session, "tam-dung", receiver2.url, active=False, kind=ConsumerKind.NATIONAL_PORTAL
+    )
     await deliver(session, http, T)
     assert ids(receiver.of(story.id)) == events
     assert receiver2.requests == []
     assert await position(session, inactive, story.uuid) is None
     assert await position(session, active, story.uuid) == Position(events[-1], 0, None, None)
-    assert await sync_status(session, story.uuid) is SyncStatus.SYNCED  # every *active* consumer has it
+    # The national portal's consumer, paused, does not have it: not synchronised.
+    assert await sync_status(session, story.uuid) is SyncStatus.PENDING
+
+
+async def test_decision_766_indicator_1_4_counts_only_the_national_portal_delivery(
+    story: Story, session: AsyncSession, http: httpx.AsyncClient, receiver: Receiver, receiver2: Receiver
+) -> None:
+    """Decision 766 index as the national portal scores it (DESIGN.md, "The law since 2025"):
+    "dossiers synchronised to the national portal 6". A webhook that answers 200 to every event
+    synchronises nothing; the national portal's consumer having every event does — and the
+    statistics facts (`synced`) follow in the same transaction."""
+    await story.walk(until=4)
+    await add_consumer(session, "he-thong-khac", receiver.url)
+    await deliver(session, http, T)
+    assert ids(receiver.of(story.id)) == await seqs(session, story.uuid)
+    assert await sync_status(session, story.uuid) is SyncStatus.PENDING
+    synced = select(DossierFact.synced).where(DossierFact.dossier_id == story.uuid)
+    assert await session.scalar(synced) is False
+
+    await add_consumer(session, "cong-dvc-quoc-gia", receiver2.url, kind=ConsumerKind.NATIONAL_PORTAL)
+    await deliver(session, http, T)
+    await session.commit()
+    assert await sync_status(session, story.uuid) is SyncStatus.SYNCED
+    assert await session.scalar(synced) is True
+    # A new act: pending again until the portal has that event too.
+    await story.walk(until=5)
+    assert await sync_status(session, story.uuid) is SyncStatus.PENDING
+    assert await session.scalar(synced) is False
 
 
 async def test_backlog_counts_what_is_still_to_deliver(
@@ -641,7 +685,7 @@ async def test_replay_sends_again_from_a_sequence_number(
 ) -> None:
     await story.walk(until=4)
     events = await seqs(session, story.uuid)
-    consumer = await add_consumer(session, "portal", receiver.url)
+    consumer = await add_consumer(session, "portal", receiver.url, kind=ConsumerKind.NATIONAL_PORTAL)
     await deliver(session, http, T)
     assert await sync_status(session, story.uuid) is SyncStatus.SYNCED
 
@@ -747,8 +791,8 @@ async def test_two_dispatchers_never_deliver_the_same_dossier_at_once(
         first = await seed_dossier(conn, 3)
         second = await seed_dossier(conn, 2)
         await conn.execute(
-            "INSERT INTO event_consumers (id, name, url, secret, active, created_at)"
-            " VALUES (gen_random_uuid(), 'portal', $1, $2, true, now())",
+            "INSERT INTO event_consumers (id, name, url, secret, active, created_at, kind)"
+            " VALUES (gen_random_uuid(), 'portal', $1, $2, true, now(), 'NATIONAL_PORTAL')",
             receiver.url,
             SECRET,
         )
@@ -762,14 +806,14 @@ async def test_two_dispatchers_never_deliver_the_same_dossier_at_once(
             await s.commit()
         receiver.plan(first, Stall(1.5))  # the first dossier's first request takes a while
         async with factory() as one, factory() as two:
-            busy = asyncio.create_task(deliver_once(one, http, now=T, batch=1))
+            busy = asyncio.create_task(deliver_once(one, http, now=T, batch=1, transports=PORTAL_AS_WEBHOOK))
             for _ in range(200):
                 if receiver.of(first):
                     break
                 await asyncio.sleep(0.01)
             # While the first dispatcher holds the first dossier, the second skips it, delivers the
             # other one, and does not wait.
-            other = await deliver_once(two, http, now=T, batch=10)
+            other = await deliver_once(two, http, now=T, batch=10, transports=PORTAL_AS_WEBHOOK)
             await two.commit()
             assert not busy.done()
             assert (other.dossiers, other.sent) == (1, 2)
@@ -777,7 +821,7 @@ async def test_two_dispatchers_never_deliver_the_same_dossier_at_once(
             await one.commit()
             assert (done.dossiers, done.sent) == (1, 3)
         async with factory() as s:
-            again = await deliver_once(s, http, now=later(60))
+            again = await deliver_once(s, http, now=later(60), transports=PORTAL_AS_WEBHOOK)
             await s.commit()
             assert again.dossiers == 0
             synced = await s.scalars(select(Dossier.sync_status).where(Dossier.id.in_([first, second])))

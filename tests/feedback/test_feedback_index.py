@@ -53,7 +53,7 @@ async def test_feedback_answered_on_time_is_the_share_the_index_scores(
     on_time = await run(client, ANSWER, staff["justice"], id=ids[0], t=text)
     assert on_time["inquiry"]["status"] == "ANSWERED"
     await run(client, ANSWER, staff["justice"], id=question, t=text)  # a question: not counted
-    clock.at = NOW + timedelta(days=30)  # past the 10 working days
+    clock.at = NOW + timedelta(days=30)  # past the 15 working days
     late = await run(client, ANSWER, staff["justice"], id=ids[1], t=text)
     assert late["inquiry"]["status"] == "ANSWERED"
     # ids[2] stays unanswered past its deadline.

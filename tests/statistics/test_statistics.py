@@ -50,6 +50,8 @@ INDEX = """query($f: StatisticsFilter!, $first: Int!, $after: String) { serviceI
     indicators { code name maxPoints status reason numerator denominator value score
       lowering(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
         edges { node { id code status } } } } } } }"""
+COMPLAIN = """mutation($i: InquiryInput!) { r: inquirySubmit(input: $i) { __typename
+  ... on ValidationFailed { errors { field code message } } ... on UserError { message code } } }"""
 WHOLE = {"from": "2026-11-01", "to": "2026-12-31", "agencyCode": "H44.99"}
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30", "agencyCode": "H44.99"}
 
@@ -146,6 +148,32 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
     assert (await _statistics(client, {**WHOLE, "levelCode": "province"}))["total"] == t
     assert (await _statistics(client, {**WHOLE, "levelCode": "commune"}))["total"]["received"] == 0
 
+    # Attribution, as the national portal attributes a dossier: the competent agency (H44.19,
+    # the procedure's) counts every one; each processing agency those that reached it.
+    assert (await _statistics(client, {**WHOLE, "agencyCode": "H44.19", "attribution": "COMPETENT"}))[
+        "total"
+    ] == t
+    assert (await _statistics(client, {**WHOLE, "agencyCode": "H44.99", "attribution": "COMPETENT"}))[
+        "total"
+    ]["received"] == 0
+    tax = (await _statistics(client, {**WHOLE, "agencyCode": "H44.96", "attribution": "PROCESSING"}))["total"]
+    assert (tax["received"], tax["finished"], tax["rejected"], tax["withdrawn"], tax["inProgress"]) == (
+        5,  # early, on_time, late, counter, refused: the others never reached the tax office
+        5,
+        0,
+        0,
+        0,
+    )
+    province = {"from": WHOLE["from"], "to": WHOLE["to"], "attribution": "PROCESSING"}
+    by_processing = await _statistics(client, province, "AGENCY")
+    assert [
+        (r["key"], r["figures"]["received"], r["figures"]["rejected"]) for r in by_processing["rows"]
+    ] == [
+        ("H44.19", 8, 0),  # the rejected one never started a step
+        ("H44.96", 5, 0),
+        ("H44.99", 8, 0),
+    ]
+
     # Breakdowns add up to the total.
     by_agency = await _statistics(client, WHOLE, "AGENCY")
     assert [(r["key"], r["figures"]) for r in by_agency["rows"]] == [("H44.99", t)]
@@ -165,19 +193,26 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
 
     # The 766 index, indicator by indicator (the admin sees the lowering dossiers).
     index = await _index(client, WHOLE, ADMIN_TOKEN)
+    unmeasured = ("NOT_MEASURED", None, None, None)
     expected = {
-        "1.1": ("NOT_MEASURED", None, None, None),
-        "1.2": ("MEASURED", 0, 8, 0.0),  # no consumer has received their events yet
+        "1.1": unmeasured,
+        "1.2": unmeasured,
+        "1.3": unmeasured,
+        "1.4": ("MEASURED", 0, 8, 0.0),  # no national-portal consumer has received their events
         "2.1": ("MEASURED", 4, 5, 16.0),
-        "3.1": ("MEASURED", 5, 8, 5.0),
-        "3.2": ("MEASURED", 5, 8, 2.5),
-        "3.3": ("MEASURED", 2, 8, 2.5),
-        "4.1": ("MEASURED", 4, 4, 8.0),
-        "4.2": ("MEASURED", 1, 3, 2.67),
-        "4.3": ("MEASURED", 1, 8, 0.75),
-        "5.1": ("NO_DATA", 0, 0, None),  # no feedback was due (see tests/feedback)
-        "5.2": ("NOT_MEASURED", None, None, None),
-        "5.3": ("MEASURED", 1, 2, 3.0),
+        "3.1": ("MEASURED", 4, 4, 6.0),
+        "3.2": ("MEASURED", 1, 3, 1.33),
+        "3.3": ("MEASURED", 1, 8, 0.31),  # 12.5 % of the 80 % that scores full: 2 × 12.5 / 80
+        "3.4": unmeasured,
+        "3.5": unmeasured,
+        "3.6": unmeasured,
+        "3.7": unmeasured,
+        "4.1": ("MEASURED", 1, 1, 6.0),  # the one online procedure had online dossiers
+        "4.2": ("MEASURED", 5, 8, 6.0),  # 62.5 % ≥ 50 %: full
+        "4.3": ("MEASURED", 2, 8, 2.5),
+        "5.1": ("NO_DATA", 0, 0, 6.0),  # no feedback was due: full points (see tests/feedback)
+        "5.2": unmeasured,
+        "5.3": ("MEASURED", 4, 5, 5.33),  # 100 % − 20 % late − 0 % complained, of 90 %
     }
     got = {
         c: (i["status"], i["numerator"], i["denominator"], i["score"])
@@ -185,42 +220,76 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
         if c != "index"
     }
     assert got == expected
-    assert index["1.1"]["reason"]
-    assert index["5.2"]["reason"]
+    assert all(index[c]["reason"] for c, e in expected.items() if e == unmeasured)
     assert index["1.1"]["lowering"] is None
     whole_index = index["index"]
-    assert (whole_index["score"], whole_index["maxPoints"], whole_index["measuredPoints"]) == (40.42, 100, 84)
+    assert (whole_index["score"], whole_index["maxPoints"], whole_index["measuredPoints"]) == (49.47, 100, 72)
     assert [(g["code"], g["maxPoints"], g["score"]) for g in whole_index["groups"]] == [
         ("TRANSPARENCY", 18, 0.0),
         ("PROGRESS", 20, 16.0),
-        ("ONLINE_SERVICE", 22, 10.0),
-        ("DIGITISATION", 22, 11.42),
-        ("SATISFACTION", 18, 3.0),
+        ("DIGITISATION", 22, 7.64),
+        ("ONLINE_SERVICE", 22, 14.5),
+        ("SATISFACTION", 18, 11.33),
     ]
+    # The index under attribution: the competent agency's is the receiving unit's here; the tax
+    # office's counts only the five dossiers that reached it.
+    competent = await _index(client, {**WHOLE, "agencyCode": "H44.19", "attribution": "COMPETENT"})
+    assert competent["index"]["score"] == whole_index["score"]
+    tax = await _index(client, {**WHOLE, "agencyCode": "H44.96", "attribution": "PROCESSING"})
+    assert {c: (i["numerator"], i["denominator"], i["score"]) for c, i in tax.items() if c != "index"} == {
+        **{c: (None, None, None) for c, e in expected.items() if e == unmeasured},
+        "1.4": (0, 5, 0.0),
+        "2.1": (4, 5, 16.0),
+        "3.1": (4, 4, 6.0),
+        "3.2": (1, 2, 2.0),  # counter digitised, refused not
+        "3.3": (0, 5, 0.0),
+        "4.1": (1, 1, 6.0),
+        "4.2": (3, 5, 6.0),
+        "4.3": (2, 5, 4.0),
+        "5.1": (0, 0, 6.0),
+        "5.3": (4, 5, 5.33),
+    }
+    assert tax["index"]["score"] == 51.33
+
     # Drill-down: exactly the dossiers that lower each indicator.
     code = h.code
     assert _codes(index["2.1"]) == {code("late")}
-    assert _codes(index["3.1"]) == {code("counter"), code("refused"), code("post")}
-    assert _codes(index["3.3"]) == {
+    assert _codes(index["4.2"]) == {code("counter"), code("refused"), code("post")}
+    assert _codes(index["4.3"]) == {
         code(n) for n in ("on_time", "counter", "refused", "post", "fresh", "withdrawn")
     }
-    assert _codes(index["4.2"]) == {code("refused"), code("post")}
-    assert _codes(index["4.3"]) == {code(n) for n in h.dossiers if n not in ("fresh", "rejected")}
-    assert _codes(index["5.3"]) == {code("on_time")}
-    assert index["4.1"]["lowering"]["totalCount"] == 0
+    assert _codes(index["3.2"]) == {code("refused"), code("post")}
+    assert _codes(index["3.3"]) == {code(n) for n in h.dossiers if n not in ("fresh", "rejected")}
+    assert _codes(index["5.3"]) == {code("late")}
+    assert index["3.1"]["lowering"]["totalCount"] == 0
+    assert index["4.1"]["lowering"] is None  # counted in procedures, not dossiers
     # Paginated: two at a time, every one once.
     seen: list[str] = []
     after = None
     while True:
         body = (await gql(client, INDEX, {"f": WHOLE, "first": 2, "after": after}, token=ADMIN_TOKEN))["data"]
-        page = next(i for g in body["serviceIndex"]["groups"] for i in g["indicators"] if i["code"] == "3.3")
+        page = next(i for g in body["serviceIndex"]["groups"] for i in g["indicators"] if i["code"] == "4.3")
         page = page["lowering"]
         seen += [e["node"]["code"] for e in page["edges"]]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
-    assert sorted(seen) == sorted(_codes(index["3.3"]))
+    assert sorted(seen) == sorted(_codes(index["4.3"]))
     assert len(seen) == 6
+
+    # A feedback about a dossier counts it as complained in 5.3 (100 % − late − complained).
+    complaint = {
+        "kind": "FEEDBACK",
+        "title": "Cán bộ hướng dẫn chưa rõ",
+        "content": "Tôi phải hỏi lại nhiều lần mới biết cần nộp giấy tờ gì cho hồ sơ này.",
+        "dossierId": h.ids["early"],
+    }
+    made = await gql(client, COMPLAIN, {"i": complaint}, token=h.scene.citizen)
+    assert made["data"]["r"]["__typename"] == "InquiryChanged", made
+    after = await _index(client, WHOLE, ADMIN_TOKEN)
+    five_three = after["5.3"]
+    assert (five_three["numerator"], five_three["denominator"], five_three["score"]) == (3, 5, 4.0)
+    assert _codes(five_three) == {code("late"), code("early")}
 
     # The kept facts are exactly what a rebuild from scratch computes.
     assert (await rebuild(session)).differed == 0
@@ -262,6 +331,14 @@ async def test_the_figures_the_index_and_the_exports_match_the_dossiers(
     assert as_xlsx["Tỷ lệ thanh toán trực tuyến (%)"] == 25.0
     assert as_xlsx["Lượt đánh giá"] == 2
     assert as_xlsx["Tỷ lệ hài lòng (%)"] == 50.0
+    by_tax = await client.get(
+        "/exports/statistics.csv", params={**WHOLE, "agencyCode": "H44.96", "attribution": "processing"}
+    )
+    tax_lines = list(csv.reader(io.StringIO(by_tax.content.decode("utf-8-sig"))))
+    assert dict(zip(tax_lines[0], tax_lines[-1], strict=True))["Tiếp nhận"] == "5"
+    unknown = await client.get("/exports/statistics.csv", params={**WHOLE, "attribution": "SIGNER"})
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["field"] == ["attribution"]
     bad = await client.get("/exports/statistics.csv", params={"from": "2026-12-31", "to": "2026-11-01"})
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["code"] == "BEFORE_START"

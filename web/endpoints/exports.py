@@ -1,6 +1,6 @@
 """GET /exports/statistics.csv and .xlsx: the public statistics as files, with the filter of the
 `statistics` query as URL parameters (`from`, `to` as YYYY-MM-DD; `agencyCode`, `levelCode`,
-`fieldCode`, `procedureCode`, `groupBy`). Aggregated figures only, so public like the query; a
+`fieldCode`, `procedureCode`, `groupBy`, `attribution`). Aggregated figures only, so public like the query; a
 bearer token sent anyway is checked (a bad one answers 401 with `WWW-Authenticate`)."""
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def _scope(request: Request) -> tuple[stats.Scope, stats.GroupBy]:
     except ValueError:
         issues.append(FieldIssue(("groupBy",), "UNKNOWN", "Cách nhóm không hợp lệ."))
         group_by = stats.GroupBy.TOTAL
+    try:
+        attribution = stats.Attribution(q.get("attribution", "RECEIVING").upper())
+    except ValueError:
+        issues.append(FieldIssue(("attribution",), "UNKNOWN", "Cách tính cơ quan không hợp lệ."))
+        attribution = stats.Attribution.RECEIVING
     if issues:
         raise ValidationFailed(issues)
     scope = stats.Scope(
@@ -48,6 +53,7 @@ def _scope(request: Request) -> tuple[stats.Scope, stats.GroupBy]:
         q.get("levelCode") or None,
         q.get("fieldCode") or None,
         q.get("procedureCode") or None,
+        attribution,
     )
     return scope, group_by
 

@@ -7,6 +7,7 @@ reception day: the notice to stop processing (Circular 03/2025 form 05) on a wit
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from typing import Any
 
@@ -166,9 +167,18 @@ async def test_circular_03_2025_form_05_notice_to_stop_on_withdrawal_and_the_old
     client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, clock: FixedClock
 ) -> None:
     """Circular 03/2025/TT-VPCP form 05: a notice to stop processing when the dossier is withdrawn.
-    A dossier received before 15 Sept 2025 keeps Circular 01/2018's six forms, which have none."""
+    A dossier received before 15 Sept 2025 keeps Circular 01/2018's six forms, which have none.
+    Form 01 (both circulars) names the statutory time, where to collect, the book entry."""
     s = await scene(client, session)
     dossier_id = (await _received(client, session, store, clock, s))["id"]
+    # Form 01 carries what the template asks: the statutory time (online: the reduced 4 days), where
+    # the result will be collected, the tracking-book volume and number, the e-mail field.
+    receipt = (await gql(client, SLIP, {"id": dossier_id, "f": "RECEIPT"}, token=s.reception))["data"]["r"]
+    text = await _pdf_text(client, s.reception, receipt["file"]["id"])
+    assert "3. Thời gian giải quyết hồ sơ theo quy định là: 04 ngày làm việc" in text
+    assert "6. Đăng ký nhận kết quả tại: Trực tuyến" in text
+    assert re.search(r"Vào Sổ theo dõi hồ sơ, Quyển số: 2026; Số thứ tự: \d{4}", text)
+    assert "Email:" in text
     clock.at = at("2026-11-30T09:00:00")
     assert (await act(client, s.citizen, "dossierWithdraw", id=dossier_id))["dossier"][
         "status"

@@ -5,8 +5,9 @@ still counts as late against the appointment on the receipt.
 The rules (Decree 61/2018 art. 19 as it stood; whether Decree 118/2025 keeps each is unverified,
 so each is a setting — `ApologyPolicy`, built from `Settings` by `policy_from`):
 
-- the apology comes **at the latest one working day before the deadline** (`due_at`): later, it
-  is refused with the field error ``APOLOGY_TOO_LATE`` (`lead_working_days`, default 1);
+- the apology comes **at the latest one working day before the deadline** (`due_at`, moved by
+  the time stopped so far while the dossier waits for a supplement): later, it is refused with
+  the field error ``APOLOGY_TOO_LATE`` (`lead_working_days`, default 1);
 - the result date moves **at most once** ("không quá một lần"): a second apology is refused with
   ``APPOINTMENT_ALREADY_MOVED`` (`max_moves`, default 1);
 - the letter names the reason and the new date, and is signed by a leader of the agency that
@@ -76,6 +77,16 @@ def too_late(calendar: WorkingCalendar, now: datetime, due_at: datetime, lead_wo
     return calendar.working_minutes_between(now, due_at) < needed
 
 
+def current_deadline(calendar: WorkingCalendar, dossier: Dossier, now: datetime) -> datetime | None:
+    """The dossier's deadline as it stands at `now`: `due_at`, moved by the working time the clock
+    has been stopped so far when it waits for the applicant's supplement."""
+    if dossier.due_at is None or dossier.paused_at is None:
+        return dossier.due_at
+    return calendar.add_working_minutes(
+        dossier.due_at, calendar.working_minutes_between(dossier.paused_at, now)
+    )
+
+
 def late_step(steps: Sequence[DossierStep], dossier: Dossier, now: datetime) -> DossierStep:
     """The step that causes the delay: the first that ran late (finished late, or open and past its
     own deadline), else the current one."""
@@ -132,16 +143,18 @@ async def apologize(
         .where(DossierEvent.dossier_id == dossier.id, DossierEvent.action == Action.APOLOGIZE.value)
     )
     if (moved or 0) >= policy.max_moves:
+        times = "một lần" if policy.max_moves == 1 else f"{policy.max_moves} lần"
         raise _issue(
             "APPOINTMENT_ALREADY_MOVED",
-            "Ngày hẹn trả kết quả đã được hẹn lại; không được hẹn lại quá một lần.",
+            f"Ngày hẹn trả kết quả đã được hẹn lại; không được hẹn lại quá {times}.",
         )
-    if dossier.due_at is not None and too_late(
-        ctx.calendar, ctx.now, dossier.due_at, policy.lead_working_days
-    ):
+    deadline = current_deadline(ctx.calendar, dossier, ctx.now)
+    if deadline is not None and too_late(ctx.calendar, ctx.now, deadline, policy.lead_working_days):
+        days = f"{policy.lead_working_days.normalize():f}".replace(".", ",")
         raise _issue(
             "APOLOGY_TOO_LATE",
-            "Đã quá thời hạn xin lỗi và hẹn lại: chậm nhất 01 ngày làm việc trước ngày hết hạn giải quyết.",
+            f"Đã quá thời hạn xin lỗi và hẹn lại: chậm nhất {days.zfill(2)} ngày làm việc trước ngày hết hạn "
+            "giải quyết.",
         )
     if dossier.due_at is not None and new_appointment <= dossier.due_at:
         raise _issue("NOT_LATER", "Ngày hẹn mới phải sau ngày hẹn hiện tại.")

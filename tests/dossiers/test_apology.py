@@ -203,3 +203,21 @@ async def test_circular_03_2025_form_05_notice_to_stop_on_withdrawal_and_the_old
     ]
     text = await _pdf_text(client, s.reception, control["file"]["id"])
     assert "Mẫu số 05" in text  # the control slip is form 05 of Circular 01/2018 (06 of 03/2025)
+
+
+async def test_decree_61_art_19_while_the_clock_is_stopped_the_deadline_the_apology_counts_from_moves_with_it(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, clock: FixedClock
+) -> None:
+    """Decree 61/2018 art. 19 with the stopped clock: while the dossier waits for the applicant's
+    supplement, its deadline moves by the working time waited so far, and so does the latest
+    moment for the apology."""
+    s = await scene(client, session)
+    dossier_id = (await _received(client, session, store, clock, s))["id"]
+    clock.at = at("2026-11-30T09:00:00")
+    paused = await act(
+        client, s.specialist, "dossierRequestSupplement", "items: $items", id=dossier_id, items=["x"]
+    )
+    assert paused["dossier"]["status"] == "SUPPLEMENT_REQUESTED"
+    clock.at = at("2026-12-02T16:00:00")  # an hour before the unmoved deadline; 2.8 days waited
+    sorry = await _apologize(client, s.leader, dossier_id, "2026-12-10T16:00:00")
+    assert sorry["__typename"] == "DossierChanged", sorry

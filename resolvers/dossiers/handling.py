@@ -151,7 +151,10 @@ class DossierHandlingMutation:
         )
 
     @strawberry.mutation(
-        description="Xin lỗi và hẹn lại ngày trả kết quả (hồ sơ vẫn tính là quá hạn).", extensions=PERSON
+        description="Xin lỗi và hẹn lại ngày trả kết quả (TT 03/2025: đề nghị gia hạn): chậm nhất 01 ngày "
+        "làm việc trước hạn (APOLOGY_TOO_LATE), không quá một lần (APPOINTMENT_ALREADY_MOVED); hồ sơ vẫn "
+        "tính là quá hạn.",
+        extensions=PERSON,
     )
     async def dossier_apologize(
         self,

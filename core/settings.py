@@ -142,6 +142,24 @@ class Settings(BaseSettings):
         description="Working days the competent agency has to answer a forwarded question or feedback "
         "(15: the time to handle feedback that the Decision 766 index scores, indicator 5.1).",
     )
+    apology_lead_working_days: float = Field(
+        1,
+        ge=0,
+        le=10,
+        description="Working days before the deadline by which an apology (form 04) must come at the "
+        "latest (Decree 61/2018 art. 19: one day; a multiple of 0.5).",
+    )
+    apology_max_moves: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="How many times a dossier's result date may be moved (Decree 61/2018: once).",
+    )
+    apology_signer: Literal["LATE_AGENCY_LEADER", "RECEIVING_AGENCY_LEADER", "ACTING_OFFICER"] = Field(
+        "LATE_AGENCY_LEADER",
+        description="Who signs the apology (form 04): a leader of the agency holding the late step, a "
+        "leader of the receiving unit, or the officer who records it.",
+    )
     feedback_focal_agency: str | None = Field(
         None,
         description="Where the search starts for the agency that receives feedback not about a named "

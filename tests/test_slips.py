@@ -22,6 +22,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from services.documents.conversion import Conversion, conversion
+from services.documents.registers import control_slip, tracking_book
 from services.documents.slips import (
     BookRow,
     SlipComponent,
@@ -29,12 +30,10 @@ from services.documents.slips import (
     TrailRow,
     apology,
     completion_request,
-    control_slip,
     lookup_url,
     qr_payload,
     receipt,
     refusal_of_receipt,
-    tracking_book,
 )
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -295,10 +294,10 @@ def test_apology() -> None:
     text = _text(pdf)
     _assert_phrases(
         text,
-        "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+        "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT",  # received after 15 Sept 2025
         "Kính gửi: Nguyễn Thị Lan",
         f"Mã hồ sơ: {CODE}",
-        "Thời gian hẹn trả kết quả: 16 giờ 00 phút, ngày 04 tháng 12 năm 2026",
+        "Thời gian hẹn trả kết quả giải quyết hồ sơ: 16 giờ 00 phút, ngày 04 tháng 12 năm 2026",
         f"Lý do: {reason}",
         "10 giờ 00 phút, ngày 09 tháng 12 năm 2026",
         "THỦ TRƯỞNG CƠ QUAN",

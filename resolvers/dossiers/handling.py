@@ -7,12 +7,15 @@ Every act takes the dossier `id`, the `expectedVersion` the caller saw and an op
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from models.catalog import DeliveryMethod
+from models.dossiers import Dossier
 from resolvers.common import parse_id
 from resolvers.dossiers.act_runner import applying, component_files, run_act
 from schema.context import Context
@@ -20,6 +23,7 @@ from schema.inputs.dossiers import ComponentFilesInput
 from schema.payloads.dossiers import DossierActResult
 from schema.permissions import PERSON
 from services.dossiers import acts, apology, completion, processing, results, withdrawal
+from services.dossiers.transition import ActContext
 
 
 @strawberry.type
@@ -147,7 +151,10 @@ class DossierHandlingMutation:
         )
 
     @strawberry.mutation(
-        description="Xin lỗi và hẹn lại ngày trả kết quả (hồ sơ vẫn tính là quá hạn).", extensions=PERSON
+        description="Xin lỗi và hẹn lại ngày trả kết quả (TT 03/2025: đề nghị gia hạn): chậm nhất 01 ngày "
+        "làm việc trước hạn (APOLOGY_TOO_LATE), không quá một lần (APPOINTMENT_ALREADY_MOVED); hồ sơ vẫn "
+        "tính là quá hạn.",
+        extensions=PERSON,
     )
     async def dossier_apologize(
         self,
@@ -159,6 +166,13 @@ class DossierHandlingMutation:
         idempotency_key: str | None = None,
     ) -> DossierActResult:
         act = acts.Apologize(new_appointment, reason)
+        policy = apology.policy_from(info.context.settings)
+
+        async def apologize(
+            session: AsyncSession, ident: uuid.UUID, ctx: ActContext, act: acts.Act
+        ) -> Dossier:
+            assert isinstance(act, acts.Apologize)
+            return await apology.apologize(session, ident, ctx, act, policy)
 
         return await run_act(
             info,
@@ -166,7 +180,7 @@ class DossierHandlingMutation:
             id,
             expected_version,
             idempotency_key,
-            applying(apology.apologize, act),
+            applying(apologize, act),
             {"newAppointment": new_appointment.isoformat(), "reason": reason},
         )
 

@@ -125,8 +125,11 @@ class VaultAccess:
 
 strawberry.enum(
     SlipForm,
-    description="Mẫu phiếu (TT 01/2018/TT-VPCP): 01 tiếp nhận, 02 yêu cầu bổ sung, 03 từ chối, "
-    "04 xin lỗi hẹn lại, 05 kiểm soát quá trình.",
+    description="Mẫu phiếu, theo bộ biểu mẫu có hiệu lực vào ngày tiếp nhận hồ sơ (TT 01/2018/TT-VPCP "
+    "trước ngày 15/9/2025, TT 03/2025/TT-VPCP từ ngày đó): RECEIPT 01 tiếp nhận và hẹn trả, "
+    "COMPLETION_REQUEST 02 yêu cầu bổ sung, REFUSAL_OF_RECEIPT 03 từ chối tiếp nhận, giải quyết, "
+    "APOLOGY 04 xin lỗi và hẹn lại (TT 03/2025: đề nghị gia hạn), STOP_NOTICE 05 thông báo dừng giải "
+    "quyết (chỉ TT 03/2025, khi hồ sơ bị rút), CONTROL_SLIP kiểm soát quá trình (05, TT 03/2025: 06).",
 )
 
 

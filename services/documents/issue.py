@@ -1,7 +1,9 @@
 """Issue the official slips of a dossier and paper conversions, and verify a conversion.
 
-Slips (Circular 01/2018 forms 01–05) are generated on demand from the dossier as it stands, and
-stored with it. A paper conversion (Decree 45/2020 art. 18) prints a statement of what was
+Slips are generated on demand from the dossier as it stands, in the form set it was received
+under (`services.documents.forms`: Circular 01/2018 before 15 September 2025, Circular 03/2025
+from then; a dossier not yet received takes the set of its submission), and stored with it. A
+paper conversion (Decree 45/2020 art. 18) prints a statement of what was
 converted, by whom, when, with the source's SHA-256 and a verification code; anyone holding the
 paper can check it through `verify`, which discloses no personal data.
 """
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
-from models.catalog import Agency, Procedure, ProcedureComponent, ProcedureVersion
+from models.catalog import Agency, ProcedureComponent, ProcedureVersion
 from models.dossiers import (
     AttachmentKind,
     Dossier,
@@ -32,8 +34,9 @@ from models.dossiers import (
     PaperConversion,
     StoredFile,
 )
-from services.documents import slips
+from services.documents import form_data, forms, registers, slips
 from services.documents.conversion import Conversion, conversion
+from services.documents.forms import FormKind
 from services.dossiers import acts
 from services.dossiers.queries import dossier_for, trail_of
 from services.errors import NotFound, Refused
@@ -45,17 +48,35 @@ from storage.s3 import ObjectStore
 class SlipForm(enum.Enum):
     RECEIPT = "RECEIPT"  # mẫu 01
     COMPLETION_REQUEST = "COMPLETION_REQUEST"  # mẫu 02
-    REFUSAL_OF_RECEIPT = "REFUSAL_OF_RECEIPT"  # mẫu 03
+    REFUSAL_OF_RECEIPT = "REFUSAL_OF_RECEIPT"  # mẫu 03 (03/2025: refusal to receive or to settle)
     APOLOGY = "APOLOGY"  # mẫu 04
-    CONTROL_SLIP = "CONTROL_SLIP"  # mẫu 05
+    STOP_NOTICE = "STOP_NOTICE"  # mẫu 05 of Circular 03/2025 (withdrawn or stopped)
+    CONTROL_SLIP = "CONTROL_SLIP"  # mẫu 05 (01/2018), 06 (03/2025)
 
 
-_REPORTED_ACTION = {
-    SlipForm.RECEIPT: "RECEIVE",
-    SlipForm.COMPLETION_REQUEST: "REQUEST_COMPLETION",
-    SlipForm.REFUSAL_OF_RECEIPT: "REFUSE_RECEIPT",
-    SlipForm.APOLOGY: "APOLOGIZE",
+_KIND = {
+    SlipForm.RECEIPT: FormKind.RECEIPT,
+    SlipForm.COMPLETION_REQUEST: FormKind.COMPLETION_REQUEST,
+    SlipForm.REFUSAL_OF_RECEIPT: FormKind.REFUSAL,
+    SlipForm.APOLOGY: FormKind.APOLOGY,
+    SlipForm.STOP_NOTICE: FormKind.STOP_NOTICE,
+    SlipForm.CONTROL_SLIP: FormKind.CONTROL_SLIP,
 }
+
+_REPORTED_ACTIONS = {
+    SlipForm.RECEIPT: ("RECEIVE",),
+    SlipForm.COMPLETION_REQUEST: ("REQUEST_COMPLETION",),
+    SlipForm.REFUSAL_OF_RECEIPT: ("REFUSE_RECEIPT", "REFUSE"),
+    SlipForm.APOLOGY: ("APOLOGIZE",),
+    SlipForm.STOP_NOTICE: ("WITHDRAW",),
+}
+
+
+def form_set_of(dossier: Dossier, zone: ZoneInfo) -> forms.FormSet:
+    """The form set a dossier's slips are printed in: the one in force on its reception day (not
+    yet received: its submission day, else its creation day)."""
+    moment = dossier.received_at or dossier.submitted_at or dossier.created_at
+    return forms.set_on(moment.astimezone(zone).date())
 
 
 async def issue_slip(
@@ -73,14 +94,23 @@ async def issue_slip(
     dossier = await dossier_for(session, actor, dossier_id)
     if dossier is None:
         raise NotFound("hồ sơ", str(dossier_id))
+    form_set = form_set_of(dossier, zone)
+    template = form_set.form(_KIND[form])
+    if template is None:
+        raise Refused("NOT_IN_FORM_SET", f"Bộ biểu mẫu theo {form_set.circular} không có mẫu này.")
     events = await trail_of(session, dossier.id)
     event = _event_for(form, events)
-    if dossier.code is None and form not in (SlipForm.REFUSAL_OF_RECEIPT, SlipForm.COMPLETION_REQUEST):
+    if dossier.code is None and form not in (
+        SlipForm.REFUSAL_OF_RECEIPT,
+        SlipForm.COMPLETION_REQUEST,
+        SlipForm.STOP_NOTICE,
+    ):
         raise Refused("NOT_RECEIVED", "Hồ sơ chưa được tiếp nhận.")
     slip = _Slip(
         form=form,
+        template=template,
         dossier=dossier,
-        head=await _slip_dossier(session, dossier, base_url),
+        head=await form_data.slip_dossier(session, dossier, base_url, zone),
         events=events,
         event=event,
         officer=event.actor_label if event else actor.label,
@@ -94,6 +124,7 @@ class _Slip:
     """What one slip is made from."""
 
     form: SlipForm
+    template: forms.FormTemplate
     dossier: Dossier
     head: slips.SlipDossier
     events: Sequence[DossierEvent]
@@ -103,61 +134,58 @@ class _Slip:
 
 def _event_for(form: SlipForm, events: Sequence[DossierEvent]) -> DossierEvent | None:
     """The latest act a slip reports (None for the control slip, which reports them all)."""
-    needed = _REPORTED_ACTION.get(form)
+    needed = _REPORTED_ACTIONS.get(form)
     if needed is None:
         return None
-    event = next((e for e in reversed(events) if e.action == needed), None)
+    event = next((e for e in reversed(events) if e.action in needed), None)
     if event is None:
         raise Refused("NOT_APPLICABLE", "Hồ sơ chưa có thao tác tương ứng với phiếu này.")
     return event
 
 
-async def _slip_dossier(session: AsyncSession, dossier: Dossier, base_url: str) -> slips.SlipDossier:
-    """What every slip prints about the dossier; a dossier without a code yet gets a stand-in."""
-    version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
-    procedure = await session.get_one(Procedure, dossier.procedure_id)
-    agency = await session.get_one(Agency, dossier.receiving_agency_id)
-    code = dossier.code or f"(chưa cấp mã) {str(dossier.id)[:8]}"
-    return slips.SlipDossier(
-        code=code,
-        procedure_code=procedure.code,
-        procedure_name=version.name,
-        applicant_name=dossier.applicant_name,
-        applicant_id=dossier.applicant_id_number,
-        applicant_address=dossier.applicant_address,
-        applicant_phone=dossier.applicant_phone,
-        agency_name=agency.name,
-        received_at=dossier.received_at,
-        appointment_at=dossier.appointment_at,
-        lookup_url=slips.lookup_url(
-            base_url,
-            code,
-            secret=dossier.lookup_secret,
-            procedure_code=procedure.code,
-            applicant_id=dossier.applicant_id_number,
-        ),
-    )
-
-
 async def _render(session: AsyncSession, slip: _Slip, *, zone: ZoneInfo) -> bytes:
-    """The slip's PDF."""
-    head, event, officer = slip.head, slip.event, slip.officer
+    """The slip's PDF, in its form set's template."""
+    head, event, officer, form = slip.head, slip.event, slip.officer, slip.template
     if slip.form is SlipForm.RECEIPT:
         components = await _received_components(session, slip.dossier)
-        return slips.receipt(head, components, officer=officer, zone=zone)
+        return slips.receipt(head, components, officer=officer, zone=zone, form=form)
     if slip.form is SlipForm.CONTROL_SLIP:
-        return slips.control_slip(head, await _control_rows(session, slip.dossier, slip.events), zone=zone)
+        rows = await _control_rows(session, slip.dossier, slip.events)
+        return registers.control_slip(head, rows, zone=zone, form=form)
     assert event is not None
     if slip.form is SlipForm.COMPLETION_REQUEST:
         completion = acts.completion_items(event.data)
-        return slips.completion_request(head, completion.items, officer=officer, at=event.at, zone=zone)
+        return slips.completion_request(
+            head, completion.items, officer=officer, at=event.at, zone=zone, form=form
+        )
     if slip.form is SlipForm.REFUSAL_OF_RECEIPT:
         refusal = acts.refusal_reasons(event.data)
-        return slips.refusal_of_receipt(head, refusal.reasons, officer=officer, at=event.at, zone=zone)
+        return slips.refusal_of_receipt(
+            head, refusal.reasons, officer=officer, at=event.at, zone=zone, form=form
+        )
+    if slip.form is SlipForm.STOP_NOTICE:
+        reason = "Theo đề nghị rút hồ sơ của Ông/Bà" + (f": {event.comment}" if event.comment else ".")
+        signer = slips.Signer(agency=head.agency_name)
+        return slips.stop_notice(head, reason, event.at, signer=signer, zone=zone, form=form)
     apology = acts.apology(event.data, event.comment)
     return slips.apology(
-        head, apology.reason, apology.new_appointment, signer=officer, at=event.at, zone=zone
+        head,
+        apology.reason,
+        apology.new_appointment,
+        signer=_apology_signer(event, head),
+        at=event.at,
+        zone=zone,
+        form=form,
     )
+
+
+def _apology_signer(event: DossierEvent, head: slips.SlipDossier) -> slips.Signer:
+    """The signer the apology recorded (`services.dossiers.apology`); an apology recorded before
+    the signer was kept is signed by the officer who recorded it, for the receiving unit."""
+    kept = event.data.get("signer")
+    if not isinstance(kept, dict):
+        return slips.Signer(agency=head.agency_name, name=event.actor_label)
+    return slips.Signer(agency=kept["agency"], title=kept["title"], name=kept.get("name"))
 
 
 async def _received_components(session: AsyncSession, dossier: Dossier) -> list[slips.SlipComponent]:
@@ -323,7 +351,8 @@ async def tracking_book(
     now: datetime,
     zone: ZoneInfo,
 ) -> StoredFile:
-    """Sổ theo dõi hồ sơ (form 06): the dossiers an agency received in a period, for its staff."""
+    """Sổ theo dõi hồ sơ (form 06 of Circular 01/2018, 07 of 03/2025 — the set in force at the
+    period's end): the dossiers an agency received in a period, for its staff."""
     agency = await session.scalar(select(Agency).where(Agency.code == agency_code))
     allowed = agency is not None and (
         actor.is_system_admin
@@ -336,7 +365,6 @@ async def tracking_book(
         raise NotFound("cơ quan", agency_code)
     if end <= start:
         raise Refused("BAD_PERIOD", "Kỳ theo dõi không hợp lệ.")
-    rows = []
     found = await session.execute(
         select(Dossier, ProcedureVersion.name)
         .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
@@ -345,21 +373,10 @@ async def tracking_book(
         )
         .order_by(Dossier.received_at)
     )
-    for dossier, procedure_name in found.all():
-        rows.append(
-            slips.BookRow(
-                code=dossier.code or "",
-                applicant_name=dossier.applicant_name,
-                procedure_name=procedure_name,
-                received_at=dossier.received_at,
-                appointment_at=dossier.appointment_at,
-                finished_at=dossier.finished_at,
-                status=dossier.status.value,
-                punctuality=dossier.punctuality.value if dossier.punctuality else None,
-            )
-        )
+    rows = await form_data.book_rows(session, [(d, n) for d, n in found.all()], agency)
     period = f"từ {start.astimezone(zone):%d/%m/%Y} đến {end.astimezone(zone):%d/%m/%Y}"
-    pdf = slips.tracking_book(agency.name, period, rows, zone=zone)
+    template = forms.set_on(end.astimezone(zone).date()).form(forms.FormKind.TRACKING_BOOK)
+    pdf = registers.tracking_book(agency.name, period, rows, zone=zone, form=template)
     return await store_bytes(
         session,
         store,

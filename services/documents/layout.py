@@ -277,6 +277,24 @@ def field_line(
     pdf.set_font(FAMILY, "", BODY_SIZE)
 
 
+def field_pair(
+    pdf: FPDF, first: tuple[str, str | None], second: tuple[str, str | None], *, size: float = BODY_SIZE
+) -> None:
+    """Two short fields on one line ('Số điện thoại: … Email: …'), as `field_line` prints each."""
+    line = LINE_HEIGHT * size / BODY_SIZE
+    pdf.set_x(pdf.l_margin)
+    for i, (label, value) in enumerate((first, second)):
+        pdf.set_font(FAMILY, "", size)
+        pdf.write(line, f"{'    ' if i else ''}{label}: ")
+        if value and value.strip():
+            pdf.set_font(FAMILY, "B", size)
+            pdf.write(line, pdf_text(value.strip()))
+        else:
+            pdf.write(line, BLANK * 2)
+    pdf.ln(line)
+    pdf.set_font(FAMILY, "", BODY_SIZE)
+
+
 def paragraph(
     pdf: FPDF,
     text: str,
@@ -306,7 +324,7 @@ def numbered_list(pdf: FPDF, items: Sequence[str], *, indent: float = 3.0) -> No
 
 def signature_blocks(pdf: FPDF, blocks: Sequence[tuple[str, str, str]]) -> None:
     """Signature blocks side by side: (title, hint, name); a single block sits on the right."""
-    needed = 32.0
+    needed = 34.5  # the gap, the title and hint, the room to sign and the name
     if pdf.get_y() + needed > pdf.page_break_trigger:
         pdf.add_page()
     pdf.ln(3)

@@ -1,19 +1,23 @@
-"""The official slips of Circular 01/2018/TT-VPCP, rendered as PDF.
-
-Forms (Circular 01/2018/TT-VPCP, appendix; QR code per Circular 01/2023/TT-VPCP):
+"""The official slips of a dossier, rendered as PDF from the form set it was received under
+(`services.documents.forms`: Circular 01/2018/TT-VPCP's six forms before 15 September 2025,
+Circular 03/2025/TT-VPCP's seven from that day).
 
 - 01 Giấy tiếp nhận hồ sơ và hẹn trả kết quả — :func:`receipt`
 - 02 Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ — :func:`completion_request`
 - 03 Phiếu từ chối tiếp nhận giải quyết hồ sơ — :func:`refusal_of_receipt`
-- 04 Phiếu xin lỗi và hẹn lại ngày trả kết quả — :func:`apology`
-- 05 Phiếu kiểm soát quá trình giải quyết hồ sơ — :func:`control_slip`
-- 06 Sổ theo dõi hồ sơ — :func:`tracking_book`
+- 04 Phiếu xin lỗi và hẹn lại ngày trả kết quả (03/2025: văn bản xin lỗi và đề nghị gia hạn thời
+  gian giải quyết) — :func:`apology`
+- 05 (03/2025 only) Thông báo dừng giải quyết hồ sơ — :func:`stop_notice`
+- 05/06 Phiếu kiểm soát quá trình giải quyết hồ sơ and 06/07 Sổ theo dõi hồ sơ — in
+  `services.documents.registers`
 
-Forms 01–05 are A5 portrait; each carries the national motto, the issuing agency, the dossier code
-in print and as a Code 39 barcode (for the scanners at counters and kiosks), and a QR code
-(ISO/IEC 18004) at the top-left corner. Form 06 is A4 landscape. Statuses and actions are printed
-in the workflow's words (`services.dossiers.workflow.STATUS_LABELS`, `ACTION_LABELS`), with a
-capital first letter. The drawing primitives, the dates and the determinism of the output are in
+Each renderer takes the form's template (`forms.FormTemplate`); left out, the template is the one
+of the set in force on the dossier's reception date. The template gives the number and title
+printed; the renderer prints every field the template lists (checked by tests/test_forms.py).
+
+The A5 slips carry the national motto, the issuing agency, the dossier code in print and as a
+Code 39 barcode (for the scanners at counters and kiosks), and a QR code (ISO/IEC 18004) at the
+top-left corner. The drawing primitives, the dates and the determinism of the output are in
 `services.documents.layout`; the paper conversion of an electronic document is in
 `services.documents.conversion`.
 
@@ -41,17 +45,21 @@ from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
+from services.documents import forms
+from services.documents.forms import FormKind, FormTemplate
 from services.documents.layout import (
-    A4,
     A5,
+    BLANK,
+    BODY_SIZE,
     FIXED_DATE,
+    LINE_HEIGHT,
     PdfDocument,
-    cell_moment,
     centered_code_line,
     code_block,
     date_text,
     draw_title,
     field_line,
+    field_pair,
     moment_text,
     numbered_list,
     paragraph,
@@ -63,17 +71,18 @@ from services.dossiers import workflow
 
 __all__ = [
     "BookRow",
+    "Signer",
     "SlipComponent",
     "SlipDossier",
     "TrailRow",
     "apology",
     "completion_request",
-    "control_slip",
     "lookup_url",
     "qr_payload",
     "receipt",
     "refusal_of_receipt",
-    "tracking_book",
+    "stop_notice",
+    "template_for",
 ]
 
 
@@ -112,6 +121,14 @@ class SlipDossier:
     received_at: datetime | None
     appointment_at: datetime | None
     lookup_url: str  # full URL for the QR; see the module docstring and `lookup_url()`
+    applicant_email: str | None = None
+    processing_time: str | None = None  # form 01: the statutory time, e.g. "05 ngày làm việc"
+    result_place: str | None = None  # form 01: where (how) the result will be collected
+    book_volume: str | None = None  # form 01: the tracking book's volume (quyển số)
+    book_number: str | None = None  # form 01: the dossier's number in that volume (số thứ tự)
+    contact_phone: str | None = None  # form 02: the phone number of the one who guides
+    lead_agency: str | None = None  # form 05/06: the agency settling the dossier
+    partner_agencies: tuple[str, ...] = ()  # form 05/06: the agencies taking part
 
 
 @dataclass(frozen=True)
@@ -137,8 +154,18 @@ class TrailRow:
 
 
 @dataclass(frozen=True)
+class Signer:
+    """Who signs a letter (forms 04 and 05 of Circular 03/2025): the agency issuing it, the
+    signature block's title, and the name (None: signed by hand)."""
+
+    agency: str
+    title: str = "THỦ TRƯỞNG CƠ QUAN, ĐƠN VỊ"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class BookRow:
-    """One dossier in the tracking book (form 06)."""
+    """One dossier in the tracking book (form 06/07)."""
 
     code: str
     applicant_name: str
@@ -148,6 +175,13 @@ class BookRow:
     finished_at: datetime | None
     status: str  # a dossier status code (IN_PROGRESS, CLOSED…) or a label printed as is
     punctuality: str | None
+    applicant_address: str | None = None
+    applicant_phone: str | None = None
+    lead_agency: str | None = None  # cơ quan chủ trì giải quyết
+    count: int = 1  # số lượng hồ sơ (bộ)
+    handovers: tuple[tuple[datetime, str], ...] = ()  # chuyển hồ sơ đến cơ quan giải quyết: (when, to whom)
+    result_at: datetime | None = None  # có kết quả
+    returned_to: str | None = None  # trả kết quả: who it was handed over to (signs for it)
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,57 +220,83 @@ def qr_payload(d: SlipDossier) -> str:
     return urlunsplit(parts._replace(fragment=fragment))
 
 
-def _label(labels: Mapping[str, str], value: str | None) -> str:
+def label_of(labels: Mapping[str, str], value: str | None) -> str:
     if value is None:
         return ""
     return labels.get(value.strip().upper(), value)
 
 
-def _new_slip(d: SlipDossier, form: str, title: str, created: datetime | None) -> PdfDocument:
+def template_for(kind: FormKind, received_at: datetime | None, zone: ZoneInfo) -> FormTemplate:
+    """The form of `kind` in the set in force on the local date of `received_at` (today's set
+    when the dossier has no date yet); ValueError if that set has no such form."""
+    day = (received_at or datetime.now(zone)).astimezone(zone).date()
+    form_set = forms.set_on(day)
+    template = form_set.form(kind)
+    if template is None:
+        raise ValueError(f"{form_set.circular} has no form {kind.value}")
+    return template
+
+
+def new_slip(d: SlipDossier, form: FormTemplate, created: datetime | None, circular: str) -> PdfDocument:
     return PdfDocument(
         size=A5,
         created=created or d.received_at or FIXED_DATE,
-        title=f"{title} — {d.code}",
+        title=f"{form.title} — {d.code}",
         author=d.agency_name,
-        subject=f"{form} (Thông tư 01/2018/TT-VPCP) — {d.procedure_name}",
-        footer_text=f"{form} · Mã hồ sơ {d.code}",
-        running_header=f"{title} — Mã hồ sơ {d.code}",
+        subject=f"{form.label} ({circular}) — {d.procedure_name}",
+        footer_text=f"{form.label} · Mã hồ sơ {d.code}",
+        running_header=f"{form.title} — Mã hồ sơ {d.code}",
     )
 
 
-def _applicant_fields(pdf: FPDF, d: SlipDossier, *, lead: str) -> None:
-    field_line(pdf, lead, d.applicant_name)
+def _form(
+    kind: FormKind, given: FormTemplate | None, d: SlipDossier, zone: ZoneInfo
+) -> tuple[FormTemplate, str]:
+    template = given or template_for(kind, d.received_at, zone)
+    circular = next(s.circular for s in forms.FORM_SETS if template in s.forms)
+    return template, circular
+
+
+def _applicant_fields(pdf: FPDF, d: SlipDossier, *, lead: str, size: float = BODY_SIZE) -> None:
+    line = LINE_HEIGHT * size / BODY_SIZE
+    field_line(pdf, lead, d.applicant_name, size=size, line=line)
     if d.applicant_id:
-        field_line(pdf, "Số định danh cá nhân/mã số", d.applicant_id)
-    field_line(pdf, "Địa chỉ", d.applicant_address)
-    field_line(pdf, "Số điện thoại", d.applicant_phone)
-    field_line(pdf, "Nội dung yêu cầu giải quyết", d.procedure_name)
-    field_line(pdf, "Mã thủ tục", d.procedure_code)
+        field_line(pdf, "Số định danh cá nhân/mã số", d.applicant_id, size=size, line=line)
+    field_line(pdf, "Địa chỉ", d.applicant_address, size=size, line=line)
+    field_pair(pdf, ("Số điện thoại", d.applicant_phone), ("Email", d.applicant_email), size=size)
+    field_line(pdf, "Nội dung yêu cầu giải quyết", d.procedure_name, size=size, line=line)
+    field_line(pdf, "Mã thủ tục", d.procedure_code, size=size, line=line)
 
 
 # --------------------------------------------------------------------------------------------
-# Forms 01–06
+# Forms 01–05
 
 
-def receipt(d: SlipDossier, components: Sequence[SlipComponent], *, officer: str, zone: ZoneInfo) -> bytes:
+def receipt(
+    d: SlipDossier,
+    components: Sequence[SlipComponent],
+    *,
+    officer: str,
+    zone: ZoneInfo,
+    form: FormTemplate | None = None,
+) -> bytes:
     """Form 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả."""
-    title = "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"
-    with _new_slip(d, "Mẫu số 01", title, d.received_at) as pdf:
+    template, circular = _form(FormKind.RECEIPT, form, d, zone)
+    with new_slip(d, template, d.received_at, circular) as pdf:
         slip_header(pdf, d.agency_name, qr_payload(d))
         code_block(pdf, d.code)
-        draw_title(pdf, title)
+        draw_title(pdf, template.title)
         centered_code_line(pdf, d.code)
         pdf.ln(2)
-        field_line(pdf, "Bộ phận tiếp nhận và trả kết quả", d.agency_name)
-        _applicant_fields(pdf, d, lead="Tiếp nhận hồ sơ của")
-        pdf.ln(1)
+        field_line(pdf, "Bộ phận tiếp nhận và trả kết quả", d.agency_name, size=8.0, line=3.9)
+        _applicant_fields(pdf, d, lead="Tiếp nhận hồ sơ của", size=8.0)
         paragraph(pdf, "1. Thành phần hồ sơ nộp gồm:")
         pdf.ln(1)
         table(
             pdf,
             ["TT", "Tên loại giấy tờ", "Hình thức (bản chính, bản sao hoặc bản chụp)", "Số lượng"],
             [
-                [str(i), c.name, _label(COPY_TYPE_LABELS, c.copy_type), f"{c.count:02d}"]
+                [str(i), c.name, label_of(COPY_TYPE_LABELS, c.copy_type), f"{c.count:02d}"]
                 for i, c in enumerate(components, start=1)
             ],
             [8, 68, 38, 14],
@@ -244,16 +304,23 @@ def receipt(d: SlipDossier, components: Sequence[SlipComponent], *, officer: str
             size=7.5,
             line_height=3.6,
         )
-        pdf.ln(2)
-        field_line(pdf, "2. Số lượng hồ sơ", "01 (bộ)")
-        field_line(pdf, "3. Thời gian nhận hồ sơ", moment_text(d.received_at, zone))
-        field_line(pdf, "4. Thời gian trả kết quả giải quyết hồ sơ", moment_text(d.appointment_at, zone))
+        pdf.ln(1)
+        items = [
+            ("2. Số lượng hồ sơ", "01 (bộ)"),
+            ("3. Thời gian giải quyết hồ sơ theo quy định là", d.processing_time),
+            ("4. Thời gian nhận hồ sơ", moment_text(d.received_at, zone)),
+            ("5. Thời gian trả kết quả giải quyết hồ sơ", moment_text(d.appointment_at, zone)),
+            ("6. Đăng ký nhận kết quả tại", d.result_place),
+        ]
+        for label, value in items:
+            field_line(pdf, label, value, size=8.0, line=3.9)
+        book = f"{d.book_volume or BLANK}; Số thứ tự: {d.book_number or BLANK}"
+        field_line(pdf, "Vào Sổ theo dõi hồ sơ, Quyển số", book, size=8.0, line=3.9)
         paragraph(
             pdf,
-            "Tra cứu tình trạng hồ sơ bằng mã hồ sơ trên Cổng dịch vụ công, hoặc quét mã QR ở góc trên "
-            "bên trái phiếu này.",
-            size=7.5,
-            line=3.6,
+            "Tra cứu hồ sơ: mã hồ sơ trên Cổng dịch vụ công, hoặc mã QR ở góc trên bên trái.",
+            size=7.0,
+            line=3.4,
         )
         signature_blocks(
             pdf,
@@ -266,14 +333,20 @@ def receipt(d: SlipDossier, components: Sequence[SlipComponent], *, officer: str
 
 
 def completion_request(
-    d: SlipDossier, items: Sequence[str], *, officer: str, at: datetime, zone: ZoneInfo
+    d: SlipDossier,
+    items: Sequence[str],
+    *,
+    officer: str,
+    at: datetime,
+    zone: ZoneInfo,
+    form: FormTemplate | None = None,
 ) -> bytes:
     """Form 02: Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ — every item to complete, at once."""
-    title = "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ"
-    with _new_slip(d, "Mẫu số 02", title, at) as pdf:
+    template, circular = _form(FormKind.COMPLETION_REQUEST, form, d, zone)
+    with new_slip(d, template, at, circular) as pdf:
         slip_header(pdf, d.agency_name, qr_payload(d), dated=date_text(at, zone).capitalize())
         code_block(pdf, d.code)
-        draw_title(pdf, title)
+        draw_title(pdf, template.title)
         centered_code_line(pdf, d.code)
         pdf.ln(2)
         field_line(pdf, "Hồ sơ của", d.applicant_name)
@@ -290,24 +363,31 @@ def completion_request(
         )
         numbered_list(pdf, items)
         pdf.ln(1)
+        phone = d.contact_phone or "........"
         paragraph(
             pdf,
             "Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, Ông/Bà liên hệ với "
-            f"{officer} — {d.agency_name} để được hướng dẫn.",
+            f"{officer} — {d.agency_name}, số điện thoại {phone} để được hướng dẫn.",
         )
         signature_blocks(pdf, [("NGƯỜI HƯỚNG DẪN", "(Ký và ghi rõ họ tên)", officer)])
         return pdf.finish()
 
 
 def refusal_of_receipt(
-    d: SlipDossier, reasons: Sequence[str], *, officer: str, at: datetime, zone: ZoneInfo
+    d: SlipDossier,
+    reasons: Sequence[str],
+    *,
+    officer: str,
+    at: datetime,
+    zone: ZoneInfo,
+    form: FormTemplate | None = None,
 ) -> bytes:
     """Form 03: Phiếu từ chối tiếp nhận giải quyết hồ sơ, with the reasons."""
-    title = "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ"
-    with _new_slip(d, "Mẫu số 03", title, at) as pdf:
+    template, circular = _form(FormKind.REFUSAL, form, d, zone)
+    with new_slip(d, template, at, circular) as pdf:
         slip_header(pdf, d.agency_name, qr_payload(d), dated=date_text(at, zone).capitalize())
         code_block(pdf, d.code)
-        draw_title(pdf, title)
+        draw_title(pdf, template.title)
         centered_code_line(pdf, d.code)
         pdf.ln(2)
         field_line(pdf, "Bộ phận tiếp nhận và trả kết quả", d.agency_name)
@@ -326,159 +406,85 @@ def refusal_of_receipt(
 
 
 def apology(
-    d: SlipDossier, reason: str, new_appointment: datetime, *, signer: str, at: datetime, zone: ZoneInfo
+    d: SlipDossier,
+    reason: str,
+    new_appointment: datetime,
+    *,
+    signer: Signer | str,
+    at: datetime,
+    zone: ZoneInfo,
+    form: FormTemplate | None = None,
 ) -> bytes:
-    """Form 04: Phiếu xin lỗi và hẹn lại ngày trả kết quả."""
-    title = "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ"
-    with _new_slip(d, "Mẫu số 04", title, at) as pdf:
-        slip_header(pdf, d.agency_name, qr_payload(d), dated=date_text(at, zone).capitalize())
+    """Form 04: Phiếu xin lỗi và hẹn lại ngày trả kết quả (Circular 01/2018), or Văn bản xin lỗi
+    và đề nghị gia hạn thời gian giải quyết (Circular 03/2025): the reason and the new date,
+    issued and signed by the agency that caused the delay (`signer`; a bare name signs for the
+    dossier's agency)."""
+    template, circular = _form(FormKind.APOLOGY, form, d, zone)
+    who = signer if isinstance(signer, Signer) else Signer(agency=d.agency_name, name=signer)
+    issuer = who.agency
+    extension = template.title.startswith("VĂN BẢN")
+    with new_slip(d, template, at, circular) as pdf:
+        slip_header(pdf, issuer, qr_payload(d), dated=date_text(at, zone).capitalize())
         code_block(pdf, d.code)
-        draw_title(pdf, title)
+        draw_title(pdf, template.title)
         pdf.ln(1)
         field_line(pdf, "Kính gửi", d.applicant_name)
         pdf.ln(1)
         paragraph(
             pdf,
-            f"{d.agency_name} đã tiếp nhận hồ sơ của Ông/Bà đề nghị giải quyết thủ tục hành chính: "
-            f"{d.procedure_name} (mã thủ tục {d.procedure_code}).",
+            f"{_sentence_case(date_text(d.received_at, zone))}, {d.agency_name} đã tiếp nhận hồ sơ của "
+            f"Ông/Bà đề nghị giải quyết thủ tục hành chính: {d.procedure_name} (mã thủ tục "
+            f"{d.procedure_code}).",
         )
         field_line(pdf, "Mã hồ sơ", d.code)
-        field_line(pdf, "Thời gian hẹn trả kết quả", moment_text(d.appointment_at, zone))
+        field_line(pdf, "Thời gian hẹn trả kết quả giải quyết hồ sơ", moment_text(d.appointment_at, zone))
         paragraph(
             pdf,
-            f"Tuy nhiên đến nay, {d.agency_name} chưa trả kết quả giải quyết hồ sơ của Ông/Bà đúng hẹn "
-            "ghi trong Giấy tiếp nhận hồ sơ và hẹn trả kết quả.",
+            f"Tuy nhiên đến nay, {issuer} chưa trả kết quả giải quyết hồ sơ của Ông/Bà đúng hẹn ghi trong "
+            "Giấy tiếp nhận hồ sơ và hẹn trả kết quả.",
         )
         field_line(pdf, "Lý do", reason)
+        promise = (
+            "xin lỗi Ông/Bà và đề nghị gia hạn thời gian giải quyết hồ sơ đến:"
+            if extension
+            else "xin lỗi Ông/Bà và sẽ trả kết quả giải quyết hồ sơ cho Ông/Bà vào:"
+        )
         paragraph(
-            pdf,
-            f"Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, công sức của Ông/Bà. {d.agency_name} xin "
-            "lỗi Ông/Bà và sẽ trả kết quả giải quyết hồ sơ cho Ông/Bà vào:",
+            pdf, f"Sự chậm trễ này đã gây phiền hà, tốn kém chi phí, công sức của Ông/Bà. {issuer} {promise}"
         )
         paragraph(pdf, moment_text(new_appointment, zone), style="B", align="C")
         paragraph(pdf, "Xin trân trọng cảm ơn sự hợp tác của Ông/Bà./.")
-        signature_blocks(pdf, [("THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)", signer)])
+        signature_blocks(pdf, [(who.title, f"(Ký, ghi rõ họ tên và đóng dấu)\n{issuer}", who.name or "")])
         return pdf.finish()
 
 
-def control_slip(d: SlipDossier, rows: Sequence[TrailRow], *, zone: ZoneInfo) -> bytes:
-    """Form 05: Phiếu kiểm soát quá trình giải quyết hồ sơ — one row per hand-over, with room
-    for the signatures of who handed the dossier over and who took it; as many pages as needed."""
-    title = "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ"
-    last = max((r.at for r in rows), default=None)
-    with _new_slip(d, "Mẫu số 05", title, last) as pdf:
-        slip_header(pdf, d.agency_name, qr_payload(d))
+def stop_notice(
+    d: SlipDossier,
+    reason: str,
+    stopped_at: datetime,
+    *,
+    signer: Signer,
+    zone: ZoneInfo,
+    form: FormTemplate | None = None,
+) -> bytes:
+    """Form 05 of Circular 03/2025: Thông báo dừng giải quyết hồ sơ — issued when a dossier is
+    withdrawn or its processing is stopped, with the reason and the moment."""
+    template, circular = _form(FormKind.STOP_NOTICE, form, d, zone)
+    with new_slip(d, template, stopped_at, circular) as pdf:
+        slip_header(pdf, signer.agency, qr_payload(d), dated=date_text(stopped_at, zone).capitalize())
         code_block(pdf, d.code)
-        draw_title(pdf, title)
-        centered_code_line(pdf, d.code)
-        pdf.ln(2)
-        field_line(pdf, "Kèm theo hồ sơ của", d.applicant_name)
+        draw_title(pdf, template.title)
+        pdf.ln(1)
+        field_line(pdf, "Kính gửi", d.applicant_name)
+        field_line(pdf, "Mã hồ sơ", d.code)
         field_line(pdf, "Nội dung yêu cầu giải quyết", d.procedure_name)
-        field_line(pdf, "Cơ quan tiếp nhận", d.agency_name)
         field_line(pdf, "Thời gian nhận hồ sơ", moment_text(d.received_at, zone))
-        field_line(pdf, "Thời gian hẹn trả kết quả", moment_text(d.appointment_at, zone))
-        pdf.ln(2)
-        body: list[list[str]] = []
-        for i, r in enumerate(rows, start=1):
-            content = [_label(ACTION_LABELS, r.action)]
-            if r.step:
-                content.append(f"Bước: {r.step}")
-            if r.comment:
-                content.append(f"Ý kiến: {r.comment}")
-            body.append(
-                [
-                    str(i),
-                    cell_moment(r.at, zone),
-                    r.from_party,
-                    r.to_party,
-                    "\n".join(content),
-                    _label(PUNCTUALITY_LABELS, r.punctuality),
-                    "",
-                    "",
-                ]
-            )
-        table(
-            pdf,
-            [
-                "TT",
-                "Thời gian giao, nhận",
-                "Bên giao",
-                "Bên nhận",
-                "Nội dung",
-                "Trước/ đúng/ quá hạn",
-                "Người giao ký",
-                "Người nhận ký",
-            ],
-            body,
-            [6, 19, 20, 20, 25, 14, 12, 12],
-            ["CENTER", "LEFT", "LEFT", "LEFT", "LEFT", "CENTER", "CENTER", "CENTER"],
-            size=6.3,
-            line_height=3.0,
-            min_row_height=11.0,
+        pdf.ln(1)
+        paragraph(pdf, f"{signer.agency} thông báo dừng giải quyết hồ sơ của Ông/Bà.")
+        field_line(pdf, "Lý do", reason)
+        field_line(pdf, "Thời điểm dừng giải quyết", moment_text(stopped_at, zone))
+        paragraph(pdf, "Xin thông báo cho Ông/Bà được biết./.")
+        signature_blocks(
+            pdf, [(signer.title, f"(Ký, ghi rõ họ tên và đóng dấu)\n{signer.agency}", signer.name or "")]
         )
-        return pdf.finish()
-
-
-def tracking_book(agency_name: str, period: str, rows: Sequence[BookRow], *, zone: ZoneInfo) -> bytes:
-    """Form 06: Sổ theo dõi hồ sơ of an agency for a period — A4 landscape, the table's heading
-    repeated on every page."""
-    title = "SỔ THEO DÕI HỒ SƠ"
-    moments = [m for r in rows for m in (r.received_at, r.appointment_at, r.finished_at) if m is not None]
-    with PdfDocument(
-        size=A4,
-        landscape=True,
-        created=max(moments, default=FIXED_DATE),
-        title=f"{title} — {agency_name} — {period}",
-        author=agency_name,
-        subject="Mẫu số 06 (Thông tư 01/2018/TT-VPCP)",
-        footer_text=f"Mẫu số 06 · Sổ theo dõi hồ sơ · {agency_name} · {period}",
-        running_header=f"{title} — {agency_name} — {period}",
-    ) as pdf:
-        slip_header(pdf, agency_name, None)
-        draw_title(pdf, title)
-        paragraph(pdf, f"Kỳ: {period}", align="C")
-        pdf.ln(2)
-        body = [
-            [
-                str(i),
-                r.code,
-                r.procedure_name,
-                r.applicant_name,
-                cell_moment(r.received_at, zone),
-                cell_moment(r.appointment_at, zone),
-                cell_moment(r.finished_at, zone),
-                _label(STATUS_LABELS, r.status),
-                _label(PUNCTUALITY_LABELS, r.punctuality),
-                "",
-            ]
-            for i, r in enumerate(rows, start=1)
-        ]
-        table(
-            pdf,
-            [
-                "STT",
-                "Mã hồ sơ",
-                "Tên thủ tục hành chính",
-                "Tên cá nhân, tổ chức",
-                "Nhận hồ sơ",
-                "Hẹn trả kết quả",
-                "Có kết quả / trả kết quả",
-                "Tình trạng",
-                "Kết quả (trước/ đúng/ quá hạn)",
-                "Ghi chú",
-            ],
-            body,
-            [10, 40, 62, 38, 22, 22, 22, 25, 20, 16],
-            ["CENTER", "LEFT", "LEFT", "LEFT", "CENTER", "CENTER", "CENTER", "LEFT", "CENTER", "LEFT"],
-            size=7.0,
-            line_height=3.3,
-        )
-        counts = {key: 0 for key in PUNCTUALITY_LABELS}
-        for r in rows:
-            key = (r.punctuality or "").strip().upper()
-            if key in counts:
-                counts[key] += 1
-        pdf.ln(2)
-        summary = "; ".join(f"{PUNCTUALITY_LABELS[k].lower()}: {v}" for k, v in counts.items())
-        paragraph(pdf, f"Tổng số: {len(rows)} hồ sơ ({summary}).")
         return pdf.finish()

@@ -180,8 +180,9 @@ async def test_the_whole_path(
     to_leader = (await act(client, s.tax, "dossierForward", id=dossier_id))["dossier"]
     assert to_leader["currentStep"] == 4
 
-    # Late: the leader apologises with a new date; then approves with the electronic result.
-    clock.at = at("2026-12-08T09:00:00")
+    # Going to be late: the leader apologises with a new date, at the latest one working day before
+    # the deadline (Decree 61/2018 art. 19; due Friday 17:00 after the pause); then approves.
+    clock.at = at("2026-12-03T15:00:00")
     new_date = at("2026-12-10T16:00:00")
     sorry = (
         await act(

@@ -85,7 +85,7 @@ async def set_override(
         )
     if working and day.weekday() < 5 and day not in holiday_library.country_holidays("VN", years=day.year):
         # A weekday is worked anyway unless it is a library holiday, which the province may remove.
-        message = "Chỉ thứ Bảy, Chủ nhật hoặc một ngày nghỉ lễ trong lịch mới có thể đặt là ngày làm việc."
+        message = "Chỉ ngày thứ Bảy, Chủ nhật (làm bù) hoặc một ngày lễ có trong lịch mới là ngày làm việc."
         raise ValidationFailed([FieldIssue(("day",), "NOT_WEEKEND", message)])
     row = await session.get(HolidayOverride, day, with_for_update=True)
     if row is None:

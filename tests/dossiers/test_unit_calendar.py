@@ -4,19 +4,25 @@ dossiers it receives; days off corrected in both directions; time limits in othe
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FixedClock
+from core.settings import Settings
+from models.catalog import Agency
+from models.dossiers import UnitCalendar
 from services import holidays
+from services.calendar import OfficeHours
 from storage.s3 import ObjectStore
 from tests.accounts.helpers import make_staff
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
-from tests.conftest import admin_gql, gql
+from tests.conftest import NOW, admin_gql, gql
 from tests.dossiers.helpers import act, long_token, scene, upload
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -242,3 +248,65 @@ async def test_time_limit_in_working_hours_sets_the_appointment(
         ("steps", "0", "days"): "NOT_WHOLE_DAY",
         ("steps", "1", "days"): "NOT_WHOLE_DAY",
     }
+
+
+def test_province_hours_come_from_the_settings(settings: Settings) -> None:
+    """Province policy: CALENDAR_MORNING, CALENDAR_AFTERNOON, CALENDAR_CUTOFF, CALENDAR_SATURDAY and
+    CALENDAR_SATURDAY_COUNTS (docs/configuration.md) make the province's office hours; the
+    defaults are 07:30-11:30, 13:00-17:00, cut-off 16:30, no Saturday session."""
+    assert holidays.province_hours(settings) == OfficeHours()
+    custom = settings.model_copy(
+        update={
+            "calendar_morning": "08:00-12:00",
+            "calendar_afternoon": "13:30-17:30",
+            "calendar_cutoff": "",
+            "calendar_saturday": "08:00-11:00",
+            "calendar_saturday_counts": True,
+        }
+    )
+    assert holidays.province_hours(custom) == OfficeHours(
+        morning=(time(8, 0), time(12, 0)),
+        afternoon=(time(13, 30), time(17, 30)),
+        cutoff=None,
+        saturday=(time(8, 0), time(11, 0)),
+        saturday_counts=True,
+    )
+    with pytest.raises(ValueError, match="office hours must satisfy"):
+        holidays.province_hours(settings.model_copy(update={"calendar_afternoon": "11:00-17:00"}))
+
+
+async def test_unit_calendars_are_cached_per_unit_and_rebuilt_on_change(
+    session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
+) -> None:
+    """Issue 16 item 7 (keep it cheap): each process keeps one calendar per receiving unit, derived
+    from the province's and reused until an override or a unit's hours change (the broker's
+    notice invalidates the cache; here called directly)."""
+    cache = holidays.CalendarCache(VN, session_factory)
+    agency_id = await session.scalar(select(Agency.id).where(Agency.code == "H44.99"))
+    assert agency_id is not None
+    province = await cache.get(NOW)
+    assert await cache.for_unit(NOW, agency_id) is province
+    session.add(
+        UnitCalendar(
+            agency_id=agency_id,
+            morning_start=time(7, 0),
+            morning_end=time(11, 0),
+            afternoon_start=time(13, 0),
+            afternoon_end=time(17, 0),
+            cutoff=None,
+            saturday_start=time(7, 0),
+            saturday_end=time(11, 0),
+            saturday_counts=False,
+            changed_by="test",
+            changed_at=NOW,
+        )
+    )
+    await session.commit()
+    assert await cache.for_unit(NOW, agency_id) is province  # cached until told
+    cache.invalidate()
+    unit = await cache.for_unit(NOW, agency_id)
+    assert unit.hours.saturday == (time(7, 0), time(11, 0))
+    assert unit.hours.cutoff is None
+    assert await cache.for_unit(NOW, agency_id) is unit
+    assert unit.days_off is (await cache.get(NOW)).days_off
+    assert await cache.for_unit(NOW, None) is await cache.get(NOW)

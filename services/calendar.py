@@ -46,6 +46,7 @@ __all__ = [
     "Punctuality",
     "TimeLimitUnit",
     "WorkingCalendar",
+    "time_limit_text",
 ]
 
 VIETNAM_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -119,6 +120,25 @@ class Punctuality(enum.Enum):
     EARLY = "EARLY"
     ON_TIME = "ON_TIME"
     LATE = "LATE"
+
+
+_UNIT_WORDS = {
+    TimeLimitUnit.WORKING_DAYS: "ngày làm việc",
+    TimeLimitUnit.HALF_DAYS: "buổi làm việc",
+    TimeLimitUnit.WORKING_HOURS: "giờ làm việc",
+    TimeLimitUnit.CALENDAR_DAYS: "ngày",
+}
+
+
+def time_limit_text(amount: Decimal, unit: TimeLimitUnit = TimeLimitUnit.WORKING_DAYS) -> str:
+    """A time limit as the forms write it: «05 ngày làm việc», «0,5 ngày làm việc», «08 giờ làm
+    việc», «15 ngày» (whole numbers on two digits, a decimal comma otherwise)."""
+    value = Decimal(amount)
+    if value == value.to_integral_value():
+        number = f"{int(value):02d}"
+    else:
+        number = format(value.normalize(), "f").replace(".", ",")
+    return f"{number} {_UNIT_WORDS[unit]}"
 
 
 def _amount(value: Decimal | int, name: str) -> Decimal:

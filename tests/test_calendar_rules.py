@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.calendar import OfficeHours, TimeLimitUnit, WorkingCalendar
+from services.calendar import OfficeHours, TimeLimitUnit, WorkingCalendar, time_limit_text
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 D = Decimal
@@ -143,3 +143,14 @@ def test_time_limit_in_calendar_days_ends_on_a_working_day() -> None:
     assert BASE.add_calendar_days(at(11, 26, 16, 45), D(4)) == at(12, 1, 17, 0)
     with pytest.raises(ValueError, match="whole"):
         BASE.add_calendar_days(at(11, 26, 9, 0), D("1.5"))
+
+
+def test_time_limit_text_names_the_unit() -> None:
+    """Issue 16 item 5: the receipt (form 01) states the statutory processing time; it is written
+    with its unit (province policy for the wording): «05 ngày làm việc», «0,5 ngày làm việc», «08 giờ làm việc», «02 buổi làm
+    việc», «15 ngày»."""
+    assert time_limit_text(D(5)) == "05 ngày làm việc"
+    assert time_limit_text(D("0.5")) == "0,5 ngày làm việc"
+    assert time_limit_text(D("8.0"), TimeLimitUnit.WORKING_HOURS) == "08 giờ làm việc"
+    assert time_limit_text(D(2), TimeLimitUnit.HALF_DAYS) == "02 buổi làm việc"
+    assert time_limit_text(D(15), TimeLimitUnit.CALENDAR_DAYS) == "15 ngày"

@@ -21,6 +21,11 @@ with the default hours 0.5 day is exactly one morning. All arithmetic is done on
 * `working_minutes_between` measures session time in `[a, b)`; it is additive and ignores the
   cut-off (the cut-off is a rule about receiving, not about working time).
 
+A unit's Saturday session (`OfficeHours.saturday`) is a reception session, or working time when
+`saturday_counts` says so. Time limits come in working days (the default), half days, working
+hours or calendar days (`add_time_limit` with a `TimeLimitUnit`); `with_hours` gives a receiving
+unit's calendar over the province's days.
+
 These rules never read the clock: every moment is an argument. Only timezone-aware datetimes are
 accepted, results are in the calendar's zone. A calendar knows the holidays of the years it was
 built for; build it for every year a deadline may reach (at least this year and the next).

@@ -60,10 +60,11 @@ def holidays_set(
     day: Annotated[str, typer.Option(help="Ngày (YYYY-MM-DD) / the day.")],
     name: Annotated[str, typer.Option(help="Căn cứ, ví dụ số văn bản / the legal basis.")],
     working: Annotated[
-        bool, typer.Option("--working/--day-off", help="Ngày làm bù (thứ Bảy, Chủ nhật) hay ngày nghỉ thêm.")
+        bool,
+        typer.Option("--working/--day-off", help="Ngày làm việc (làm bù; bỏ một ngày lễ) hay ngày nghỉ."),
     ] = False,
 ) -> None:
-    """Điều chỉnh lịch: thêm một ngày nghỉ, hoặc đặt thứ Bảy/Chủ nhật là ngày làm bù.
+    """Điều chỉnh lịch: thêm một ngày nghỉ, đặt thứ Bảy/Chủ nhật là ngày làm bù, hoặc bỏ một ngày lễ.
 
     Set an override (the same rule as the `holidayOverrideSet` mutation); every app process
     rebuilds its calendar at once.

@@ -31,6 +31,9 @@ def system_name(province: str) -> str:
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
+_SESSION = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
 class Settings(BaseSettings):
     """Process-wide settings. Names are the environment variables, upper-cased."""
 
@@ -280,6 +283,24 @@ class Settings(BaseSettings):
     )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field(DEFAULT_TIMEZONE, description="Local time of the province.")
+    # The province's calendar (services.holidays.province_hours); a receiving unit may have its own.
+    calendar_morning: str = Field(
+        "07:30-11:30", pattern=_SESSION, description="Morning office session, local HH:MM-HH:MM."
+    )
+    calendar_afternoon: str = Field(
+        "13:00-17:00", pattern=_SESSION, description="Afternoon office session, local HH:MM-HH:MM."
+    )
+    calendar_cutoff: str = Field(
+        "16:30",
+        pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$",
+        description="A reception after this time counts from the next working day (empty: no cut-off).",
+    )
+    calendar_saturday: str = Field(
+        "", pattern=rf"^({_SESSION[1:-1]})?$", description="Saturday session HH:MM-HH:MM (empty: none)."
+    )
+    calendar_saturday_counts: bool = Field(
+        False, description="Whether the Saturday session's time counts towards time limits."
+    )
     province_name: str = Field(
         DEFAULT_PROVINCE,
         min_length=1,

@@ -96,6 +96,16 @@ class FeeKind(enum.Enum):
     CHARGE = "CHARGE"  # lệ phí
 
 
+class TimeLimitUnit(enum.Enum):
+    """Đơn vị của thời hạn giải quyết: ngày làm việc (mặc định), buổi (nửa ngày làm việc), giờ làm
+    việc, hoặc ngày (ngày lịch, kể cả ngày nghỉ)."""
+
+    WORKING_DAYS = "WORKING_DAYS"
+    HALF_DAYS = "HALF_DAYS"
+    WORKING_HOURS = "WORKING_HOURS"
+    CALENDAR_DAYS = "CALENDAR_DAYS"
+
+
 class StepAgencyRef(enum.Enum):
     """Who acts on a workflow step."""
 
@@ -205,6 +215,12 @@ class ProcedureVersion(UUIDPk, Base):
     )
     processing_days: Mapped[Decimal] = mapped_column(Numeric(6, 1))
     online_processing_days: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    # What processing_days, online_processing_days and the steps' shares count (migration 0028).
+    time_limit_unit: Mapped[TimeLimitUnit] = mapped_column(
+        _enum(TimeLimitUnit, "time_limit_unit"),
+        default=TimeLimitUnit.WORKING_DAYS,
+        server_default=TimeLimitUnit.WORKING_DAYS.value,
+    )
     result_name: Mapped[str] = mapped_column(String(1000))
     delivery_methods: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
     form_schema: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
     Uuid,
     text,
@@ -415,6 +417,31 @@ class HolidayOverride(Base):
     is_working_day: Mapped[bool] = mapped_column(Boolean)
     name: Mapped[str] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class UnitCalendar(Base):
+    """A receiving unit's own office hours, overriding the province's (a centre with a Saturday
+    morning session, other hours or another cut-off). The days off stay the province's."""
+
+    __tablename__ = "unit_calendars"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True
+    )
+    morning_start: Mapped[time] = mapped_column(Time)
+    morning_end: Mapped[time] = mapped_column(Time)
+    afternoon_start: Mapped[time] = mapped_column(Time)
+    afternoon_end: Mapped[time] = mapped_column(Time)
+    cutoff: Mapped[time | None] = mapped_column(Time)  # null: no cut-off
+    saturday_start: Mapped[time | None] = mapped_column(Time)  # null: no Saturday session
+    saturday_end: Mapped[time | None] = mapped_column(Time)
+    saturday_counts: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("(saturday_start IS NULL) = (saturday_end IS NULL)", name="saturday_pair"),
+    )
 
 
 class ConsumerKind(enum.Enum):

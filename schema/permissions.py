@@ -69,6 +69,15 @@ class IsAccountAdmin(_Rule):
         return actor.is_system_admin or bool(actor.agencies_with(StaffRole.AGENCY_ADMIN))
 
 
+class IsUnitCalendarAdmin(_Rule):
+    """A system admin, or an agency admin (of the unit itself, enforced by services.holidays)."""
+
+    message = "Chỉ quản trị hệ thống hoặc quản trị của đơn vị được sửa lịch làm việc của đơn vị."
+
+    def allows(self, actor: Actor) -> bool:
+        return actor.is_system_admin or bool(actor.agencies_with(StaffRole.AGENCY_ADMIN))
+
+
 class AppScope(_Rule):
     """Anyone but an app; an app only when its token carries `scope` (a token that does not grant
     it is refused, even where an anonymous caller is let through)."""
@@ -95,5 +104,7 @@ DOSSIER_STATUS: list[FieldExtension] = [PermissionExtension(permissions=[AppScop
 CATALOG_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsCatalogAdmin()])]
 # Account administration: system admins, and agency admins within their agencies.
 ACCOUNT_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsAccountAdmin()])]
+# A receiving unit's own office hours: system admins, and agency admins of that unit.
+UNIT_CALENDAR_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsUnitCalendarAdmin()])]
 # The whole system: calendar, event consumers, third-party apps, false accounts.
 SYSTEM_ADMIN: list[FieldExtension] = [PermissionExtension(permissions=[IsSystemAdmin()])]

@@ -21,6 +21,11 @@ with the default hours 0.5 day is exactly one morning. All arithmetic is done on
 * `working_minutes_between` measures session time in `[a, b)`; it is additive and ignores the
   cut-off (the cut-off is a rule about receiving, not about working time).
 
+A unit's Saturday session (`OfficeHours.saturday`) is a reception session, or working time when
+`saturday_counts` says so. Time limits come in working days (the default), half days, working
+hours or calendar days (`add_time_limit` with a `TimeLimitUnit`); `with_hours` gives a receiving
+unit's calendar over the province's days.
+
 These rules never read the clock: every moment is an argument. Only timezone-aware datetimes are
 accepted, results are in the calendar's zone. A calendar knows the holidays of the years it was
 built for; build it for every year a deadline may reach (at least this year and the next).
@@ -30,19 +35,23 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
 import holidays
+
+from models.catalog import TimeLimitUnit
 
 __all__ = [
     "DEFAULT_HOURS",
     "VIETNAM_ZONE",
     "OfficeHours",
     "Punctuality",
+    "TimeLimitUnit",
     "WorkingCalendar",
+    "time_limit_text",
 ]
 
 VIETNAM_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -57,17 +66,23 @@ def _whole_minute(value: time) -> bool:
 
 @dataclass(frozen=True)
 class OfficeHours:
-    """The two daily office sessions and the afternoon reception cut-off.
+    """The two daily office sessions, the afternoon reception cut-off and a Saturday session.
 
     Provinces set their own hours (07:30-11:30 and 13:00-17:00 is common) and usually stop
     counting a dossier from the same day when it arrives late in the afternoon; `cutoff` is that
     moment (`None`: no cut-off, a dossier received any time during a session counts at once).
-    Times are local wall-clock times in whole minutes.
+    `saturday` is the session some one-stop units hold on Saturdays (e.g. 07:30-11:30: reception
+    and return of results); when `saturday_counts` is false (the default) it is a reception
+    session only and a dossier received in it counts from the next working day; when true its
+    time counts towards the time limits too (a counted Saturday morning is half a working day with
+    the default hours). Times are local wall-clock times in whole minutes.
     """
 
     morning: tuple[time, time] = (time(7, 30), time(11, 30))
     afternoon: tuple[time, time] = (time(13, 0), time(17, 0))
     cutoff: time | None = time(16, 30)
+    saturday: tuple[time, time] | None = None
+    saturday_counts: bool = False
 
     def __post_init__(self) -> None:
         bounds = (*self.morning, *self.afternoon)
@@ -86,6 +101,13 @@ class OfficeHours:
                 raise ValueError("the cut-off is a naive local time in whole minutes")
             if not a_start <= self.cutoff <= a_end:
                 raise ValueError("the cut-off must lie within the afternoon session")
+        if self.saturday is not None:
+            if len(self.saturday) != 2 or not all(_whole_minute(t) for t in self.saturday):
+                raise ValueError("the Saturday session is a (start, end) pair of whole-minute local times")
+            if not self.saturday[0] < self.saturday[1]:
+                raise ValueError("the Saturday session must start before it ends")
+        elif self.saturday_counts:
+            raise ValueError("saturday_counts needs a Saturday session")
 
     def sessions(self) -> tuple[tuple[time, time], tuple[time, time]]:
         return (self.morning, self.afternoon)
@@ -103,6 +125,34 @@ class Punctuality(enum.Enum):
     EARLY = "EARLY"
     ON_TIME = "ON_TIME"
     LATE = "LATE"
+
+
+_UNIT_WORDS = {
+    TimeLimitUnit.WORKING_DAYS: "ngày làm việc",
+    TimeLimitUnit.HALF_DAYS: "buổi làm việc",
+    TimeLimitUnit.WORKING_HOURS: "giờ làm việc",
+    TimeLimitUnit.CALENDAR_DAYS: "ngày",
+}
+
+
+def time_limit_text(amount: Decimal, unit: TimeLimitUnit = TimeLimitUnit.WORKING_DAYS) -> str:
+    """A time limit as the forms write it: «05 ngày làm việc», «0,5 ngày làm việc», «08 giờ làm
+    việc», «15 ngày» (whole numbers on two digits, a decimal comma otherwise)."""
+    value = Decimal(amount)
+    if value == value.to_integral_value():
+        number = f"{int(value):02d}"
+    else:
+        number = format(value.normalize(), "f").replace(".", ",")
+    return f"{number} {_UNIT_WORDS[unit]}"
+
+
+def _amount(value: Decimal | int, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise TypeError(f"{name} must be a Decimal, got {type(value).__name__}")
+    amount = Decimal(value)
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"{name} must be a finite non-negative number, got {value}")
+    return amount
 
 
 def _require_aware(value: datetime, name: str) -> None:
@@ -170,12 +220,35 @@ class WorkingCalendar:
     # -- days ---------------------------------------------------------------------------------
 
     def is_working_day(self, day: date) -> bool:
-        """Whether offices are open on `day` (weekday not off, or a weekend day declared worked)."""
+        """Whether `day`'s time counts (weekday not off, a weekend day declared worked, or a
+        Saturday whose session counts)."""
+        return bool(self.day_sessions(day))
+
+    def day_sessions(self, day: date) -> tuple[tuple[time, time], ...]:
+        """The sessions of `day` whose time counts towards time limits (none on a day off)."""
         if day in self.days_off:
-            return False
-        if day.weekday() >= _SATURDAY:
-            return day in self.working_weekend_days
-        return True
+            return ()
+        if day.weekday() < _SATURDAY or day in self.working_weekend_days:
+            return self.hours.sessions()
+        if day.weekday() == _SATURDAY and self.hours.saturday is not None and self.hours.saturday_counts:
+            return (self.hours.saturday,)
+        return ()
+
+    def with_hours(self, hours: OfficeHours) -> WorkingCalendar:
+        """The same days with other office hours (a receiving unit's own)."""
+        return replace(self, hours=hours)
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether the one-stop unit receives at `moment`: inside a session of a working day, or
+        inside its Saturday session (counted or not) when that Saturday is not a day off."""
+        _require_aware(moment, "moment")
+        local = self._local(moment)
+        day, now = local.date(), local.time()
+        sessions = self.day_sessions(day)
+        saturday = self.hours.saturday
+        if not sessions and saturday is not None and day.weekday() == _SATURDAY and day not in self.days_off:
+            sessions = (saturday,)
+        return any(start <= now < end for start, end in sessions)
 
     def minutes_per_day(self) -> int:
         """Length of one working day: the morning plus the afternoon session, in minutes."""
@@ -198,17 +271,16 @@ class WorkingCalendar:
         _require_aware(received_at, "received_at")
         local = self._local(received_at)
         day, now = local.date(), local.time()
-        (m_start, m_end), (a_start, a_end) = self.hours.sessions()
-        if self.is_working_day(day):
-            if now < m_start:
-                return self._aware(day, m_start)
-            if now < m_end:
+        sessions = self.day_sessions(day)
+        for index, (start, end) in enumerate(sessions):
+            # The cut-off closes the afternoon of a full day; a counted Saturday runs to its end.
+            cutoff = self.hours.cutoff if len(sessions) == 2 and index == 1 else None
+            if now < start:
+                return self._aware(day, start)
+            if now < end and (cutoff is None or now <= cutoff):
                 return self._zoned(local)
-            if now < a_start:
-                return self._aware(day, a_start)
-            if now < a_end and (self.hours.cutoff is None or now <= self.hours.cutoff):
-                return self._zoned(local)
-        return self._aware(self._next_working_day(day), m_start)
+        following = self._next_working_day(day)
+        return self._aware(following, self.day_sessions(following)[0][0])
 
     def add_working_days(self, start: datetime, days: Decimal) -> datetime:
         """The due moment of a procedure taking `days` working days for a dossier received at `start`.
@@ -246,6 +318,55 @@ class WorkingCalendar:
         if minutes < 0:
             raise ValueError(f"minutes must not be negative, got {minutes}")
         return self._zoned(self._advance(self._local(start), minutes * _MINUTE))
+
+    def add_time_limit(
+        self, start: datetime, amount: Decimal, unit: TimeLimitUnit = TimeLimitUnit.WORKING_DAYS
+    ) -> datetime:
+        """The due moment of a time limit of `amount` `unit`s for a dossier received at `start`.
+
+        Working days as `add_working_days`; half days (buổi) are half a working day each; working
+        hours as `add_working_hours`; calendar days as `add_calendar_days` (a fraction rounded up
+        to the whole day). Every unit starts at `counts_from(start)` (the reception rule).
+        """
+        if unit is TimeLimitUnit.WORKING_DAYS:
+            return self.add_working_days(start, amount)
+        if unit is TimeLimitUnit.WORKING_HOURS:
+            return self.add_working_hours(start, amount)
+        if unit is TimeLimitUnit.CALENDAR_DAYS:
+            # A share of a day (an online time scaled down) ends with the day it falls in.
+            return self.add_calendar_days(start, _amount(amount, "days").to_integral_value(ROUND_CEILING))
+        value = _amount(amount, "half days")
+        minutes = value * self.minutes_per_day() / 2
+        if minutes != minutes.to_integral_value():
+            raise ValueError(f"{amount} half days is not a whole number of minutes")
+        return self.add_working_minutes(self.counts_from(start), int(minutes))
+
+    def add_working_hours(self, start: datetime, hours: Decimal) -> datetime:
+        """The due moment of a time limit of `hours` working hours (giờ làm việc): that much
+        session time from `counts_from(start)`. `hours` must be a whole number of minutes."""
+        _require_aware(start, "start")
+        minutes = _amount(hours, "hours") * 60
+        if minutes != minutes.to_integral_value():
+            raise ValueError(f"{hours} hours is not a whole number of minutes")
+        return self.add_working_minutes(self.counts_from(start), int(minutes))
+
+    def add_calendar_days(self, start: datetime, days: Decimal) -> datetime:
+        """The due moment of a time limit of `days` calendar days (ngày, days off included).
+
+        As the Civil Code counts days (2015 Code, art. 147-148): the day of the event is not
+        counted — here the day counting starts on, `counts_from(start)`, is day 0 — and a limit
+        whose last day is a day off ends on the next working day. The last day ends at the close
+        of its last session (province policy: results are handed over in office hours). Zero days
+        is the end of the counting day.
+        """
+        _require_aware(start, "start")
+        value = _amount(days, "days")
+        if value != value.to_integral_value():
+            raise ValueError(f"calendar days must be whole, got {days}")
+        last = self._local(self.counts_from(start)).date() + timedelta(days=int(value))
+        if not self.is_working_day(last):
+            last = self._next_working_day(last)
+        return self._aware(last, self.day_sessions(last)[-1][1])
 
     def working_minutes_between(self, a: datetime, b: datetime) -> int:
         """Whole minutes of session time in `[a, b)` (0 when `b <= a`).
@@ -306,7 +427,7 @@ class WorkingCalendar:
         if not self.is_working_day(day):
             day = self._next_working_day(day)
         while True:
-            for start, end in self.hours.sessions():
+            for start, end in self.day_sessions(day):
                 yield datetime.combine(day, start), datetime.combine(day, end)
             day = self._next_working_day(day)
 

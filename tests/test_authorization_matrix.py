@@ -183,6 +183,14 @@ MUTATIONS: dict[str, Op] = {
     "holidayOverrideSet": m(
         NOBODY, "the calendar", 'holidayOverrideSet(day: "2026-12-08", isWorkingDay: false, name: "x")'
     ),
+    # An admin of another agency (OTHER_AGENCY holds AGENCY_ADMIN at H44.07) cannot set H44.99's hours.
+    "unitCalendarSet": m(
+        NOBODY,
+        "H44.99's office hours",
+        'unitCalendarSet(agencyCode: "H44.99", hours: {morningStart: "07:00", morningEnd: "11:00", '
+        'afternoonStart: "13:00", afternoonEnd: "17:00"})',
+    ),
+    "unitCalendarRemove": m(NOBODY, "H44.99's office hours", 'unitCalendarRemove(agencyCode: "H44.99")'),
     "holidayOverrideRemove": m(NOBODY, "the calendar's override", 'holidayOverrideRemove(day: "2026-12-07")'),
     "eventConsumerRegister": m(
         NOBODY, "the consumers", 'eventConsumerRegister(name: "x", url: "https://x.example")'
@@ -327,6 +335,7 @@ QUERIES: dict[str, Op] = {
     "administrativeLevels": q(NOBODY, "-", "{ administrativeLevels { code name } }"),
     "me": q(NOBODY, "the caller", "{ me { id displayName email } }"),
     "workingCalendar": q(NOBODY, "-", "{ workingCalendar(year: 2026) { year } }"),
+    "unitCalendar": q(NOBODY, "-", '{ unitCalendar(agencyCode: "H44.99") { own } }'),
     "conversionVerify": q(NOBODY, "-", '{ conversionVerify(code: "<dossier_code>") { __typename } }'),
     "satisfaction": q(
         NOBODY, "H44.99's ratings", '{ satisfaction(agencyCode: "H44.99") { ratings overall byCriterion } }'

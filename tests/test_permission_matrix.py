@@ -169,6 +169,15 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         SYSTEM_ADMIN,
         'mutation { holidayOverrideSet(day: "2026-12-07", isWorkingDay: false, name: "x") { __typename } }',
     ),
+    "unitCalendarSet": (
+        ACCOUNT_ADMIN,
+        'mutation { unitCalendarSet(agencyCode: "H44.19", hours: {morningStart: "07:30", morningEnd: "11:30", '
+        'afternoonStart: "13:00", afternoonEnd: "17:00"}) { __typename } }',
+    ),
+    "unitCalendarRemove": (
+        ACCOUNT_ADMIN,
+        'mutation { unitCalendarRemove(agencyCode: "H44.19") { __typename } }',
+    ),
     "holidayOverrideRemove": (
         SYSTEM_ADMIN,
         'mutation { holidayOverrideRemove(day: "2026-12-07") { __typename } }',
@@ -355,6 +364,7 @@ PUBLIC_QUERIES = {
     "me",
     "dossierStatus",
     "workingCalendar",
+    "unitCalendar",
     "conversionVerify",
     "satisfaction",
     "inquiryTracking",

@@ -398,6 +398,7 @@ class GraphQLApp(GraphQL[Context, None]):
             policy=rt.policy,
             meta=meta,
             calendar=await rt.calendar_at(rt.clock.now()),
+            calendars=rt.calendars,
             store=rt.store,
             scanner=rt.scanner,
             broker=rt.broker,

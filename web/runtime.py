@@ -18,7 +18,7 @@ from core.db import ReadsPool, SessionFactory, make_engine, make_session_factory
 from core.settings import Settings
 from services.accounts.policy import AccountPolicy
 from services.calendar import WorkingCalendar
-from services.holidays import CalendarCache
+from services.holidays import CalendarCache, province_hours
 from services.lookup_limits import LookupLimiter
 from services.uploads import Scanner
 from storage.clamav import ClamAV
@@ -113,7 +113,7 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         session_factory=factory,
         store=store,
         broker=Broker(dsn),
-        calendars=CalendarCache(settings.zone, factory),
+        calendars=CalendarCache(settings.zone, factory, hours=province_hours(settings)),
         clock=SystemClock(),
         policy=policy_from_settings(settings),
         calendar=default_calendar(settings),
@@ -131,12 +131,14 @@ def runtime_from_settings(settings: Settings) -> Runtime:
 
 
 def default_calendar(settings: Settings, overrides: Iterable[tuple[date, bool]] = ()) -> WorkingCalendar:
-    """Vietnam's public holidays around now, corrected by the admins' overrides."""
+    """Vietnam's public holidays around now, corrected by the admins' overrides, with the
+    province's office hours."""
     year = datetime.now(settings.zone).year
     days = list(overrides)
     return WorkingCalendar.vietnam(
         range(year - 3, year + 3),
         zone=settings.zone,
+        hours=province_hours(settings),
         extra_days_off=[d for d, working in days if not working],
         extra_working_days=[d for d, working in days if working],
     )

@@ -72,7 +72,8 @@ async def run_act(
         act = ActContext(
             actor=ctx.actor,
             now=ctx.now,
-            calendar=ctx.calendar,
+            # Deadlines follow the receiving unit's calendar (its hours, Saturday session, cut-off).
+            calendar=await ctx.calendar_of(session, held.receiving_agency_id),
             expected_version=expected_version,
             comment=comment,
         )

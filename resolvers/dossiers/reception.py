@@ -92,6 +92,7 @@ class DossierReceptionMutation:
                 channel=Channel.POST if by_post else Channel.COUNTER,
                 now=ctx.now,
                 calendar=ctx.calendar,
+                unit_calendar=lambda agency_id: ctx.calendar_of(session, agency_id),
             )
             return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
 

@@ -17,6 +17,7 @@ from models.catalog import (
     PaymentTiming,
     ProcedureStatus,
     StepAgencyRef,
+    TimeLimitUnit,
 )
 from schema.types.catalog import WorkflowRole
 from services.catalog import data
@@ -132,7 +133,7 @@ class ProcedureInput:
     field_code: str = strawberry.field(description="Mã lĩnh vực.")
     levels: list[str] = strawberry.field(description="Các cấp thực hiện.")
     online_mode: OnlineMode = strawberry.field(description="Mức độ trực tuyến.")
-    processing_days: float = strawberry.field(description="Thời hạn giải quyết (ngày làm việc).")
+    processing_days: float = strawberry.field(description="Thời hạn giải quyết (theo timeLimitUnit).")
     result_name: str = strawberry.field(description="Kết quả thực hiện.")
     delivery_methods: list[DeliveryMethod] = strawberry.field(description="Hình thức trả kết quả.")
     components: list[ComponentInput] = strawberry.field(description="Thành phần hồ sơ.")
@@ -154,6 +155,10 @@ class ProcedureInput:
         default_factory=list, description="Bộ phận Một cửa tiếp nhận."
     )
     legal_basis: str = strawberry.field(default="", description="Căn cứ pháp lý.")
+    time_limit_unit: TimeLimitUnit = strawberry.field(
+        default=TimeLimitUnit.WORKING_DAYS,
+        description="Đơn vị của thời hạn và thời gian các bước (mặc định: ngày làm việc).",
+    )
     change_note: str | None = strawberry.field(default=None, description="Nội dung sửa đổi.")
 
     def to_data(self) -> data.ProcedureData:
@@ -181,6 +186,7 @@ class ProcedureInput:
             competent_agency_code=self.competent_agency_code,
             receiving_agency_codes=tuple(self.receiving_agency_codes),
             legal_basis=self.legal_basis,
+            time_limit_unit=self.time_limit_unit,
             change_note=self.change_note,
         )
 

@@ -48,6 +48,12 @@ strawberry.enum(
     description="Ai thực hiện bước: RECEIVING Bộ phận Một cửa tiếp nhận, COMPETENT cơ quan có thẩm "
     "quyền, AGENCY một cơ quan cụ thể (liên thông).",
 )
+strawberry.enum(
+    m.TimeLimitUnit,
+    description="Đơn vị thời hạn giải quyết: WORKING_DAYS ngày làm việc, HALF_DAYS buổi (nửa ngày làm "
+    "việc), WORKING_HOURS giờ làm việc, CALENDAR_DAYS ngày (kể cả ngày nghỉ; hết hạn vào ngày nghỉ thì "
+    "chuyển sang ngày làm việc kế tiếp).",
+)
 strawberry.enum(CatalogAction, description="Thao tác trên vòng đời thủ tục.")
 
 
@@ -368,9 +374,12 @@ class Procedure:
     legal_basis: str = column("Căn cứ pháp lý.")
     online_mode: m.OnlineMode = column("Mức độ dịch vụ công trực tuyến.")
 
-    processing_days: float = column("Thời hạn giải quyết (ngày làm việc).", convert=float)
+    processing_days: float = column("Thời hạn giải quyết (theo đơn vị timeLimitUnit).", convert=float)
     online_processing_days: float | None = column(
-        "Thời hạn rút ngắn khi nộp trực tuyến (ngày làm việc), nếu có.", convert=float
+        "Thời hạn rút ngắn khi nộp trực tuyến (theo đơn vị timeLimitUnit), nếu có.", convert=float
+    )
+    time_limit_unit: m.TimeLimitUnit = column(
+        "Đơn vị của thời hạn giải quyết và thời gian các bước (mặc định: ngày làm việc)."
     )
 
     payment_timing: m.PaymentTiming = column("Thời điểm nộp phí: khi nộp hồ sơ hay trước khi nhận kết quả.")

@@ -262,6 +262,7 @@ async def _write_content(
     version.online_mode = data.online_mode
     version.processing_days = data.processing_days
     version.online_processing_days = data.online_processing_days
+    version.time_limit_unit = data.time_limit_unit
     version.payment_timing = data.payment_timing
     version.result_name = data.result_name.strip()
     version.delivery_methods = list(data.delivery_methods)

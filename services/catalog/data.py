@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from models.catalog import CopyType, FeeKind, OnlineMode, PaymentTiming, StepAgencyRef
+from models.catalog import CopyType, FeeKind, OnlineMode, PaymentTiming, StepAgencyRef, TimeLimitUnit
 
 
 @dataclass(frozen=True)
@@ -94,4 +94,5 @@ class ProcedureData:
     competent_agency_code: str | None = None
     receiving_agency_codes: tuple[str, ...] = ()
     legal_basis: str = ""
+    time_limit_unit: TimeLimitUnit = TimeLimitUnit.WORKING_DAYS
     change_note: str | None = None

@@ -91,6 +91,7 @@ async def rows(session: AsyncSession) -> AsyncIterator[dict[str, str]]:
             "online_mode": version.online_mode.value,
             "processing_days": _days(version.processing_days),
             "online_processing_days": _days(version.online_processing_days),
+            "time_limit_unit": version.time_limit_unit.value,
             "fee_vnd": str(fee) if fee else "",
             "online_fee_vnd": str(online_fee) if fee and has_online else "",
             "components": "|".join(c.name if c.required else f"{c.name} {OPTIONAL_MARK}" for c in components),

@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.catalog import AdministrativeLevel, CopyType, FeeKind, OnlineMode, Procedure, StepAgencyRef
+from models.catalog import (
+    AdministrativeLevel,
+    CopyType,
+    FeeKind,
+    OnlineMode,
+    Procedure,
+    StepAgencyRef,
+    TimeLimitUnit,
+)
 from services.catalog import commands, rules
 from services.catalog.data import (
     AgencyData,
@@ -43,6 +51,7 @@ def _procedure_from_json(p: dict[str, Any]) -> ProcedureData:
         online_processing_days=Decimal(str(p["online_processing_days"]))
         if p.get("online_processing_days") is not None
         else None,
+        time_limit_unit=TimeLimitUnit(p.get("time_limit_unit", TimeLimitUnit.WORKING_DAYS.value)),
         result_name=p["result"],
         delivery_methods=tuple(p["delivery_methods"]),
         components=tuple(
@@ -143,6 +152,7 @@ CSV_COLUMNS = {
     "online_mode": "FULL, PARTIAL hoặc NONE (bắt buộc)",
     "processing_days": "thời hạn giải quyết, ngày làm việc (bắt buộc)",
     "online_processing_days": "thời hạn khi nộp trực tuyến (tuỳ chọn)",
+    "time_limit_unit": "đơn vị thời hạn: WORKING_DAYS (mặc định), HALF_DAYS, WORKING_HOURS, CALENDAR_DAYS",
     "fee_vnd": "lệ phí VND (tuỳ chọn, 0 hoặc trống = miễn phí)",
     "online_fee_vnd": "lệ phí khi nộp trực tuyến (tuỳ chọn)",
     "components": "thành phần hồ sơ, cách nhau bởi '|'; thêm '(không bắt buộc)' ở cuối nếu tuỳ chọn",
@@ -261,6 +271,7 @@ class _RowTerms:
     days: Decimal | None
     online_days: Decimal | None
     fees: tuple[FeeData, ...]
+    unit: TimeLimitUnit = TimeLimitUnit.WORKING_DAYS
 
 
 def _row_terms(row: dict[str, str], line: int, errors: list[RowError]) -> _RowTerms:
@@ -284,7 +295,16 @@ def _row_terms(row: dict[str, str], line: int, errors: list[RowError]) -> _RowTe
         fees = (
             FeeData(FeeKind.CHARGE, "Lệ phí", int(fee), int(online_fee) if online_fee is not None else None),
         )
-    return _RowTerms(mode, days, online_days, fees)
+    try:
+        unit = TimeLimitUnit((row.get("time_limit_unit") or "WORKING_DAYS").strip().upper())
+    except ValueError:
+        errors.append(
+            RowError(
+                line, "time_limit_unit", "phải là WORKING_DAYS, HALF_DAYS, WORKING_HOURS hoặc CALENDAR_DAYS."
+            )
+        )
+        unit = TimeLimitUnit.WORKING_DAYS
+    return _RowTerms(mode, days, online_days, fees, unit)
 
 
 def _row_decision(row: dict[str, str], line: int, errors: list[RowError]) -> DecisionData | None:
@@ -314,6 +334,7 @@ def _row_procedure(row: dict[str, str], terms: _RowTerms, days: Decimal) -> Proc
         online_mode=terms.mode,
         processing_days=days,
         online_processing_days=terms.online_days,
+        time_limit_unit=terms.unit,
         result_name=row["result"],
         delivery_methods=tuple(m.upper() for m in _split(row["delivery_methods"])),
         components=components,

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from auth.roles import WORKFLOW_ROLES
-from models.catalog import DeliveryMethod, OnlineMode, StepAgencyRef
+from models.catalog import DeliveryMethod, OnlineMode, StepAgencyRef, TimeLimitUnit
 from services.catalog.data import AgencyData, DecisionData, FieldData, ProcedureData
 from services.errors import Issues
 
@@ -151,6 +151,15 @@ def check_procedure(
 
 def _check_times(issues: Issues, data: ProcedureData) -> None:
     _days(issues, ("processingDays",), data.processing_days)
+    if data.time_limit_unit is TimeLimitUnit.CALENDAR_DAYS:
+        values: list[tuple[tuple[str | int, ...], Decimal | None]] = [
+            (("processingDays",), data.processing_days),
+            (("onlineProcessingDays",), data.online_processing_days),
+        ]
+        values += [(("steps", i, "days"), s.days) for i, s in enumerate(data.steps)]
+        for path, value in values:
+            if value is not None and value != value.to_integral_value():
+                issues.add(path, "NOT_WHOLE_DAY", "Thời hạn tính theo ngày (ngày lịch) là số ngày nguyên.")
     online = data.online_processing_days
     if online is not None:
         _days(issues, ("onlineProcessingDays",), online)

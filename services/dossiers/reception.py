@@ -53,7 +53,9 @@ async def receive(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext)
     dossier.code = await next_code(session, agency, ctx.now.astimezone(ctx.calendar.zone))
     dossier.received_at = ctx.now
     dossier.received_by = ctx.actor.id
-    dossier.appointment_at = dossier.due_at = ctx.calendar.add_working_days(start, days)
+    dossier.appointment_at = dossier.due_at = ctx.calendar.add_time_limit(
+        start, days, version.time_limit_unit
+    )
     created = await _planned_steps(session, dossier, version, ctx, start=start, days=days)
     session.add_all(created)
     await _begin_processing(session, dossier, created, ctx)
@@ -101,7 +103,7 @@ async def _planned_steps(
                 agency_id=_step_agency(wf, version, dossier),
                 role=wf.role,
                 days=str(share),
-                due_at=ctx.calendar.add_working_days(start, min(elapsed, days)),
+                due_at=ctx.calendar.add_time_limit(start, min(elapsed, days), version.time_limit_unit),
             )
         )
     return created

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,7 @@ from services.dossiers.recording import settle
 from services.dossiers.transition import ActContext, lock, transition
 from services.dossiers.workflow import Action
 from services.errors import FieldIssue, NotFound, ValidationFailed
+from services.holidays import calendar_of_unit
 
 
 @dataclass(frozen=True)
@@ -188,11 +189,15 @@ async def register_at_counter(
     channel: Channel,
     now: datetime,
     calendar: WorkingCalendar,
+    unit_calendar: Callable[[uuid.UUID], Awaitable[WorkingCalendar]] | None = None,
 ) -> Dossier:
     """A dossier handed in on paper at the counter, or arriving by post, entered by a one-stop
-    officer on the applicant's behalf (the scans are the officer's uploads)."""
+    officer on the applicant's behalf (the scans are the officer's uploads). The deadlines follow
+    the receiving unit's calendar: `unit_calendar` gives it (cached), else its hours are read over
+    the province's `calendar`."""
     procedure, version = await published(session, procedure_code)
     agency = await receiving_agency(session, version, agency_code)
+    calendar = await (unit_calendar or _unit_reader(session, calendar))(agency.id)
     if not actor.has_role(StaffRole.RECEPTION_OFFICER, agency.id):
         raise ValidationFailed(
             [
@@ -288,6 +293,15 @@ async def _new_submitted(
     return dossier
 
 
+def _unit_reader(
+    session: AsyncSession, province: WorkingCalendar
+) -> Callable[[uuid.UUID], Awaitable[WorkingCalendar]]:
+    async def read(agency_id: uuid.UUID) -> WorkingCalendar:
+        return await calendar_of_unit(session, province, agency_id)
+
+    return read
+
+
 async def applicant_account(
     session: AsyncSession, id_number: str | None, *, organisation: bool
 ) -> uuid.UUID | None:
@@ -334,6 +348,7 @@ async def submit_from_portal(
     procedure, version = await published(session, procedure_code)
     require_online(version)
     agency = await receiving_agency(session, version, agency_code)
+    calendar = await calendar_of_unit(session, calendar, agency.id)  # the receiving unit's hours
     check_delivery(version, delivery_method)
     if not applicant.name.strip():
         raise ValidationFailed([FieldIssue(("applicant", "name"), "REQUIRED", "Thiếu họ tên người nộp.")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.catalog import Procedure, ProcedureStatus, ProcedureVersion
+from models.catalog import Procedure, ProcedureStatus, ProcedureVersion, TimeLimitUnit
 from services.catalog.importer import CSV_COLUMNS, import_csv
 from tests.conftest import NOW
 
@@ -22,6 +22,7 @@ def row(**values: str) -> str:
         "online_mode": "PARTIAL",
         "processing_days": "5",
         "online_processing_days": "",
+        "time_limit_unit": "",
         "fee_vnd": "50000",
         "online_fee_vnd": "25000",
         "components": "Tờ khai | Bản sao giấy tờ tùy thân (không bắt buộc)",
@@ -109,3 +110,37 @@ async def test_missing_columns(session: AsyncSession) -> None:
         "dòng 1: thiếu cột bắt buộc: field_code, levels, online_mode, processing_days, components, result, "
         "delivery_methods"
     ]
+
+
+async def test_csv_time_limit_unit_column_defaults_to_working_days(session: AsyncSession) -> None:
+    """Issue 16 item 7: a procedure's time limit may be in working hours, half days or calendar
+    days; the CSV's optional `time_limit_unit` column says which (empty: working days)."""
+    text = "\n".join(
+        [
+            HEADER,
+            row(),
+            row(code="7.000002", time_limit_unit="working_hours"),
+            row(code="7.000003", time_limit_unit="X"),
+        ]
+    )
+    created, _, errors = await _run(session, text)
+    assert errors == [
+        "dòng 4, cột time_limit_unit: phải là WORKING_DAYS, HALF_DAYS, WORKING_HOURS hoặc CALENDAR_DAYS."
+    ]
+    assert created == 0
+    assert await _run(
+        session, "\n".join([HEADER, row(), row(code="7.000002", time_limit_unit="working_hours")])
+    ) == (
+        2,
+        0,
+        [],
+    )
+    units = {
+        code: unit
+        for code, unit in await session.execute(
+            select(Procedure.code, ProcedureVersion.time_limit_unit)
+            .join(ProcedureVersion, ProcedureVersion.id == Procedure.published_version_id)
+            .where(Procedure.code.in_(["7.000001", "7.000002"]))
+        )
+    }
+    assert units == {"7.000001": TimeLimitUnit.WORKING_DAYS, "7.000002": TimeLimitUnit.WORKING_HOURS}

@@ -3,7 +3,7 @@ session) and the unit of a procedure's time limit (procedure_versions.time_limit
 days by default, half days, working hours or calendar days)
 
 Revision ID: 0028
-Revises: 0023
+Revises: 0027
 Create Date: 2026-12-03 14:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0028'
-down_revision: str | None = '0023'
+down_revision: str | None = '0027'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,7 @@ feed's per-inquiry positions and the inbound messages applied; Zalo: accounts.no
 Official Account's tokens.
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-03 14:00:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0030'
-down_revision: str | None = '0027'
+down_revision: str | None = '0028'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

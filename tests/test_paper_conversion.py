@@ -24,6 +24,7 @@ import zxingcpp
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,6 +164,35 @@ def test_decree_45_art_18_a_rotated_page_is_printed_upright() -> None:
     paper = paper_of(out.getvalue(), MARKING, zone=ZONE)
     assert _sizes(paper) == [(841.9, 595.3)]
     _assert_marked(paper, URL, *MARK_PHRASES)
+
+
+def test_decree_45_art_18_a_long_description_is_shortened_and_the_marking_kept_on_a_small_page() -> None:
+    """Decree 45/2020 art. 18.2: the marking must be legible on every page — on an A5 page a file
+    name of 300 characters is shortened with «…» inside the band, and the rest of the marking and
+    the QR stay whole."""
+    long = replace(MARKING, source_description="Tệp “" + "rat-dai-" * 37 + ".pdf”")
+    paper = paper_of(source_pdf("S"), long, zone=ZONE)
+    _assert_marked(paper, URL, *MARK_PHRASES, "Văn bản điện tử gốc: Tệp “rat-dai-rat-dai-")
+    assert "…" in _texts(paper)[0]
+
+
+def test_a_paper_carries_no_script_of_its_source() -> None:
+    """The paper is for printing: a source PDF's opening action (JavaScript) and document names
+    (scripts, embedded files) are not copied into it; its page is."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(source_pdf("P"))))
+    writer.add_attachment("x.exe", b"MZ")
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+        {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")}
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    assert b"/JavaScript" in out.getvalue()
+    paper = paper_of(out.getvalue(), MARKING, zone=ZONE)
+    root = PdfReader(io.BytesIO(paper)).root_object
+    assert not {"/OpenAction", "/Names", "/AA"} & set(root.keys())
+    assert b"/JavaScript" not in paper
+    assert b"app.alert" not in paper
+    assert "Source page 1 of 1" in _texts(paper)[0]
 
 
 def _image(kind: str, size: tuple[int, int]) -> bytes:

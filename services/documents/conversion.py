@@ -44,6 +44,8 @@ EDGE_MM = 5.0  # inside what printers print
 IMAGE_MARGIN_MM = 10.0
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# Document-level actions, scripts and embedded files of a source PDF, dropped from its paper.
+_ACTIVE_CONTENT = ("/OpenAction", "/AA", "/Names", "/JavaScript")
 
 
 class NotPrintable(Exception):
@@ -134,7 +136,9 @@ def _band(pdf: _Paper, marking: Marking, zone: ZoneInfo, page: int, pages: int) 
     y = top + (BAND_MM - 6 * 3.9) / 2
     for style, line in marking.lines(zone, page, pages):
         text = pdf_text(line)
-        fit_font_size(pdf, text, style, 6.8, inner, smallest=3.0)
+        fit_font_size(pdf, text, style, 6.8, inner, smallest=4.0)
+        while pdf.get_string_width(text) > inner and len(text) > 1:  # a very long file name
+            text = text[: max(1, int(len(text) * inner / pdf.get_string_width(text)) - 2)] + "…"
         pdf.set_xy(x, y)
         pdf.cell(inner, 3.9, text)
         y += 3.9
@@ -181,8 +185,11 @@ def _pdf_paper(data: bytes, marking: Marking, zone: ZoneInfo) -> bytes:
     reader = _pdf_pages(data)
     try:
         writer = PdfWriter(clone_from=reader)
+        for key in _ACTIVE_CONTENT:  # a paper prints; it runs nothing and carries no attachments
+            writer._root_object.pop(key, None)
         boxes = []
         for page in writer.pages:
+            page.pop("/AA", None)
             if page.rotation % 360:
                 page.transfer_rotation_to_content()
             box = page.cropbox

@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import Account, SecurityEvent
+from models.accounts import Account, AccountStatus, LockReason, SecurityEvent
 from models.dossiers import VaultGrant
 from tests.accounts.helpers import make_staff, sign_in, token_for
 from tests.conftest import ADMIN_TOKEN, NOW, admin_gql, gql
@@ -198,3 +198,21 @@ async def test_tra_vinh_art_6_4_heirs_receive_the_vault_only_through_an_admin_ha
             "fileId": done["file"]["id"],
         }
     ]
+
+
+async def test_tra_vinh_art_6_4_b_a_death_recorded_on_an_account_locked_for_inactivity_seals_its_vault(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Trà Vinh art. 6.4.b: the dead do not sign in, so their account is often already locked for a
+    year without signing in when the death is reported; recording the death replaces that reason
+    and seals the vault (the agency's grant stops working)."""
+    s = await _scene(client, session)
+    account = await session.get_one(Account, s.owner_id)
+    account.status, account.lock_reason = AccountStatus.LOCKED, LockReason.INACTIVITY
+    await session.flush()
+    assert await _reads(client, s.staff, s.file_id) == "DownloadLink"  # not sealed by inactivity
+    locked = await admin_gql(client, LOCK, {"id": str(s.owner_id), "r": "DECEASED"})
+    assert locked["accountLock"]["account"] == {"status": "LOCKED", "lockReason": "DECEASED"}
+    assert await _reads(client, s.staff, s.file_id) == "NotFound"
+    again = await admin_gql(client, LOCK, {"id": str(s.owner_id), "r": "ADMIN"})
+    assert again["accountLock"]["account"] == {"status": "LOCKED", "lockReason": "DECEASED"}  # kept

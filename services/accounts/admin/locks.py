@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor
-from models.accounts import Account, AccountKind, AccountStatus, LockReason
+from models.accounts import VAULT_SEALING_LOCKS, Account, AccountKind, AccountStatus, LockReason
 from services.accounts.admin.reach import manageable, require_admin
 from services.accounts.journal import Journal
 from services.accounts.locks import lock, unlock
@@ -41,8 +41,12 @@ async def admin_lock(
         raise ValidationFailed([FieldIssue(("reason",), "WRONG_KIND", "Chỉ áp dụng cho tài khoản công dân.")])
     if reason is LockReason.DISSOLVED and account.kind is not AccountKind.ORGANISATION:
         raise ValidationFailed([FieldIssue(("reason",), "WRONG_KIND", "Chỉ áp dụng cho tài khoản tổ chức.")])
-    if account.status is AccountStatus.LOCKED:
+    if account.status is AccountStatus.LOCKED and not (
+        reason in VAULT_SEALING_LOCKS and account.lock_reason is not reason
+    ):
         return account
+    # A death or disappearance recorded on an account already locked for another reason (a year
+    # without signing in, say) replaces that reason, so that the vault is sealed.
     await lock(
         session, account, reason, actor=actor, now=journal.now, meta=journal.meta, system_name=system_name
     )

@@ -165,7 +165,10 @@ def paper_of(data: bytes, marking: Marking, *, zone: ZoneInfo) -> bytes:
             upright = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise NotPrintable(_NOT_PDF_OR_IMAGE) from error
-    return _image_paper(upright, marking, zone)
+    try:
+        return _image_paper(upright, marking, zone)
+    except (OSError, ValueError) as error:  # a mode or encoding the PDF writer cannot embed
+        raise NotPrintable(_NOT_PDF_OR_IMAGE) from error
 
 
 def _pdf_pages(data: bytes) -> PdfReader:

@@ -27,11 +27,13 @@ import io
 import json
 import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor
@@ -140,6 +142,28 @@ class Recipient:
         issues.raise_if_any()
 
 
+async def _pack(
+    store: ObjectStore, rows: Sequence[Row[VaultDocument, StoredFile]], facts: dict[str, Any]
+) -> tuple[bytes, list[dict[str, str]]]:
+    """One zip: each document's bytes (checked against its checksum) and `ban-ke.json`, the facts
+    with the list of documents."""
+    listing = []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as packed:
+        for n, (doc, file) in enumerate(rows, start=1):
+            data = await store.get_bytes(file.object_key)
+            if hashlib.sha256(data).hexdigest() != file.sha256.lower():
+                raise Refused("DAMAGED", f"Tệp “{file.filename}” trong kho không còn khớp mã băm đã lưu.")
+            name = f"{n:03d}-{clean_filename(file.filename) or 'tep'}"
+            packed.writestr(name, data)
+            listing.append(
+                {"file": name, "title": doc.title, "source": doc.source.value, "sha256": file.sha256.lower()}
+            )
+        listed = facts | {"documents": listing}
+        packed.writestr("ban-ke.json", json.dumps(listed, ensure_ascii=False, indent=2))
+    return buffer.getvalue(), listing
+
+
 async def hand_over_vault(
     session: AsyncSession,
     store: ObjectStore,
@@ -172,36 +196,23 @@ async def hand_over_vault(
             .order_by(VaultDocument.created_at, VaultDocument.id)
         )
     ).all()
-    listing = []
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as packed:
-        for n, (doc, file) in enumerate(rows, start=1):
-            data = await store.get_bytes(file.object_key)
-            if hashlib.sha256(data).hexdigest() != file.sha256.lower():
-                raise Refused("DAMAGED", f"Tệp “{file.filename}” trong kho không còn khớp mã băm đã lưu.")
-            name = f"{n:03d}-{clean_filename(file.filename) or 'tep'}"
-            packed.writestr(name, data)
-            listing.append(
-                {"file": name, "title": doc.title, "source": doc.source.value, "sha256": file.sha256.lower()}
-            )
-        facts = {
-            "account": str(account.id),
-            "lockReason": account.lock_reason.value if account.lock_reason else None,
-            "recipient": {"name": recipient.name.strip(), "idNumber": recipient.id_number.strip()},
-            "basis": recipient.basis.strip(),
-            "reason": recipient.reason.strip(),
-            "handedOverBy": actor.label,
-            "at": journal.now.isoformat(),
-            "documents": listing,
-        }
-        packed.writestr("ban-ke.json", json.dumps(facts, ensure_ascii=False, indent=2))
+    facts = {
+        "account": str(account.id),
+        "lockReason": account.lock_reason.value if account.lock_reason else None,
+        "recipient": {"name": recipient.name.strip(), "idNumber": recipient.id_number.strip()},
+        "basis": recipient.basis.strip(),
+        "reason": recipient.reason.strip(),
+        "handedOverBy": actor.label,
+        "at": journal.now.isoformat(),
+    }
+    packed, listing = await _pack(store, rows, facts)
     output = await store_bytes(
         session,
         store,
         owner_id=actor.id,
         filename=f"ban-giao-kho-du-lieu-{account.id}.zip",
         content_type="application/zip",
-        data=buffer.getvalue(),
+        data=packed,
         now=journal.now,
     )
     session.add(

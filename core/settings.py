@@ -309,6 +309,14 @@ class Settings(BaseSettings):
         description="The province's name (in the system's name: pages, documents, messages); «tỉnh» is "
         "added unless it starts with «tỉnh» or «thành phố».",
     )
+    paper_conversion_mark: str = Field(
+        "BẢN CHUYỂN ĐỔI TỪ VĂN BẢN ĐIỆN TỬ",
+        min_length=1,
+        max_length=120,
+        pattern=r"\S",
+        description="The distinctive sign printed on every page of a paper conversion (Decree "
+        "45/2020 art. 18.2 requires a sign but prescribes no wording).",
+    )
     graphiql: bool | None = Field(
         None,
         description="Serve GraphiQL at /graphql to browsers (its files from this server). Unset: on "

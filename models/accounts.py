@@ -52,15 +52,20 @@ class AccountStatus(enum.Enum):
 
 
 class LockReason(enum.Enum):
-    """Why an account is locked (Trà Vinh art. 7; Kon Tum art. 8)."""
+    """Why an account is locked (Trà Vinh art. 6.4.b, 7; Kon Tum art. 8)."""
 
     FAILED_SIGN_INS = "FAILED_SIGN_INS"  # 5 consecutive wrong passwords
     INACTIVITY = "INACTIVITY"  # 1 year without a successful sign-in
     OWNER_REQUEST = "OWNER_REQUEST"  # theo yêu cầu của chủ tài khoản
     DECEASED = "DECEASED"  # chủ tài khoản qua đời
+    MISSING = "MISSING"  # chủ tài khoản bị tuyên bố mất tích (Trà Vinh art. 6.4.b)
     DISSOLVED = "DISSOLVED"  # tổ chức giải thể
     UNASSIGNED = "UNASSIGNED"  # staff no longer assigned
     ADMIN = "ADMIN"  # other decision of an administrator
+
+
+# Locks that seal the account's vault while they last (services.accounts.estate).
+VAULT_SEALING_LOCKS = frozenset({LockReason.DECEASED, LockReason.MISSING})
 
 
 class Account(UUIDPk, Timestamps, Base):

@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
-from models.accounts import Vault
+from models.accounts import VAULT_SEALING_LOCKS, Account, Vault
 from models.dossiers import (
     Dossier,
     DossierAttachment,
@@ -163,15 +163,20 @@ def grant_agencies(actor: Actor) -> frozenset[uuid.UUID]:
 
 def grants_covering(actor: Actor, file_id: FileId, now: datetime) -> Select[uuid.UUID] | None:
     """Live grants (not revoked, not expired) to one of the actor's agencies covering a current
-    vault document with the file (Quảng Ngãi art. 21.5); None when the actor can use no grant."""
+    vault document with the file (Quảng Ngãi art. 21.5), in a vault that is not sealed; None when
+    the actor can use no grant."""
     agencies = grant_agencies(actor)
     if not agencies:
         return None
     return (
         select(VaultGrant.id)
         .join(VaultDocument, VaultDocument.vault_id == VaultGrant.vault_id)
+        .join(Vault, Vault.id == VaultGrant.vault_id)
+        .join(Account, Account.id == Vault.account_id)
         .where(
             VaultDocument.file_id == file_id,
+            # a sealed vault (its owner dead or missing: services.accounts.estate) honours no grant
+            or_(Account.lock_reason.is_(None), Account.lock_reason.not_in(VAULT_SEALING_LOCKS)),
             VaultDocument.deleted_at.is_(None),
             VaultGrant.agency_id.in_(agencies),
             VaultGrant.revoked_at.is_(None),

@@ -171,6 +171,12 @@ MUTATIONS: dict[str, Op] = {
     ),
     "accountLock": m(NOBODY, "A's account", 'accountLock(accountId: "<citizen>", reason: ADMIN)'),
     "accountUnlock": m(NOBODY, "A's account", 'accountUnlock(accountId: "<citizen>")'),
+    "accountVaultHandOver": m(
+        NOBODY,
+        "A's account",
+        'accountVaultHandOver(accountId: "<citizen>", recipientName: "x", recipientIdNumber: "x", '
+        'basis: "x", reason: "x")',
+    ),
     "accountPasswordReset": m(NOBODY, "A's account", 'accountPasswordReset(accountId: "<citizen>")'),
     "accountDelete": m(NOBODY, "A's account", 'accountDelete(accountId: "<citizen>", reason: "x")'),
     # system administration

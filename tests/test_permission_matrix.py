@@ -151,6 +151,11 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         ACCOUNT_ADMIN,
         f'mutation {{ accountUnlock(accountId: "{ADMIN_ID}") {{ __typename }} }}',
     ),
+    "accountVaultHandOver": (
+        SYSTEM_ADMIN,
+        f'mutation {{ accountVaultHandOver(accountId: "{ADMIN_ID}", recipientName: "x", '
+        'recipientIdNumber: "x", basis: "x", reason: "x") { __typename } }',
+    ),
     "accountPasswordReset": (
         ACCOUNT_ADMIN,
         f'mutation {{ accountPasswordReset(accountId: "{ADMIN_ID}") {{ __typename }} }}',

@@ -1,8 +1,8 @@
-"""The official slips (Circular 01/2018/TT-VPCP forms 01–06) and the paper conversion, as PDFs:
-the Vietnamese text comes out of the PDF intact, the QR code decodes to the lookup URL and sits
+"""The official slips (Circular 01/2018/TT-VPCP forms 01–06), as PDFs: the Vietnamese text comes out of the PDF intact, the QR code decodes to the lookup URL and sits
 top-left, the Code 39 barcode decodes to the dossier code, and the output is deterministic.
 
-Page 1 of the receipt and of the conversion are saved to tests/artifacts/ for a person to look at.
+Page 1 of the receipt is saved to tests/artifacts/ for a person to look at. The paper
+conversion: tests/test_paper_conversion.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from services.documents.conversion import Conversion, conversion
 from services.documents.registers import control_slip, tracking_book
 from services.documents.slips import (
     BookRow,
@@ -395,69 +394,3 @@ def test_tracking_book_spans_pages_and_lists_every_dossier() -> None:
     for page in pages:
         _assert_phrases(page, "Mã hồ sơ", "Tên thủ tục hành chính", "Hẹn trả kết quả")
     assert len(pdf) < 150_000
-
-
-# --------------------------------------------------------------------------------------------
-# Paper conversion
-
-
-CONVERSION = Conversion(
-    title="Giấy khai sinh",
-    source_system="Hệ thống thông tin giải quyết thủ tục hành chính tỉnh Phú Thọ",
-    converted_by="Trần Văn Hùng",
-    converted_at=datetime(2026, 12, 5, 14, 15, tzinfo=ZONE),
-    source_description=f"Giấy khai sinh điện tử số 123/2026, kết quả hồ sơ {CODE}",
-    checksum_sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-    verification_code="CD-7K4P-9XQ2",
-    verification_url="https://dichvucong.phutho.gov.vn/xac-thuc/CD-7K4P-9XQ2",
-    body_lines=[
-        "Họ, chữ đệm, tên: NGUYỄN MINH ANH",
-        "Ngày, tháng, năm sinh: 20/11/2026, ghi bằng chữ: Ngày hai mươi, tháng mười một, năm hai nghìn "
-        "không trăm hai mươi sáu.",
-        "",
-        "Giới tính: Nữ. Dân tộc: Kinh. Quốc tịch: Việt Nam.",
-        "Nơi sinh: Bệnh viện Đa khoa tỉnh Phú Thọ.",
-    ],
-)
-
-
-def test_conversion() -> None:
-    pdf = conversion(CONVERSION, zone=ZONE)
-    text = _text(pdf)
-    _assert_phrases(
-        text,
-        "BẢN CHUYỂN ĐỔI TỪ VĂN BẢN ĐIỆN TỬ",
-        "Hệ thống thông tin: Hệ thống thông tin giải quyết thủ tục hành chính tỉnh Phú Thọ",
-        "Người thực hiện chuyển đổi: Trần Văn Hùng",
-        "Thời điểm chuyển đổi: 14 giờ 15 phút, ngày 05 tháng 12 năm 2026",
-        f"Văn bản điện tử gốc: Giấy khai sinh điện tử số 123/2026, kết quả hồ sơ {CODE}",
-        "Mã kiểm tra: CD-7K4P-9XQ2",
-        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-        "https://dichvucong.phutho.gov.vn/xac-thuc/CD-7K4P-9XQ2",
-        "GIẤY KHAI SINH",
-        "Họ, chữ đệm, tên: NGUYỄN MINH ANH",
-        "năm hai nghìn không trăm hai mươi sáu.",
-        "Nơi sinh: Bệnh viện Đa khoa tỉnh Phú Thọ.",
-        "NGƯỜI THỰC HIỆN CHUYỂN ĐỔI",
-    )
-    assert _page_size(pdf) == pytest.approx(A4_PT, abs=0.5)
-    image = _render(pdf)
-    _save(image, "conversion-page1.png")
-    _assert_qr_top_left(image, CONVERSION.verification_url)
-    assert conversion(CONVERSION, zone=ZONE) == pdf
-
-
-def test_conversion_of_a_long_document_marks_every_page() -> None:
-    long = replace(
-        CONVERSION, body_lines=[f"Dòng nội dung thứ {i} của văn bản điện tử." for i in range(1, 121)]
-    )
-    pages = _page_texts(conversion(long, zone=ZONE))
-    assert len(pages) > 1
-    for page in pages:
-        assert "Bản chuyển đổi từ văn bản điện tử · Mã kiểm tra: CD-7K4P-9XQ2" in page
-    assert "Dòng nội dung thứ 120 của văn bản điện tử." in " ".join(pages)
-
-
-def test_conversion_refuses_a_malformed_checksum() -> None:
-    with pytest.raises(ValueError, match="checksum_sha256"):
-        conversion(replace(CONVERSION, checksum_sha256="abc123"), zone=ZONE)

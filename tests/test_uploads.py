@@ -411,4 +411,4 @@ async def test_only_a_checked_file_becomes_a_verifiable_paper(
     row.status = FileStatus.READY
     await session.flush()
     converted = (await gql(client, PAPER, {"f": file_id}, token=token))["data"]["r"]
-    assert converted["__typename"] == "PaperConverted"
+    assert converted["__typename"] == "PaperConverted", converted

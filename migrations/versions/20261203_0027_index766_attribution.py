@@ -7,7 +7,7 @@ The view `dossier_facts_source` (migration 0014) is redefined with the two colum
 are recomputed.
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0025
 Create Date: 2026-12-03 14:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0027'
-down_revision: str | None = '0023'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from models.accounts import LockReason
-from resolvers.common import parse_id, run_command
+from resolvers.common import object_store, parse_id, run_command
 from schema.context import Context
 from schema.inputs.accounts import AppRegisterInput, AssignmentInput, StaffCreateInput
 from schema.payloads.accounts import (
@@ -18,10 +18,13 @@ from schema.payloads.accounts import (
     AppRegisterResult,
     AppRevokeResult,
     AppSaved,
+    VaultHandedOver,
+    VaultHandOverResult,
 )
 from schema.permissions import ACCOUNT_ADMIN, SYSTEM_ADMIN
 from schema.types.accounts import Account, OAuthApp
-from services.accounts import apps
+from schema.types.files import StoredFile
+from services.accounts import apps, estate
 from services.accounts.admin import assignments, deletion, hand_over, reach, resets, staff
 from services.accounts.admin import locks as admin_locks
 
@@ -119,8 +122,8 @@ class AccountAdminMutation:
         return await run_command(info, command)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        description="Khoá tài khoản: chủ tài khoản qua đời (DECEASED), tổ chức giải thể (DISSOLVED) hoặc "
-        "quyết định khác (ADMIN).",
+        description="Khoá tài khoản: chủ tài khoản qua đời (DECEASED) hoặc bị tuyên bố mất tích "
+        "(MISSING) — kho dữ liệu bị niêm phong —, tổ chức giải thể (DISSOLVED) hoặc quyết định khác (ADMIN).",
         extensions=ACCOUNT_ADMIN,
     )
     async def account_lock(
@@ -138,6 +141,33 @@ class AccountAdminMutation:
                 system_name=ctx.policy.system_name,
             )
             return AccountSaved(account=Account(row=account))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Bàn giao kho dữ liệu của tài khoản đã khoá vì chủ tài khoản qua đời hoặc bị tuyên bố "
+        "mất tích cho người thừa kế hoặc người được Toà án giao quản lý tài sản: ghi người nhận, căn cứ "
+        "và lý do vào nhật ký tài khoản (quản trị hệ thống).",
+        extensions=SYSTEM_ADMIN,
+    )
+    async def account_vault_hand_over(
+        self,
+        info: Info[Context, None],
+        account_id: strawberry.ID,
+        recipient_name: str,
+        recipient_id_number: str,
+        basis: str,
+        reason: str,
+    ) -> VaultHandOverResult:
+        ctx = info.context
+        store = object_store(ctx)
+
+        async def command(session: AsyncSession) -> VaultHandedOver:
+            recipient = estate.Recipient(recipient_name, recipient_id_number, basis, reason)
+            file, count = await estate.hand_over_vault(
+                session, store, ctx.actor, parse_id(account_id, "accountId"), recipient, journal=ctx.journal
+            )
+            return VaultHandedOver(file=StoredFile(row=file), documents=count)
 
         return await run_command(info, command)  # type: ignore[return-value]
 

@@ -13,6 +13,7 @@ from schema.payloads.files import CompleteResult, ConvertResult, FileResult, Pap
 from schema.permissions import PERSON
 from schema.types.files import ConversionVerification, StoredFile
 from services.documents import issue as documents
+from services.documents import paper
 from services.documents.issue import SlipForm
 
 
@@ -23,7 +24,7 @@ class DocumentQuery:
     )
     async def conversion_verify(self, info: Info[Context, None], code: str) -> ConversionVerification | None:
         async with info.context.db.session() as session:
-            found = await documents.verify(session, code)
+            found = await paper.verify(session, code)
         if found is None:
             return None
         row, agency = found
@@ -70,7 +71,7 @@ class DocumentMutation:
         store = object_store(ctx)
 
         async def command(session: AsyncSession) -> PaperConverted:
-            row, output = await documents.convert(
+            row, output = await paper.convert(
                 session,
                 store,
                 ctx.actor,
@@ -79,6 +80,7 @@ class DocumentMutation:
                 zone=ctx.settings.zone,
                 base_url=ctx.settings.public_base_url,
                 system_name=ctx.settings.system_name,
+                mark=ctx.settings.paper_conversion_mark,
             )
             url = f"{ctx.settings.public_base_url.rstrip('/')}/xac-minh/{row.verification_code}"
             return PaperConverted(

@@ -8,6 +8,7 @@ import strawberry
 
 from schema.errors import NotFound, Refused, ValidationFailed
 from schema.types.accounts import Account, AuthSession, OAuthApp
+from schema.types.files import StoredFile
 
 
 @strawberry.type(
@@ -74,3 +75,15 @@ AccountAdminResult = Annotated[
 ]
 AppRegisterResult = Annotated[AppRegistered | ValidationFailed, _union("AppRegisterResult", "Kết quả.")]
 AppRevokeResult = Annotated[AppSaved | NotFound, _union("AppRevokeResult", "Kết quả.")]
+
+
+@strawberry.type(description="Kho dữ liệu đã bàn giao (gói tệp để tải và trao cho người nhận).")
+class VaultHandedOver:
+    file: StoredFile = strawberry.field(description="Tệp zip: các giấy tờ trong kho và bản kê (ban-ke.json).")
+    documents: int = strawberry.field(description="Số giấy tờ đã bàn giao.")
+
+
+VaultHandOverResult = Annotated[
+    VaultHandedOver | ValidationFailed | NotFound | Refused,
+    _union("VaultHandOverResult", "Kết quả bàn giao."),
+]

@@ -2,9 +2,11 @@
 
 Trà Vinh rules art. 6–7, Kon Tum art. 7–8, 13: an account is locked after 5 consecutive wrong
 passwords, after a year without signing in (the owner warned first), on request, on death or
-dissolution, and (staff) when no longer assigned; unlocking is an admin act — trying harder never
-unlocks — except that the owner may lift a lock for wrong passwords (`self_unlock`). Every lock
-revokes the account's sessions and tells its owner.
+declared disappearance (Trà Vinh art. 6.4.b) or dissolution, and (staff) when no longer
+assigned; unlocking is an admin act — trying harder never unlocks — except that the owner may
+lift a lock for wrong passwords (`self_unlock`). Every lock revokes the account's sessions and
+tells its owner. A lock for death or disappearance seals the account's vault, and lifting it
+unseals it (`services.accounts.estate`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.actor import Actor
 from models.accounts import Account, AccountStatus, CodePurpose, LockReason, OneTimeCode
-from services.accounts import messages
+from services.accounts import estate, messages
 from services.accounts.journal import Journal, RequestMeta, security_event
 from services.accounts.owners import own_account, tell_owner
 from services.accounts.sessions import revoke_everything
@@ -48,6 +50,8 @@ async def lock(
             detail={"reason": reason.value},
         )
     )
+    if reason in estate.SEALING:
+        await estate.seal(session, account, reason, actor=actor, now=now, meta=meta)
     subject, body = messages.locked(reason.value, system=system_name)
     tell_owner(session, account, "account_locked", subject, body, now=now)
     await session.flush()
@@ -114,6 +118,8 @@ async def unlock(
         )
         .values(used_at=now)
     )
+    if previous in estate.SEALING:
+        await estate.unseal(session, account, previous, actor=actor, now=now, meta=meta)
     subject, body = messages.unlocked(system=system_name)
     tell_owner(session, account, "account_unlocked", subject, body, now=now)
     await session.flush()

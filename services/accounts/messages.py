@@ -45,6 +45,7 @@ LOCK_REASONS = {
     "INACTIVITY": "không đăng nhập trong 01 năm",
     "OWNER_REQUEST": "theo yêu cầu của chủ tài khoản",
     "DECEASED": "chủ tài khoản đã qua đời",
+    "MISSING": "chủ tài khoản bị tuyên bố mất tích",
     "DISSOLVED": "tổ chức đã giải thể, chấm dứt hoạt động",
     "UNASSIGNED": "cán bộ không còn được phân công nhiệm vụ",
     "ADMIN": "theo quyết định của quản trị hệ thống",

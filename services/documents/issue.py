@@ -1,17 +1,14 @@
-"""Issue the official slips of a dossier and paper conversions, and verify a conversion.
+"""Issue the official slips of a dossier.
 
 Slips are generated on demand from the dossier as it stands, in the form set it was received
 under (`services.documents.forms`: Circular 01/2018 before 15 September 2025, Circular 03/2025
-from then; a dossier not yet received takes the set of its submission), and stored with it. A
-paper conversion (Decree 45/2020 art. 18) prints a statement of what was
-converted, by whom, when, with the source's SHA-256 and a verification code; anyone holding the
-paper can check it through `verify`, which discloses no personal data.
+from then; a dossier not yet received takes the set of its submission), and stored with it.
+Paper conversions (Decree 45/2020 art. 18) live in `services.documents.paper`.
 """
 
 from __future__ import annotations
 
 import enum
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.actor import Actor, ActorKind
+from auth.actor import Actor
 from auth.roles import StaffRole
 from models.catalog import Agency, ProcedureComponent, ProcedureVersion
 from models.dossiers import (
@@ -30,18 +27,14 @@ from models.dossiers import (
     DossierAttachment,
     DossierEvent,
     DossierStep,
-    FileStatus,
-    PaperConversion,
     StoredFile,
 )
 from services.documents import form_data, forms, registers, slips
-from services.documents.conversion import Conversion, conversion
 from services.documents.forms import FormKind
 from services.dossiers import acts
 from services.dossiers.queries import dossier_for, trail_of
 from services.errors import NotFound, Refused
 from services.files import store_bytes
-from services.vault import download_basis
 from storage.s3 import ObjectStore
 
 
@@ -249,95 +242,6 @@ async def _attach(
     )
     await session.flush()
     return file
-
-
-def _agency_of(actor: Actor) -> uuid.UUID | None:
-    for role in (StaffRole.RECEPTION_OFFICER, StaffRole.SPECIALIST, StaffRole.LEADER):
-        agencies = actor.agencies_with(role)
-        if agencies:
-            return sorted(agencies)[0]
-    return None
-
-
-async def convert(
-    session: AsyncSession,
-    store: ObjectStore,
-    actor: Actor,
-    file_id: uuid.UUID,
-    *,
-    now: datetime,
-    zone: ZoneInfo,
-    base_url: str,
-    system_name: str,
-) -> tuple[PaperConversion, StoredFile]:
-    """Render an electronic document the caller may read as a printable, verifiable paper, naming
-    the system it comes from (`Settings.system_name`)."""
-    source = await session.get(StoredFile, file_id)
-    if source is None or await download_basis(session, actor, source, now=now) is None:
-        raise NotFound("tệp", str(file_id))
-    if source.status is not FileStatus.READY:  # not yet checked, rejected, or its bytes changed
-        raise Refused("NOT_READY", "Tệp chưa sẵn sàng để chuyển đổi sang bản giấy.")
-    code = secrets.token_hex(6).upper()
-    who = actor.name or actor.label
-    if actor.kind is ActorKind.STAFF:
-        who = f"{who} ({actor.label})"
-    dossier_code = await session.scalar(
-        select(Dossier.code)
-        .join(DossierAttachment, DossierAttachment.dossier_id == Dossier.id)
-        .where(DossierAttachment.file_id == source.id)
-        .limit(1)
-    )
-    url = f"{base_url.rstrip('/')}/xac-minh/{code}"
-    description = f"Tệp “{source.filename}” ({source.size} byte, {source.content_type})" + (
-        f", thuộc hồ sơ {dossier_code}" if dossier_code else ""
-    )
-    pdf = conversion(
-        Conversion(
-            title=source.filename,
-            source_system=system_name,
-            converted_by=who,
-            converted_at=now,
-            source_description=description,
-            checksum_sha256=source.sha256,
-            verification_code=code,
-            verification_url=url,
-            body_lines=[description],
-        ),
-        zone=zone,
-    )
-    output = await store_bytes(
-        session,
-        store,
-        owner_id=actor.id if actor.is_person else None,
-        filename=f"ban-chuyen-doi-{code}.pdf",
-        content_type="application/pdf",
-        data=pdf,
-        now=now,
-    )
-    row = PaperConversion(
-        verification_code=code,
-        source_file_id=source.id,
-        source_checksum=source.sha256,
-        title=source.filename,
-        converted_by=who,
-        converted_by_agency_id=_agency_of(actor),
-        converted_at=now,
-        output_file_id=output.id,
-    )
-    session.add(row)
-    await session.flush()
-    return row, output
-
-
-async def verify(session: AsyncSession, code: str) -> tuple[PaperConversion, str | None] | None:
-    """The conversion behind a paper's code, and the issuing agency's name (no personal data)."""
-    row = await session.scalar(
-        select(PaperConversion).where(PaperConversion.verification_code == code.strip().upper())
-    )
-    if row is None:
-        return None
-    agency = await session.get(Agency, row.converted_by_agency_id) if row.converted_by_agency_id else None
-    return row, agency.name if agency else None
 
 
 async def tracking_book(

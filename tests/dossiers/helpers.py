@@ -22,7 +22,14 @@ from tests.conftest import JWT_SECRET, NOW, admin_gql, gql
 
 LONG = TokenConfig(JWT_SECRET, access_ttl=timedelta(days=365))
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+# A minimal valid one-page PDF (a paper conversion prints its pages: tests/test_paper_conversion.py).
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\nxref\n0 4\n0000000000 65535 f \n"
+    b"0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\n"
+    b"startxref\n164\n%%EOF\n"
+)
 
 DOSSIER_FIELDS = """
   id code status version paymentStatus deliveryStatus syncStatus channel countsFrom submittedAt receivedAt

@@ -82,7 +82,7 @@ def world(live_site: LiveSite, servers: Servers) -> PublicWorld:
         from auth.roles import StaffRole
         from models.catalog import Procedure, ProcedureVersion
         from models.dossiers import Dossier, DossierAttachment, DossierStep, StoredFile
-        from services.documents.issue import convert
+        from services.documents.paper import convert
         from services.dossiers import generator
         from storage.s3 import ObjectStore
 

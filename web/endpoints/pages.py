@@ -16,7 +16,7 @@ from auth.actor import ANONYMOUS
 from core.db import SessionFactory
 from models.catalog import Agency, ProcedureVersion
 from services.accounts.journal import Journal, RequestMeta
-from services.documents.issue import verify
+from services.documents.paper import verify
 from services.dossiers.queries import lookup, steps_by_dossier_ids
 from services.dossiers.workflow import STATUS_LABELS
 from services.lookup_limits import LOOKUP_REFUSED, LookupLimiter, RateLimit, lookup_keys, within

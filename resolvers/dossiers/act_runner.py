@@ -20,6 +20,7 @@ from schema.types.dossiers import Dossier
 from services import idempotency
 from services.dossiers import queries
 from services.dossiers.acts import ComponentFiles
+from services.dossiers.ontime import OnTimePolicy
 from services.dossiers.transition import ActContext
 from services.errors import NotFound as DomainNotFound
 
@@ -75,6 +76,7 @@ async def run_act(
             calendar=ctx.calendar,
             expected_version=expected_version,
             comment=comment,
+            on_time=OnTimePolicy(ctx.settings.on_time_policy),
         )
 
         async def replay(_: dict[str, Any]) -> DossierRow:

@@ -26,7 +26,7 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 
 DOSSIER_FIELDS = """
   id code status version paymentStatus deliveryStatus syncStatus channel countsFrom submittedAt receivedAt
-  appointmentAt dueAt pausedAt apologised resultAt finishedAt punctuality currentStep overdue lookupSecret
+  appointmentAt dueAt deadlineAt pausedAt apologised resultAt finishedAt punctuality currentStep overdue lookupSecret
   availableActions
   feesDue { total reduction lines { kind name amount ordinaryAmount } }
   applicant { name idNumber }

@@ -125,6 +125,7 @@ async def test_decision_766_subtracts_the_time_waiting_for_the_applicant(
     closed = await _finish(client, session, store, clock, s, dossier_id, "2026-12-04T10:00:00")
     assert datetime.fromisoformat(closed["appointmentAt"]) == at("2026-12-02T09:00:00")  # never moved
     assert datetime.fromisoformat(closed["dueAt"]) == at("2026-12-07T09:00:00")
+    assert datetime.fromisoformat(closed["deadlineAt"]) == at("2026-12-07T09:00:00")
     assert closed["punctuality"] == "EARLY"
     fact = await _fact(session, dossier_id)
     assert (fact.punctuality, fact.due_at) == ("EARLY", at("2026-12-07T09:00:00"))
@@ -241,6 +242,8 @@ async def test_an_apology_never_turns_late_into_on_time_and_open_apologised_doss
         reason="Chờ xác minh",
     )
     assert sorry["dossier"]["apologised"] is True, sorry
+    assert datetime.fromisoformat(sorry["dossier"]["dueAt"]) == at("2026-12-04T16:00:00")
+    assert datetime.fromisoformat(sorry["dossier"]["deadlineAt"]) == at("2026-12-02T09:00:00")
     clock.at = at("2026-12-03T10:00:00")
     figures = (await gql(client, STATISTICS, {"f": PERIOD}))["data"]["statistics"]["total"]
     assert (figures["inProgress"], figures["overdue"]) == (1, 1)

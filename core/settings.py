@@ -138,6 +138,13 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Public address printed in QR codes (lookup and verification links).",
     )
+    on_time_policy: Literal["DECISION_766", "DECREE_61_ART_19"] = Field(
+        "DECISION_766",
+        description="How a dossier paused for the applicant's supplement is judged on time "
+        "(services/dossiers/ontime.py): DECISION_766, the national portal's formula (the waiting time "
+        "subtracted, a second supplement request late), or DECREE_61_ART_19 (a request within 3 "
+        "working days of reception restarts the time, with a new appointment).",
+    )
     feedback_answer_days: int = Field(
         15,
         ge=1,

@@ -278,12 +278,19 @@ class Dossier(UUIDPk, Timestamps, Base):
     counts_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     received_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("accounts.id"))
-    # The appointment on the receipt; never moved. `due_at` moves with paused clocks and apologies.
+    # The appointment the applicant holds: the receipt's, or the new one of a restart (Decree 61/2018
+    # art. 19). `due_at` moves with paused clocks and apologies.
     appointment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # The deadline by law (services/dossiers/ontime.py): the appointment, moved by the time waited
+    # for a supplement or counted again from the start (Decree 61/2018 art. 19) under the province's
+    # on-time policy; never by an apology. Punctuality and the overdue counts are judged against it.
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     apologised: Mapped[bool] = mapped_column(Boolean, default=False)
     completion_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Supplement requests during processing (the 766 index counts a second one as late).
+    supplement_requests: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     current_step: Mapped[int | None] = mapped_column(Integer)
     result_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

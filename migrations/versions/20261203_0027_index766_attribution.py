@@ -35,7 +35,7 @@ SELECT x.id AS dossier_id,
        x.received_at,
        x.result_at AS ready_at,
        x.finished_at,
-       x.due_at,
+       COALESCE(x.deadline_at, x.due_at) AS due_at,  -- the deadline by law (migration 0024)
        x.paused_at IS NOT NULL AS paused,
        x.punctuality::text AS punctuality,
        EXISTS (SELECT 1 FROM dossier_events e WHERE e.dossier_id = x.id AND e.action = 'REFUSE') AS refused,

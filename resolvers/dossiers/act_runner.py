@@ -20,6 +20,7 @@ from schema.types.dossiers import Dossier
 from services import idempotency
 from services.dossiers import queries
 from services.dossiers.acts import ComponentFiles
+from services.dossiers.ontime import OnTimePolicy
 from services.dossiers.transition import ActContext
 from services.errors import NotFound as DomainNotFound
 
@@ -76,6 +77,7 @@ async def run_act(
             calendar=await ctx.calendar_of(session, held.receiving_agency_id),
             expected_version=expected_version,
             comment=comment,
+            on_time=OnTimePolicy(ctx.settings.on_time_policy),
         )
 
         async def replay(_: dict[str, Any]) -> DossierRow:

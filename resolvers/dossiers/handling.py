@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,8 +115,16 @@ class DossierHandlingMutation:
         items: list[str],
         expected_version: int | None = None,
         idempotency_key: str | None = None,
+        confirm_late: Annotated[
+            bool,
+            strawberry.argument(
+                description="Xác nhận gửi yêu cầu bổ sung lần thứ hai dù hồ sơ sẽ bị tính là trễ hạn "
+                "(Quyết định 766/QĐ-TTg); thiếu xác nhận, yêu cầu lần thứ hai bị từ chối với mã "
+                "SECOND_SUPPLEMENT_LATE."
+            ),
+        ] = False,
     ) -> DossierActResult:
-        act = acts.RequestSupplement(tuple(items))
+        act = acts.RequestSupplement(tuple(items), confirm_late=confirm_late)
 
         return await run_act(
             info,
@@ -124,7 +133,7 @@ class DossierHandlingMutation:
             expected_version,
             idempotency_key,
             applying(completion.request_supplement, act),
-            {"items": items},
+            {"items": items, **({"confirmLate": True} if confirm_late else {})},
         )
 
     @strawberry.mutation(description="Bổ sung tài liệu; thời hạn được tính tiếp.", extensions=PERSON)

@@ -319,8 +319,15 @@ class Dossier:
     )
 
     received_at: datetime | None = column("Thời điểm tiếp nhận.")
-    appointment_at: datetime | None = column("Ngày hẹn trả kết quả trên giấy tiếp nhận (không đổi).")
+    appointment_at: datetime | None = column(
+        "Ngày hẹn trả kết quả người nộp đang giữ: trên giấy tiếp nhận, hoặc ngày hẹn mới khi thời gian "
+        "giải quyết được tính lại từ đầu sau khi bổ sung (Nghị định 61/2018/NĐ-CP, Điều 19)."
+    )
     due_at: datetime | None = column("Hạn hiện tại (dời khi dừng tính thời gian hoặc hẹn lại).")
+    deadline_at: datetime | None = column(
+        "Hạn giải quyết theo quy định, dùng để đánh giá đúng hạn: dời theo thời gian chờ bổ sung hoặc "
+        "tính lại từ đầu, không bao giờ dời vì thư xin lỗi hẹn lại."
+    )
     paused_at: datetime | None = column("Đang dừng tính thời gian từ lúc (chờ bổ sung).")
     apologised: bool = column("Đã có phiếu xin lỗi và hẹn lại.")
     result_at: datetime | None = column("Thời điểm có kết quả.")

@@ -196,15 +196,18 @@ class ParsedCsv:
     errors: list[RowError] = field(default_factory=list)
 
 
-def default_workflow(days: Decimal) -> tuple[StepData, ...]:
+def default_workflow(days: Decimal, online_days: Decimal | None = None) -> tuple[StepData, ...]:
     """A plain three-step workflow for imported rows: receive, examine, approve and sign.
 
     Step times add up to the processing time, as validation demands; admins refine it later.
+    Fewer steps when the reduced online time could not give each half a day (the rule of
+    `rules.online_shares`).
     """
     half = Decimal("0.5")
-    if days <= half:
+    fit = days if online_days is None else min(days, online_days)
+    if fit <= half:
         return (StepData("Thẩm định, giải quyết", StepAgencyRef.COMPETENT, "SPECIALIST", days),)
-    if days <= 1:
+    if fit <= 1:
         return (
             StepData("Thẩm định hồ sơ", StepAgencyRef.COMPETENT, "SPECIALIST", days - half),
             StepData("Phê duyệt, ký kết quả", StepAgencyRef.COMPETENT, "LEADER", half),
@@ -338,7 +341,7 @@ def _row_procedure(row: dict[str, str], terms: _RowTerms, days: Decimal) -> Proc
         result_name=row["result"],
         delivery_methods=tuple(m.upper() for m in _split(row["delivery_methods"])),
         components=components,
-        steps=default_workflow(days),
+        steps=default_workflow(days, terms.online_days),
         fees=terms.fees,
         competent_agency_code=row.get("competent_agency_code") or None,
         receiving_agency_codes=tuple(_split(row.get("receiving_agency_codes", ""))),

@@ -7,9 +7,9 @@ are tested without one. Messages are Vietnamese; codes are stable for clients.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -288,4 +288,45 @@ def _check_steps(issues: Issues, data: ProcedureData, agencies: Mapping[str, boo
             "TIME_MISMATCH",
             f"Tổng thời gian các bước ({total} ngày) phải bằng thời hạn giải quyết "
             f"({data.processing_days} ngày).",
+        )
+    _check_online_shares(issues, data)
+
+
+def online_shares(
+    step_days: Sequence[Decimal], processing_days: Decimal, online_days: Decimal
+) -> tuple[Decimal, ...]:
+    """The steps' shares of the reduced online time, in half days: each step's share of the full
+    time scaled alike, apportioned by largest remainders so that they add up to the online time,
+    half a day at least for a step that has time. When there are more such steps than half days in
+    the online time they add up to more (such a plan is refused when the procedure is saved)."""
+    if not processing_days:
+        return tuple(step_days)
+    units = int(online_days * 2)
+    quota = [d * 2 * online_days / processing_days for d in step_days]
+    halves = [max(1, int(q.to_integral_value(ROUND_FLOOR))) if q else 0 for q in quota]
+    order = range(len(halves))
+    while sum(halves) > units:
+        over = [i for i in order if halves[i] > 1]
+        if not over:
+            break
+        halves[max(over, key=lambda i: (halves[i] - quota[i], halves[i], i))] -= 1
+    while sum(halves) < units:
+        halves[max(order, key=lambda i: (quota[i] - halves[i], -i))] += 1
+    return tuple(Decimal(h) / 2 for h in halves)
+
+
+def _check_online_shares(issues: Issues, data: ProcedureData) -> None:
+    """The online shares of the steps must fit in the online time of the catalog decision: every
+    online dossier (this portal or the national one) is planned with them."""
+    online = data.online_processing_days
+    if online is None or not data.processing_days or online >= data.processing_days:
+        return
+    total = sum(online_shares([s.days for s in data.steps], data.processing_days, online), Decimal(0))
+    if total > online:
+        issues.add(
+            ("steps",),
+            "ONLINE_TIME_EXCEEDED",
+            f"Khi nộp trực tuyến, mỗi bước cần ít nhất nửa ngày: tổng thời gian các bước khi rút ngắn "
+            f"({total} ngày) vượt thời hạn giải quyết trực tuyến ({online} ngày); giảm số bước hoặc "
+            "điều chỉnh thời gian các bước.",
         )

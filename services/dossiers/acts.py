@@ -69,9 +69,12 @@ class SendBack:
 
 @dataclass(frozen=True)
 class RequestSupplement:
-    """Yêu cầu bổ sung trong khi giải quyết (dừng tính thời gian): every document needed."""
+    """Yêu cầu bổ sung trong khi giải quyết (dừng tính thời gian): every document needed.
+    `confirm_late`: the officer was warned that a second request counts the dossier as late
+    (Decision 766) and sends it anyway."""
 
     items: tuple[str, ...]
+    confirm_late: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,8 @@ def payload(act: Act | None) -> dict[str, Any]:
     comment, not data."""
     match act:
         case RequestCompletion(items=items) | RequestSupplement(items=items):
-            return {"items": list(items)}
+            confirmed = isinstance(act, RequestSupplement) and act.confirm_late
+            return {"items": list(items), **({"confirmLate": True} if confirmed else {})}
         case RefuseReceipt(reasons=reasons) | Refuse(reasons=reasons):
             return {"reasons": list(reasons)}
         case Assign(assignee_id=assignee):

@@ -95,3 +95,23 @@ async def tell_applicant(
     if account is not None:
         template = f"dossier_{action.value.lower()}"
         tell_owner(session, account, template, message[0], message[1], now=now, dossier_id=dossier.id)
+
+
+async def tell_new_appointment(
+    session: AsyncSession, dossier: Dossier, *, now: datetime, zone: ZoneInfo
+) -> None:
+    """Decree 61/2018 art. 19: the supplement complete, the processing time counts again from the
+    start; the applicant is told the new appointment."""
+    if dossier.applicant_account_id is None:
+        return
+    account = await session.get(Account, dossier.applicant_account_id)
+    if account is None:
+        return
+    code = dossier.code or "(chưa cấp mã)"
+    subject = f"Hồ sơ {code} có ngày hẹn trả kết quả mới"
+    body = (
+        f"Hồ sơ {code} đã được bổ sung đầy đủ. Thời gian giải quyết được tính lại từ đầu "
+        f"(Nghị định 61/2018/NĐ-CP, Điều 19). Ngày hẹn trả kết quả mới: {_at(dossier.appointment_at, zone)}."
+        f" — {SYSTEM}"
+    )
+    tell_owner(session, account, "dossier_new_appointment", subject, body, now=now, dossier_id=dossier.id)

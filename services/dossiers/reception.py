@@ -15,8 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.roles import StaffRole
 from models.catalog import Agency, ProcedureVersion, StepAgencyRef, WorkflowStep
-from models.dossiers import Channel, Dossier, DossierCodeCounter, DossierStep, Punctuality
+from models.dossiers import Dossier, DossierCodeCounter, DossierStep, Punctuality
+from services.catalog.rules import online_shares
 from services.dossiers.acts import RefuseReceipt
+from services.dossiers.fees import ONLINE_CHANNELS
+from services.dossiers.ontime import processing_days
 from services.dossiers.recording import settle
 from services.dossiers.steps import is_reception_step, start_step
 from services.dossiers.transition import ActContext, require_listed, transition
@@ -47,13 +50,11 @@ async def receive(session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
     agency = await session.get_one(Agency, dossier.receiving_agency_id)
     start = dossier.counts_from or ctx.calendar.counts_from(ctx.now)
-    days = version.processing_days
-    if dossier.channel is Channel.ONLINE and version.online_processing_days is not None:
-        days = version.online_processing_days
+    days = processing_days(dossier.channel, version)
     dossier.code = await next_code(session, agency, ctx.now.astimezone(ctx.calendar.zone))
     dossier.received_at = ctx.now
     dossier.received_by = ctx.actor.id
-    dossier.appointment_at = dossier.due_at = ctx.calendar.add_time_limit(
+    dossier.appointment_at = dossier.due_at = dossier.deadline_at = ctx.calendar.add_time_limit(
         start, days, version.time_limit_unit
     )
     created = await _planned_steps(session, dossier, version, ctx, start=start, days=days)
@@ -92,8 +93,8 @@ async def _planned_steps(
     )
     elapsed = Decimal(0)
     created: list[DossierStep] = []
-    for position, wf in enumerate(workflow, start=1):
-        share = _step_days(dossier, version, wf)
+    shares = _shares(dossier, version, workflow)
+    for position, (wf, share) in enumerate(zip(workflow, shares, strict=True), start=1):
         elapsed += share
         created.append(
             DossierStep(
@@ -119,16 +120,15 @@ def _step_agency(step: WorkflowStep, version: ProcedureVersion, dossier: Dossier
     return step.agency_id
 
 
-def _step_days(dossier: Dossier, version: ProcedureVersion, step: WorkflowStep) -> Decimal:
-    """A step's share; online submissions with a reduced time shrink every step alike."""
-    if (
-        dossier.channel is Channel.ONLINE
-        and version.online_processing_days is not None
-        and version.processing_days
-    ):
-        scaled = step.days * version.online_processing_days / version.processing_days
-        return (scaled * 2).to_integral_value() / 2
-    return step.days
+def _shares(
+    dossier: Dossier, version: ProcedureVersion, workflow: Sequence[WorkflowStep]
+) -> tuple[Decimal, ...]:
+    """The steps' shares; online dossiers (from this portal or the national one) with a reduced time
+    share the online time alike (the catalog refuses a plan whose shares cannot fit in it)."""
+    days = tuple(wf.days for wf in workflow)
+    if dossier.channel in ONLINE_CHANNELS and version.online_processing_days is not None:
+        return online_shares(days, version.processing_days, version.online_processing_days)
+    return days
 
 
 async def _begin_processing(

@@ -21,12 +21,12 @@ from models.dossiers import (
     DossierStatus,
     FileStatus,
     PaymentStatus,
-    Punctuality,
     StoredFile,
 )
 from services.dossiers.acts import Approve, Refuse, ReturnResult
 from services.dossiers.eligibility import check_delivery
 from services.dossiers.fees import ONLINE_CHANNELS
+from services.dossiers.ontime import verdict
 from services.dossiers.recording import settle
 from services.dossiers.steps import current_step, finish_step, is_reception_step, start_step
 from services.dossiers.transition import ActContext, require_listed, transition
@@ -103,8 +103,10 @@ def _attach_results(
 async def return_result(
     session: AsyncSession, dossier_id: uuid.UUID, ctx: ActContext, act: ReturnResult
 ) -> Dossier:
-    """Trả kết quả and close. Punctuality is judged when the result was ready, against the
-    appointment on the receipt; an apology never turns late into on time."""
+    """Trả kết quả and close. Punctuality is judged when the result was ready, against the deadline
+    by law under the province's on-time policy (services/dossiers/ontime.py: the time waited for a
+    supplement subtracted, or counted again from the start); an apology never turns late into on
+    time."""
     dossier, steps, previous = await transition(session, dossier_id, Action.RETURN, ctx)
     method = act.method
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
@@ -117,8 +119,14 @@ async def return_result(
     dossier.delivery_status = DeliveryStatus.DELIVERED
     dossier.finished_at = ctx.now
     ready = dossier.result_at or ctx.now
-    judged = ctx.calendar.punctuality(ready, dossier.appointment_at or ready)
-    dossier.punctuality = Punctuality.LATE if dossier.apologised else Punctuality(judged.value)
+    dossier.punctuality = verdict(
+        ctx.on_time,
+        ctx.calendar,
+        ready_at=ready,
+        deadline=dossier.deadline_at or dossier.appointment_at or ready,
+        apologised=dossier.apologised,
+        supplement_requests=dossier.supplement_requests,
+    )
     dossier.current_step = None
     await copy_results(session, dossier, result_name=version.result_name, now=ctx.now)
     await settle(

@@ -18,6 +18,7 @@ from auth.actor import Actor
 from auth.roles import StaffRole
 from models.dossiers import Dossier, DossierStatus, DossierStep
 from services.calendar import WorkingCalendar
+from services.dossiers.ontime import OnTimePolicy
 from services.dossiers.steps import is_reception_step, steps_of
 from services.dossiers.workflow import Action, Situation, check
 from services.errors import Conflict, FieldIssue, NotFound, ValidationFailed
@@ -30,6 +31,8 @@ class ActContext:
     calendar: WorkingCalendar
     expected_version: int | None = None
     comment: str | None = None
+    # The province's on-time policy (setting ON_TIME_POLICY; services/dossiers/ontime.py).
+    on_time: OnTimePolicy = OnTimePolicy.DECISION_766
 
 
 async def lock(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:

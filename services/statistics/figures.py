@@ -8,13 +8,15 @@ depends on the figure:
   here or through the national portal (counted also on its own); counter; post.
 - finished (đã giải quyết, đã trả kết quả): closed with a judged punctuality, `finished_at` in
   the period; early / on time / late as judged at return (the result's readiness against the
-  receipt's appointment; an apology never makes late on time). `refused` counts those of them
+  deadline by law under the on-time policy, services/dossiers/ontime.py; an apology never makes
+  late on time). `refused` counts those of them
   whose settlement was refused (từ chối giải quyết).
 - rejected (từ chối tiếp nhận), withdrawn (rút hồ sơ): that status, `finished_at` in the period.
 - in progress (đang giải quyết) at the reference moment R — the end of the period, or now if
   the period has not ended: received before R and not finished before R. Overdue (quá hạn):
-  those of them whose deadline (`due_at`, which moves with stopped clocks and apologies, as it
-  stands now) is before R, the clock not stopped now.
+  those of them whose deadline by law (`due_at` of the facts: `dossiers.deadline_at`, which moves
+  with stopped clocks or restarts, never with an apology, as it stands now) is before R, the
+  clock not stopped now.
 - online share = online received / received; full-online share = online received under a
   "toàn trình" procedure version / received under such versions; online payment share =
   received dossiers with an online payment confirmed / received dossiers owing fees;

@@ -48,6 +48,13 @@ async def test_step_times_must_add_up(client: httpx.AsyncClient) -> None:
     assert errors[("steps",)] == "TIME_MISMATCH"
 
 
+async def test_a_step_plan_that_cannot_fit_the_online_time_is_refused(client: httpx.AsyncClient) -> None:
+    """Catalog decision (seed 003: the reduced time when submitted online): the four steps of the
+    factory plan need half a day each, more than an online time of 1.5 days — refused on save."""
+    errors = await _errors(client, onlineProcessingDays=1.5)
+    assert errors == {("steps",): "ONLINE_TIME_EXCEEDED"}
+
+
 async def test_full_online_needs_online_result(client: httpx.AsyncClient) -> None:
     errors = await _errors(client, deliveryMethods=["COUNTER"])
     assert errors[("deliveryMethods",)] == "FULL_ONLINE_NEEDS_ONLINE_RESULT"

@@ -110,3 +110,52 @@ def test_abolished_is_final() -> None:
 
 def test_publish_needs_a_draft() -> None:
     assert CatalogAction.PUBLISH not in available_actions(S.PUBLISHED, has_draft=False)
+
+
+def test_online_step_shares_must_fit_in_the_online_time() -> None:
+    """Catalog decision (seed 003: a reduced time when submitted online): every online dossier is
+    planned with the steps' shares of the online time, half a day at least for a step that has
+    time. Four half-day steps cannot share one and a half days: refused when saved."""
+    halves = tuple(
+        StepData(f"Bước {i}", StepAgencyRef.COMPETENT, "SPECIALIST", Decimal("0.5")) for i in range(4)
+    )
+    data = procedure(steps=halves, online_processing_days=Decimal("1.5"))
+    assert codes(data) == {("steps",): "ONLINE_TIME_EXCEEDED"}
+    assert codes(
+        procedure(steps=halves[:3], processing_days=Decimal("1.5"), online_processing_days=Decimal(1))
+    ) == {("steps",): "ONLINE_TIME_EXCEEDED"}
+    assert codes(procedure(online_processing_days=Decimal(1))) == {}
+
+
+def test_online_shares_add_up_to_the_online_time() -> None:
+    """The steps' shares of the online time: scaled alike, to the half day, by largest remainders,
+    adding up to the online time (the factory procedure: 0.5 + 3 + 1 + 0.5 of 5 days, 4 online)."""
+    days = (Decimal("0.5"), Decimal(3), Decimal(1), Decimal("0.5"))
+    assert rules.online_shares(days, Decimal(5), Decimal(4)) == (
+        Decimal("0.5"),
+        Decimal("2.5"),
+        Decimal("0.5"),
+        Decimal("0.5"),
+    )
+    demo = (Decimal("0.5"), Decimal("1.5"), Decimal("0.5"), Decimal("0.5"))  # 3 days, 2 online
+    assert sum(rules.online_shares(demo, Decimal(3), Decimal(2))) == 2
+    assert rules.online_shares((Decimal(1), Decimal(0), Decimal(1)), Decimal(2), Decimal(1)) == (
+        Decimal("0.5"),
+        Decimal(0),
+        Decimal("0.5"),
+    )
+
+
+@given(
+    st.integers(min_value=1, max_value=400).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1)))
+)
+def test_default_workflow_fits_the_online_time(halves: tuple[int, int]) -> None:
+    """Imported rows with a reduced online time (seed 003) get a default workflow whose online
+    shares fit in it, so the import is never refused for its own plan."""
+    days, online = Decimal(halves[0]) / 2, Decimal(halves[1]) / 2
+    steps = default_workflow(days, online)
+    assert sum((s.days for s in steps), Decimal(0)) == days
+    data = procedure(
+        processing_days=days, steps=steps, online_processing_days=online, online_mode=OnlineMode.FULL
+    )
+    assert ("steps",) not in codes(data)

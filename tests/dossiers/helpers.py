@@ -33,7 +33,7 @@ PDF = (
 
 DOSSIER_FIELDS = """
   id code status version paymentStatus deliveryStatus syncStatus channel countsFrom submittedAt receivedAt
-  appointmentAt dueAt pausedAt apologised resultAt finishedAt punctuality currentStep overdue lookupSecret
+  appointmentAt dueAt deadlineAt pausedAt apologised resultAt finishedAt punctuality currentStep overdue lookupSecret
   availableActions
   feesDue { total reduction lines { kind name amount ordinaryAmount } }
   applicant { name idNumber }

@@ -121,7 +121,7 @@ async def test_the_whole_path(
     assert expected == at("2026-12-02T17:00:00")  # Fri, Mon, Tue, Wed: the weekend skipped
     steps = received["steps"]
     assert [st["agency"]["code"] for st in steps] == ["H44.99", "H44.19", "H44.96", "H44.19"]
-    assert [st["days"] for st in steps] == [0.5, 2.5, 1.0, 0.5]  # scaled to the online time
+    assert [st["days"] for st in steps] == [0.5, 2.5, 0.5, 0.5]  # the online time, shared alike
     assert steps[0]["finishedAt"]
     assert received["currentStep"] == 2
     assert steps[1]["assigneeId"] == str(s.specialist_id)  # assigned automatically

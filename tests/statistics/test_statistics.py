@@ -447,7 +447,9 @@ async def _recount(session: AsyncSession, f: dict[str, Any], now: datetime) -> d
             1 for d in dossiers if d.status is DossierStatus.WITHDRAWN and within(d.finished_at)
         ),
         "inProgress": len(opened),
-        "overdue": sum(1 for d in opened if d.due_at and d.due_at < ref and d.paused_at is None),
+        "overdue": sum(
+            1 for d in opened if (due := d.deadline_at or d.due_at) and due < ref and d.paused_at is None
+        ),
         "onlineShare": pct(sum(1 for d in rec if d.channel in online), len(rec)),
         "fullOnlineShare": pct(sum(1 for d in full_rec if d.channel in online), len(full_rec)),
         "onlinePaymentShare": pct(sum(1 for d in owing if d.id in paid), len(owing)),

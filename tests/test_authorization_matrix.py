@@ -123,6 +123,12 @@ MUTATIONS: dict[str, Op] = {
         'agencyMerge(sourceCodes: ["H44.99"], targetCode: "H44.19", effectiveDate: "2026-12-01")',
     ),
     "fieldCreate": m(NOBODY, "the fields", 'fieldCreate(input: {code: "XX", name: "X"})'),
+    "administrativeLevelCreate": m(
+        NOBODY, "the levels", 'administrativeLevelCreate(input: {code: "ward", name: "X", rank: 4})'
+    ),
+    "administrativeLevelRetire": m(
+        NOBODY, "level commune", 'administrativeLevelRetire(code: "commune", retiredOn: "2026-01-01")'
+    ),
     "fieldUpdate": m(
         NOBODY, "field HOTICH", 'fieldUpdate(id: "<field>", input: {code: "HOTICH", name: "X"})'
     ),

@@ -147,6 +147,7 @@ ALL_LEVELS = Rows(
         m.AdministrativeLevel.code.label("code"),
         m.AdministrativeLevel.name.label("name"),
         m.AdministrativeLevel.rank.label("rank"),
+        m.AdministrativeLevel.retired_on.label("retired_on"),
     ),
     parameters=(),
     shape="list",
@@ -221,7 +222,9 @@ class CatalogQuery:
         async with info.context.db.session() as session:
             return [Field.from_row(r) for r in await queries.all_fields(session)]
 
-    @strawberry.field(description="Các cấp hành chính.", metadata={SQL: ALL_LEVELS})
+    @strawberry.field(
+        description="Các cấp hành chính, kể cả cấp đã bãi bỏ (xem retiredOn).", metadata={SQL: ALL_LEVELS}
+    )
     async def administrative_levels(self, info: Info[Context, None]) -> list[AdministrativeLevel]:
         async with info.context.db.session() as session:
             return [AdministrativeLevel.from_row(r) for r in await queries.all_levels(session)]

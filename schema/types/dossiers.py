@@ -369,6 +369,18 @@ class Dossier:
         return Agency(row=row) if row else None
 
     @strawberry.field(
+        description="Cơ quan có thẩm quyền giải quyết mà hồ sơ được chuyển đến (tiếp nhận ở bất kỳ Bộ phận "
+        "Một cửa nào trong tỉnh). Không có với hồ sơ nộp trước khi có định tuyến: khi đó là cơ quan thủ "
+        "tục quy định, hoặc Bộ phận tiếp nhận.",
+        metadata={SQL: ToOne({"row": Join(AgencyRow, "competent_agency_id")})},
+    )
+    async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
+        if self.row.competent_agency_id is None:
+            return None
+        row = await info.context.loaders.agency_by_id.load(self.row.competent_agency_id)
+        return Agency(row=row) if row else None
+
+    @strawberry.field(
         description="Các bước xử lý.",
         metadata={SQL: ToMany(m.DossierStep, "dossier_id", "id", "{row}.position")},
     )

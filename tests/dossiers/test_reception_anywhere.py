@@ -172,7 +172,7 @@ async def test_reception_anywhere_is_a_province_policy_on_by_default(
 ) -> None:
     """RECEPTION_ANYWHERE_IN_PROVINCE (default on, as Decree 118/2025 says): off, only the units a
     procedure lists — or, none listed, those at its levels — receive it (the pre-2025 rule)."""
-    assert Settings().reception_anywhere_in_province is True
+    assert Settings.model_fields["reception_anywhere_in_province"].default is True
     commune = await session.scalar(select(Agency).where(Agency.code == "H44.100"))
     assert commune is not None
     officer = Actor(

@@ -333,6 +333,7 @@ QUERIES: dict[str, Op] = {
     "administrativeLevels": q(NOBODY, "-", "{ administrativeLevels { code name } }"),
     "me": q(NOBODY, "the caller", "{ me { id displayName email } }"),
     "workingCalendar": q(NOBODY, "-", "{ workingCalendar(year: 2026) { year } }"),
+    "legalTexts": q(NOBODY, "-", "{ legalTexts { key inForce } }"),
     "conversionVerify": q(NOBODY, "-", '{ conversionVerify(code: "<dossier_code>") { __typename } }'),
     "satisfaction": q(
         NOBODY, "H44.99's ratings", '{ satisfaction(agencyCode: "H44.99") { ratings overall byCriterion } }'

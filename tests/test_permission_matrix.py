@@ -360,6 +360,7 @@ PUBLIC_QUERIES = {
     "agency",
     "fields",
     "administrativeLevels",
+    "legalTexts",
     "me",
     "dossierStatus",
     "workingCalendar",

@@ -236,3 +236,23 @@ def test_the_migration_retires_the_district_level_only_where_agencies_use_it(ser
 
 def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def test_the_legal_texts_are_public_with_their_effective_dates(client: httpx.AsyncClient) -> None:
+    """The legal basis is data in one place (issue 16 item 9), readable by anyone: which texts apply
+    on a day — Decree 61/2018 until 30 June 2025, Decree 118/2025 from 1 July 2025."""
+    query = "query($on: Date) { legalTexts(on: $on) { key number citation effectiveFrom verified inForce } }"
+    before = (await gql(client, query, {"on": "2025-06-30"}))["data"]["legalTexts"]
+    after = (await gql(client, query, {"on": "2025-07-01"}))["data"]["legalTexts"]
+    in_force = {t["key"]: t["inForce"] for t in before}, {t["key"]: t["inForce"] for t in after}
+    assert (in_force[0]["decree-61-2018"], in_force[1]["decree-61-2018"]) == (True, False)
+    assert (in_force[0]["decree-118-2025"], in_force[1]["decree-118-2025"]) == (False, True)
+    decree = next(t for t in after if t["key"] == "decree-118-2025")
+    assert decree == {
+        "key": "decree-118-2025",
+        "number": "118/2025/NĐ-CP",
+        "citation": "Nghị định số 118/2025/NĐ-CP",
+        "effectiveFrom": "2025-07-01",
+        "verified": True,
+        "inForce": True,
+    }

@@ -21,7 +21,7 @@ from services.dossiers import submission
 from services.dossiers.acts import ComponentFiles
 from services.errors import ValidationFailed
 from storage.s3 import ObjectStore
-from tests.accounts.helpers import make_staff
+from tests.accounts.helpers import make_staff, token_for
 from tests.conftest import CALENDAR, NOW, gql
 from tests.dossiers.helpers import act, long_token, upload
 
@@ -201,3 +201,33 @@ async def test_reception_anywhere_is_a_province_policy_on_by_default(
             anywhere=False,
         )
     assert [(i.path, i.code) for i in refused.value.issues] == [(("receivingAgencyCode",), "NOT_RECEIVING")]
+
+
+DRAFT = """mutation($input: DossierDraftInput!) { r: dossierSaveDraft(input: $input) {
+  __typename
+  ... on DossierChanged { dossier { id version competentAgency { code } receivingAgency { code } } }
+  ... on ValidationFailed { errors { field code } } } }"""
+
+
+async def test_decree_118_2025_an_online_dossier_names_its_competent_agency_on_the_draft(
+    client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore
+) -> None:
+    """Decree 118/2025: online too, the applicant submits to a one-stop unit of their choice in the
+    province and the dossier is routed to the competent agency named on the draft."""
+    citizen = await token_for(client, session)
+    citizen_id = uuid.UUID((await gql(client, "{ me { id } }", token=citizen))["data"]["me"]["id"])
+    parts, form = await _parts(session, store, citizen_id, "1.010041")
+    draft = {
+        "procedureCode": "1.010041",
+        "receivingAgencyCode": "H44.99",
+        "formData": form,
+        "components": parts,
+    }
+    missing = (await gql(client, DRAFT, {"input": draft}, token=citizen))["data"]["r"]
+    assert missing["errors"] == [{"field": ["competentAgencyCode"], "code": "REQUIRED"}]
+    routed = await gql(client, DRAFT, {"input": {**draft, "competentAgencyCode": "H44.100"}}, token=citizen)
+    dossier = routed["data"]["r"]["dossier"]
+    assert (dossier["receivingAgency"], dossier["competentAgency"]) == (
+        {"code": "H44.99"},
+        {"code": "H44.100"},
+    )

@@ -40,7 +40,7 @@ class LegalText:
 
     @property
     def short(self) -> str:
-        """«NĐ 118/2025/NĐ-CP» is not used: «Nghị định 118/2025/NĐ-CP»."""
+        """«Nghị định 118/2025/NĐ-CP»: the short form of descriptions and messages."""
         return f"{KIND_NAMES[self.kind]} {self.number}"
 
 
@@ -167,3 +167,8 @@ def basis_citation(received_on: date) -> str:
     if not amendments:
         return main.citation
     return f"{main.citation} (được sửa đổi, bổ sung bởi {', '.join(a.citation for a in amendments)})"
+
+
+def article(key: str, number: int | str) -> str:
+    """«Nghị định 61/2018/NĐ-CP, Điều 19» — a text's article as messages and descriptions cite it."""
+    return f"{TEXTS[key].short}, Điều {number}"

@@ -171,6 +171,7 @@ def test_decree_118_2025_replaces_decree_61_2018_for_dossiers_received_from_1_ju
     61/2018 and its amendment 107/2021 (DESIGN.md "The law since 2025")."""
     assert [t.number for t in legal.one_stop_basis(date(2025, 6, 30))] == ["61/2018/NĐ-CP", "107/2021/NĐ-CP"]
     assert [t.number for t in legal.one_stop_basis(date(2025, 7, 1))] == ["118/2025/NĐ-CP", "367/2025/NĐ-CP"]
+    assert legal.article("decree-61-2018", 19) == "Nghị định 61/2018/NĐ-CP, Điều 19"
     assert legal.basis_citation(date(2026, 1, 5)) == (
         "Nghị định số 118/2025/NĐ-CP (được sửa đổi, bổ sung bởi Nghị định số 367/2025/NĐ-CP)"
     )

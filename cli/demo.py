@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -37,9 +38,34 @@ def load_demo(settings: Settings) -> dict[str, int] | None:
         )
         accounts = await create_demo_accounts(session, now, policy_from_settings(settings))
         write_accounts_file(settings, accounts)
-        return {**loaded, "accounts": len(accounts)}
+        dossiers = await _demo_dossiers(settings, session, now)
+        return {**loaded, "accounts": len(accounts), "dossiers": dossiers}
 
     return in_session(settings, work, commit=True)
+
+
+async def _demo_dossiers(settings: Settings, session: AsyncSession, now: datetime) -> int:
+    """The dossier received at a commune for a provincial procedure (cli/demo_dossiers.py), when
+    there is a file store to hold its scan."""
+    from cli.demo_dossiers import receive_anywhere_demo
+    from storage.s3 import ObjectStore, S3Config
+    from web.runtime import default_calendar
+
+    if not settings.s3_endpoint:
+        return 0
+    store = ObjectStore(
+        S3Config(
+            endpoint=settings.s3_endpoint,
+            access_key=settings.s3_access_key or "",
+            secret_key=settings.s3_secret_key or "",
+            bucket=settings.s3_bucket,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
+    )
+    await store.ensure_bucket()
+    await receive_anywhere_demo(session, store, now=now, calendar=default_calendar(settings))
+    return 1
 
 
 def demo_load() -> None:

@@ -28,6 +28,11 @@ def system_name(province: str) -> str:
     return f"Hệ thống thông tin giải quyết thủ tục hành chính {kind}{province}"
 
 
+# An agency's electronic identifier: QCVN 102:2016 V1V2V3.Z1Z2.Y1Y2.MX1X2 (000.00.31.H34); the
+# groups may take three digits, as the codes issued after the 1 July 2025 reorganisation do where a
+# merged province numbers more than 99 units (unverified; AGENCY_ELECTRONIC_ID_PATTERN overrides it).
+ELECTRONIC_ID_DEFAULT = r"^\d{3}\.\d{2,3}\.\d{2,3}\.[A-Z]\d{2,3}$"
+
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
@@ -433,6 +438,31 @@ class Settings(BaseSettings):
         "X-Forwarded-For and X-Forwarded-Proto are believed, e.g. 127.0.0.1 for nginx on the same host. "
         "Empty (the default): none — the TCP peer is the client, whatever headers it sends.",
     )
+
+    # --- the legal map since 1 July 2025 (issue 16 item 9, 4; helper F) ---
+    reception_anywhere_in_province: bool = Field(
+        True,
+        description="Decree 118/2025: any one-stop unit of the province receives a dossier of any "
+        "procedure of the province, regardless of administrative boundary, and routes it to the competent "
+        "agency (the code and the appointment follow the receiving unit). Off: only the units a procedure "
+        "lists (or, none listed, those at its levels) receive it.",
+    )
+    agency_electronic_id_pattern: str = Field(
+        ELECTRONIC_ID_DEFAULT,
+        description="Regular expression an agency's electronic identifier (mã định danh điện tử, the "
+        "prefix of dossier codes) must match. Default: the QCVN 102:2016 form V1V2V3.Z1Z2.Y1Y2.MX1X2 "
+        "(000.00.31.H34) with two- or three-digit groups, as issued after the 2025 reorganisation "
+        "(unverified: see docs/domain.md).",
+    )
+
+    @field_validator("agency_electronic_id_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"AGENCY_ELECTRONIC_ID_PATTERN is not a regular expression: {exc}") from exc
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

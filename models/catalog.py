@@ -115,13 +115,16 @@ class StepAgencyRef(enum.Enum):
 
 
 class AdministrativeLevel(Base):
-    """Cấp hành chính: province, (district until 2025), commune — rows, not code."""
+    """Cấp hành chính: province and commune since 1 July 2025 (the district level before) — rows an
+    admin adds and retires, not code. A retired level keeps its agencies readable; no new agency
+    or procedure may use it."""
 
     __tablename__ = "administrative_levels"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     rank: Mapped[int] = mapped_column(Integer)
+    retired_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Agency(UUIDPk, Timestamps, Base):

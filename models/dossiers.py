@@ -268,6 +268,9 @@ class Dossier(UUIDPk, Timestamps, Base):
     applicant_address: Mapped[str | None] = mapped_column(String(500))
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "dossier_channel"))
     receiving_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # The agency that settles it (Decree 118/2025: received anywhere in the province, routed to the
+    # competent agency); NULL on dossiers from before routing — services.dossiers.routing.
+    competent_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     status: Mapped[DossierStatus] = mapped_column(_enum(DossierStatus, "dossier_status"))
     payment_status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
     delivery_status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "delivery_status"))

@@ -123,6 +123,12 @@ MUTATIONS: dict[str, Op] = {
         'agencyMerge(sourceCodes: ["H44.99"], targetCode: "H44.19", effectiveDate: "2026-12-01")',
     ),
     "fieldCreate": m(NOBODY, "the fields", 'fieldCreate(input: {code: "XX", name: "X"})'),
+    "administrativeLevelCreate": m(
+        NOBODY, "the levels", 'administrativeLevelCreate(input: {code: "ward", name: "X", rank: 4})'
+    ),
+    "administrativeLevelRetire": m(
+        NOBODY, "level commune", 'administrativeLevelRetire(code: "commune", retiredOn: "2026-01-01")'
+    ),
     "fieldUpdate": m(
         NOBODY, "field HOTICH", 'fieldUpdate(id: "<field>", input: {code: "HOTICH", name: "X"})'
     ),
@@ -342,6 +348,7 @@ QUERIES: dict[str, Op] = {
     "me": q(NOBODY, "the caller", "{ me { id displayName email } }"),
     "workingCalendar": q(NOBODY, "-", "{ workingCalendar(year: 2026) { year } }"),
     "unitCalendar": q(NOBODY, "-", '{ unitCalendar(agencyCode: "H44.99") { own } }'),
+    "legalTexts": q(NOBODY, "-", "{ legalTexts { key inForce } }"),
     "conversionVerify": q(NOBODY, "-", '{ conversionVerify(code: "<dossier_code>") { __typename } }'),
     "satisfaction": q(
         NOBODY, "H44.99's ratings", '{ satisfaction(agencyCode: "H44.99") { ratings overall byCriterion } }'

@@ -79,6 +79,16 @@ def test_migrate_demo_load_and_import(cli_env: dict[str, str], tmp_path: Path) -
     assert count(cli_env, "SELECT count(*) FROM accounts WHERE status = 'ACTIVE'") == 11
     assert count(cli_env, "SELECT count(*) FROM accounts WHERE status <> 'ACTIVE'") == 0
     assert count(cli_env, "SELECT count(*) FROM oauth_clients") == 1
+    # The demo shows reception anywhere in the province (Decree 118/2025; cli/demo_dossiers.py): a
+    # business registration received at Phường Nông Trang, coded there, routed to Sở Tài chính whose
+    # demo specialist has its examination step.
+    routed = """SELECT count(*) FROM dossiers d JOIN agencies r ON r.id = d.receiving_agency_id
+        JOIN agencies c ON c.id = d.competent_agency_id JOIN dossier_steps s ON s.dossier_id = d.id
+        JOIN accounts a ON a.id = s.assignee_id
+        WHERE r.code = 'H44.101' AND c.code = 'H44.43' AND d.code LIKE '000.01.01.H44-%'
+          AND d.status = 'IN_PROGRESS' AND a.email = 'chuyenvien.taichinh@demo.dvc.local'"""
+    assert count(cli_env, routed) == 1
+    assert count(cli_env, "SELECT count(*) FROM administrative_levels WHERE code = 'district'") == 0
     again = dvc(cli_env, "demo-load")
     assert "bỏ qua" in again.stderr
     assert count(cli_env, "SELECT count(*) FROM procedures") == demo

@@ -76,6 +76,14 @@ MUTATIONS: dict[str, tuple[str, str]] = {
         "{ __typename } }",
     ),
     "fieldCreate": (CATALOG_ADMIN, 'mutation { fieldCreate(input: {code: "XX", name: "X"}) { __typename } }'),
+    "administrativeLevelCreate": (
+        CATALOG_ADMIN,
+        'mutation { administrativeLevelCreate(input: {code: "ward", name: "X", rank: 4}) { __typename } }',
+    ),
+    "administrativeLevelRetire": (
+        CATALOG_ADMIN,
+        'mutation { administrativeLevelRetire(code: "commune", retiredOn: "2026-01-01") { __typename } }',
+    ),
     "fieldUpdate": (
         CATALOG_ADMIN,
         f'mutation {{ fieldUpdate(id: "{ZERO}", input: {{code: "XX", name: "X"}}) {{ __typename }} }}',
@@ -366,6 +374,7 @@ PUBLIC_QUERIES = {
     "agency",
     "fields",
     "administrativeLevels",
+    "legalTexts",
     "me",
     "dossierStatus",
     "workingCalendar",

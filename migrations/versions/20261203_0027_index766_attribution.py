@@ -7,7 +7,7 @@ The view `dossier_facts_source` (migration 0014) is redefined with the two colum
 are recomputed.
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-03 14:00:00.000000
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0027'
-down_revision: str | None = '0025'
+down_revision: str | None = '0026'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -56,11 +56,11 @@ FROM dossiers x
 JOIN procedure_versions v ON v.id = x.procedure_version_id
 LEFT JOIN dossier_ratings r ON r.dossier_id = x.id
 """
-# The competent agency as reception assigns a COMPETENT step (services/dossiers/reception.py
-# `_step_agency`); the processing agencies: those of the steps that have started (a step planned
+# The competent agency as services.dossiers.routing.competent_agency_id says (the one routed at
+# submission — migration 0026 —, else the procedure's, else the receiving unit); the processing agencies: those of the steps that have started (a step planned
 # at an agency the dossier has not reached yet does not count for it).
 _ATTRIBUTION = """,
-       COALESCE(v.competent_agency_id, x.receiving_agency_id) AS competent_agency_id,
+       COALESCE(x.competent_agency_id, v.competent_agency_id, x.receiving_agency_id) AS competent_agency_id,
        ARRAY(SELECT DISTINCT s.agency_id FROM dossier_steps s
              WHERE s.dossier_id = x.id AND s.started_at IS NOT NULL
              ORDER BY s.agency_id) AS processing_agency_ids"""

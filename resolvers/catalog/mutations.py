@@ -14,8 +14,16 @@ from strawberry.types import Info
 
 from resolvers.common import parse_id, run_command
 from schema.context import Context
-from schema.inputs.catalog import AgencyInput, DecisionInput, FieldInput, ProcedureInput
+from schema.inputs.catalog import (
+    AdministrativeLevelInput,
+    AgencyInput,
+    DecisionInput,
+    FieldInput,
+    ProcedureInput,
+)
 from schema.payloads.catalog import (
+    AdministrativeLevelResult,
+    AdministrativeLevelSaved,
     AgenciesMerged,
     AgencyMergeResult,
     AgencySaved,
@@ -31,8 +39,8 @@ from schema.payloads.catalog import (
     ProcedureStatusResult,
 )
 from schema.permissions import CATALOG_ADMIN
-from schema.types.catalog import Agency, Field, Procedure
-from services.catalog import commands
+from schema.types.catalog import AdministrativeLevel, Agency, Field, Procedure
+from services.catalog import commands, levels
 from services.catalog.lifecycle import CatalogAction
 from services.catalog.queries import procedure_by_code
 
@@ -166,7 +174,9 @@ class CatalogMutation:
     @strawberry.mutation(description="Thêm cơ quan vào cây tổ chức.", extensions=CATALOG_ADMIN)
     async def agency_create(self, info: Info[Context, None], input: AgencyInput) -> AgencySaveResult:
         async def command(session: AsyncSession) -> AgencySaved:
-            return AgencySaved(agency=Agency(row=await commands.create_agency(session, input.to_data())))
+            pattern = info.context.settings.agency_electronic_id_pattern
+            row = await commands.create_agency(session, input.to_data(), electronic_id=pattern)
+            return AgencySaved(agency=Agency(row=row))
 
         return await run_command(info, command)  # type: ignore[return-value]
 
@@ -180,7 +190,10 @@ class CatalogMutation:
         input: AgencyInput,
     ) -> AgencySaveResult:
         async def command(session: AsyncSession) -> AgencySaved:
-            row = await commands.update_agency(session, parse_id(id, "id"), input.to_data())
+            pattern = info.context.settings.agency_electronic_id_pattern
+            row = await commands.update_agency(
+                session, parse_id(id, "id"), input.to_data(), electronic_id=pattern
+            )
             return AgencySaved(agency=Agency(row=row))
 
         return await run_command(info, command)  # type: ignore[return-value]
@@ -196,6 +209,30 @@ class CatalogMutation:
         async def command(session: AsyncSession) -> AgenciesMerged:
             row = await commands.merge_agencies(session, source_codes, target_code, effective_date)
             return AgenciesMerged(successor=Agency(row=row))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Thêm cấp hành chính.", extensions=CATALOG_ADMIN)
+    async def administrative_level_create(
+        self, info: Info[Context, None], input: AdministrativeLevelInput
+    ) -> AdministrativeLevelResult:
+        async def command(session: AsyncSession) -> AdministrativeLevelSaved:
+            row = await levels.create_level(session, input.to_data())
+            return AdministrativeLevelSaved(level=AdministrativeLevel.from_row(row))
+
+        return await run_command(info, command)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Bãi bỏ cấp hành chính từ một ngày (như cấp huyện từ 01/7/2025): các cơ quan, hồ sơ "
+        "trước đó vẫn giữ nguyên; không cơ quan mới nào được thuộc cấp này.",
+        extensions=CATALOG_ADMIN,
+    )
+    async def administrative_level_retire(
+        self, info: Info[Context, None], code: str, retired_on: date
+    ) -> AdministrativeLevelResult:
+        async def command(session: AsyncSession) -> AdministrativeLevelSaved:
+            row = await levels.retire_level(session, code, retired_on)
+            return AdministrativeLevelSaved(level=AdministrativeLevel.from_row(row))
 
         return await run_command(info, command)  # type: ignore[return-value]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import strawberry
@@ -20,7 +21,9 @@ from schema.types.catalog import (
     Field,
     Procedure,
 )
+from schema.types.legal import LegalText
 from schema.types.pagination import CountedConnection
+from services import legal
 from services.catalog import queries
 from services.errors import ValidationFailed
 from services.pagination import check_first, decode
@@ -147,6 +150,7 @@ ALL_LEVELS = Rows(
         m.AdministrativeLevel.code.label("code"),
         m.AdministrativeLevel.name.label("name"),
         m.AdministrativeLevel.rank.label("rank"),
+        m.AdministrativeLevel.retired_on.label("retired_on"),
     ),
     parameters=(),
     shape="list",
@@ -221,7 +225,17 @@ class CatalogQuery:
         async with info.context.db.session() as session:
             return [Field.from_row(r) for r in await queries.all_fields(session)]
 
-    @strawberry.field(description="Các cấp hành chính.", metadata={SQL: ALL_LEVELS})
+    @strawberry.field(
+        description="Văn bản pháp luật hệ thống áp dụng (cơ chế một cửa, biểu mẫu, dịch vụ công trực tuyến), "
+        "với ngày hiệu lực; inForce theo ngày `on` (mặc định hôm nay)."
+    )
+    def legal_texts(self, info: Info[Context, None], on: date | None = None) -> list[LegalText]:
+        day = on or info.context.now.astimezone(info.context.settings.zone).date()
+        return [LegalText.of(t, day) for t in legal.TEXTS.values()]
+
+    @strawberry.field(
+        description="Các cấp hành chính, kể cả cấp đã bãi bỏ (xem retiredOn).", metadata={SQL: ALL_LEVELS}
+    )
     async def administrative_levels(self, info: Info[Context, None]) -> list[AdministrativeLevel]:
         async with info.context.db.session() as session:
             return [AdministrativeLevel.from_row(r) for r in await queries.all_levels(session)]

@@ -23,6 +23,7 @@ from schema.context import Context
 from schema.inputs.dossiers import ComponentFilesInput
 from schema.payloads.dossiers import DossierActResult
 from schema.permissions import PERSON
+from services import legal
 from services.dossiers import acts, apology, completion, processing, results, withdrawal
 from services.dossiers.transition import ActContext
 
@@ -160,7 +161,8 @@ class DossierHandlingMutation:
         )
 
     @strawberry.mutation(
-        description="Xin lỗi và hẹn lại ngày trả kết quả (TT 03/2025: đề nghị gia hạn): chậm nhất 01 ngày "
+        description="Xin lỗi và hẹn lại ngày trả kết quả "
+        f"({legal.text('circular-03-2025').short}: đề nghị gia hạn): chậm nhất 01 ngày "
         "làm việc trước hạn (APOLOGY_TOO_LATE), không quá một lần (APPOINTMENT_ALREADY_MOVED); hồ sơ vẫn "
         "tính là quá hạn.",
         extensions=PERSON,

@@ -40,9 +40,15 @@ class DossierReceptionMutation:
                 form_data=input.form_data if isinstance(input.form_data, dict) else {},
                 components=component_files(input.components),
                 delivery_method=input.delivery_method.value if input.delivery_method else None,
+                competent_agency_code=input.competent_agency_code,
             )
             dossier = await submission.save_draft(
-                session, ctx.actor, data, now=ctx.now, dossier_id=parse_id(id, "id") if id else None
+                session,
+                ctx.actor,
+                data,
+                now=ctx.now,
+                dossier_id=parse_id(id, "id") if id else None,
+                anywhere=ctx.settings.reception_anywhere_in_province,
             )
             return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
 
@@ -75,6 +81,7 @@ class DossierReceptionMutation:
         form_data: JSON,
         components: list[ComponentFilesInput],
         by_post: bool = False,
+        competent_agency_code: str | None = None,
     ) -> DraftResult:
         ctx = info.context
 
@@ -93,6 +100,8 @@ class DossierReceptionMutation:
                 now=ctx.now,
                 calendar=ctx.calendar,
                 unit_calendar=lambda agency_id: ctx.calendar_of(session, agency_id),
+                competent_agency_code=competent_agency_code,
+                anywhere=ctx.settings.reception_anywhere_in_province,
             )
             return DossierChanged(dossier=Dossier(row=dossier), replayed=False)
 

@@ -21,6 +21,7 @@ from models.catalog import (
 )
 from schema.types.catalog import WorkflowRole
 from services.catalog import data
+from services.catalog.levels import LevelData
 
 
 def _days(value: float) -> Decimal:
@@ -64,6 +65,16 @@ class AgencyInput:
             email=self.email,
             valid_from=self.valid_from,
         )
+
+
+@strawberry.input(description="Thông tin cấp hành chính.")
+class AdministrativeLevelInput:
+    code: str = strawberry.field(description="Mã cấp (chữ thường, ví dụ commune).")
+    name: str = strawberry.field(description="Tên cấp (ví dụ Cấp xã).")
+    rank: int = strawberry.field(description="Thứ bậc: 1 là cấp cao nhất.")
+
+    def to_data(self) -> LevelData:
+        return LevelData(code=self.code.strip(), name=self.name, rank=self.rank)
 
 
 @strawberry.input(description="Thông tin lĩnh vực.")

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 import schema.types.dossiers  # noqa: F401
 from models.catalog import DeliveryMethod
 from models.dossiers import DossierStatus
+from services import legal
 
 
 @strawberry.input(description="Tệp của một thành phần hồ sơ.")
@@ -32,6 +33,12 @@ class DossierDraftInput:
     )
     delivery_method: DeliveryMethod | None = strawberry.field(
         default=None, description="Hình thức nhận kết quả (một hình thức thủ tục cho phép)."
+    )
+    competent_agency_code: str | None = strawberry.field(
+        default=None,
+        description="Cơ quan có thẩm quyền giải quyết, khi nộp tại Bộ phận Một cửa khác trong tỉnh "
+        f"({legal.text('decree-118-2025').short}): bắt buộc khi thủ tục không nêu cơ quan giải quyết và nơi "
+        "nộp không giải quyết thủ tục này.",
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from schema.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from schema.types.catalog import Agency, Field, Procedure
+from schema.types.catalog import AdministrativeLevel, Agency, Field, Procedure
 
 
 @strawberry.type(description="Thủ tục đã được lưu (phiên bản dự thảo).")
@@ -33,6 +33,11 @@ class AgencySaved:
 @strawberry.type(description="Các cơ quan đã được sáp nhập.")
 class AgenciesMerged:
     successor: Agency = strawberry.field(description="Cơ quan kế thừa.")
+
+
+@strawberry.type(description="Cấp hành chính đã được lưu (thêm mới hoặc bãi bỏ).")
+class AdministrativeLevelSaved:
+    level: AdministrativeLevel = strawberry.field(description="Cấp hành chính.")
 
 
 @strawberry.type(description="Lĩnh vực đã được lưu.")
@@ -67,4 +72,8 @@ AgencyMergeResult = Annotated[
 FieldSaveResult = Annotated[
     FieldSaved | ValidationFailed | NotFound,
     strawberry.union("FieldSaveResult", description="Kết quả lưu lĩnh vực."),
+]
+AdministrativeLevelResult = Annotated[
+    AdministrativeLevelSaved | ValidationFailed | NotFound,
+    strawberry.union("AdministrativeLevelResult", description="Kết quả thêm hoặc bãi bỏ cấp hành chính."),
 ]

@@ -14,6 +14,7 @@ from models import accounts as m
 from schema.context import Context
 from schema.types.catalog import Agency
 from schema.types.columns import column, identifier
+from services import legal
 
 strawberry.enum(m.AccountKind, description="Loại tài khoản: công dân, tổ chức/doanh nghiệp, cán bộ.")
 strawberry.enum(
@@ -72,7 +73,9 @@ class StaffAssignment:
         return Agency(row=row) if row else None
 
 
-@strawberry.type(description="Kho quản lý dữ liệu điện tử của tài khoản (Nghị định 45/2020, điều 16).")
+@strawberry.type(
+    description=f"Kho quản lý dữ liệu điện tử của tài khoản ({legal.text('decree-45-2020').short}, điều 16)."
+)
 class Vault:
     id: strawberry.ID = strawberry.field(description="Mã định danh của kho.")
     created_at: datetime = strawberry.field(description="Thời điểm tạo (cùng lúc với tài khoản).")

@@ -69,13 +69,19 @@ def ctx(info: Info[Context, None]) -> Context:
     return info.context
 
 
-@strawberry.type(description="Cấp hành chính (tỉnh, huyện — trước 01/7/2025 —, xã).")
+@strawberry.type(
+    description="Cấp hành chính: từ 01/7/2025 gồm cấp tỉnh và cấp xã; cấp đã bãi bỏ (cấp huyện) vẫn hiển "
+    "thị cho các cơ quan, hồ sơ trước đó."
+)
 class AdministrativeLevel:
     row: strawberry.Private[m.AdministrativeLevel]
 
-    code: str = column("Mã cấp: province, district, commune…")
+    code: str = column("Mã cấp: province, commune…")
     name: str = column("Tên cấp.")
     rank: int = column("Thứ bậc: 1 là cấp cao nhất.")
+    retired_on: date | None = column(
+        "Ngày bãi bỏ cấp này (không có: đang áp dụng). Cơ quan mới không được thuộc cấp đã bãi bỏ."
+    )
 
     @classmethod
     def from_row(cls, row: m.AdministrativeLevel) -> AdministrativeLevel:
@@ -97,7 +103,8 @@ class Agency:
     code: str = column("Mã cơ quan trên Cổng Dịch vụ công quốc gia (ví dụ H44.19).")
 
     electronic_id: str | None = column(
-        "Mã định danh điện tử V1V2V3.Z1Z2.Y1Y2.MX1X2 (TT 01/2018/TT-VPCP), dùng trong mã hồ sơ."
+        "Mã định danh điện tử (dạng V1V2V3.Z1Z2.Y1Y2.MX1X2, kể cả mã cấp sau sắp xếp đơn vị hành chính "
+        "năm 2025), dùng trong mã hồ sơ."
     )
 
     name: str = column("Tên cơ quan.")

@@ -20,6 +20,7 @@ from schema.sql import SQL, Embed, Expr, Join, ToMany, ToOne
 from schema.types.catalog import Agency, Procedure
 from schema.types.columns import column, identifier
 from schema.types.files import FILENAME_DESCRIPTION, SHA256_DESCRIPTION
+from services import legal
 from services.dossiers import fees, transition, workflow
 from services.dossiers.queries import check_trail
 
@@ -321,7 +322,7 @@ class Dossier:
     received_at: datetime | None = column("Thời điểm tiếp nhận.")
     appointment_at: datetime | None = column(
         "Ngày hẹn trả kết quả người nộp đang giữ: trên giấy tiếp nhận, hoặc ngày hẹn mới khi thời gian "
-        "giải quyết được tính lại từ đầu sau khi bổ sung (Nghị định 61/2018/NĐ-CP, Điều 19)."
+        f"giải quyết được tính lại từ đầu sau khi bổ sung ({legal.article('decree-61-2018', 19)})."
     )
     due_at: datetime | None = column("Hạn hiện tại (dời khi dừng tính thời gian hoặc hẹn lại).")
     deadline_at: datetime | None = column(
@@ -373,6 +374,18 @@ class Dossier:
     )
     async def receiving_agency(self, info: Info[Context, None]) -> Agency | None:
         row = await info.context.loaders.agency_by_id.load(self.row.receiving_agency_id)
+        return Agency(row=row) if row else None
+
+    @strawberry.field(
+        description="Cơ quan có thẩm quyền giải quyết mà hồ sơ được chuyển đến (tiếp nhận ở bất kỳ Bộ phận "
+        "Một cửa nào trong tỉnh). Không có với hồ sơ nộp trước khi có định tuyến: khi đó là cơ quan thủ "
+        "tục quy định, hoặc Bộ phận tiếp nhận.",
+        metadata={SQL: ToOne({"row": Join(AgencyRow, "competent_agency_id")})},
+    )
+    async def competent_agency(self, info: Info[Context, None]) -> Agency | None:
+        if self.row.competent_agency_id is None:
+            return None
+        row = await info.context.loaders.agency_by_id.load(self.row.competent_agency_id)
         return Agency(row=row) if row else None
 
     @strawberry.field(

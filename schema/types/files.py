@@ -13,6 +13,7 @@ from schema.context import Context
 from schema.scalars import ByteCount
 from schema.sql import SQL, Join, ToOne
 from schema.types.columns import column, identifier
+from services import legal
 from services.documents.issue import SlipForm
 
 strawberry.enum(
@@ -123,13 +124,16 @@ class VaultAccess:
     )
 
 
+_OLD, _NEW = legal.text("circular-01-2018"), legal.text("circular-03-2025")
+_SWITCH = _NEW.effective_from
+
 strawberry.enum(
     SlipForm,
-    description="Mẫu phiếu, theo bộ biểu mẫu có hiệu lực vào ngày tiếp nhận hồ sơ (TT 01/2018/TT-VPCP "
-    "trước ngày 15/9/2025, TT 03/2025/TT-VPCP từ ngày đó): RECEIPT 01 tiếp nhận và hẹn trả, "
+    description=f"Mẫu phiếu, theo bộ biểu mẫu có hiệu lực vào ngày tiếp nhận hồ sơ ({_OLD.short} "
+    f"trước ngày {_SWITCH:%d/%m/%Y}, {_NEW.short} từ ngày đó): RECEIPT 01 tiếp nhận và hẹn trả, "
     "COMPLETION_REQUEST 02 yêu cầu bổ sung, REFUSAL_OF_RECEIPT 03 từ chối tiếp nhận, giải quyết, "
-    "APOLOGY 04 xin lỗi và hẹn lại (TT 03/2025: đề nghị gia hạn), STOP_NOTICE 05 thông báo dừng giải "
-    "quyết (chỉ TT 03/2025, khi hồ sơ bị rút), CONTROL_SLIP kiểm soát quá trình (05, TT 03/2025: 06).",
+    f"APOLOGY 04 xin lỗi và hẹn lại ({_NEW.short}: đề nghị gia hạn), STOP_NOTICE 05 thông báo dừng giải "
+    f"quyết (chỉ {_NEW.short}, khi hồ sơ bị rút), CONTROL_SLIP kiểm soát quá trình (05, {_NEW.short}: 06).",
 )
 
 

@@ -6,6 +6,7 @@ creating the same code) is caught in a savepoint and reported like any other dup
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -51,8 +52,9 @@ class Reference:
     """What validation needs to know about the rest of the catalog."""
 
     fields: dict[str, uuid.UUID]
-    levels: frozenset[str]
+    levels: frozenset[str]  # those in use: not retired
     agencies: dict[str, tuple[uuid.UUID, bool]]
+    retired_levels: frozenset[str] = frozenset()
 
     @property
     def agency_flags(self) -> dict[str, bool]:
@@ -61,14 +63,18 @@ class Reference:
 
 async def load_reference(session: AsyncSession) -> Reference:
     fields = dict((await session.execute(select(Field.code, Field.id))).all())
-    levels = frozenset((await session.scalars(select(AdministrativeLevel.code))).all())
+    level_rows = (
+        await session.execute(select(AdministrativeLevel.code, AdministrativeLevel.retired_on))
+    ).all()
+    levels = frozenset(code for code, retired in level_rows if retired is None)
+    retired_levels = frozenset(code for code, retired in level_rows if retired is not None)
     agencies = {
         code: (agency_id, one_stop)
         for code, agency_id, one_stop in (
             await session.execute(select(Agency.code, Agency.id, Agency.is_one_stop_unit))
         )
     }
-    return Reference(fields, levels, agencies)
+    return Reference(fields, levels, agencies, retired_levels)
 
 
 def _duplicate(path: str, message: str) -> ValidationFailed:
@@ -128,9 +134,22 @@ def _apply_agency(agency: Agency, data: AgencyData, parent_id: uuid.UUID | None)
     agency.valid_from = data.valid_from
 
 
-async def create_agency(session: AsyncSession, data: AgencyData) -> Agency:
+def _id_pattern(pattern: str | None) -> re.Pattern[str]:
+    return re.compile(pattern) if pattern else rules.ELECTRONIC_ID
+
+
+async def create_agency(
+    session: AsyncSession, data: AgencyData, *, electronic_id: str | None = None
+) -> Agency:
+    """`electronic_id`: the pattern of electronic ids (AGENCY_ELECTRONIC_ID_PATTERN)."""
     ref = await load_reference(session)
-    issues = rules.check_agency(data, levels=ref.levels, agencies=ref.agencies)
+    issues = rules.check_agency(
+        data,
+        levels=ref.levels,
+        agencies=ref.agencies,
+        retired_levels=ref.retired_levels,
+        electronic_id=_id_pattern(electronic_id),
+    )
     if data.code in ref.agencies:
         issues.add(("code",), "DUPLICATE", f"Mã cơ quan “{data.code}” đã tồn tại.")
     issues.raise_if_any()
@@ -142,12 +161,22 @@ async def create_agency(session: AsyncSession, data: AgencyData) -> Agency:
     return agency
 
 
-async def update_agency(session: AsyncSession, agency_id: uuid.UUID, data: AgencyData) -> Agency:
+async def update_agency(
+    session: AsyncSession, agency_id: uuid.UUID, data: AgencyData, *, electronic_id: str | None = None
+) -> Agency:
     agency = await session.get(Agency, agency_id, with_for_update=True)
     if agency is None:
         raise NotFound("cơ quan", str(agency_id))
     ref = await load_reference(session)
-    issues = rules.check_agency(data, levels=ref.levels, agencies=ref.agencies)
+    # An agency of a retired level stays on it (history); none moves to one.
+    kept = {agency.level_code} & ref.retired_levels
+    issues = rules.check_agency(
+        data,
+        levels=ref.levels | kept,
+        agencies=ref.agencies,
+        retired_levels=ref.retired_levels - kept,
+        electronic_id=_id_pattern(electronic_id),
+    )
     if data.code != agency.code and data.code in ref.agencies:
         issues.add(("code",), "DUPLICATE", f"Mã cơ quan “{data.code}” đã tồn tại.")
     parent = ref.agencies[data.parent_code][0] if data.parent_code in ref.agencies else None

@@ -15,14 +15,16 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from auth.roles import WORKFLOW_ROLES
+from core.settings import ELECTRONIC_ID_DEFAULT
 from models.catalog import DeliveryMethod, OnlineMode, StepAgencyRef, TimeLimitUnit
 from services.catalog.data import AgencyData, DecisionData, FieldData, ProcedureData
 from services.errors import Issues
 
 PROCEDURE_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-_]{1,39}$")
 AGENCY_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-_]{0,39}$")
-# Circular 01/2018/TT-VPCP: V1V2V3.Z1Z2.Y1Y2.MX1X2, e.g. 000.00.31.H34.
-ELECTRONIC_ID = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
+# An agency's electronic id (QCVN 102:2016 V1V2V3.Z1Z2.Y1Y2.MX1X2, e.g. 000.00.31.H34), as issued
+# since the 2025 reorganisation: AGENCY_ELECTRONIC_ID_PATTERN, default core.settings.
+ELECTRONIC_ID = re.compile(ELECTRONIC_ID_DEFAULT)
 FIELD_CODE = re.compile(r"^[0-9A-Z_]{2,40}$")
 PHONE = re.compile(r"^[0-9 +().\-]{6,40}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -79,19 +81,29 @@ def check_field(data: FieldData) -> Issues:
     return issues
 
 
-def check_agency(data: AgencyData, *, levels: Collection[str], agencies: Collection[str]) -> Issues:
-    """`agencies` are the codes that exist (for the parent reference)."""
+def check_agency(
+    data: AgencyData,
+    *,
+    levels: Collection[str],
+    agencies: Collection[str],
+    retired_levels: Collection[str] = (),
+    electronic_id: re.Pattern[str] = ELECTRONIC_ID,
+) -> Issues:
+    """`agencies` are the codes that exist (for the parent reference); `levels` those an agency may
+    take, `retired_levels` those that exist but were retired (the 2025 district level)."""
     issues = Issues()
     if not AGENCY_CODE.match(data.code):
         issues.add(("code",), "BAD_FORMAT", "Mã cơ quan chỉ gồm chữ, số, “.”, “-”, “_”.")
-    if data.electronic_id is not None and not ELECTRONIC_ID.match(data.electronic_id):
+    if data.electronic_id is not None and not electronic_id.match(data.electronic_id):
         issues.add(
             ("electronicId",),
             "BAD_FORMAT",
-            "Mã định danh điện tử phải có dạng V1V2V3.Z1Z2.Y1Y2.MX1X2, ví dụ 000.00.31.H34.",
+            "Mã định danh điện tử không đúng định dạng (V1V2V3.Z1Z2.Y1Y2.MX1X2, ví dụ 000.00.31.H34).",
         )
     _text(issues, ("name",), data.name, 300)
-    if data.level_code not in levels:
+    if data.level_code in retired_levels:
+        issues.add(("levelCode",), "RETIRED", "Cấp hành chính này đã bãi bỏ: không dùng cho cơ quan mới.")
+    elif data.level_code not in levels:
         issues.add(("levelCode",), "UNKNOWN", "Cấp hành chính không tồn tại.")
     if data.parent_code is not None:
         if data.parent_code == data.code:

@@ -1,6 +1,6 @@
 """Whether a procedure takes a dossier as given: published and in force, offered online (for online
-and national-portal submissions), received at the chosen one-stop unit, delivering the result the
-chosen way; and whether the dossier owes fees by its channel.
+and national-portal submissions), delivering the result the chosen way; and whether the dossier owes
+fees by its channel. Where it is received and who settles it: services.dossiers.routing.
 """
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import (
-    Agency,
     OnlineMode,
     Procedure,
     ProcedureFee,
-    ProcedureReceivingAgency,
     ProcedureStatus,
     ProcedureVersion,
 )
@@ -44,29 +42,6 @@ def require_online(version: ProcedureVersion) -> None:
                 )
             ]
         )
-
-
-async def receiving_agency(session: AsyncSession, version: ProcedureVersion, code: str) -> Agency:
-    """A one-stop unit listed for the procedure, or — when none is listed — any one-stop unit at
-    one of the procedure's levels."""
-    agency = await session.scalar(select(Agency).where(Agency.code == code))
-    problem = FieldIssue(
-        ("receivingAgencyCode",), "NOT_RECEIVING", "Cơ quan này không tiếp nhận thủ tục đã chọn."
-    )
-    if agency is None or not agency.is_one_stop_unit:
-        raise ValidationFailed([problem])
-    listed = list(
-        await session.scalars(
-            select(ProcedureReceivingAgency.agency_id).where(
-                ProcedureReceivingAgency.version_id == version.id
-            )
-        )
-    )
-    if listed and agency.id not in listed:
-        raise ValidationFailed([problem])
-    if not listed and agency.level_code not in version.levels:
-        raise ValidationFailed([problem])
-    return agency
 
 
 def check_delivery(version: ProcedureVersion, method: str | None) -> None:

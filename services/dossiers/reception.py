@@ -21,6 +21,7 @@ from services.dossiers.acts import RefuseReceipt
 from services.dossiers.fees import ONLINE_CHANNELS
 from services.dossiers.ontime import processing_days
 from services.dossiers.recording import settle
+from services.dossiers.routing import competent_agency_id
 from services.dossiers.steps import is_reception_step, start_step
 from services.dossiers.transition import ActContext, require_listed, transition
 from services.dossiers.workflow import Action
@@ -114,8 +115,8 @@ def _step_agency(step: WorkflowStep, version: ProcedureVersion, dossier: Dossier
     if step.agency_ref is StepAgencyRef.RECEIVING:
         return dossier.receiving_agency_id
     if step.agency_ref is StepAgencyRef.COMPETENT:
-        # Level-wide procedures (no competent agency named) are handled where they were received.
-        return version.competent_agency_id or dossier.receiving_agency_id
+        # The agency the dossier was routed to (Decree 118/2025: received anywhere in the province).
+        return competent_agency_id(dossier, version)
     assert step.agency_id is not None
     return step.agency_id
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.actor import Actor, ActorKind
 from auth.roles import StaffRole
 from models.accounts import Account, AccountStatus, CitizenProfile, OrganisationProfile
-from models.catalog import Agency, Procedure, ProcedureVersion
+from models.catalog import Procedure, ProcedureVersion
 from models.dossiers import (
     Channel,
     DeliveryStatus,
@@ -35,10 +35,10 @@ from services.dossiers.eligibility import (
     check_delivery,
     payment_status,
     published,
-    receiving_agency,
     require_online,
 )
 from services.dossiers.recording import settle
+from services.dossiers.routing import Route, route
 from services.dossiers.transition import ActContext, lock, transition
 from services.dossiers.workflow import Action
 from services.errors import FieldIssue, NotFound, ValidationFailed
@@ -52,6 +52,7 @@ class DraftData:
     form_data: dict[str, Any]
     components: tuple[ComponentFiles, ...] = ()
     delivery_method: str | None = None
+    competent_agency_code: str | None = None  # a procedure settled elsewhere in the province
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ async def save_draft(
     *,
     now: datetime,
     dossier_id: uuid.UUID | None = None,
+    anywhere: bool = True,
 ) -> Dossier:
     """Create or rework a draft. Nothing is checked for completeness yet: that is submission."""
     if actor.kind not in (ActorKind.CITIZEN, ActorKind.ORGANISATION) or actor.id is None:
@@ -83,7 +85,9 @@ async def save_draft(
         )
     procedure, version = await published(session, data.procedure_code)
     require_online(version)
-    agency = await receiving_agency(session, version, data.receiving_agency_code)
+    routed = await route(
+        session, version, data.receiving_agency_code, data.competent_agency_code, anywhere=anywhere
+    )
     check_delivery(version, data.delivery_method)
     owed = await payment_status(session, version, Channel.ONLINE)
     if dossier_id is None:
@@ -93,7 +97,8 @@ async def save_draft(
     dossier.procedure_id = procedure.id
     dossier.procedure_version_id = version.id
     dossier.payment_status = owed  # the procedure may have changed with the rework
-    dossier.receiving_agency_id = agency.id
+    dossier.receiving_agency_id = routed.receiving.id
+    dossier.competent_agency_id = routed.competent_id
     dossier.form_data = data.form_data
     dossier.delivery_method = data.delivery_method
     await session.flush()
@@ -190,13 +195,16 @@ async def register_at_counter(
     now: datetime,
     calendar: WorkingCalendar,
     unit_calendar: Callable[[uuid.UUID], Awaitable[WorkingCalendar]] | None = None,
+    competent_agency_code: str | None = None,
+    anywhere: bool = True,
 ) -> Dossier:
     """A dossier handed in on paper at the counter, or arriving by post, entered by a one-stop
     officer on the applicant's behalf (the scans are the officer's uploads). The deadlines follow
     the receiving unit's calendar: `unit_calendar` gives it (cached), else its hours are read over
     the province's `calendar`."""
     procedure, version = await published(session, procedure_code)
-    agency = await receiving_agency(session, version, agency_code)
+    routed = await route(session, version, agency_code, competent_agency_code, anywhere=anywhere)
+    agency = routed.receiving
     calendar = await (unit_calendar or _unit_reader(session, calendar))(agency.id)
     if not actor.has_role(StaffRole.RECEPTION_OFFICER, agency.id):
         raise ValidationFailed(
@@ -220,7 +228,7 @@ async def register_at_counter(
         applicant=applicant,
         procedure=procedure,
         version=version,
-        agency=agency,
+        routed=routed,
         form_data=form_data,
         delivery_method=None,
         components=components,
@@ -252,7 +260,7 @@ async def _new_submitted(
     applicant: Applicant,
     procedure: Procedure,
     version: ProcedureVersion,
-    agency: Agency,
+    routed: Route,
     form_data: dict[str, Any],
     delivery_method: str | None,
     components: Sequence[ComponentFiles],
@@ -274,7 +282,8 @@ async def _new_submitted(
         applicant_address=applicant.address,
         procedure_id=procedure.id,
         procedure_version_id=version.id,
-        receiving_agency_id=agency.id,
+        receiving_agency_id=routed.receiving.id,
+        competent_agency_id=routed.competent_id,
         form_data=form_data,
         delivery_method=delivery_method,
         payment_status=await payment_status(session, version, channel),
@@ -337,6 +346,7 @@ async def submit_from_portal(
     portal_dossier_id: str,
     now: datetime,
     calendar: WorkingCalendar,
+    anywhere: bool = True,
 ) -> Dossier:
     """A dossier submitted on the national public service portal (Cổng Dịch vụ công quốc gia):
     the same checks as an online submission — a published procedure offered online, a receiving
@@ -347,8 +357,8 @@ async def submit_from_portal(
     portal or by its code."""
     procedure, version = await published(session, procedure_code)
     require_online(version)
-    agency = await receiving_agency(session, version, agency_code)
-    calendar = await calendar_of_unit(session, calendar, agency.id)  # the receiving unit's hours
+    routed = await route(session, version, agency_code, anywhere=anywhere)
+    calendar = await calendar_of_unit(session, calendar, routed.receiving.id)  # the receiving unit's hours
     check_delivery(version, delivery_method)
     if not applicant.name.strip():
         raise ValidationFailed([FieldIssue(("applicant", "name"), "REQUIRED", "Thiếu họ tên người nộp.")])
@@ -361,7 +371,7 @@ async def submit_from_portal(
         applicant=applicant,
         procedure=procedure,
         version=version,
-        agency=agency,
+        routed=routed,
         form_data=form_data,
         delivery_method=delivery_method,
         components=components,

@@ -266,9 +266,10 @@ async def accept(
     *,
     now: datetime,
     calendar: WorkingCalendar,
+    anywhere: bool = True,
 ) -> Accepted:
-    """Create the dossier once per portal dossier id. Never commits; on failure the caller rolls
-    back, and the bytes stored so far are removed here."""
+    """Create the dossier once per portal dossier id (`anywhere`: RECEPTION_ANYWHERE_IN_PROVINCE).
+    Never commits; on failure the caller rolls back, and the bytes stored so far are removed here."""
     earlier = await _claim(session, request, request_hash, now)
     if earlier is not None:
         return earlier
@@ -299,6 +300,7 @@ async def accept(
             portal_dossier_id=request.portal_id,
             now=now,
             calendar=calendar,
+            anywhere=anywhere,
         )
     except BaseException:
         for row in stored:

@@ -24,6 +24,7 @@ from models.payments import Payment, PaymentState
 from services.catalog.queries import fees_by_version_ids
 from services.dossiers import recording, transition
 from services.dossiers.fees import fees_due
+from services.dossiers.routing import competent_agency_id
 from services.dossiers.workflow import FINAL
 from services.errors import NotFound, Refused
 from services.payments.gateway import (
@@ -42,11 +43,11 @@ SETTLED = frozenset({PaymentState.PAID, PaymentState.FAILED, PaymentState.DUPLIC
 
 
 async def agency_of(session: AsyncSession, dossier_id: uuid.UUID) -> Agency:
-    """The agency whose fee account a dossier is paid into: the competent one, or if the procedure
-    names none, the receiving one."""
+    """The agency whose fee account a dossier is paid into: the competent one (the one it was
+    routed to, services.dossiers.routing)."""
     dossier = await transition.lock(session, dossier_id)
     version = await session.get_one(ProcedureVersion, dossier.procedure_version_id)
-    return await session.get_one(Agency, version.competent_agency_id or dossier.receiving_agency_id)
+    return await session.get_one(Agency, competent_agency_id(dossier, version))
 
 
 async def pay(

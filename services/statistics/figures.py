@@ -31,8 +31,9 @@ depends on the figure:
 Attribution — which agency a dossier counts for, as the national portal attributes it
 (`Attribution`): RECEIVING, the unit that received it (the default, and what the receiving
 unit's own figures mean); COMPETENT, the agency competent to settle it (the procedure version's
-competent agency, else the receiving unit — as reception assigns the COMPETENT steps; with
-reception anywhere in the province the two differ); PROCESSING, each agency that held one of its
+agency the dossier was routed to at submission — `services.dossiers.routing` —, for older dossiers
+the procedure version's competent agency, else the receiving unit; with reception anywhere in the
+province the two differ); PROCESSING, each agency that held one of its
 started steps (not one the dossier has not reached yet). A dossier counts once for every such
 agency: grouped by agency, the rows overlap and do not add up to the total. The agency filter
 and the AGENCY / LEVEL groups follow the attribution.

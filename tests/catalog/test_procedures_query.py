@@ -142,4 +142,4 @@ async def test_agency_tree(client: httpx.AsyncClient) -> None:
 async def test_fields_and_levels(client: httpx.AsyncClient) -> None:
     data = (await gql(client, "{ fields { code name } administrativeLevels { code rank } }"))["data"]
     assert {"code": "HOTICH", "name": "Hộ tịch"} in data["fields"]
-    assert [lv["code"] for lv in data["administrativeLevels"]] == ["province", "district", "commune"]
+    assert [lv["code"] for lv in data["administrativeLevels"]] == ["province", "commune"]

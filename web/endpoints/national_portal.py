@@ -81,7 +81,14 @@ async def portal_endpoint(rt: Runtime, request: Request) -> Response:  # noqa: P
     async with factory() as session:
         try:
             accepted = await inbound.accept(
-                session, store, scanner, parsed, digest, now=now, calendar=calendar
+                session,
+                store,
+                scanner,
+                parsed,
+                digest,
+                now=now,
+                calendar=calendar,
+                anywhere=settings.reception_anywhere_in_province,
             )
             await session.commit()
         except ValidationFailed as error:

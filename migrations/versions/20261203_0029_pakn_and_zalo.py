@@ -2,7 +2,7 @@
 feed's per-inquiry positions and the inbound messages applied; Zalo: accounts.notify_zalo and the
 Official Account's tokens.
 
-Revision ID: 0030
+Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-03 14:00:00.000000
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0030'
+revision: str = '0029'
 down_revision: str | None = '0028'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,6 +51,10 @@ class DossierFact(Base):
     # the dossier's started steps (sorted; empty before reception).
     competent_agency_id: Mapped[uuid.UUID] = mapped_column()
     processing_agency_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()))
+    # Waiting for the applicant's supplement since (the 766 formula ends such a dossier there),
+    # and how many supplements were asked for (a second one counts as late) — migration 0030.
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supplement_requests: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_dossier_facts_agency_received", "agency_id", "received_at"),

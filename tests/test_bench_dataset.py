@@ -88,12 +88,12 @@ WITH refused AS (SELECT DISTINCT dossier_id FROM dossier_events WHERE action = '
                 WHERE a.kind = 'COMPONENT' AND a.removed_at IS NULL
                   AND (d.source_dossier_id IS NULL OR d.source_dossier_id <> a.dossier_id))
 SELECT x.id, x.receiving_agency_id, x.procedure_id, v.field_id, v.online_mode::text, x.channel::text,
-       x.status::text, x.received_at, x.result_at, x.finished_at, x.due_at, x.paused_at IS NOT NULL,
+       x.status::text, x.received_at, x.result_at, x.finished_at, COALESCE(x.deadline_at, x.due_at), x.paused_at IS NOT NULL,
        x.punctuality::text, refused.dossier_id IS NOT NULL, x.payment_status::text <> 'NOT_REQUIRED',
        paid.dossier_id IS NOT NULL, digitised.dossier_id IS NOT NULL, results.dossier_id IS NOT NULL,
        reused.dossier_id IS NOT NULL, x.sync_status::text = 'SYNCED', r.overall, r.at,
-       COALESCE(v.competent_agency_id, x.receiving_agency_id),
-       COALESCE(steps.ids, '{}')
+       COALESCE(x.competent_agency_id, v.competent_agency_id, x.receiving_agency_id),
+       COALESCE(steps.ids, '{}'), x.paused_at, x.supplement_requests
 FROM dossiers x
 JOIN procedure_versions v ON v.id = x.procedure_version_id
 LEFT JOIN dossier_ratings r ON r.dossier_id = x.id

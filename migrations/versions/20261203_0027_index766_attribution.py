@@ -57,8 +57,9 @@ JOIN procedure_versions v ON v.id = x.procedure_version_id
 LEFT JOIN dossier_ratings r ON r.dossier_id = x.id
 """
 # The competent agency as services.dossiers.routing.competent_agency_id says (the one routed at
-# submission — migration 0026 —, else the procedure's, else the receiving unit); the processing agencies: those of the steps that have started (a step planned
-# at an agency the dossier has not reached yet does not count for it).
+# submission — migration 0026 —, else the procedure's, else the receiving unit); the processing
+# agencies: those of the steps that have started (a step planned at an agency the dossier has not
+# reached yet does not count for it).
 _ATTRIBUTION = """,
        COALESCE(x.competent_agency_id, v.competent_agency_id, x.receiving_agency_id) AS competent_agency_id,
        ARRAY(SELECT DISTINCT s.agency_id FROM dossier_steps s

@@ -9,7 +9,9 @@ Five groups, 100 points, one table (`INDICATORS`) below:
   (all three about the national procedure database: not measured here), hồ sơ đồng bộ lên Cổng
   DVC quốc gia 6 (delivered to the national portal's consumer — no other webhook counts);
 - tiến độ, kết quả giải quyết 20: hồ sơ giải quyết trước hạn, đúng hạn, linear (the
-  punctuality judged on the dossier, as the facts hold it);
+  punctuality judged on the dossier, as the facts hold it; a dossier still waiting for a
+  supplement ends at the request date: on time if asked for by the deadline by law and the
+  first request, else late);
 - số hoá 22: kết quả điện tử 6, số hoá hồ sơ 4, tái sử dụng dữ liệu số hoá 2 (full at ≥ 80 %),
   kết nối Kho dữ liệu quốc gia 4, dữ liệu dân cư theo hồ sơ 2 and theo TTHC 2, bản sao điện tử
   chứng thực 2 (these four: no such link or data here — not measured);
@@ -145,8 +147,33 @@ def _offered_online(r: Resolved) -> ColumnElement[bool]:
     return and_(received(r), F.online_mode != "NONE")
 
 
+def _waiting(r: Resolved) -> ColumnElement[bool]:
+    """Still waiting for the applicant's supplement, asked for in the period: under the 766
+    formula such a dossier ends at the request date (DESIGN.md, "The law since 2025")."""
+    return and_(F.status == "SUPPLEMENT_REQUESTED", F.paused_at >= r.since, F.paused_at < r.until)
+
+
+def _handled(r: Resolved) -> ColumnElement[bool]:
+    """Handled in the period, as the index counts it: finished (result ready, refused…) in the
+    period, or still waiting for a supplement asked for in the period."""
+    return or_(finished(r), _waiting(r))
+
+
+def _waiting_late(r: Resolved) -> ColumnElement[bool]:
+    """A waiting dossier ended at its request date is late when the request came after the
+    deadline by law, or when it is not the first request (more than one supplement request
+    counts as late)."""
+    return and_(_waiting(r), or_(F.paused_at > F.due_at, F.supplement_requests > 1))
+
+
 def _late(r: Resolved) -> ColumnElement[bool]:
-    return F.punctuality == "LATE"
+    return or_(F.punctuality == "LATE", _waiting_late(r))
+
+
+def _early_or_on_time(r: Resolved) -> ColumnElement[bool]:
+    """Never NULL (a waiting dossier has no punctuality yet): its negation lists the lowering ones."""
+    judged = and_(F.punctuality.is_not(None), F.punctuality.in_(("EARLY", "ON_TIME")))
+    return or_(judged, and_(_waiting(r), not_(_waiting_late(r))))
 
 
 def _complained(r: Resolved) -> ColumnElement[bool]:
@@ -202,10 +229,11 @@ INDICATORS = (
         "PROGRESS",
         "Tỷ lệ hồ sơ giải quyết trước hạn, đúng hạn",
         20,
-        "Hồ sơ giải quyết trước hạn và đúng hạn / hồ sơ đã giải quyết trong kỳ × 100%",
+        "Hồ sơ giải quyết trước hạn và đúng hạn / hồ sơ đã giải quyết trong kỳ × 100% (hồ sơ đang chờ "
+        "bổ sung tính kết thúc tại ngày yêu cầu bổ sung)",
         Counting.DOSSIERS,
-        counted=finished,
-        good=lambda r: F.punctuality.in_(("EARLY", "ON_TIME")),
+        counted=_handled,
+        good=_early_or_on_time,
     ),
     Definition(
         "3.1",
@@ -328,7 +356,7 @@ INDICATORS = (
         "100% − tỷ lệ hồ sơ quá hạn − tỷ lệ hồ sơ bị phản ánh, kiến nghị (trên hồ sơ giải quyết "
         "trong kỳ); đủ điểm từ 90%",
         Counting.DEDUCTED,
-        counted=finished,
+        counted=_handled,
         minus=(_late, _complained),
         full_at=90,
     ),

@@ -30,10 +30,11 @@ from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PyPdfError
 from pypdf.generic import RectangleObject
 
+from services import legal
 from services.documents.layout import CREATOR, FAMILY, FONT_DIR, draw_qr, fit_font_size, moment_text, pdf_text
 
 DEFAULT_MARK = "BẢN CHUYỂN ĐỔI TỪ VĂN BẢN ĐIỆN TỬ"
-LEGAL_BASIS = "Điều 18 Nghị định số 45/2020/NĐ-CP"
+LEGAL_BASIS = f"Điều 18 {legal.text('decree-45-2020').citation}"
 PRINTABLE_IMAGES = frozenset({"JPEG", "PNG"})
 
 MM = 72 / 25.4  # points per millimetre

@@ -26,6 +26,15 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from services import legal
+
+
+def _effective(key: str) -> date:
+    """The day a text's form set starts, from services/legal (the one place of the legal texts)."""
+    day = legal.text(key).effective_from
+    assert day is not None, key
+    return day
+
 
 class FormKind(enum.Enum):
     RECEIPT = "RECEIPT"  # giấy tiếp nhận hồ sơ và hẹn trả kết quả
@@ -152,7 +161,7 @@ _BOOK_FIELDS = (
 )
 
 CIRCULAR_01_2018 = FormSet(
-    circular="Thông tư 01/2018/TT-VPCP",
+    circular=legal.text("circular-01-2018").short,
     effective_from=date.min,  # every dossier received before the next set
     forms=(
         FormTemplate(
@@ -189,8 +198,8 @@ CIRCULAR_01_2018 = FormSet(
 )
 
 CIRCULAR_03_2025 = FormSet(
-    circular="Thông tư 03/2025/TT-VPCP",
-    effective_from=date(2025, 9, 15),
+    circular=legal.text("circular-03-2025").short,
+    effective_from=_effective("circular-03-2025"),
     forms=(
         FormTemplate(
             FormKind.RECEIPT, "01", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "A5", _RECEIPT_FIELDS

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import Account
 from models.dossiers import Dossier
+from services import legal
 from services.accounts.owners import tell_owner
 from services.dossiers.acts import Act, Refuse, RefuseReceipt, RequestCompletion, RequestSupplement
 from services.dossiers.workflow import Action
@@ -111,7 +112,8 @@ async def tell_new_appointment(
     subject = f"Hồ sơ {code} có ngày hẹn trả kết quả mới"
     body = (
         f"Hồ sơ {code} đã được bổ sung đầy đủ. Thời gian giải quyết được tính lại từ đầu "
-        f"(Nghị định 61/2018/NĐ-CP, Điều 19). Ngày hẹn trả kết quả mới: {_at(dossier.appointment_at, zone)}."
+        f"({legal.article('decree-61-2018', 19)}). "
+        f"Ngày hẹn trả kết quả mới: {_at(dossier.appointment_at, zone)}."
         f" — {SYSTEM}"
     )
     tell_owner(session, account, "dossier_new_appointment", subject, body, now=now, dossier_id=dossier.id)

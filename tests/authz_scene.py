@@ -388,4 +388,25 @@ async def build(site: LiveSite, store: ObjectStore) -> Scene:
         "cccd-lan.pdf",
         "giay-to-lan.pdf",
     }
+    await _notifications_delivered(site)
     return Scene(site, tokens, target, {s for s in secrets if s})
+
+
+DELIVERY_WAIT_SECONDS = 120
+
+
+async def _notifications_delivered(site: LiveSite) -> None:
+    """The app processes deliver the scene's notifications in the background (caught in
+    development): wait until none is left, or the first case would see the outbox change under it."""
+    conn = await asyncpg.connect(site.dsn)
+    try:
+        for _ in range(DELIVERY_WAIT_SECONDS * 10):
+            if not await conn.fetchval("SELECT count(*) FROM notification_outbox WHERE sent_at IS NULL"):
+                return
+            await asyncio.sleep(0.1)
+        pending = await conn.fetch(
+            "SELECT template, attempts, last_error FROM notification_outbox WHERE sent_at IS NULL"
+        )
+        raise AssertionError(f"notifications undelivered after {DELIVERY_WAIT_SECONDS} s: {pending}")
+    finally:
+        await conn.close()

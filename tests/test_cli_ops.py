@@ -200,18 +200,23 @@ def test_generate_data_then_archive_export(cli_env: dict[str, str], tmp_path: Pa
     from services.dossiers.acts import RefuseReceipt
     from services.dossiers.generator import GENERATOR
 
+    # The demo (loaded first, as generate-data would) holds its own received dossier: the one
+    # received anywhere in the province (cli/demo_dossiers.py); the generated ones come on top.
+    assert dvc(cli_env, "demo-load").returncode == 0
+    demo = count(cli_env, "SELECT count(*) FROM dossiers")
+    demo_received = count(cli_env, "SELECT count(*) FROM dossiers WHERE code IS NOT NULL")
     generated = dvc(cli_env, "generate-data", "--dossiers", "12", "--seed", "7", "--batch", "5")
     assert generated.returncode == 0, generated.stderr
     assert "Tạo hồ sơ" in generated.stderr  # the progress bar
     assert "Đã tạo 12 hồ sơ" in generated.stderr
-    assert count(cli_env, "SELECT count(*) FROM dossiers") == 12
-    received = count(cli_env, "SELECT count(*) FROM dossiers WHERE status = 'IN_PROGRESS'")
+    assert count(cli_env, "SELECT count(*) FROM dossiers") == demo + 12
+    received = count(cli_env, "SELECT count(*) FROM dossiers WHERE status = 'IN_PROGRESS'") - demo_received
     assert received >= 1
-    assert count(cli_env, "SELECT count(*) FROM dossiers WHERE code IS NOT NULL") == received
+    assert count(cli_env, "SELECT count(*) FROM dossiers WHERE code IS NOT NULL") == demo_received + received
     assert f"({received} đã tiếp nhận" in generated.stderr
     # Every dossier went through the acts: a trail, attachments for its required components.
-    assert count(cli_env, "SELECT count(DISTINCT dossier_id) FROM dossier_events") == 12
-    assert count(cli_env, "SELECT count(DISTINCT dossier_id) FROM dossier_attachments") == 12
+    assert count(cli_env, "SELECT count(DISTINCT dossier_id) FROM dossier_events") == demo + 12
+    assert count(cli_env, "SELECT count(DISTINCT dossier_id) FROM dossier_attachments") == demo + 12
     assert count(cli_env, "SELECT count(*) FROM dossier_steps") > 0
 
     assert_clean_failure(dvc(cli_env, "generate-data", "--dossiers", "0"), 2, "--dossiers")

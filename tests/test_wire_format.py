@@ -135,6 +135,7 @@ FREE_TEXT = {
     "Mutation.dossierWithdraw(reason)",
     "Mutation.inquiryDecline(reason)",
     "Mutation.inquiryReview(reason)",
+    "Mutation.accountVaultHandOver(reason)",
     # OpenID Connect's opaque `state` parameter, echoed back to the provider's redirect
     "Mutation.nationalIdentitySignInComplete(state)",
     # a MIME type (validated against the known formats), not a CopyType

@@ -88,9 +88,10 @@ PERIODS = [
 async def _scopes(db: AsyncSession) -> list[dict[str, Any]]:
     """Province-wide, the busiest receiving agency's parent (with its sub-agencies), a level,
     the busiest field and procedure."""
-    busiest: uuid.UUID = await db.scalar(
+    busiest: uuid.UUID | None = await db.scalar(
         select(F.agency_id).group_by(F.agency_id).order_by(func.count().desc(), F.agency_id).limit(1)
     )
+    assert busiest is not None
     agency = await db.get(Agency, busiest)
     assert agency is not None
     parent = await db.get(Agency, agency.parent_id) if agency.parent_id else agency

@@ -57,8 +57,15 @@ async def rebuild(session: AsyncSession) -> Rebuilt:
     await session.execute(text("DELETE FROM dossier_facts"))
     await session.execute(text("INSERT INTO dossier_facts SELECT * FROM dossier_facts_source"))
     rows = await session.scalar(text("SELECT count(*) FROM dossier_facts"))
-    months_differed = await months_differing(session)
+    months, months_differed = await rebuild_months(session)
+    return Rebuilt(int(rows or 0), int(differed or 0), months, months_differed)
+
+
+async def rebuild_months(session: AsyncSession) -> tuple[int, int]:
+    """Replace the month rows by the recount of the facts: (rows now, rows that differed)."""
+    await session.execute(text("LOCK TABLE dossier_fact_months IN EXCLUSIVE MODE"))
+    differed = await months_differing(session)
     await session.execute(text("DELETE FROM dossier_fact_months"))
     await session.execute(text(f"INSERT INTO dossier_fact_months ({_KEYS}, {_NAMES}) {_SHOULD}"))
     months = await session.scalar(text("SELECT count(*) FROM dossier_fact_months"))
-    return Rebuilt(int(rows or 0), int(differed or 0), int(months or 0), months_differed)
+    return int(months or 0), differed

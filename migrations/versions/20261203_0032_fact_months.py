@@ -123,15 +123,27 @@ def _upsert(sign: str, where: str) -> str:
     )
 
 
+# A row that did not change touches nothing (most triggers leave the facts as they were): no
+# write, no lock on the month rows.
 REFRESH = f"""
 CREATE OR REPLACE FUNCTION dossier_fact_refresh(d uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    old_row dossier_facts;
+    new_row dossier_facts;
 BEGIN
     IF d IS NULL THEN
         RETURN;
     END IF;
+    SELECT * INTO old_row FROM dossier_facts WHERE dossier_id = d;
+    SELECT * INTO new_row FROM dossier_facts_source WHERE dossier_id = d;
+    IF old_row IS NOT DISTINCT FROM new_row THEN
+        RETURN;
+    END IF;
     {_upsert('-1', 'dossier_id = d')};
     DELETE FROM dossier_facts WHERE dossier_id = d;
-    INSERT INTO dossier_facts SELECT * FROM dossier_facts_source WHERE dossier_id = d;
+    IF new_row.dossier_id IS NOT NULL THEN
+        INSERT INTO dossier_facts SELECT (new_row).*;
+    END IF;
     {_upsert('1', 'dossier_id = d')};
 END $$
 """

@@ -191,3 +191,25 @@ async def test_statistics_rebuild_finds_and_repairs_a_wrong_month_row(db: AsyncS
     assert done.months > 0
     assert await months_differing(db) == 0
     await db.rollback()
+
+
+async def test_a_waiting_dossier_the_months_cannot_place_sends_the_index_to_the_facts(
+    db: AsyncSession,
+) -> None:
+    """A dossier waiting for a supplement but already finished (an "odd" one: the 766 formula
+    would count it both ways) paused in the period: the index is counted from the facts, the
+    figures (which do not count waiting dossiers) still through the months."""
+    await db.execute(
+        text(
+            "UPDATE dossiers SET status = 'SUPPLEMENT_REQUESTED', paused_at = '2025-03-15 10:00+07',"
+            " supplement_requests = 1 WHERE id = (SELECT id FROM dossiers WHERE punctuality IS NOT NULL"
+            " AND finished_at >= '2025-04-01' AND finished_at < '2025-05-01' ORDER BY id LIMIT 1)"
+        )
+    )
+    assert await months_differing(db) == 0
+    march = await stats.resolve(db, stats.Scope(date(2025, 3, 1), date(2025, 4, 30)), now=NOW, zone=ZONE)
+    assert await months.index_counts(db, march) is None
+    assert await months.figures(db, march) == await stats.from_facts(db, march)
+    may = await stats.resolve(db, stats.Scope(date(2025, 5, 1), date(2025, 5, 31)), now=NOW, zone=ZONE)
+    assert await months.index_counts(db, may) == await index766.counts_from_facts(db, may)
+    await db.rollback()

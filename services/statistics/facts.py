@@ -26,6 +26,20 @@ _KEPT = f"SELECT {_KEYS}, {_NAMES} FROM dossier_fact_months WHERE {_NONZERO}"  #
 _SHOULD = f"SELECT {_KEYS}, {_NAMES} FROM ({_RECOUNT}) r WHERE {_NONZERO}"  # noqa: S608
 
 
+def adjust_months(sign: int, where: str) -> str:
+    """The statement adding (`sign` 1) or taking off (-1) the contributions of the fact rows
+    `where` to the month rows — what `dossier_fact_refresh` does, for code that writes the facts
+    around the triggers (the benchmarks' restores): take off before, add after."""
+    keys = ", ".join(MONTH_KEYS)
+    sums = ", ".join(f"{int(sign)} * sum({n})" for n, _ in MONTH_MEASURES)
+    updates = ", ".join(f"{n} = m.{n} + EXCLUDED.{n}" for n, _ in MONTH_MEASURES)
+    return (
+        f"INSERT INTO dossier_fact_months AS m ({_KEYS}, {_NAMES})"  # noqa: S608 — fixed names
+        f" SELECT month, {keys}, {sums} FROM dossier_fact_contributions WHERE {where}"
+        f" GROUP BY month, {keys} ORDER BY month, {keys} ON CONFLICT ({_KEYS}) DO UPDATE SET {updates}"
+    )
+
+
 @dataclass(frozen=True)
 class Rebuilt:
     rows: int

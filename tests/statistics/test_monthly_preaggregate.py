@@ -23,7 +23,7 @@ from models.catalog import Agency, Field, Procedure
 from models.statistics import DossierFact as F
 from services.statistics import figures as stats
 from services.statistics import index766, months
-from services.statistics.facts import months_differing, rebuild
+from services.statistics.facts import adjust_months, months_differing, rebuild
 from tests.test_bench_dataset import loaded  # noqa: F401 — the module's own data set
 
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)
@@ -212,4 +212,22 @@ async def test_a_waiting_dossier_the_months_cannot_place_sends_the_index_to_the_
     assert await months.figures(db, march) == await stats.from_facts(db, march)
     may = await stats.resolve(db, stats.Scope(date(2025, 5, 1), date(2025, 5, 31)), now=NOW, zone=ZONE)
     assert await months.index_counts(db, may) == await index766.counts_from_facts(db, may)
+    await db.rollback()
+
+
+async def test_facts_written_around_the_triggers_keep_the_months_with_adjust_months(db: AsyncSession) -> None:
+    """The benchmarks' restores write the facts with the triggers off: taking the contributions
+    off before and adding them after keeps the month rows exact."""
+    some = "dossier_id IN (SELECT dossier_id FROM dossier_facts ORDER BY md5(dossier_id::text) LIMIT 40)"
+    await db.execute(
+        text("CREATE TEMP TABLE kept ON COMMIT DROP AS SELECT * FROM dossier_facts WHERE " + some)
+    )
+    await db.execute(text("SET LOCAL session_replication_role = replica"))
+    await db.execute(text(adjust_months(-1, "dossier_id IN (SELECT dossier_id FROM kept)")))
+    await db.execute(text("DELETE FROM dossier_facts WHERE dossier_id IN (SELECT dossier_id FROM kept)"))
+    assert await months_differing(db) == 0
+    await db.execute(text("INSERT INTO dossier_facts SELECT * FROM kept"))
+    assert await months_differing(db) > 0  # not yet added back
+    await db.execute(text(adjust_months(1, "dossier_id IN (SELECT dossier_id FROM kept)")))
+    assert await months_differing(db) == 0
     await db.rollback()

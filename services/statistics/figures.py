@@ -430,6 +430,28 @@ async def breakdown(
                 rows.append(Row(name, label, found))
             first = following
         return rows
+    grouped = await _grouped(session, r, group_by)
+    labels = await _labels(session, group_by, [k for k, _ in grouped])
+    rows = [Row(*labels[k], f) for k, f in grouped if f != ZERO]
+    return sorted(rows, key=lambda row: row.key or "")
+
+
+async def _grouped(session: AsyncSession, r: Resolved, group_by: GroupBy) -> list[tuple[Any, Figures]]:
+    """The figures per key: through the monthly pre-aggregate when allowed and it applies."""
+    from core.settings import get_settings
+    from services.statistics import months
+
+    if get_settings().statistics_monthly:
+        found = await months.grouped(session, r, group_by)
+        if found is not None:
+            return found
+    return await grouped_from_facts(session, r, group_by)
+
+
+async def grouped_from_facts(
+    session: AsyncSession, r: Resolved, group_by: GroupBy
+) -> list[tuple[Any, Figures]]:
+    """The figures per key (agency, level, field or procedure), from the facts rows alone."""
     key: Any
     agency, source, where = _attributed_agency(r)
     if group_by is GroupBy.AGENCY:
@@ -441,10 +463,7 @@ async def breakdown(
     else:
         key = select(Agency.level_code).where(Agency.id == agency).scalar_subquery()
     stmt = select(key.label("k"), *_columns(r)).select_from(source).where(relevant(r), *where).group_by(key)
-    grouped = [(k, _figures(rest)) for k, *rest in (await session.execute(stmt)).all()]
-    labels = await _labels(session, group_by, [k for k, _ in grouped])
-    rows = [Row(*labels[k], f) for k, f in grouped if f != ZERO]
-    return sorted(rows, key=lambda row: row.key or "")
+    return [(k, _figures(rest)) for k, *rest in (await session.execute(stmt)).all()]
 
 
 def _attributed_agency(r: Resolved) -> tuple[Any, Any, list[ColumnElement[bool]]]:

@@ -6,7 +6,8 @@ own (received, finished, rated, paused for a supplement), so a period's count is
 whole months' rows plus the count over its edge days, read from `dossier_fact_contributions` —
 the very view the month rows are kept from. What depends on a reference instant (in progress,
 overdue at the end of the period), the feedback-driven parts (complained dossiers, feedback
-answered on time) and the PROCESSING attribution are read from the facts as before. Whole
+answered on time) and the PROCESSING attribution are read from the facts as before; the groups
+by agency, level, field and procedure add up per key the same way. Whole
 months stop at the month holding the reference instant (a period not yet ended), and the fast
 path answers None — the caller counts from the facts — whenever it could differ: another zone
 than the one the months are cut in, PROCESSING, no whole month, or a dossier waiting for a
@@ -23,7 +24,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, column, false, func, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.catalog import Agency
 from models.statistics import MONTH_KEYS, MONTH_MEASURES, fact_months
+from models.statistics import DossierFact as F
 from services.statistics import figures as fig
 from services.statistics import index766
 
@@ -140,6 +143,53 @@ async def figures(session: AsyncSession, r: fig.Resolved) -> fig.Figures | None:
             select(func.count(), func.count().filter(fig.overdue_at(r))).where(fig.open_at(r), *fig.scoped(r))
         )
     ).one()
+    return _figures(s, in_progress, overdue)
+
+
+def _key(keys: Any, r: fig.Resolved, group_by: fig.GroupBy) -> Any:
+    """The group's key on the month rows, the contributions or the facts (same column names)."""
+    competent = r.scope.attribution is fig.Attribution.COMPETENT
+    agency = keys.competent_agency_id if competent else keys.agency_id
+    if group_by is fig.GroupBy.AGENCY:
+        return agency
+    if group_by is fig.GroupBy.FIELD:
+        return keys.field_id
+    if group_by is fig.GroupBy.PROCEDURE:
+        return keys.procedure_id
+    return select(Agency.level_code).where(Agency.id == agency).scalar_subquery()
+
+
+async def grouped(
+    session: AsyncSession, r: fig.Resolved, group_by: fig.GroupBy
+) -> list[tuple[Any, fig.Figures]] | None:
+    """The figures per agency, level, field or procedure through the month rows (keys in no
+    particular order, groups with nothing included), or None when the fast path does not apply."""
+    months = whole_months(r)
+    if months is None:
+        return None
+    first, last = months
+    sums: dict[Any, Sums] = {}
+    for keys, where in ((M, [M.month >= first, M.month < last]), (C, [_edges(r, first, last)])):
+        key = _key(keys, r, group_by)
+        stmt = select(key, *(func.coalesce(func.sum(keys[n]), 0) for n in NAMES)).where(
+            *where, *_scope(keys, r)
+        )
+        for k, *values in (await session.execute(stmt.group_by(key))).all():
+            found = sums.setdefault(k, dict.fromkeys(NAMES, 0))
+            for n, v in zip(NAMES, values, strict=True):
+                found[n] += v
+    key = _key(F, r, group_by)
+    stmt = select(key, func.count(), func.count().filter(fig.overdue_at(r))).where(
+        fig.open_at(r), *fig.scoped(r)
+    )
+    open_by_key = {k: (o, d) for k, o, d in (await session.execute(stmt.group_by(key))).all()}
+    return [
+        (k, _figures(sums.get(k, dict.fromkeys(NAMES, 0)), *open_by_key.get(k, (0, 0))))
+        for k in set(sums) | set(open_by_key)
+    ]
+
+
+def _figures(s: Sums, in_progress: int, overdue: int) -> fig.Figures:
     return fig.Figures(
         received=int(s["received"]),
         received_online=int(s["received_online"]),

@@ -153,6 +153,34 @@ async def test_monthly_fast_path_is_an_exact_rewrite_of_the_facts(db: AsyncSessi
                 assert await stats.figures(db, r) == exact  # the default goes through the months
                 fast_paths += 1
     assert fast_paths == 6 * len(PERIODS) * 2
+
+
+async def test_monthly_fast_path_groups_exactly(db: AsyncSession) -> None:
+    """The groups by agency, level, field and procedure through the month rows = from the facts,
+    province-wide and for an agency with its sub-agencies, under each attribution."""
+    compared = 0
+    for scope_args in (await _scopes(db))[:3]:
+        for start, end in PERIODS[1:3]:
+            for attribution in stats.Attribution:
+                scope = stats.Scope(start, end, attribution=attribution, **scope_args)
+                r = await stats.resolve(db, scope, now=NOW, zone=ZONE)
+                for group_by in (
+                    stats.GroupBy.AGENCY,
+                    stats.GroupBy.LEVEL,
+                    stats.GroupBy.FIELD,
+                    stats.GroupBy.PROCEDURE,
+                ):
+                    exact = {
+                        k: f for k, f in await stats.grouped_from_facts(db, r, group_by) if f != stats.ZERO
+                    }
+                    fast = await months.grouped(db, r, group_by)
+                    if attribution is stats.Attribution.PROCESSING:
+                        assert fast is None
+                        continue
+                    assert fast is not None
+                    assert {k: f for k, f in fast if f != stats.ZERO} == exact, (scope, group_by)
+                    compared += len(exact)
+    assert compared > 100
     year = await stats.resolve(db, stats.Scope(date(2025, 1, 1), date(2025, 12, 31)), now=NOW, zone=ZONE)
     found = await stats.from_facts(db, year)
     assert min(found.received, found.finished_late, found.ratings, found.rejected, found.in_progress) > 0

@@ -5,7 +5,10 @@ finished / rejected / withdrawn in `finished_at`'s, ratings in `rated_at`'s, the
 waiting dossiers in `paused_at`'s. `dossier_fact_contributions` says what each fact row adds to
 which month (one row per moment); `dossier_fact_refresh` takes the old row's contributions off
 and adds the new row's, in the same transaction as the facts. Months are local to
-Asia/Ho_Chi_Minh (services.statistics.months uses them only for that zone).
+Asia/Ho_Chi_Minh (services.statistics.months uses them only for that zone). A later migration
+that rewrites `dossier_facts` outside the refresh (as 0030 did) must recount the month rows after
+it (services.statistics.facts.rebuild_months' statement), and one that drops or retypes a fact
+column the view reads must drop and recreate `dossier_fact_contributions`.
 
 Revision ID: 0032
 Revises: 0030

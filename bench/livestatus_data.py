@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from services.statistics.facts import adjust_months
+
 DOSSIERS = 200
 
 CANDIDATES = """
@@ -80,10 +82,13 @@ async def restore(dsn: str) -> None:
                 "DELETE FROM dossier_events WHERE dossier_id = ANY($1) AND seq > $2", ids, events
             )
             await conn.execute("DELETE FROM notification_outbox WHERE seq > $1", notifications)
+            # The month rows follow the facts put back (written around the triggers).
+            await conn.execute(adjust_months(-1, "dossier_id = ANY($1)"), ids)
             for table in RESTORED:
                 key = "id" if table == "dossiers" else "dossier_id"
                 await conn.execute(f"DELETE FROM {table} WHERE {key} = ANY($1)", ids)
                 await conn.execute(f"INSERT INTO {table} SELECT * FROM bench_live_{table}")
+            await conn.execute(adjust_months(1, "dossier_id = ANY($1)"), ids)
             for table in (*RESTORED, "marks"):
                 await conn.execute(f"DROP TABLE bench_live_{table}")
     finally:

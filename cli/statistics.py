@@ -23,6 +23,10 @@ def statistics_rebuild() -> None:
         migrate.upgrade(settings.database_url or "")
         done = in_session(settings, rebuild, commit=True)
     console.print(f"Đã tính lại {done.rows} hồ sơ; {done.differed} dòng đã khác trước khi tính lại.")
+    console.print(
+        f"Đã tính lại {done.months} dòng tổng hợp theo tháng; "
+        f"{done.months_differed} dòng đã khác trước khi tính lại."
+    )
 
 
 def statistics_export(

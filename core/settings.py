@@ -295,6 +295,12 @@ class Settings(BaseSettings):
     )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
     timezone: str = Field(DEFAULT_TIMEZONE, description="Local time of the province.")
+    statistics_monthly: bool = Field(
+        True,
+        description="Read the statistics and the 766 index's whole months from the monthly "
+        "pre-aggregate (dossier_fact_months), the edge days from the facts; off: everything from "
+        "the facts.",
+    )
     # The province's calendar (services.holidays.province_hours); a receiving unit may have its own.
     calendar_morning: str = Field(
         "07:30-11:30", pattern=_SESSION, description="Morning office session, local HH:MM-HH:MM."

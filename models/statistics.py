@@ -12,7 +12,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Uuid, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -73,9 +89,56 @@ class DossierFact(Base):
         Index("ix_dossier_facts_received", "received_at"),
         Index("ix_dossier_facts_finished", "finished_at"),
         Index("ix_dossier_facts_rated", "rated_at"),
+        # The 766 formula's waiting dossiers by their pause (the monthly fast path's edge days).
+        Index(
+            "ix_dossier_facts_waiting",
+            "paused_at",
+            postgresql_where=text("status = 'SUPPLEMENT_REQUESTED'"),
+        ),
         Index(
             "ix_dossier_facts_open",
             "due_at",
             postgresql_where=text("finished_at IS NULL AND received_at IS NOT NULL"),
         ),
     )
+
+
+# The monthly pre-aggregate (migration 0032): per local month and (receiving agency, competent
+# agency, procedure, field), every additive figure counted in the month of its own moment. Kept
+# by `dossier_fact_refresh` in the same transaction as the facts; read by
+# services.statistics.months. (name, moment) — the moment whose month a measure counts in.
+MONTH_KEYS = ("agency_id", "competent_agency_id", "procedure_id", "field_id")
+MONTH_MEASURES: tuple[tuple[str, str], ...] = tuple(
+    (name, moment)
+    for moment, names in (
+        (
+            "received",
+            "received received_online received_national_portal received_counter received_post "
+            "full_online_received full_online_online fee_owed paid_online paper_received digitised "
+            "received_synced received_reused offered_online offered_online_online",
+        ),
+        (
+            "finished",
+            "finished finished_early finished_on_time finished_late refused finished_electronic "
+            "handling_seconds rejected withdrawn",
+        ),
+        ("rated", "ratings rating_total unsatisfied"),
+        ("waiting", "waiting waiting_good waiting_late waiting_odd"),
+    )
+    for name in names.split()
+)
+NUMERIC_MEASURES = frozenset({"handling_seconds", "rating_total"})
+
+fact_months = Table(
+    "dossier_fact_months",
+    Base.metadata,
+    Column("month", Date, nullable=False),
+    *(Column(k, Uuid, nullable=False) for k in MONTH_KEYS),
+    *(
+        Column(n, Numeric if n in NUMERIC_MEASURES else BigInteger, nullable=False, server_default="0")
+        for n, _ in MONTH_MEASURES
+    ),
+    PrimaryKeyConstraint("month", *MONTH_KEYS, name="pk_dossier_fact_months"),
+    Index("ix_dossier_fact_months_agency", "agency_id", "month"),
+    Index("ix_dossier_fact_months_competent", "competent_agency_id", "month"),
+)

@@ -1,6 +1,8 @@
 """Rebuilding the statistics facts from scratch (`dvc statistics-rebuild`): after a restore, a
 bulk load that bypassed the triggers, or to prove the kept rows exact. The same SQL definition
-(the `dossier_facts_source` view of migration 0014) serves the triggers and the rebuild."""
+(the `dossier_facts_source` view of migration 0014) serves the triggers and the rebuild. The
+monthly pre-aggregate (`dossier_fact_months`, migration 0032) is rebuilt after them from the
+same `dossier_fact_contributions` view its trigger maintenance uses, and checked likewise."""
 
 from __future__ import annotations
 
@@ -9,16 +11,55 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.statistics import MONTH_KEYS, MONTH_MEASURES
+
+_NAMES = ", ".join(n for n, _ in MONTH_MEASURES)
+_NONZERO = " OR ".join(f"{n} <> 0" for n, _ in MONTH_MEASURES)
+_KEYS = ", ".join(("month", *MONTH_KEYS))
+# Built from the fixed names of models.statistics only (no input): S608 does not apply.
+# What the month rows should be: the facts' contributions summed (rows of zeros left out).
+_RECOUNT = (
+    f"SELECT {_KEYS}, {', '.join(f'sum({n}) AS {n}' for n, _ in MONTH_MEASURES)}"  # noqa: S608
+    f" FROM dossier_fact_contributions GROUP BY {_KEYS}"
+)
+_KEPT = f"SELECT {_KEYS}, {_NAMES} FROM dossier_fact_months WHERE {_NONZERO}"  # noqa: S608
+_SHOULD = f"SELECT {_KEYS}, {_NAMES} FROM ({_RECOUNT}) r WHERE {_NONZERO}"  # noqa: S608
+
+
+def adjust_months(sign: int, where: str) -> str:
+    """The statement adding (`sign` 1) or taking off (-1) the contributions of the fact rows
+    `where` to the month rows — what `dossier_fact_refresh` does, for code that writes the facts
+    around the triggers (the benchmarks' restores): take off before, add after."""
+    keys = ", ".join(MONTH_KEYS)
+    sums = ", ".join(f"{int(sign)} * sum({n})" for n, _ in MONTH_MEASURES)
+    updates = ", ".join(f"{n} = m.{n} + EXCLUDED.{n}" for n, _ in MONTH_MEASURES)
+    return (
+        f"INSERT INTO dossier_fact_months AS m ({_KEYS}, {_NAMES})"  # noqa: S608 — fixed names
+        f" SELECT month, {keys}, {sums} FROM dossier_fact_contributions WHERE {where}"
+        f" GROUP BY month, {keys} ORDER BY month, {keys} ON CONFLICT ({_KEYS}) DO UPDATE SET {updates}"
+    )
+
 
 @dataclass(frozen=True)
 class Rebuilt:
     rows: int
     differed: int  # rows that were missing, extra or different before the rebuild
+    months: int = 0  # month rows (monthly pre-aggregate) after the rebuild
+    months_differed: int = 0  # month rows missing, extra or different before the rebuild
+
+
+async def months_differing(session: AsyncSession) -> int:
+    """How many month rows differ from the recount of the facts (missing, extra or different)."""
+    found = await session.scalar(
+        text(f"SELECT count(*) FROM (({_KEPT} EXCEPT {_SHOULD}) UNION ALL ({_SHOULD} EXCEPT {_KEPT})) d")  # noqa: S608
+    )
+    return int(found or 0)
 
 
 async def rebuild(session: AsyncSession) -> Rebuilt:
     """Replace every fact row by its recomputation, in one transaction (readers see the old rows
-    until it commits), and say how many were not what they should have been."""
+    until it commits), and say how many were not what they should have been; then the same for
+    the month rows."""
     differed = await session.scalar(
         text(
             "SELECT count(*) FROM ((SELECT * FROM dossier_facts EXCEPT SELECT * FROM dossier_facts_source)"
@@ -26,7 +67,19 @@ async def rebuild(session: AsyncSession) -> Rebuilt:
         )
     )
     await session.execute(text("LOCK TABLE dossier_facts IN EXCLUSIVE MODE"))
+    await session.execute(text("LOCK TABLE dossier_fact_months IN EXCLUSIVE MODE"))
     await session.execute(text("DELETE FROM dossier_facts"))
     await session.execute(text("INSERT INTO dossier_facts SELECT * FROM dossier_facts_source"))
     rows = await session.scalar(text("SELECT count(*) FROM dossier_facts"))
-    return Rebuilt(int(rows or 0), int(differed or 0))
+    months, months_differed = await rebuild_months(session)
+    return Rebuilt(int(rows or 0), int(differed or 0), months, months_differed)
+
+
+async def rebuild_months(session: AsyncSession) -> tuple[int, int]:
+    """Replace the month rows by the recount of the facts: (rows now, rows that differed)."""
+    await session.execute(text("LOCK TABLE dossier_fact_months IN EXCLUSIVE MODE"))
+    differed = await months_differing(session)
+    await session.execute(text("DELETE FROM dossier_fact_months"))
+    await session.execute(text(f"INSERT INTO dossier_fact_months ({_KEYS}, {_NAMES}) {_SHOULD}"))
+    months = await session.scalar(text("SELECT count(*) FROM dossier_fact_months"))
+    return int(months or 0), differed

@@ -50,12 +50,13 @@ import enum
 import uuid
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
+    Numeric,
     Uuid,
     and_,
     cast,
@@ -323,7 +324,8 @@ def _count(condition: ColumnElement[bool]) -> Any:
 def _columns(r: Resolved) -> list[Any]:
     rec, fin = received(r), finished(r)
     online = F.channel.in_(ONLINE)
-    handling = extract("epoch", func.coalesce(F.ready_at, F.finished_at) - F.received_at) / 86400.0
+    # Exact sums (numeric seconds, numeric ratings): the month rows add up to the same numbers.
+    handling = cast(extract("epoch", func.coalesce(F.ready_at, F.finished_at) - F.received_at), Numeric)
     return [
         _count(rec),
         _count(and_(rec, online)),
@@ -345,9 +347,9 @@ def _columns(r: Resolved) -> list[Any]:
         _count(and_(rec, F.fee_owed, F.paid_online)),
         _count(and_(rec, F.channel.in_(PAPER))),
         _count(and_(rec, F.channel.in_(PAPER), F.digitised)),
-        func.coalesce(func.sum(handling).filter(fin), 0.0),
+        func.coalesce(func.sum(handling).filter(fin), 0),
         _count(rated(r)),
-        func.coalesce(func.sum(cast(F.rating, Float)).filter(rated(r)), 0.0),
+        func.coalesce(func.sum(cast(F.rating, Numeric)).filter(rated(r)), 0),
         _count(and_(rated(r), F.rating < 3)),
     ]
 
@@ -355,10 +357,11 @@ def _columns(r: Resolved) -> list[Any]:
 def _figures(row: Any) -> Figures:
     values = list(row)
     names = [f.name for f in fields(Figures)]
-    floats = {"handling_days_total", "rating_total"}
-    typed: dict[str, Any] = {
-        n: float(v or 0) if n in floats else int(v or 0) for n, v in zip(names, values, strict=True)
-    }
+    typed: dict[str, Any] = {n: int(v or 0) for n, v in zip(names, values, strict=True)}
+    # handling: seconds summed exactly, in days as the month rows give them (months.days).
+    seconds = Decimal(values[names.index("handling_days_total")] or 0)
+    typed["handling_days_total"] = float(seconds / Decimal(86400))
+    typed["rating_total"] = float(values[names.index("rating_total")] or 0)
     return Figures(**typed)
 
 
@@ -373,6 +376,21 @@ class Row:
 
 
 async def figures(session: AsyncSession, r: Resolved) -> Figures:
+    """The figures of `r`: whole months from the monthly pre-aggregate when the setting
+    `statistics_monthly` allows it and the fast path applies (services.statistics.months), the
+    rest from the facts."""
+    from core.settings import get_settings
+    from services.statistics import months
+
+    if get_settings().statistics_monthly:
+        found = await months.figures(session, r)
+        if found is not None:
+            return found
+    return await from_facts(session, r)
+
+
+async def from_facts(session: AsyncSession, r: Resolved) -> Figures:
+    """The figures of `r` counted from the facts rows alone."""
     stmt = select(*_columns(r)).where(relevant(r), *scoped(r))
     return _figures((await session.execute(stmt)).one())
 
@@ -412,6 +430,28 @@ async def breakdown(
                 rows.append(Row(name, label, found))
             first = following
         return rows
+    grouped = await _grouped(session, r, group_by)
+    labels = await _labels(session, group_by, [k for k, _ in grouped])
+    rows = [Row(*labels[k], f) for k, f in grouped if f != ZERO]
+    return sorted(rows, key=lambda row: row.key or "")
+
+
+async def _grouped(session: AsyncSession, r: Resolved, group_by: GroupBy) -> list[tuple[Any, Figures]]:
+    """The figures per key: through the monthly pre-aggregate when allowed and it applies."""
+    from core.settings import get_settings
+    from services.statistics import months
+
+    if get_settings().statistics_monthly:
+        found = await months.grouped(session, r, group_by)
+        if found is not None:
+            return found
+    return await grouped_from_facts(session, r, group_by)
+
+
+async def grouped_from_facts(
+    session: AsyncSession, r: Resolved, group_by: GroupBy
+) -> list[tuple[Any, Figures]]:
+    """The figures per key (agency, level, field or procedure), from the facts rows alone."""
     key: Any
     agency, source, where = _attributed_agency(r)
     if group_by is GroupBy.AGENCY:
@@ -423,10 +463,7 @@ async def breakdown(
     else:
         key = select(Agency.level_code).where(Agency.id == agency).scalar_subquery()
     stmt = select(key.label("k"), *_columns(r)).select_from(source).where(relevant(r), *where).group_by(key)
-    grouped = [(k, _figures(rest)) for k, *rest in (await session.execute(stmt)).all()]
-    labels = await _labels(session, group_by, [k for k, _ in grouped])
-    rows = [Row(*labels[k], f) for k, f in grouped if f != ZERO]
-    return sorted(rows, key=lambda row: row.key or "")
+    return [(k, _figures(rest)) for k, *rest in (await session.execute(stmt)).all()]
 
 
 def _attributed_agency(r: Resolved) -> tuple[Any, Any, list[ColumnElement[bool]]]:

@@ -1,0 +1,276 @@
+"""The fast path of the statistics and the 766 index: whole months read from the monthly
+pre-aggregate (`dossier_fact_months`, migration 0032), the partial edge days from the facts.
+
+Exact by construction: every additive figure counts a fact row in the month of one moment of its
+own (received, finished, rated, paused for a supplement), so a period's count is the sum of its
+whole months' rows plus the count over its edge days, read from `dossier_fact_contributions` —
+the very view the month rows are kept from. What depends on a reference instant (in progress,
+overdue at the end of the period), the feedback-driven parts (complained dossiers, feedback
+answered on time) and the PROCESSING attribution are read from the facts as before; the groups
+by agency, level, field and procedure add up per key the same way. Whole
+months stop at the month holding the reference instant (a period not yet ended), and the fast
+path answers None — the caller counts from the facts — whenever it could differ: another zone
+than the one the months are cut in, PROCESSING, no whole month, or a dossier waiting for a
+supplement that the month rows cannot place (an "odd" one) paused in the period.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, column, false, func, or_, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.catalog import Agency
+from models.statistics import MONTH_KEYS, MONTH_MEASURES, fact_months
+from models.statistics import DossierFact as F
+from services.statistics import figures as fig
+from services.statistics import index766
+
+ZONE = "Asia/Ho_Chi_Minh"  # the zone migration 0032 cuts the months in
+NAMES = [n for n, _ in MONTH_MEASURES]
+Sums = dict[str, Any]
+
+contributions = table(
+    "dossier_fact_contributions",
+    *(
+        column(c)
+        for c in (
+            "dossier_id",
+            "moment",
+            "at",
+            "month",
+            *MONTH_KEYS,
+            "received_at",
+            "finished_at",
+            "rated_at",
+            "paused_at",
+            "status",
+            *NAMES,
+        )
+    ),
+)
+C = contributions.c
+M = fact_months.c
+
+
+def days(seconds: Any) -> float:
+    """Seconds (an exact sum) in days, as both paths give them."""
+    return float(Decimal(seconds or 0) / Decimal(86400))
+
+
+def _first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def whole_months(r: fig.Resolved) -> tuple[date, date] | None:
+    """The whole local months [first, last) inside the period and before the month holding the
+    reference instant; None when the fast path does not apply."""
+    zone = r.since.tzinfo
+    if not isinstance(zone, ZoneInfo) or zone.key != ZONE:
+        return None
+    if r.scope.attribution is fig.Attribution.PROCESSING:
+        return None
+    start = r.scope.start
+    first = start if start.day == 1 else _first_of_month(start + timedelta(days=32 - start.day))
+    last = _first_of_month(r.scope.end + timedelta(days=1))
+    last = min(last, _first_of_month(r.reference.astimezone(zone).date()))
+    return (first, last) if first < last else None
+
+
+def _scope(keys: Any, r: fig.Resolved) -> list[ColumnElement[bool]]:
+    """The scope's conditions on the month rows or the contributions (not PROCESSING)."""
+    conditions: list[ColumnElement[bool]] = []
+    if r.agencies is not None:
+        competent = r.scope.attribution is fig.Attribution.COMPETENT
+        agency = keys.competent_agency_id if competent else keys.agency_id
+        conditions.append(agency.in_(r.agencies) if r.agencies else false())
+    if r.field_id is not None:
+        conditions.append(keys.field_id == r.field_id)
+    if r.procedure_id is not None:
+        conditions.append(keys.procedure_id == r.procedure_id)
+    return conditions
+
+
+def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
+    """The contributions of the edge days: before `first` and from `last` on, each moment in
+    them (the facts' own columns too, so the planner probes the facts' indexes). A normal waiting
+    dossier counts only received before the reference instant, as the facts path has it."""
+    zone = r.since.tzinfo
+    cut = [(r.since, datetime.combine(first, time(), tzinfo=zone))]
+    cut.append((datetime.combine(last, time(), tzinfo=zone), r.until))
+    cut = [(a, b) for a, b in cut if a < b]
+
+    def within(at: Any) -> ColumnElement[bool]:
+        return or_(false(), *(and_(at >= a, at < b) for a, b in cut))
+
+    return and_(
+        within(C.at),
+        or_(
+            within(C.received_at),
+            within(C.finished_at),
+            within(C.rated_at),
+            and_(C.status == "SUPPLEMENT_REQUESTED", within(C.paused_at)),
+        ),
+        or_(C.moment != "waiting", C.waiting_odd == 1, C.received_at < r.reference),
+    )
+
+
+async def _sums(session: AsyncSession, r: fig.Resolved, first: date, last: date) -> Sums:
+    """Every additive measure over the period: the whole months plus the edge days."""
+    in_months = select(*(func.coalesce(func.sum(M[n]), 0) for n in NAMES)).where(
+        M.month >= first, M.month < last, *_scope(M, r)
+    )
+    on_edges = select(*(func.coalesce(func.sum(C[n]), 0) for n in NAMES)).where(
+        _edges(r, first, last), *_scope(C, r)
+    )
+    a = (await session.execute(in_months)).one()
+    b = (await session.execute(on_edges)).one()
+    return {n: x + y for n, x, y in zip(NAMES, a, b, strict=True)}
+
+
+async def figures(session: AsyncSession, r: fig.Resolved) -> fig.Figures | None:
+    """The figures of `r` through the month rows, or None when the fast path does not apply."""
+    months = whole_months(r)
+    if months is None:
+        return None
+    s = await _sums(session, r, *months)
+    in_progress, overdue = (
+        await session.execute(
+            select(func.count(), func.count().filter(fig.overdue_at(r))).where(fig.open_at(r), *fig.scoped(r))
+        )
+    ).one()
+    return _figures(s, in_progress, overdue)
+
+
+def _key(keys: Any, r: fig.Resolved, group_by: fig.GroupBy) -> Any:
+    """The group's key on the month rows, the contributions or the facts (same column names)."""
+    competent = r.scope.attribution is fig.Attribution.COMPETENT
+    agency = keys.competent_agency_id if competent else keys.agency_id
+    if group_by is fig.GroupBy.AGENCY:
+        return agency
+    if group_by is fig.GroupBy.FIELD:
+        return keys.field_id
+    if group_by is fig.GroupBy.PROCEDURE:
+        return keys.procedure_id
+    return select(Agency.level_code).where(Agency.id == agency).scalar_subquery()
+
+
+async def grouped(
+    session: AsyncSession, r: fig.Resolved, group_by: fig.GroupBy
+) -> list[tuple[Any, fig.Figures]] | None:
+    """The figures per agency, level, field or procedure through the month rows (keys in no
+    particular order, groups with nothing included), or None when the fast path does not apply."""
+    months = whole_months(r)
+    if months is None:
+        return None
+    first, last = months
+    sums: dict[Any, Sums] = {}
+    for keys, where in ((M, [M.month >= first, M.month < last]), (C, [_edges(r, first, last)])):
+        key = _key(keys, r, group_by)
+        stmt = select(key, *(func.coalesce(func.sum(keys[n]), 0) for n in NAMES)).where(
+            *where, *_scope(keys, r)
+        )
+        for k, *values in (await session.execute(stmt.group_by(key))).all():
+            found = sums.setdefault(k, dict.fromkeys(NAMES, 0))
+            for n, v in zip(NAMES, values, strict=True):
+                found[n] += v
+    key = _key(F, r, group_by)
+    stmt = select(key, func.count(), func.count().filter(fig.overdue_at(r))).where(
+        fig.open_at(r), *fig.scoped(r)
+    )
+    open_by_key = {k: (o, d) for k, o, d in (await session.execute(stmt.group_by(key))).all()}
+    return [
+        (k, _figures(sums.get(k, dict.fromkeys(NAMES, 0)), *open_by_key.get(k, (0, 0))))
+        for k in set(sums) | set(open_by_key)
+    ]
+
+
+def _figures(s: Sums, in_progress: int, overdue: int) -> fig.Figures:
+    return fig.Figures(
+        received=int(s["received"]),
+        received_online=int(s["received_online"]),
+        received_national_portal=int(s["received_national_portal"]),
+        received_counter=int(s["received_counter"]),
+        received_post=int(s["received_post"]),
+        finished=int(s["finished"]),
+        finished_early=int(s["finished_early"]),
+        finished_on_time=int(s["finished_on_time"]),
+        finished_late=int(s["finished_late"]),
+        refused=int(s["refused"]),
+        rejected=int(s["rejected"]),
+        withdrawn=int(s["withdrawn"]),
+        in_progress=int(in_progress),
+        overdue=int(overdue),
+        full_online_received=int(s["full_online_received"]),
+        full_online_online=int(s["full_online_online"]),
+        fee_owed=int(s["fee_owed"]),
+        paid_online=int(s["paid_online"]),
+        paper_received=int(s["paper_received"]),
+        digitised=int(s["digitised"]),
+        handling_days_total=days(s["handling_seconds"]),
+        ratings=int(s["ratings"]),
+        rating_total=float(s["rating_total"]),
+        unsatisfied=int(s["unsatisfied"]),
+    )
+
+
+async def _procedures(session: AsyncSession, r: fig.Resolved, first: date, last: date) -> tuple[int, int]:
+    """4.1's distinct procedures: offered online with a dossier received, and of them with an
+    online one — the union of the whole months' and the edge days' procedures."""
+    offered: set[Any] = set()
+    online: set[Any] = set()
+    stmts = [
+        select(M.procedure_id, func.bool_or(M.offered_online_online > 0))
+        .where(M.month >= first, M.month < last, M.offered_online > 0, *_scope(M, r))
+        .group_by(M.procedure_id),
+        select(C.procedure_id, func.bool_or(C.offered_online_online > 0))
+        .where(_edges(r, first, last), C.offered_online > 0, *_scope(C, r))
+        .group_by(C.procedure_id),
+    ]
+    for stmt in stmts:
+        for procedure, any_online in (await session.execute(stmt)).all():
+            offered.add(procedure)
+            if any_online:
+                online.add(procedure)
+    return len(offered), len(online)
+
+
+def _counts(s: Sums, procedures: tuple[int, int], complained: int) -> dict[str, tuple[int, ...]]:
+    """The counts of each facts-counted indicator ([counted, good] or [counted, minus…])."""
+    handled = int(s["finished"] + s["waiting"])
+    return {
+        "1.4": (int(s["received"]), int(s["received_synced"])),
+        "2.1": (handled, int(s["finished_early"] + s["finished_on_time"] + s["waiting_good"])),
+        "3.1": (int(s["finished"] - s["refused"]), int(s["finished_electronic"])),
+        "3.2": (int(s["paper_received"]), int(s["digitised"])),
+        "3.3": (int(s["received"]), int(s["received_reused"])),
+        "4.1": procedures,
+        "4.2": (int(s["offered_online"]), int(s["offered_online_online"])),
+        "4.3": (int(s["fee_owed"]), int(s["paid_online"])),
+        "5.3": (handled, int(s["finished_late"] + s["waiting_late"]), complained),
+    }
+
+
+FAST_CODES = frozenset({"1.4", "2.1", "3.1", "3.2", "3.3", "4.1", "4.2", "4.3", "5.3"})
+
+
+async def index_counts(session: AsyncSession, r: fig.Resolved) -> dict[str, tuple[int, ...]] | None:
+    """The counts of the facts-counted 766 indicators through the month rows; None when the fast
+    path does not apply (or the indicators are not the ones it knows)."""
+    from_facts = {d.code for d in index766.INDICATORS if d.counted is not None}
+    months = whole_months(r)
+    if months is None or from_facts != FAST_CODES:
+        return None
+    s = await _sums(session, r, *months)
+    if s["waiting_odd"]:
+        return None
+    procedures = await _procedures(session, r, *months)
+    handled = index766._handled(r)
+    complained = await session.scalar(
+        select(func.count()).where(fig.relevant(r), *fig.scoped(r), handled, index766._complained(r))
+    )
+    return _counts(s, procedures, int(complained or 0))

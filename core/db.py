@@ -199,10 +199,22 @@ class RequestDb:
             async with self.session() as session:
                 yield session
             return
-        async with self._read_lock:
+        async with self._read_lock, self._failing_over(replica):
             if self._read is None:
                 self._read = replica.factory()
             yield self._read
+
+    @asynccontextmanager
+    async def _failing_over(self, replica: Replica | None) -> AsyncIterator[None]:
+        """A replica that turns out unreachable is skipped from now on (until its next good check),
+        by this request's later reads (the compiled path hands over to the executor) and others."""
+        try:
+            yield
+        except Exception as error:
+            if replica is not None and self._replicas is not None and is_database_unavailable(error):
+                self._replicas.failed(replica)
+                self._replica_chosen = False
+            raise
 
     @asynccontextmanager
     async def autocommit(self, *, lag_ok: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -218,7 +230,7 @@ class RequestDb:
         engine = _AUTOCOMMIT.get(bind)
         if engine is None:
             engine = _AUTOCOMMIT[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
+        async with self._failing_over(replica), engine.connect() as connection:
             yield connection
 
     @property

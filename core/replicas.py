@@ -132,6 +132,10 @@ class ReadReplicas:
             replica.usable = bool(in_recovery) and close_enough
         replica.checked_at = time.monotonic()
 
+    def failed(self, replica: Replica) -> None:
+        """A request found `replica` unreachable: skipped until its next check."""
+        replica.usable, replica.checked_at = False, time.monotonic()
+
     async def close(self) -> None:
         for replica in self.replicas:
             await replica.engine.dispose()

@@ -169,8 +169,16 @@ async def test_a_lagging_replica_is_read_only_within_the_lag_limit(scene: Scene,
 async def test_a_stopped_replica_is_skipped(cluster: Cluster, scene: Scene) -> None:
     """Issue 15.1: a standby that is down is skipped (reads go to the primary, no error), and used
     again once it answers and has caught up."""
+    await _fresh(scene)
+    assert scene.replicas.replicas[0].usable
     cluster.replica.stop()
+    scene.replicas.check_seconds = 3600.0  # the cached health still says "usable"
     try:
+        async with client_at(scene, "10.4.0.2") as client:
+            assert "BAD" not in await _field_codes(client)  # answered all the same
+            assert not scene.replicas.replicas[0].usable  # found unreachable by the request
+            assert "BAD" not in await _field_codes(client)
+        scene.replicas.check_seconds = 0.2
         await _fresh(scene)
         assert not scene.replicas.replicas[0].usable
         before = scene.on_replica.count
@@ -180,6 +188,7 @@ async def test_a_stopped_replica_is_skipped(cluster: Cluster, scene: Scene) -> N
             assert response.status_code == 200
         assert scene.on_replica.count == before + 0  # only the failed health check tried it
     finally:
+        scene.replicas.check_seconds = 0.2
         cluster.replica.start()
     await caught_up(cluster)
     await _fresh(scene)

@@ -11,7 +11,7 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from sqlalchemy import event
@@ -24,6 +24,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from core.replicas import ReadReplicas, Replica
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -152,12 +155,22 @@ _AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakK
 
 
 class RequestDb:
-    """One lazily opened session per request, used by one coroutine at a time."""
+    """One lazily opened session per request, used by one coroutine at a time; and, for the reads
+    that tolerate a little lag, a second one on a read replica (`read_session`)."""
 
-    def __init__(self, factory: SessionFactory) -> None:
+    def __init__(self, factory: SessionFactory, replicas: ReadReplicas | None = None) -> None:
         self._factory = factory
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
+        self._replicas = replicas
+        self._replica: Replica | None = None
+        self._replica_chosen = False
+        self._read: AsyncSession | None = None
+        self._read_lock = asyncio.Lock()
+        # Who reads (`core.replicas.ReadReplicas.wrote`): set once the caller is known.
+        self.caller: str | None = None
+        # A mutation runs: every read stays on the primary; its commit is remembered for the caller.
+        self.writing = False
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -166,11 +179,50 @@ class RequestDb:
                 self._session = self._factory()
             yield self._session
 
+    async def replica(self) -> Replica | None:
+        """The replica this request reads from, chosen once (None: the primary): none inside a
+        mutation, none for a caller who just wrote, none unless one is healthy and close enough."""
+        if self.writing or self._replicas is None:
+            return None
+        if not self._replica_chosen:
+            self._replica = await self._replicas.pick(self.caller)
+            self._replica_chosen = True
+        return self._replica
+
     @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads that tolerate a little lag (public lookup, catalog, published
+        answers, statistics, exports): on a read replica when one is usable for this caller,
+        else the request's own session. Never for reads that decide a write."""
+        replica = await self.replica()
+        if replica is None:
+            async with self.session() as session:
+                yield session
+            return
+        async with self._read_lock, self._failing_over(replica):
+            if self._read is None:
+                self._read = replica.factory()
+            yield self._read
+
+    @asynccontextmanager
+    async def _failing_over(self, replica: Replica | None) -> AsyncIterator[None]:
+        """A replica that turns out unreachable is skipped from now on (until its next good check),
+        by this request's later reads (the compiled path hands over to the executor) and others."""
+        try:
+            yield
+        except Exception as error:
+            if replica is not None and self._replicas is not None and is_database_unavailable(error):
+                self._replicas.failed(replica)
+                self._replica_chosen = False
+            raise
+
+    @asynccontextmanager
+    async def autocommit(self, *, lag_ok: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection of its own in autocommit mode, for one read-only statement that needs no
-        snapshot shared with other reads (the public lookup): no session, no BEGIN and ROLLBACK."""
-        bind = self._factory.kw.get("bind")
+        snapshot shared with other reads (the public lookup): no session, no BEGIN and ROLLBACK.
+        `lag_ok`: on the request's replica, if it has one."""
+        replica = await self.replica() if lag_ok else None
+        bind = replica.engine if replica is not None else self._factory.kw.get("bind")
         if not isinstance(bind, AsyncEngine):  # bound to one connection (the tests): share it
             async with self.session() as session:
                 yield await session.connection()
@@ -178,7 +230,7 @@ class RequestDb:
         engine = _AUTOCOMMIT.get(bind)
         if engine is None:
             engine = _AUTOCOMMIT[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
+        async with self._failing_over(replica), engine.connect() as connection:
             yield connection
 
     @property
@@ -186,7 +238,9 @@ class RequestDb:
         return self._session is not None
 
     async def finish(self, *, commit: bool) -> None:
-        """Commit (or roll back) and close; called once by the request boundary."""
+        """Commit (or roll back) and close; called once by the request boundary. A committed
+        mutation sends its caller's next reads to the primary for a while (read-your-writes)."""
+        await self._finish_read()
         if self._session is None:
             return
         async with self._lock:
@@ -196,7 +250,18 @@ class RequestDb:
             try:
                 if commit:
                     await session.commit()
+                    if self.writing and self._replicas is not None:
+                        self._replicas.wrote(self.caller)
                 else:
                     await session.rollback()
             finally:
                 await session.close()
+
+    async def _finish_read(self) -> None:
+        self._replica, self._replica_chosen = None, False
+        if self._read is None:
+            return
+        async with self._read_lock:
+            read, self._read = self._read, None
+            if read is not None:
+                await read.close()  # read only: closing rolls its transaction back

@@ -66,6 +66,16 @@ class Settings(BaseSettings):
         "Off: connections the server closed are still replaced; only silently dead peers are not.",
     )
 
+    # Read replicas (core.replicas): lag-tolerant public reads go to a healthy streaming replica.
+    database_read_urls: str | None = Field(
+        None, description="Comma-separated URLs of streaming replicas. Unset: every read on DATABASE_URL."
+    )
+    database_read_max_lag_seconds: float = Field(5.0, ge=0, description="A replica lagging more is skipped.")
+    database_read_check_seconds: float = Field(2.0, gt=0, description="Replica health kept this long.")
+    database_read_own_writes_seconds: float = Field(
+        10.0, ge=0, description="After a mutation, its caller reads the primary this long."
+    )
+
     s3_endpoint: str | None = Field(
         None, description="host:port of an external S3/MinIO. Unset: embedded SeaweedFS."
     )
@@ -502,13 +512,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if value.startswith(("postgres://", "postgresql://")):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://…)")
-        return value
+        return None if value is None else _asyncpg_url(value, "DATABASE_URL")
+
+    @field_validator("database_read_urls")
+    @classmethod
+    def _read_urls(cls, value: str | None) -> str | None:
+        urls = [url.strip() for url in (value or "").split(",") if url.strip()]
+        return ",".join(_asyncpg_url(url, "DATABASE_READ_URLS") for url in urls) or None
 
     @model_validator(mode="after")
     def _persisted_complete(self) -> Settings:
@@ -631,3 +641,12 @@ def parse_merchants(value: str) -> dict[str, tuple[str, str]]:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def _asyncpg_url(value: str, name: str) -> str:
+    """A PostgreSQL URL for SQLAlchemy's asyncpg driver."""
+    if value.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + value.split("://", 1)[1]
+    if not value.startswith("postgresql+asyncpg://"):
+        raise ValueError(f"{name} must be a PostgreSQL URL (postgresql://…)")
+    return value

@@ -17,19 +17,21 @@ storage do not (see the import-linter contracts in pyproject.toml).
 
 from devservers.clamd import EmbeddedClamd, clamd_binary, start_clamd
 from devservers.embedded import EmbeddedServices
-from devservers.postgres import EmbeddedPostgres, start_postgres
+from devservers.postgres import EmbeddedPostgres, EmbeddedReplica, start_postgres, start_replica
 from devservers.process import find_free_port
 from devservers.s3 import EmbeddedS3, start_s3, weed_command
 
 __all__ = [
     "EmbeddedClamd",
     "EmbeddedPostgres",
+    "EmbeddedReplica",
     "EmbeddedS3",
     "EmbeddedServices",
     "clamd_binary",
     "find_free_port",
     "start_clamd",
     "start_postgres",
+    "start_replica",
     "start_s3",
     "weed_command",
 ]

@@ -16,9 +16,13 @@ Pitfalls handled here (each checked on this machine with pgserver 0.1.4):
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import json
+import os
+import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Coroutine
@@ -34,7 +38,7 @@ from devservers.process import install_exit_hooks, pid_alive, pid_exists, proc_c
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
 
-__all__ = ["PG_START_TIMEOUT", "EmbeddedPostgres", "start_postgres"]
+__all__ = ["PG_START_TIMEOUT", "EmbeddedPostgres", "EmbeddedReplica", "start_postgres", "start_replica"]
 
 PG_START_TIMEOUT = 30.0
 
@@ -224,3 +228,91 @@ def start_postgres(data_dir: Path, *, timeout: float = PG_START_TIMEOUT) -> Embe
         handle.stop()
         raise
     return handle
+
+
+# --- a streaming replica of an embedded primary (tests of DATABASE_READ_URLS) ---------------------
+
+
+def _pg_binaries() -> tuple[Path, str | None]:
+    """pgserver's PostgreSQL `bin` folder, and the system user its servers run as (root: `pgserver`)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+    return POSTGRES_BIN_PATH, ("pgserver" if os.geteuid() == 0 else None)
+
+
+def _owned_folder(path: Path, user: str | None) -> None:
+    """`path` (created) private to `user`, its parents traversable by it (as pgserver does)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        import pwd
+
+        from pgserver.utils import ensure_prefix_permissions
+
+        entry = pwd.getpwnam(user)
+        ensure_prefix_permissions(path)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    path.chmod(0o700)
+
+
+@dataclass(frozen=True)
+class EmbeddedReplica:
+    """A hot standby of an embedded primary, streaming its WAL, on a Unix socket of its own."""
+
+    data_dir: Path
+    socket_dir: Path
+    port: int
+
+    @property
+    def dsn(self) -> str:
+        host = quote(str(self.socket_dir), safe="/")
+        return f"postgresql://postgres@/postgres?host={host}&port={self.port}"
+
+    @property
+    def database_url(self) -> str:
+        return self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def _pg_ctl(self, *args: str) -> None:
+        bin_dir, user = _pg_binaries()
+        command = [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-w", "-t", str(int(PG_START_TIMEOUT))]
+        subprocess.run(  # noqa: S603 — our own binary and folders
+            [*command, *args], check=True, capture_output=True, user=user, timeout=PG_START_TIMEOUT + 5
+        )
+
+    def start(self) -> None:
+        """Start (again) the standby and wait until it answers."""
+        options = f'-h "" -k {self.socket_dir} -p {self.port}'
+        log = self.data_dir / "standby.log"
+        self._pg_ctl("-l", str(log), "-o", options, "start")
+        _run_coroutine(lambda: _pg_answers(self.dsn, time.monotonic() + PG_START_TIMEOUT))
+
+    def stop(self) -> None:
+        """Stop the standby (fast shutdown); stopping a stopped one does nothing."""
+        if (self.data_dir / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._pg_ctl("-m", "fast", "stop")
+
+
+def start_replica(primary: EmbeddedPostgres, data_dir: Path, *, port: int = 5433) -> EmbeddedReplica:
+    """A streaming replica of `primary` in the empty folder `data_dir`: `pg_basebackup -R` over
+    the primary's Unix socket (PostgreSQL 16's defaults suffice on the primary: `wal_level=replica`,
+    `max_wal_senders=10`, and initdb's `local replication all trust` line in pg_hba.conf), then
+    the standby started on a socket folder and port of its own. Stopped at interpreter exit.
+    Blocking, like `start_postgres`."""
+    bin_dir, user = _pg_binaries()
+    data_dir = data_dir.expanduser().resolve()
+    _owned_folder(data_dir, user)
+    # A short path: a Unix socket's path is limited to about 100 bytes.
+    socket_dir = Path(tempfile.mkdtemp(prefix="dvc-standby-"))
+    _owned_folder(socket_dir, user)
+    backup = [
+        str(bin_dir / "pg_basebackup"),
+        *("-D", str(data_dir), "-h", str(primary.socket_dir), "-U", "postgres"),
+        *("-R", "-X", "stream", "-c", "fast", "--no-sync"),
+    ]
+    subprocess.run(backup, check=True, capture_output=True, user=user, timeout=120)  # noqa: S603
+    replica = EmbeddedReplica(data_dir=data_dir, socket_dir=socket_dir, port=port)
+    replica.start()
+    atexit.register(replica.stop)
+    return replica

@@ -415,7 +415,7 @@ class FeedbackQuery:
     @strawberry.field(description="Tra cứu tình trạng phản ánh, câu hỏi theo mã theo dõi (công khai).")
     async def inquiry_tracking(self, info: Info[Context, None], code: str) -> InquiryTracking | None:
         await check_lookup_rate(info.context)
-        async with info.context.db.session() as session:
+        async with info.context.db.read_session() as session:
             row = await queries.by_code(session, code)
         if row is None:
             return None
@@ -454,6 +454,6 @@ class FeedbackQuery:
             field_code=field_code,
         )
         with _query_errors():
-            async with info.context.db.session() as session:
+            async with info.context.db.read_session() as session:
                 page = await queries.published(session, flt, first=first, after=after)
         return Connection.of(page, lambda row: PublishedAnswer(row=row))

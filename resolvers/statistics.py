@@ -26,7 +26,7 @@ from services.statistics import index766
 async def _resolved(info: Info[Context, None], f: StatisticsFilter) -> stats.Resolved:
     ctx = info.context
     try:
-        async with ctx.db.session() as session:
+        async with ctx.db.read_session() as session:
             return await stats.resolve(session, f.scope(), now=ctx.now, zone=ctx.settings.zone)
     except ValidationFailed as error:
         issue = error.issues[0]
@@ -48,7 +48,7 @@ class StatisticsQuery:
     ) -> Statistics:
         r = await _resolved(info, filter)
         ctx = info.context
-        async with ctx.db.session() as session:
+        async with ctx.db.read_session() as session:
             total = await stats.figures(session, r)
             rows: list[stats.Row] = []
             if group_by is not stats.GroupBy.TOTAL:
@@ -76,7 +76,7 @@ class StatisticsQuery:
     )
     async def service_index(self, info: Info[Context, None], filter: StatisticsFilter) -> ServiceIndex:
         r = await _resolved(info, filter)
-        async with info.context.db.session() as session:
+        async with info.context.db.read_session() as session:
             found = await index766.service_index(session, r)
         return ServiceIndex(
             from_=filter.from_,

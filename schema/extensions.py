@@ -31,6 +31,13 @@ class TransactionBoundary(SchemaExtension):
     behind, and notifications sent with `pg_notify` inside the transaction go out only on commit.
     """
 
+    def on_execute(self) -> Iterator[None]:
+        """A mutation reads and writes the primary only (`RequestDb.writing`)."""
+        ec = self.execution_context
+        if isinstance(ec.context, Context) and ec.operation_type is OperationType.MUTATION:
+            ec.context.db.writing = True
+        yield
+
     async def on_operation(self) -> AsyncIterator[None]:
         ec = self.execution_context
         ctx = ec.context

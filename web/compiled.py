@@ -42,12 +42,18 @@ from schema.persisted import PersistedQueries, PersistedQueryError
 from schema.sql import RequestEnv
 from services.accounts.journal import RequestMeta
 from web.authentication import Refusal, authenticate, bearer
-from web.runtime import RuntimeRef
+from web.runtime import RuntimeRef, caller_key
 
 log = logging.getLogger("dvc")
 COMPILED, EXECUTED = PLANNED_OPERATIONS.labels("compiled"), PLANNED_OPERATIONS.labels("executed")
 # The caller this path authenticated and its unit of work, in the ASGI scope, for the executor.
 ACTOR, DB = "dvc.actor", "dvc.db"
+# Root fields whose reads tolerate a little lag (a read replica may answer them, core.replicas):
+# the catalog, the public lookups, the published answers, the statistics and the 766 index.
+LAG_TOLERANT = frozenset({
+    "procedures", "procedure", "agencyTree", "agency", "fields", "legalTexts", "administrativeLevels",
+    "dossierStatus", "inquiryTracking", "publishedAnswers", "statistics", "serviceIndex",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -212,12 +218,13 @@ class CompiledReads:
         rt = self._runtime_ref.runtime
         client = scope.get("client")
         meta = RequestMeta(address=client[0] if client else None, user_agent=_header(scope, b"user-agent"))
-        db = RequestDb(rt.session_factory)
+        db = rt.request_db()
         try:
             actor = await authenticate(rt, db, bearer(_header(scope, b"authorization")), meta)
         except Refusal:
             await db.finish(commit=False)
             raise NotCompilable("the caller is refused") from None
+        db.caller = caller_key(actor, meta.address)
         try:
             ready = self.planner().prepare(query, name, variables, actor)
             await self._guard(ready, actor, meta.address)
@@ -241,11 +248,13 @@ class CompiledReads:
         arguments = ready.arguments()
         limit = self.planner().limits.timeout_seconds
         reads = self._runtime_ref.runtime.reads
+        lag_ok = all(root.nodes[0].name.value in LAG_TOLERANT for root in ready.plan.roots)
+        replica = await db.replica() if lag_ok else None
         try:
-            if reads is not None:
+            if reads is not None and replica is None:
                 text = await reads.fetchval(ready.plan.sql, *arguments, timeout=limit)
-            else:  # a runtime bound to one connection (the tests' transaction): share it
-                async with asyncio.timeout(limit), db.autocommit() as shared:
+            else:  # a replica, or a runtime bound to one connection (the tests' transaction)
+                async with asyncio.timeout(limit), db.autocommit(lag_ok=replica is not None) as shared:
                     driver: Any = (await shared.get_raw_connection()).driver_connection  # asyncpg's
                     text = await driver.fetchval(ready.plan.sql, *arguments)
         except TimeoutError:

@@ -45,7 +45,7 @@ from web.authentication import Refusal, Unauthorized, authenticate, bearer, requ
 from web.compiled import ACTOR, DB, CompiledReads, replay
 from web.graphiql import graphiql_page
 from web.live import READMIT_EVERY_SECONDS, REVOKED_MESSAGE, LiveHub
-from web.runtime import RuntimeRef
+from web.runtime import RuntimeRef, caller_key
 
 
 def _persisted_of(view: object) -> PersistedQueries:
@@ -341,7 +341,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         rt = self._runtime_ref.runtime
-        db = request.scope.pop(DB, None) or RequestDb(rt.session_factory)
+        db = request.scope.pop(DB, None) or rt.request_db()
         meta = request_meta(request)
         try:
             actor = request.scope.pop(ACTOR, None) or await authenticate(
@@ -370,7 +370,7 @@ class GraphQLApp(GraphQL[Context, None]):
             base.request,
             base.response,
             actor=base.actor,
-            db=RequestDb(base.session_factory),
+            db=self._runtime_ref.runtime.request_db(),
             meta=base.meta,
             connection_params=base.connection_params,
         )
@@ -386,6 +386,7 @@ class GraphQLApp(GraphQL[Context, None]):
         connection_params: dict[str, object] | None = None,
     ) -> Context:
         rt = self._runtime_ref.runtime
+        db.caller = caller_key(actor, meta.address)
         return Context(
             request=request,
             response=response,

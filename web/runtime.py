@@ -10,11 +10,13 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from auth.actor import Actor
 from auth.oidc import OidcClient, OidcConfig
 from auth.tokens import TokenConfig
 from core.broker import Broker
 from core.clock import Clock, SystemClock
-from core.db import ReadsPool, SessionFactory, make_engine, make_session_factory
+from core.db import ReadsPool, RequestDb, SessionFactory, make_engine, make_session_factory
+from core.replicas import ReadReplicas
 from core.settings import Settings
 from services.accounts.policy import AccountPolicy
 from services.calendar import WorkingCalendar
@@ -45,6 +47,18 @@ class Runtime:
     reads: ReadsPool | None = None
     # This process's leases on the shared lookup rate counters (services.lookup_limits).
     lookups: LookupLimiter = field(default_factory=LookupLimiter)
+    # The read replicas (DATABASE_READ_URLS) for the reads that tolerate a little lag.
+    replicas: ReadReplicas | None = None
+
+    def request_db(self) -> RequestDb:
+        """A request's unit of work: the primary's session, and a replica's for lag-tolerant reads."""
+        return RequestDb(self.session_factory, self.replicas)
+
+    async def read_factory(self, caller: str | None) -> SessionFactory:
+        """Sessions for a lag-tolerant read outside GraphQL (exports, public pages): a usable
+        replica's for this caller, else the primary's."""
+        replica = await self.replicas.pick(caller) if self.replicas is not None else None
+        return replica.factory if replica is not None else self.session_factory
 
     async def calendar_at(self, now: datetime) -> WorkingCalendar:
         """The working calendar in force at `now` (the admins' overrides included)."""
@@ -78,6 +92,8 @@ async def close_runtime(rt: Runtime, *, owned: bool) -> None:
         await rt.broker.stop()
     if owned and rt.reads is not None:
         await rt.reads.close()
+    if owned and rt.replicas is not None:
+        await rt.replicas.close()
     if owned and rt.engine is not None:
         await rt.engine.dispose()
 
@@ -127,7 +143,28 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         )
         if settings.compiled_reads
         else None,
+        replicas=replicas_from_settings(settings),
     )
+
+
+def replicas_from_settings(settings: Settings) -> ReadReplicas | None:
+    if not settings.database_read_urls:
+        return None
+    return ReadReplicas.from_urls(
+        settings.database_read_urls.split(","),
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        max_lag_seconds=settings.database_read_max_lag_seconds,
+        check_seconds=settings.database_read_check_seconds,
+        own_writes_seconds=settings.database_read_own_writes_seconds,
+    )
+
+
+def caller_key(actor: Actor, address: str | None) -> str | None:
+    """Whose writes a read must see (read-your-writes): the account or app, else the address."""
+    if actor.client_id or actor.id:
+        return actor.label
+    return f"address:{address}" if address else None
 
 
 def default_calendar(settings: Settings, overrides: Iterable[tuple[date, bool]] = ()) -> WorkingCalendar:

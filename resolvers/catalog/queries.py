@@ -185,7 +185,7 @@ class CatalogQuery:
             search=search,
         )
         try:
-            async with ctx.db.session() as session:
+            async with ctx.db.read_session() as session:
                 page = await queries.list_procedures(
                     session, flt, first=first, after=after, may_see_drafts=ctx.actor.can_manage_catalog
                 )
@@ -201,7 +201,7 @@ class CatalogQuery:
         self, info: Info[Context, None], code: str, version: int | None = None
     ) -> Procedure | None:
         ctx = info.context
-        async with ctx.db.session() as session:
+        async with ctx.db.read_session() as session:
             row = await queries.procedure_by_code(
                 session, code, version_no=version, may_see_drafts=ctx.actor.can_manage_catalog
             )
@@ -212,7 +212,7 @@ class CatalogQuery:
         metadata={SQL: AGENCY_ROOTS},
     )
     async def agency_tree(self, info: Info[Context, None]) -> list[Agency]:
-        async with info.context.db.session() as session:
+        async with info.context.db.read_session() as session:
             return [Agency(row=r) for r in await queries.agency_roots(session)]
 
     @strawberry.field(description="Một cơ quan theo mã.", metadata={SQL: ONE_AGENCY})
@@ -222,7 +222,7 @@ class CatalogQuery:
 
     @strawberry.field(description="Các lĩnh vực thủ tục hành chính.", metadata={SQL: ALL_FIELDS})
     async def fields(self, info: Info[Context, None]) -> list[Field]:
-        async with info.context.db.session() as session:
+        async with info.context.db.read_session() as session:
             return [Field.from_row(r) for r in await queries.all_fields(session)]
 
     @strawberry.field(
@@ -237,5 +237,5 @@ class CatalogQuery:
         description="Các cấp hành chính, kể cả cấp đã bãi bỏ (xem retiredOn).", metadata={SQL: ALL_LEVELS}
     )
     async def administrative_levels(self, info: Info[Context, None]) -> list[AdministrativeLevel]:
-        async with info.context.db.session() as session:
+        async with info.context.db.read_session() as session:
             return [AdministrativeLevel.from_row(r) for r in await queries.all_levels(session)]

@@ -154,13 +154,13 @@ class DossierQuery:
     ) -> DossierLookup | None:
         ctx = info.context
         await check_lookup_rate(ctx)
-        async with ctx.db.autocommit() as connection:
+        async with ctx.db.autocommit(lag_ok=True) as connection:
             found = await queries.public_status(connection, code, id_number=id_number, secret=secret)
         if found is None:
             return None
         full = None
         if found.full:  # the applicant's view (the second factor matched): the whole row
-            async with ctx.db.session() as session:
+            async with ctx.db.read_session() as session:
                 full = await session.get(DossierRow, found.dossier_id)
         public = DossierPublicStatus(
             code=found.code,

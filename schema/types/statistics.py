@@ -153,7 +153,7 @@ class ServiceIndicator:
             offset = decode(after).offset or 0
         except ValidationFailed as error:
             raise ClientError(error.issues[0].message, error.issues[0].code) from None
-        async with info.context.db.session() as session:
+        async with info.context.db.read_session() as session:
             rows, total = await index766.lowering(
                 session, self._resolved, self.code, offset=offset, limit=first
             )

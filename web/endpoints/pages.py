@@ -20,7 +20,7 @@ from services.documents.paper import verify
 from services.dossiers.queries import lookup, steps_by_dossier_ids
 from services.dossiers.workflow import STATUS_LABELS
 from services.lookup_limits import LOOKUP_REFUSED, LookupLimiter, RateLimit, lookup_keys, within
-from web.runtime import Runtime
+from web.runtime import Runtime, caller_key
 
 STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:1rem;
 max-width:40rem;margin:auto;color:#1b1b1b;line-height:1.5}h1{font-size:1.3rem;color:#a3120f}
@@ -58,7 +58,10 @@ def lookup_page(
     limiter: LookupLimiter | None = None,
     *,
     system_name: str,
+    reads: SessionFactory | None = None,
 ) -> Page:
+    """`reads`: the sessions the lookup itself reads through (a replica's; default `factory`)."""
+
     async def page(request: Request) -> HTMLResponse:
         code = request.path_params["code"]
         if rate is not None and now is not None:
@@ -70,7 +73,7 @@ def lookup_page(
                 )
                 refused.headers["Retry-After"] = str(rate.retry_after(now))
                 return refused
-        async with factory() as session:
+        async with (reads or factory)() as session:
             found = await lookup(session, code)
             if found is None or found.dossier.code is None:
                 return _page(
@@ -140,8 +143,9 @@ async def lookup_endpoint(rt: Runtime, request: Request) -> Response:
     """`GET /tra-cuu/{code}`, rate limited like the public lookup."""
     s = rt.settings
     rate = RateLimit(s.lookup_rate_limit, timedelta(seconds=s.lookup_rate_window_seconds))
+    reads = await rt.read_factory(caller_key(ANONYMOUS, request.client.host if request.client else None))
     handler = lookup_page(
-        rt.session_factory, s.zone, rate, rt.clock.now(), rt.lookups, system_name=s.system_name
+        rt.session_factory, s.zone, rate, rt.clock.now(), rt.lookups, system_name=s.system_name, reads=reads
     )
     return await handler(request)
 

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import web.graphql as graphql_module
+import web.runtime as runtime_module
 from core.db import RequestDb, SessionFactory
+from core.replicas import ReadReplicas
 from models.accounts import OAuthClient, SecurityEvent
 from storage.s3 import ObjectStore
 from tests.conftest import ADMIN_ID, ADMIN_TOKEN, NOW, admin_gql, gql
@@ -301,11 +302,11 @@ async def test_a_rate_limited_request_releases_its_database_session(
     made: list[RequestDb] = []
 
     class Recorded(RequestDb):
-        def __init__(self, factory: SessionFactory) -> None:
-            super().__init__(factory)
+        def __init__(self, factory: SessionFactory, replicas: ReadReplicas | None = None) -> None:
+            super().__init__(factory, replicas)
             made.append(self)
 
-    monkeypatch.setattr(graphql_module, "RequestDb", Recorded)
+    monkeypatch.setattr(runtime_module, "RequestDb", Recorded)  # Runtime.request_db makes them
     client_id, secret = await registered_app(client, rateLimitPerMinute=1)
     token = await app_token(client, client_id, secret)
     assert (await call(client, token, COUNTED)).status_code == 200

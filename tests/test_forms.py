@@ -182,6 +182,18 @@ def test_each_form_prints_every_field_of_its_template_in_order(
         position = found + len(field)
 
 
+@pytest.mark.parametrize(("form_set", "template"), [(s, f) for s in forms.FORM_SETS for f in s.forms])
+def test_each_printed_form_names_the_circular_of_its_own_set(
+    form_set: FormSet, template: FormTemplate
+) -> None:
+    """Forms 01–03 read alike in Circular 01/2018 and Circular 03/2025: a form printed from the
+    03/2025 set still says in the document's properties that it is 03/2025's."""
+    metadata = PdfReader(io.BytesIO(RENDER[template.kind](template))).metadata
+    assert metadata is not None
+    assert metadata.subject is not None
+    assert f"{template.label} ({form_set.circular})" in metadata.subject
+
+
 def test_form_01_prints_the_statutory_time_where_to_collect_the_book_entry_and_the_email() -> None:
     """Circular 01/2018/TT-VPCP form 01 (kept by Circular 03/2025): items 3 and 6 — the time the
     law allows and where the result will be collected —, the tracking-book volume and number, and

@@ -23,7 +23,7 @@ the 03/2025 field lists as unverified until checked against the gazette.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from services import legal
@@ -53,6 +53,7 @@ class FormTemplate:
     title: str  # as printed, upper case
     paper: str  # "A5" portrait or "A4" landscape
     fields: tuple[str, ...]  # headings, field labels and fixed phrases, in print order
+    circular: str = ""  # the circular whose form it is: set by the FormSet that holds it
 
     @property
     def label(self) -> str:
@@ -64,6 +65,10 @@ class FormSet:
     circular: str  # "Thông tư 01/2018/TT-VPCP"
     effective_from: date
     forms: tuple[FormTemplate, ...]
+
+    def __post_init__(self) -> None:
+        """Each form knows its circular (the same form may stand in two sets, as 01–03 do)."""
+        object.__setattr__(self, "forms", tuple(replace(f, circular=self.circular) for f in self.forms))
 
     def form(self, kind: FormKind) -> FormTemplate | None:
         return next((f for f in self.forms if f.kind is kind), None)

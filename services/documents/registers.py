@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.documents import forms
 from services.documents.forms import FormKind, FormTemplate
 from services.documents.layout import (
     A4,
@@ -43,10 +42,6 @@ from services.documents.slips import (
 __all__ = ["control_slip", "tracking_book"]
 
 
-def _circular(template: FormTemplate) -> str:
-    return next(s.circular for s in forms.FORM_SETS if template in s.forms)
-
-
 def control_slip(
     d: SlipDossier, rows: Sequence[TrailRow], *, zone: ZoneInfo, form: FormTemplate | None = None
 ) -> bytes:
@@ -54,7 +49,7 @@ def control_slip(
     over, who takes), when, what, early/on time/late, and room for both signatures."""
     template = form or template_for(FormKind.CONTROL_SLIP, d.received_at, zone)
     last = max((r.at for r in rows), default=None)
-    with new_slip(d, template, last, _circular(template)) as pdf:
+    with new_slip(d, template, last) as pdf:
         slip_header(pdf, d.agency_name, qr_payload(d))
         code_block(pdf, d.code)
         draw_title(pdf, template.title)
@@ -124,6 +119,50 @@ def _returned(r: BookRow, zone: ZoneInfo) -> str:
     return f"{moment}\n{r.returned_to}" if r.returned_to else moment
 
 
+# The tracking book's columns (their headings are the template's fields, in order): widths in mm
+# and alignments.
+_BOOK_WIDTHS = [8, 35, 28, 10, 24, 26, 23, 16, 16, 27, 16, 18, 12, 18]
+_BOOK_ALIGN = (
+    ["CENTER", "LEFT", "LEFT", "CENTER", "LEFT", "LEFT", "LEFT"]
+    + ["CENTER"] * 2
+    + ["LEFT"]
+    + ["CENTER"] * 3
+    + ["LEFT"]
+)
+
+
+def _book_row(number: int, r: BookRow, zone: ZoneInfo) -> list[str]:
+    """One line of the book, in the template's column order."""
+    judged = (label_of(STATUS_LABELS, r.status), label_of(PUNCTUALITY_LABELS, r.punctuality))
+    return [
+        str(number),
+        r.code,
+        r.procedure_name,
+        f"{r.count:02d}",
+        r.applicant_name,
+        _address_phone(r),
+        r.lead_agency or "",
+        cell_moment(r.received_at, zone),
+        cell_moment(r.appointment_at, zone),
+        _handovers(r, zone),
+        cell_moment(r.result_at, zone),
+        _returned(r, zone),
+        "",  # ký nhận: signed on paper
+        "\n".join(x for x in judged if x),
+    ]
+
+
+def _book_summary(rows: Sequence[BookRow]) -> str:
+    """«Tổng số: n hồ sơ (trước hạn: a; đúng hạn: b; quá hạn: c).»"""
+    counts = {key: 0 for key in PUNCTUALITY_LABELS}
+    for r in rows:
+        key = (r.punctuality or "").strip().upper()
+        if key in counts:
+            counts[key] += 1
+    summary = "; ".join(f"{PUNCTUALITY_LABELS[k].lower()}: {v}" for k, v in counts.items())
+    return f"Tổng số: {len(rows)} hồ sơ ({summary})."
+
+
 def tracking_book(
     agency_name: str,
     period: str,
@@ -138,6 +177,8 @@ def tracking_book(
     moments = [m for r in rows for m in (r.received_at, r.appointment_at, r.finished_at) if m is not None]
     latest = max(moments, default=FIXED_DATE)
     template = form or template_for(FormKind.TRACKING_BOOK, kept_at or latest, zone)
+    headings = list(template.fields)
+    assert len(headings) == len(_BOOK_WIDTHS), f"{template.label}: a width for each column"
     title = template.title
     with PdfDocument(
         size=A4,
@@ -145,7 +186,7 @@ def tracking_book(
         created=latest,
         title=f"{title} — {agency_name} — {period}",
         author=agency_name,
-        subject=f"{template.label} ({_circular(template)})",
+        subject=f"{template.label} ({template.circular})",
         footer_text=f"{template.label} · Sổ theo dõi hồ sơ · {agency_name} · {period}",
         running_header=f"{title} — {agency_name} — {period}",
     ) as pdf:
@@ -153,63 +194,8 @@ def tracking_book(
         draw_title(pdf, title)
         paragraph(pdf, f"Kỳ: {period}", align="C")
         pdf.ln(2)
-        body = [
-            [
-                str(i),
-                r.code,
-                r.procedure_name,
-                f"{r.count:02d}",
-                r.applicant_name,
-                _address_phone(r),
-                r.lead_agency or "",
-                cell_moment(r.received_at, zone),
-                cell_moment(r.appointment_at, zone),
-                _handovers(r, zone),
-                cell_moment(r.result_at, zone),
-                _returned(r, zone),
-                "",
-                "\n".join(
-                    x
-                    for x in (label_of(STATUS_LABELS, r.status), label_of(PUNCTUALITY_LABELS, r.punctuality))
-                    if x
-                ),
-            ]
-            for i, r in enumerate(rows, start=1)
-        ]
-        table(
-            pdf,
-            [
-                "STT",
-                "Mã hồ sơ",
-                "Tên thủ tục hành chính",
-                "Số lượng hồ sơ (bộ)",
-                "Tên cá nhân, tổ chức",
-                "Địa chỉ, số điện thoại",
-                "Cơ quan chủ trì giải quyết",
-                "Nhận hồ sơ",
-                "Hẹn trả kết quả",
-                "Chuyển hồ sơ đến cơ quan giải quyết",
-                "Có kết quả",
-                "Trả kết quả",
-                "Ký nhận",
-                "Ghi chú",
-            ],
-            body,
-            [8, 35, 28, 10, 24, 26, 23, 16, 16, 27, 16, 18, 12, 18],
-            ["CENTER", "LEFT", "LEFT", "CENTER", "LEFT", "LEFT", "LEFT"]
-            + ["CENTER"] * 2
-            + ["LEFT"]
-            + ["CENTER"] * 3
-            + ["LEFT"],
-            size=6.0,
-            line_height=2.9,
-        )
-        counts = {key: 0 for key in PUNCTUALITY_LABELS}
-        for r in rows:
-            key = (r.punctuality or "").strip().upper()
-            if key in counts:
-                counts[key] += 1
+        body = [_book_row(i, r, zone) for i, r in enumerate(rows, start=1)]
+        table(pdf, headings, body, _BOOK_WIDTHS, _BOOK_ALIGN, size=6.0, line_height=2.9)
         pdf.ln(2)
-        summary = "; ".join(f"{PUNCTUALITY_LABELS[k].lower()}: {v}" for k, v in counts.items())
-        paragraph(pdf, f"Tổng số: {len(rows)} hồ sơ ({summary}).")
+        paragraph(pdf, _book_summary(rows))
         return pdf.finish()

@@ -237,24 +237,20 @@ def template_for(kind: FormKind, received_at: datetime | None, zone: ZoneInfo) -
     return template
 
 
-def new_slip(d: SlipDossier, form: FormTemplate, created: datetime | None, circular: str) -> PdfDocument:
+def new_slip(d: SlipDossier, form: FormTemplate, created: datetime | None) -> PdfDocument:
     return PdfDocument(
         size=A5,
         created=created or d.received_at or FIXED_DATE,
         title=f"{form.title} — {d.code}",
         author=d.agency_name,
-        subject=f"{form.label} ({circular}) — {d.procedure_name}",
+        subject=f"{form.label} ({form.circular}) — {d.procedure_name}",
         footer_text=f"{form.label} · Mã hồ sơ {d.code}",
         running_header=f"{form.title} — Mã hồ sơ {d.code}",
     )
 
 
-def _form(
-    kind: FormKind, given: FormTemplate | None, d: SlipDossier, zone: ZoneInfo
-) -> tuple[FormTemplate, str]:
-    template = given or template_for(kind, d.received_at, zone)
-    circular = next(s.circular for s in forms.FORM_SETS if template in s.forms)
-    return template, circular
+def _form(kind: FormKind, given: FormTemplate | None, d: SlipDossier, zone: ZoneInfo) -> FormTemplate:
+    return given or template_for(kind, d.received_at, zone)
 
 
 def _applicant_fields(pdf: FPDF, d: SlipDossier, *, lead: str, size: float = BODY_SIZE) -> None:
@@ -281,8 +277,8 @@ def receipt(
     form: FormTemplate | None = None,
 ) -> bytes:
     """Form 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả."""
-    template, circular = _form(FormKind.RECEIPT, form, d, zone)
-    with new_slip(d, template, d.received_at, circular) as pdf:
+    template = _form(FormKind.RECEIPT, form, d, zone)
+    with new_slip(d, template, d.received_at) as pdf:
         slip_header(pdf, d.agency_name, qr_payload(d))
         code_block(pdf, d.code)
         draw_title(pdf, template.title)
@@ -342,8 +338,8 @@ def completion_request(
     form: FormTemplate | None = None,
 ) -> bytes:
     """Form 02: Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ — every item to complete, at once."""
-    template, circular = _form(FormKind.COMPLETION_REQUEST, form, d, zone)
-    with new_slip(d, template, at, circular) as pdf:
+    template = _form(FormKind.COMPLETION_REQUEST, form, d, zone)
+    with new_slip(d, template, at) as pdf:
         slip_header(pdf, d.agency_name, qr_payload(d), dated=date_text(at, zone).capitalize())
         code_block(pdf, d.code)
         draw_title(pdf, template.title)
@@ -383,8 +379,8 @@ def refusal_of_receipt(
     form: FormTemplate | None = None,
 ) -> bytes:
     """Form 03: Phiếu từ chối tiếp nhận giải quyết hồ sơ, with the reasons."""
-    template, circular = _form(FormKind.REFUSAL, form, d, zone)
-    with new_slip(d, template, at, circular) as pdf:
+    template = _form(FormKind.REFUSAL, form, d, zone)
+    with new_slip(d, template, at) as pdf:
         slip_header(pdf, d.agency_name, qr_payload(d), dated=date_text(at, zone).capitalize())
         code_block(pdf, d.code)
         draw_title(pdf, template.title)
@@ -419,11 +415,11 @@ def apology(
     và đề nghị gia hạn thời gian giải quyết (Circular 03/2025): the reason and the new date,
     issued and signed by the agency that caused the delay (`signer`; a bare name signs for the
     dossier's agency)."""
-    template, circular = _form(FormKind.APOLOGY, form, d, zone)
+    template = _form(FormKind.APOLOGY, form, d, zone)
     who = signer if isinstance(signer, Signer) else Signer(agency=d.agency_name, name=signer)
     issuer = who.agency
     extension = template.title.startswith("VĂN BẢN")
-    with new_slip(d, template, at, circular) as pdf:
+    with new_slip(d, template, at) as pdf:
         slip_header(pdf, issuer, qr_payload(d), dated=date_text(at, zone).capitalize())
         code_block(pdf, d.code)
         draw_title(pdf, template.title)
@@ -469,8 +465,8 @@ def stop_notice(
 ) -> bytes:
     """Form 05 of Circular 03/2025: Thông báo dừng giải quyết hồ sơ — issued when a dossier is
     withdrawn or its processing is stopped, with the reason and the moment."""
-    template, circular = _form(FormKind.STOP_NOTICE, form, d, zone)
-    with new_slip(d, template, stopped_at, circular) as pdf:
+    template = _form(FormKind.STOP_NOTICE, form, d, zone)
+    with new_slip(d, template, stopped_at) as pdf:
         slip_header(pdf, signer.agency, qr_payload(d), dated=date_text(stopped_at, zone).capitalize())
         code_block(pdf, d.code)
         draw_title(pdf, template.title)

@@ -12,35 +12,39 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"  # the province's local time unless TIMEZONE says otherwise
-DEFAULT_PROVINCE = "Phú Thọ"  # the demo's province (seed/demo_catalog.json)
+from core.settings_rules import (
+    DEFAULT_PROVINCE,
+    DEFAULT_TIMEZONE,
+    ELECTRONIC_ID_DEFAULT,
+    ProvinceRules,
+    system_name,
+)
+from core.settings_services import OutsideServices, parse_merchants
 
-
-def system_name(province: str) -> str:
-    """The service's name as citizens read it — pages' footers, issued documents, messages:
-    «… tỉnh Phú Thọ»; a name given with its kind («thành phố Hà Nội», «tỉnh …») is kept as is."""
-    kind = "" if province.lower().startswith(("tỉnh ", "thành phố ")) else "tỉnh "
-    return f"Hệ thống thông tin giải quyết thủ tục hành chính {kind}{province}"
-
-
-# An agency's electronic identifier: QCVN 102:2016 V1V2V3.Z1Z2.Y1Y2.MX1X2 (000.00.31.H34); the
-# groups may take three digits, as the codes issued after the 1 July 2025 reorganisation do where a
-# merged province numbers more than 99 units (unverified; AGENCY_ELECTRONIC_ID_PATTERN overrides it).
-ELECTRONIC_ID_DEFAULT = r"^\d{3}\.\d{2,3}\.\d{2,3}\.[A-Z]\d{2,3}$"
+__all__ = [
+    "DEFAULT_PROVINCE",
+    "DEFAULT_TIMEZONE",
+    "ELECTRONIC_ID_DEFAULT",
+    "Settings",
+    "cors_list",
+    "get_settings",
+    "parse_merchants",
+    "proxy_list",
+    "system_name",
+]
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 
 
-_SESSION = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$"
-
-
-class Settings(BaseSettings):
-    """Process-wide settings. Names are the environment variables, upper-cased."""
+class Settings(ProvinceRules, OutsideServices):
+    """Process-wide settings. Names are the environment variables, upper-cased: the process, its
+    database, file store and scanner, security and limits here; the province's rules
+    (`core.settings_rules`) and the outside services (`core.settings_services`) in their own
+    modules."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -94,15 +98,6 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(15, ge=1, le=60)
     refresh_token_days: int = Field(30, ge=1, le=365)
 
-    national_id_issuer: str | None = Field(
-        None, description="OpenID Connect issuer of the national e-identity (VNeID / national portal)."
-    )
-    national_id_client_id: str | None = None
-    national_id_client_secret: str | None = None
-    national_id_redirect_uri: str | None = Field(
-        None, description="The front end's callback URL registered at the identity provider."
-    )
-    national_id_citizen_id_claim: str = Field("citizen_id", description="Claim carrying the citizen ID.")
     jobs_interval_minutes: int = Field(
         360,
         ge=0,
@@ -146,204 +141,17 @@ class Settings(BaseSettings):
         description="Signatures older than this are reported stale in /readyz (and logged); the service "
         "stays ready.",
     )
-    retention_years: int = Field(
-        10, ge=1, le=100, description="Years archived dossiers' files are kept at least (retain_until)."
-    )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="Public address printed in QR codes (lookup and verification links).",
     )
-    on_time_policy: Literal["DECISION_766", "DECREE_61_ART_19"] = Field(
-        "DECISION_766",
-        description="How a dossier paused for the applicant's supplement is judged on time "
-        "(services/dossiers/ontime.py): DECISION_766, the national portal's formula (the waiting time "
-        "subtracted, a second supplement request late), or DECREE_61_ART_19 (a request within 3 "
-        "working days of reception restarts the time, with a new appointment).",
-    )
-    feedback_answer_days: int = Field(
-        15,
-        ge=1,
-        le=60,
-        description="Working days the competent agency has to answer a forwarded question or feedback "
-        "(15: the time to handle feedback that the Decision 766 index scores, indicator 5.1).",
-    )
-    apology_lead_working_days: float = Field(
-        1,
-        ge=0,
-        le=10,
-        description="Working days before the deadline by which an apology (form 04) must come at the "
-        "latest (Decree 61/2018 art. 19: one day; a multiple of 0.5).",
-    )
-    apology_max_moves: int = Field(
-        1,
-        ge=1,
-        le=5,
-        description="How many times a dossier's result date may be moved (Decree 61/2018: once).",
-    )
-    apology_signer: Literal["LATE_AGENCY_LEADER", "RECEIVING_AGENCY_LEADER", "ACTING_OFFICER"] = Field(
-        "LATE_AGENCY_LEADER",
-        description="Who signs the apology (form 04): a leader of the agency holding the late step, a "
-        "leader of the receiving unit, or the officer who records it.",
-    )
-    feedback_focal_agency: str | None = Field(
-        None,
-        description="Where the search starts for the agency that receives feedback not about a named "
-        "agency, procedure or dossier: the nearest one-stop unit with a focal point, this one or below "
-        "(services/feedback/routing.py). Unset: from the top of the tree.",
-    )
-    smtp_host: str | None = Field(
-        None,
-        description="SMTP relay for e-mail notifications; unset: e-mails are caught in development "
-        "(`dvc messages`), refused in production.",
-    )
-    smtp_port: int = Field(587, ge=1, le=65535)
-    smtp_sender: str | None = Field(None, description="From address of notifications.")
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_starttls: bool = Field(True, description="Require STARTTLS.")
-    smtp_tls: bool = Field(False, description="Implicit TLS (port 465).")
-    sms_sender: str = Field("DVC", description="SMS brandname.")
     notifications_interval_seconds: float = Field(2.0, gt=0, le=600)
-    sms_gateway_url: str | None = Field(
-        None,
-        description="The SMS gateway's send endpoint (HTTP POST JSON); unset: SMS are caught in "
-        "development (`dvc messages`), refused in production.",
-    )
-    sms_gateway_key: str | None = Field(
-        None, description="API key for the SMS gateway; also signs inbound messages to /sms/inbound."
-    )
-    vnpay_pay_url: str | None = Field(
-        None, description="The VNPay-style gateway's payment page. Unset: online payment is off."
-    )
-    vnpay_return_url: str | None = Field(
-        None, description="Where the gateway sends the payer's browser back (the front end's page)."
-    )
-    vnpay_merchants: str = Field(
-        "",
-        description="Each agency's fee-account merchant at the gateway: "
-        "AGENCY_CODE=TMN_CODE:HASH_SECRET, comma-separated.",
-    )
-    vnpay_api_url: str | None = Field(
-        None,
-        description="The gateway's merchant web API (querydr, refund), e.g. "
-        "https://…/merchant_webapi/api/transaction. Unset: no reconciliation by query, no refunds sent.",
-    )
-    payment_gateway: str = Field(
-        "vnpay",
-        description="The gateway implementation: `vnpay`, or `package.module:factory` for another one.",
-    )
-    payment_gateway_timeout_seconds: float = Field(
-        10.0, gt=0, le=120, description="Timeout of each call to the gateway's API."
-    )
-    payment_settle_after_minutes: int = Field(
-        20,
-        ge=1,
-        description="A payment still pending this long after it was started is settled by asking the "
-        "gateway (reconciliation).",
-    )
-    payment_jobs_interval_seconds: int = Field(
-        300,
-        ge=0,
-        description="How often each app process runs payment reconciliation and refunds (0: never; use "
-        "`dvc payments-settle`).",
-    )
-    national_portal_url: str | None = Field(
-        None,
-        description="Base URL of the national public service portal's integration API (Cổng Dịch vụ công "
-        "quốc gia): dossier events go to <URL>/hoso/dongbo, reconciliation asks <URL>/hoso/trangthai. "
-        "Unset: no national portal feed.",
-    )
-    national_portal_token_url: str | None = Field(
-        None, description="The portal's OAuth2 token endpoint (client credentials grant)."
-    )
-    national_portal_client_id: str | None = None
-    national_portal_client_secret: str | None = None
-    national_portal_signing_secret: str | None = Field(
-        None,
-        min_length=32,
-        description="Shared HMAC key: signs what we send to the portal and verifies dossiers it submits "
-        "to POST /national-portal/dossiers (unset: that endpoint answers 503).",
-    )
-    national_portal_clock_skew_seconds: int = Field(
-        300, ge=30, le=3600, description="How old (or early) a signed portal request may be."
-    )
-    national_pakn_feed: bool = Field(
-        True,
-        description="Share feedback (phản ánh, kiến nghị) with the national feedback system through the "
-        "national portal connection (<NATIONAL_PORTAL_URL>/pakn/dongbo) when that is configured.",
-    )
-    # --- Zalo (ZNS notifications, OA lookup) ---
-    zalo_zns_url: str = Field(
-        "https://business.openapi.zalo.me/message/template",
-        description="Zalo Notification Service's send endpoint (POST JSON, header access_token).",
-    )
-    zalo_oauth_url: str = Field(
-        "https://oauth.zaloapp.com/v4/oa/access_token",
-        description="Zalo's OAuth v4 endpoint for the Official Account (refresh-token grant).",
-    )
-    zalo_oa_message_url: str = Field(
-        "https://openapi.zalo.me/v3.0/oa/message/cs",
-        description="The Official Account's consultation-message endpoint (replies to lookups by Zalo).",
-    )
-    zalo_app_id: str | None = Field(None, description="The Zalo app id of the Official Account.")
-    zalo_secret_key: str | None = Field(None, description="The Zalo app's secret key (OAuth).")
-    zalo_refresh_token: str | None = Field(
-        None,
-        description="The first refresh token of the Official Account; the ones Zalo answers later are "
-        "kept in the database (each is used once). Unset (or no ZALO_ZNS_TEMPLATE_ID): Zalo messages "
-        "are caught in development and wait in the outbox in production.",
-    )
-    zalo_zns_template_id: str | None = Field(
-        None,
-        description="The approved ZNS template notifications are sent with; its parameters are "
-        "`tieu_de` (subject) and `noi_dung` (text).",
-    )
-    zalo_oa_secret_key: str | None = Field(
-        None,
-        description="The Official Account's secret key: verifies the signature of Zalo's webhook "
-        "(POST /zalo/webhook, dossier lookup); unset: that endpoint answers 404.",
-    )
     load_demo_data: bool = Field(True, description="Load the demo catalog once at start.")
-    timezone: str = Field(DEFAULT_TIMEZONE, description="Local time of the province.")
     statistics_monthly: bool = Field(
         True,
         description="Read the statistics and the 766 index's whole months from the monthly "
         "pre-aggregate (dossier_fact_months), the edge days from the facts; off: everything from "
         "the facts.",
-    )
-    # The province's calendar (services.holidays.province_hours); a receiving unit may have its own.
-    calendar_morning: str = Field(
-        "07:30-11:30", pattern=_SESSION, description="Morning office session, local HH:MM-HH:MM."
-    )
-    calendar_afternoon: str = Field(
-        "13:00-17:00", pattern=_SESSION, description="Afternoon office session, local HH:MM-HH:MM."
-    )
-    calendar_cutoff: str = Field(
-        "16:30",
-        pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$",
-        description="A reception after this time counts from the next working day (empty: no cut-off).",
-    )
-    calendar_saturday: str = Field(
-        "", pattern=rf"^({_SESSION[1:-1]})?$", description="Saturday session HH:MM-HH:MM (empty: none)."
-    )
-    calendar_saturday_counts: bool = Field(
-        False, description="Whether the Saturday session's time counts towards time limits."
-    )
-    province_name: str = Field(
-        DEFAULT_PROVINCE,
-        min_length=1,
-        max_length=60,
-        pattern=r"\S",
-        description="The province's name (in the system's name: pages, documents, messages); «tỉnh» is "
-        "added unless it starts with «tỉnh» or «thành phố».",
-    )
-    paper_conversion_mark: str = Field(
-        "BẢN CHUYỂN ĐỔI TỪ VĂN BẢN ĐIỆN TỬ",
-        min_length=1,
-        max_length=120,
-        pattern=r"\S",
-        description="The distinctive sign printed on every page of a paper conversion (Decree "
-        "45/2020 art. 18.2 requires a sign but prescribes no wording).",
     )
     graphiql: bool | None = Field(
         None,
@@ -455,31 +263,6 @@ class Settings(BaseSettings):
         "Empty (the default): none — the TCP peer is the client, whatever headers it sends.",
     )
 
-    # --- the legal map since 1 July 2025 (issue 16 item 9, 4; helper F) ---
-    reception_anywhere_in_province: bool = Field(
-        True,
-        description="Decree 118/2025: any one-stop unit of the province receives a dossier of any "
-        "procedure of the province, regardless of administrative boundary, and routes it to the competent "
-        "agency (the code and the appointment follow the receiving unit). Off: only the units a procedure "
-        "lists (or, none listed, those at its levels) receive it.",
-    )
-    agency_electronic_id_pattern: str = Field(
-        ELECTRONIC_ID_DEFAULT,
-        description="Regular expression an agency's electronic identifier (mã định danh điện tử, the "
-        "prefix of dossier codes) must match. Default: the QCVN 102:2016 form V1V2V3.Z1Z2.Y1Y2.MX1X2 "
-        "(000.00.31.H34) with two- or three-digit groups, as issued after the 2025 reorganisation "
-        "(unverified: see docs/domain.md).",
-    )
-
-    @field_validator("agency_electronic_id_pattern")
-    @classmethod
-    def _pattern_compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"AGENCY_ELECTRONIC_ID_PATTERN is not a regular expression: {exc}") from exc
-        return value
-
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str) -> str:
@@ -490,12 +273,6 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"TRUSTED_PROXIES: {item!r} is not an address or network (e.g. 127.0.0.1, 10.0.0.0/24)"
                 ) from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone: fail at start, not at first use
         return value
 
     @field_validator("cors_origins")
@@ -534,74 +311,9 @@ class Settings(BaseSettings):
             raise ValueError("S3_ENDPOINT needs S3_ACCESS_KEY and S3_SECRET_KEY")
         return self
 
-    @model_validator(mode="after")
-    def _national_id_complete(self) -> Settings:
-        parts = (self.national_id_client_id, self.national_id_client_secret, self.national_id_redirect_uri)
-        if self.national_id_issuer and not all(parts):
-            raise ValueError(
-                "NATIONAL_ID_ISSUER needs NATIONAL_ID_CLIENT_ID, NATIONAL_ID_CLIENT_SECRET and "
-                "NATIONAL_ID_REDIRECT_URI"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _national_portal_complete(self) -> Settings:
-        needed = (
-            self.national_portal_token_url,
-            self.national_portal_client_id,
-            self.national_portal_client_secret,
-            self.national_portal_signing_secret,
-        )
-        if self.national_portal_url and not all(needed):
-            raise ValueError(
-                "NATIONAL_PORTAL_URL needs NATIONAL_PORTAL_TOKEN_URL, NATIONAL_PORTAL_CLIENT_ID, "
-                "NATIONAL_PORTAL_CLIENT_SECRET and NATIONAL_PORTAL_SIGNING_SECRET"
-            )
-        for url in (self.national_portal_url, self.national_portal_token_url):
-            if url is not None and not url.startswith(("https://", "http://")):
-                raise ValueError("NATIONAL_PORTAL_URL and NATIONAL_PORTAL_TOKEN_URL must be http(s) URLs")
-        return self
-
-    @model_validator(mode="after")
-    def _senders_complete(self) -> Settings:
-        if self.smtp_host and not self.smtp_sender:
-            raise ValueError("SMTP_HOST needs SMTP_SENDER")
-        if self.sms_gateway_url and not self.sms_gateway_key:
-            raise ValueError("SMS_GATEWAY_URL needs SMS_GATEWAY_KEY")
-        return self
-
-    @field_validator("vnpay_merchants")
-    @classmethod
-    def _merchants_parse(cls, value: str) -> str:
-        parse_merchants(value)
-        return value
-
-    @field_validator("payment_gateway")
-    @classmethod
-    def _gateway_named(cls, value: str) -> str:
-        module, colon, attr = value.partition(":")
-        if not (value == "vnpay" or (colon and module and attr)):
-            raise ValueError("PAYMENT_GATEWAY is `vnpay` or `package.module:factory`")
-        return value
-
-    @model_validator(mode="after")
-    def _payment_complete(self) -> Settings:
-        if self.vnpay_pay_url and not (self.vnpay_return_url and self.vnpay_merchants):
-            raise ValueError("VNPAY_PAY_URL needs VNPAY_RETURN_URL and VNPAY_MERCHANTS")
-        return self
-
-    @property
-    def vnpay_merchant_map(self) -> dict[str, tuple[str, str]]:
-        """Agency code -> (merchant code, hash secret)."""
-        return parse_merchants(self.vnpay_merchants)
-
     @property
     def cors_origin_list(self) -> list[str]:
         return cors_list(self.cors_origins)
-
-    @property
-    def system_name(self) -> str:
-        return system_name(self.province_name)
 
     @property
     def serves_graphiql(self) -> bool:
@@ -613,10 +325,6 @@ class Settings(BaseSettings):
         """Served over HTTPS (PUBLIC_BASE_URL): browsers are told to keep to it (HSTS)."""
         return self.public_base_url.startswith("https://")
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
 
 def proxy_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
@@ -624,18 +332,6 @@ def proxy_list(value: str) -> list[str]:
 
 def cors_list(value: str) -> list[str]:
     return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
-
-
-def parse_merchants(value: str) -> dict[str, tuple[str, str]]:
-    """`H44.19=PTHO0001:secret,H44.20=…` -> {"H44.19": ("PTHO0001", "secret"), …}."""
-    merchants: dict[str, tuple[str, str]] = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        agency, _, account = item.partition("=")
-        tmn_code, _, secret = account.partition(":")
-        if not (agency.strip() and tmn_code.strip() and secret):
-            raise ValueError("VNPAY_MERCHANTS: expected AGENCY_CODE=TMN_CODE:HASH_SECRET, comma-separated")
-        merchants[agency.strip()] = (tmn_code.strip(), secret)
-    return merchants
 
 
 @lru_cache(maxsize=1)

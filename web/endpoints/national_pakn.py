@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 
 from services.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from services.feedback.classification import Deadlines
-from services.national_portal import inbound, pakn_inbound
-from web.endpoints.national_portal import _error
+from services.national_portal import pakn_inbound
+from web.endpoints.national_portal import _error, signed_body
 from web.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,25 +31,9 @@ async def feedback_endpoint(rt: Runtime, request: Request) -> Response:  # noqa:
     """`POST /national-portal/feedback`."""
     now = rt.clock.now()
     settings = rt.settings
-    secret = settings.national_portal_signing_secret
-    if secret is None:
-        return _error(503, "NOT_CONFIGURED", "Chưa cấu hình kết nối Cổng Dịch vụ công quốc gia.")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        return _error(413, "TOO_LARGE", "Nội dung yêu cầu vượt quá dung lượng cho phép.")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return _error(413, "TOO_LARGE", "Nội dung yêu cầu vượt quá dung lượng cho phép.")
-    problem = inbound.signature_valid(
-        secret,
-        request.headers.get("x-dvc-timestamp", ""),
-        body,
-        request.headers.get("x-dvc-signature", ""),
-        now=now,
-        skew=settings.national_portal_clock_skew_seconds,
-    )
-    if problem is not None:
-        return _error(401, problem, "Chữ ký hoặc thời điểm của yêu cầu không hợp lệ.")
+    body = await signed_body(rt, request, now, limit=MAX_BODY_BYTES)
+    if isinstance(body, Response):
+        return body
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:

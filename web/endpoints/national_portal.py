@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -35,28 +36,29 @@ def _error(status: int, code: str, message: str, errors: list[dict[str, str]] | 
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-async def _body(request: Request) -> bytes | None:
-    """The body, or None when it is larger than the limit (read no further than that)."""
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` (read no further than that)."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > inbound.MAX_BODY_BYTES):
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
         return None
     chunks = bytearray()
     async for chunk in request.stream():
         chunks.extend(chunk)
-        if len(chunks) > inbound.MAX_BODY_BYTES:
+        if len(chunks) > limit:
             return None
     return bytes(chunks)
 
 
-async def portal_endpoint(rt: Runtime, request: Request) -> Response:  # noqa: PLR0911 — one answer per outcome
-    """`POST /national-portal/dossiers`."""
-    now = rt.clock.now()
-    calendar = await rt.calendar_at(now)
-    settings, store, scanner, factory = rt.settings, rt.store, rt.scanner, rt.session_factory
-    secret = settings.national_portal_signing_secret
-    if secret is None or store is None:
+async def signed_body(
+    rt: Runtime, request: Request, now: datetime, *, limit: int = inbound.MAX_BODY_BYTES
+) -> bytes | Response:
+    """The body of a request the national portal signed (`x-dvc-timestamp`, `x-dvc-signature`), or
+    the answer that refuses it: 503 not configured, 413 over `limit`, 401 a wrong or stale
+    signature. Both inbound endpoints (dossiers, feedback) take their bodies through it."""
+    secret = rt.settings.national_portal_signing_secret
+    if secret is None:
         return _error(503, "NOT_CONFIGURED", "Chưa cấu hình kết nối Cổng Dịch vụ công quốc gia.")
-    body = await _body(request)
+    body = await _body(request, limit)
     if body is None:
         return _error(413, "TOO_LARGE", "Nội dung yêu cầu vượt quá dung lượng cho phép.")
     problem = inbound.signature_valid(
@@ -65,10 +67,23 @@ async def portal_endpoint(rt: Runtime, request: Request) -> Response:  # noqa: P
         body,
         request.headers.get("x-dvc-signature", ""),
         now=now,
-        skew=settings.national_portal_clock_skew_seconds,
+        skew=rt.settings.national_portal_clock_skew_seconds,
     )
     if problem is not None:
         return _error(401, problem, "Chữ ký hoặc thời điểm của yêu cầu không hợp lệ.")
+    return body
+
+
+async def portal_endpoint(rt: Runtime, request: Request) -> Response:  # noqa: PLR0911 — one answer per outcome
+    """`POST /national-portal/dossiers`."""
+    now = rt.clock.now()
+    calendar = await rt.calendar_at(now)
+    settings, store, scanner, factory = rt.settings, rt.store, rt.scanner, rt.session_factory
+    if store is None:
+        return _error(503, "NOT_CONFIGURED", "Chưa cấu hình kết nối Cổng Dịch vụ công quốc gia.")
+    body = await signed_body(rt, request, now)
+    if isinstance(body, Response):
+        return body
     try:
         document = orjson.loads(body)
         parsed = inbound.parse(document)

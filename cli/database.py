@@ -132,16 +132,7 @@ def _verify(settings: Settings, *, deep: bool) -> Any:
     from cli import backup
     from storage.s3 import ObjectStore, S3Config
 
-    store = ObjectStore(
-        S3Config(
-            endpoint=settings.s3_endpoint or "",
-            access_key=settings.s3_access_key or "",
-            secret_key=settings.s3_secret_key or "",
-            bucket=settings.s3_bucket,
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-        )
-    )
+    store = ObjectStore(S3Config.of(settings))
 
     async def work(session: AsyncSession) -> backup.Verification:
         return await backup.verify(session, store, deep=deep)

@@ -53,16 +53,7 @@ async def _demo_dossiers(settings: Settings, session: AsyncSession, now: datetim
 
     if not settings.s3_endpoint:
         return 0
-    store = ObjectStore(
-        S3Config(
-            endpoint=settings.s3_endpoint,
-            access_key=settings.s3_access_key or "",
-            secret_key=settings.s3_secret_key or "",
-            bucket=settings.s3_bucket,
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-        )
-    )
+    store = ObjectStore(S3Config.of(settings))
     await store.ensure_bucket()
     await receive_anywhere_demo(session, store, now=now, calendar=default_calendar(settings))
     return 1

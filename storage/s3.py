@@ -12,6 +12,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import urllib3
@@ -19,6 +20,9 @@ from minio import Minio
 from minio.commonconfig import CopySource
 from minio.datatypes import PostPolicy
 from minio.error import S3Error, ServerError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 STORE_UNAVAILABLE_MESSAGE = "Kho lưu trữ tệp tạm thời không hoạt động; vui lòng thử lại sau ít phút."
 
@@ -49,6 +53,18 @@ class S3Config:
     bucket: str
     secure: bool = False
     region: str | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> S3Config:
+        """The store the settings name (S3_ENDPOINT, its keys, bucket, TLS and region)."""
+        return cls(
+            endpoint=settings.s3_endpoint or "",
+            access_key=settings.s3_access_key or "",
+            secret_key=settings.s3_secret_key or "",
+            bucket=settings.s3_bucket,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+        )
 
 
 class ObjectStore:

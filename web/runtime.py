@@ -112,16 +112,7 @@ def runtime_from_settings(settings: Settings) -> Runtime:
     )
     store = None
     if settings.s3_endpoint:
-        store = ObjectStore(
-            S3Config(
-                endpoint=settings.s3_endpoint,
-                access_key=settings.s3_access_key or "",
-                secret_key=settings.s3_secret_key or "",
-                bucket=settings.s3_bucket,
-                secure=settings.s3_secure,
-                region=settings.s3_region,
-            )
-        )
+        store = ObjectStore(S3Config.of(settings))
     dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     factory = make_session_factory(engine)
     return Runtime(

@@ -1,5 +1,5 @@
 """The demo's accounts: one for every role the demo procedures need, at the units that receive and
-handle them, so that `make run` can take a dossier from submission to result (README, "A
+handle them, so that `make run` can take a dossier from submission to result (docs/tour.md, "A
 five-minute tour").
 
 - UBND Phường Việt Trì (H44.100), a commune: its one-stop officer, specialist, leader and agency
@@ -267,7 +267,7 @@ def write_accounts_file(settings: Settings, accounts: list[DemoAccount]) -> Path
     lines = [
         "# Tài khoản mẫu, chỉ để thử (tắt bằng LOAD_DEMO_DATA=false). Đăng nhập: mutation signIn;",
         "# ứng dụng: POST /oauth/token (grant_type=client_credentials) với client_id và client_secret ở",
-        "# hai cột cuối. Hướng dẫn: README.md, mục “A five-minute tour”.",
+        "# hai cột cuối. Hướng dẫn: docs/tour.md (A five-minute tour).",
         *(
             " | ".join(
                 [r.label.ljust(widths[0]), r.unit.ljust(widths[1]), r.login.ljust(widths[2]), r.secret]

@@ -1,17 +1,18 @@
-"""The README's five-minute tour, run as written: its blocks, in order, against the real app (real
+"""The five-minute tour (docs/tour.md, which the README sends a newcomer to), run as written: its
+blocks, in order, against the real app (real
 PostgreSQL, S3 and clamd) with the demo accounts `make run` creates; and every account of
 demo-accounts.txt signs in with the role and unit its line gives.
 
-The README's convention: each block of the tour is preceded by `<!-- tour: WHO -->`.
+The tour's convention: each block is preceded by `<!-- tour: WHO -->`.
 - WHO = `shell`: a ```sh block, run by bash in a working folder (where `ticket.json` is the last
-  `fileUploadStart` answer, as the README asks the reader to save it);
+  `fileUploadStart` answer, as the tour asks the reader to save it);
 - WHO = `anonymous` or an account's login: a ```graphql block (one named operation), sent with
   that account's access token — from the last `signIn` answer for that login — and, when a ```json
   block follows, those variables;
 - WHO = `WHO OPERATION` before a lone ```json block: the earlier operation of that name again,
   with these variables;
 - WHO = `watch`: a subscription, validated against the schema (not run: no websockets here).
-`<…>` placeholders in variables take only what the README's table says: the password from
+`<…>` placeholders in variables take only what the tour's table says: the password from
 demo-accounts.txt, size and SHA-256 of the named file, and values of earlier answers.
 """
 
@@ -35,7 +36,7 @@ from core.settings import Settings
 from resolvers.root import schema
 from tests.conftest import NOW, ROOT
 
-README = ROOT / "README.md"
+TOUR = ROOT / "docs" / "tour.md"
 BLOCK = re.compile(
     r"<!-- tour: (?P<marker>[^>]+?) -->\n```(?P<lang>\w+)\n(?P<body>.*?)```\n(?:```json\n(?P<variables>.*?)```\n)?",
     re.S,
@@ -54,7 +55,7 @@ class Block:
 
 
 def tour_blocks(text: str) -> list[Block]:
-    section = text.split("## A five-minute tour", 1)[1].split("\n## ", 1)[0]
+    section = text.split("\n", 1)[1]  # the page under its title
     blocks = []
     for m in BLOCK.finditer(section):
         marker = m["marker"].split()
@@ -69,7 +70,7 @@ def tour_blocks(text: str) -> list[Block]:
 
 
 class Tour:
-    """The reader: runs each block, keeps what the README tells them to keep."""
+    """The reader: runs each block, keeps what the tour tells them to keep."""
 
     def __init__(self, client: httpx.AsyncClient, accounts: dict[str, str], folder: Path) -> None:
         self.client = client
@@ -156,7 +157,7 @@ class Tour:
         self.keep(field, answer, variables, body)
 
     def keep(self, field: str, answer: Any, variables: dict[str, Any], body: dict[str, Any]) -> None:
-        """What the README's placeholder table says to take from each answer."""
+        """What the tour's placeholder table says to take from each answer."""
         if field == "signIn":
             self.tokens[variables["identifier"]] = answer["session"]["accessToken"]
         elif field == "procedures":
@@ -185,7 +186,7 @@ async def demo_accounts(session: AsyncSession, settings: Settings, folder: Path)
 async def test_the_readme_tour_runs_as_written(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings, tmp_path: Path
 ) -> None:
-    text = README.read_text(encoding="utf-8")
+    text = TOUR.read_text(encoding="utf-8")
     accounts = await demo_accounts(session, settings, tmp_path / "var")
     tour = Tour(client, accounts, tmp_path)
     blocks = tour_blocks(text)
@@ -193,7 +194,7 @@ async def test_the_readme_tour_runs_as_written(
     table = set(re.findall(r"^\| `<([A-Z_0-9]+)>`", text, re.M)) | set(
         re.findall(r"^\| `<[A-Z_0-9]+>`, `<([A-Z_0-9]+)>`", text, re.M)
     )
-    assert used == table, "every placeholder of the tour is explained in the README's table"
+    assert used == table, "every placeholder of the tour is explained in its table"
     for block in blocks:
         await tour.run(block)
 

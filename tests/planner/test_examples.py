@@ -1,5 +1,5 @@
 """Every query the documentation shows — docs/examples/*.py, the persisted queries
-(assets/persisted-queries.json), the ```graphql blocks of the README and the GraphQL guide — asked
+(assets/persisted-queries.json), the ```graphql blocks of the README, the tour and the GraphQL guide — asked
 of both read paths by every kind of caller on the seeded scene: the same JSON, byte for byte.
 
 A query whose root fields all have a SQL declaration (`schema.sql.Rows`) and that the executor
@@ -60,7 +60,7 @@ def documented_queries() -> list[tuple[str, str]]:
     manifest = json.loads((ROOT / "assets" / "persisted-queries.json").read_text(encoding="utf-8"))
     for operation in manifest["operations"]:
         found += [(f"persisted:{operation['name']}", q) for _, q in _operations("", operation["body"])]
-    for page in ("README.md", "docs/graphql-guide.md"):
+    for page in ("README.md", "docs/tour.md", "docs/graphql-guide.md"):
         blocks = re.findall(r"```graphql\n(.*?)```", (ROOT / page).read_text(encoding="utf-8"), re.S)
         for number, block in enumerate(blocks):
             found += _operations(f"{page}#{number}", block)

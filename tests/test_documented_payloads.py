@@ -21,7 +21,7 @@ from models.dossiers import EventConsumer
 from services.statistics.exports import HEADERS
 from storage.s3 import ObjectStore
 from tests.documented import assert_documented, example, examples, header_names, shape_problems
-from tests.dossiers.test_outbox import Receiver, Story, T, add_consumer, deliver, seqs
+from tests.dossiers.outbox.support import Receiver, Story, T, add_consumer, deliver, seqs
 
 SIGNED_HEADERS = {"content-type", "user-agent", "x-dvc-event-id", "x-dvc-timestamp", "x-dvc-signature"}
 

@@ -32,7 +32,7 @@ from services.outbox.signing import verify_signature
 from services.outbox.transport import Transport
 from storage.s3 import ObjectStore
 from tests.conftest import admin_gql
-from tests.dossiers.test_outbox import (
+from tests.dossiers.outbox.support import (
     FULL_PATH,
     SECRET,
     Receiver,

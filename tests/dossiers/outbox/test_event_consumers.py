@@ -6,21 +6,16 @@ tests/test_authorization_matrix.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.clock import FixedClock
 from models.dossiers import ConsumerKind, DossierEvent, EventConsumer, EventDelivery, SyncStatus
-from storage.s3 import ObjectStore
 from tests.conftest import ADMIN_TOKEN, NOW, admin_gql, gql
 from tests.dossiers.helpers import scene
-from tests.dossiers.test_outbox import (
+from tests.dossiers.outbox.support import (
     Position,
     Receiver,
     Story,
@@ -44,23 +39,6 @@ REMOVE = """mutation($n: String!, $k: String) { r: eventConsumerRemove(name: $n,
     ... on EventConsumerRemoved { name undeliveredEvents syncedDossiers replayed }
     ... on ValidationFailed { errors { field code } }
     ... on NotFound { code } } }"""
-
-
-@pytest.fixture(name="receiver")
-def _receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
-        yield r
-
-
-@pytest_asyncio.fixture(name="http")
-async def _http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as c:
-        yield c
-
-
-@pytest.fixture
-def story(client: httpx.AsyncClient, session: AsyncSession, store: ObjectStore, clock: FixedClock) -> Story:
-    return Story(client, session, store, clock)
 
 
 def _named(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:

@@ -425,3 +425,20 @@ async def test_a_file_uploaded_with_a_form_from_host_a_is_completed_through_host
     assert link["__typename"] == "DownloadLink", link
     async with httpx.AsyncClient(timeout=30) as browser:
         assert (await browser.get(link["url"])).content == PDF
+
+
+async def test_the_hosts_keep_nothing_on_their_own_disks(hosts: Hosts) -> None:
+    """Issue 15 item 5 ("separate DATA_DIRs"): with the servers and the secrets configured, a host
+    writes nothing to its DATA_DIR while it serves — acts, lookups, uploads and everything the
+    tests before did through it — so no host holds anything another one would need."""
+    dossier_id = await draft(hosts, hosts.bases[0])
+    await act(hosts.bases[1], hosts.tokens["citizen"], "dossierSubmit", dossier_id)
+    code = (await act(hosts.bases[0], hosts.tokens["reception"], "dossierReceive", dossier_id))["dossier"][
+        "code"
+    ]
+    await caught_up(hosts.cluster)
+    for base in hosts.bases:
+        assert await lookup(base, code, address="127.0.0.25") == "IN_PROGRESS"
+    for data_dir in hosts.data_dirs:
+        assert data_dir.is_dir()
+        assert sorted(p.name for p in data_dir.rglob("*")) == [], data_dir

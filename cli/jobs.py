@@ -10,6 +10,10 @@ from cli.support import console, in_session
 from core import environment
 from core.clock import SystemClock
 
+# Another process (an app process's jobs loop, or `dvc run-jobs` on another host) holds the job's
+# advisory lock: this run leaves it to that one, so the timer may run on every host.
+SKIPPED = "bỏ qua — một tiến trình khác đang chạy việc này (another process holds its lock)"
+
 
 def run_jobs() -> None:
     """Run the scheduled jobs once (inactivity warnings and locks, abandoned uploads, the stored
@@ -20,12 +24,15 @@ def run_jobs() -> None:
     with environment.prepared() as settings:
         from app import policy_from_settings, runtime_from_settings
         from services.uploads import clean_expired, sweep_staging, verify_stored
+        from web.workers import FILES_LOCK, JOBS_LOCK
 
         policy = policy_from_settings(settings)
 
         runtime = runtime_from_settings(settings)
 
         async def work(session: AsyncSession) -> str:
+            if not await session.scalar(JOBS_LOCK):  # held till the commit, as in the app processes
+                return SKIPPED
             result = await run_inactivity(session, now=clock.now(), policy=policy)
             cleaned = await clean_expired(session, runtime.store, now=clock.now()) if runtime.store else 0
             return (
@@ -36,6 +43,8 @@ def run_jobs() -> None:
         async def files(session: AsyncSession) -> str:
             if runtime.store is None:
                 return "không có kho lưu trữ"
+            if not await session.scalar(FILES_LOCK):
+                return SKIPPED
             swept = await sweep_staging(session, runtime.store)
             checked = await verify_stored(
                 session, runtime.store, now=clock.now(), limit=settings.file_verify_batch

@@ -10,15 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
 
 CHANNEL = "dvc_events"
+WRITER_TOPIC = "writer"  # a caller's mutation committed (core.replicas: read-your-writes on every host)
+
+
+def writer_digest(caller: str) -> str:
+    """What travels between processes for a caller (an account id, an app, or an address): a
+    digest, so that nothing personal goes through the channel."""
+    return hashlib.blake2b(caller.encode(), digest_size=12).hexdigest()
+
+
+def writer_notice(caller: str) -> str:
+    """The `pg_notify` payload telling every process that `caller` just wrote."""
+    return json.dumps({"topic": WRITER_TOPIC, "key": writer_digest(caller)})
+
+
 log = logging.getLogger(__name__)
 
 
@@ -26,6 +41,7 @@ class Broker:
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._callbacks: dict[str, list[Callable[[str], None]]] = defaultdict(list)
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -73,11 +89,18 @@ class Broker:
         except (ValueError, KeyError, TypeError):
             log.warning("malformed notification ignored: %r", payload[:200])
             return
+        for callback in self._callbacks.get(event["topic"], ()):
+            callback(str(event["key"]))
         for key in (topic, f"{event['topic']}:*"):
             for queue in list(self._subscribers.get(key, ())):
                 # A stalled subscriber loses its own events, never anyone else's.
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(event)
+
+    def on(self, topic: str, callback: Callable[[str], None]) -> None:
+        """`callback(key)` for every event of `topic`, as it arrives (no queue, no task): for
+        bookkeeping that must be done before this process serves its next request."""
+        self._callbacks[topic].append(callback)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str, key: str = "*") -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from core.broker import CHANNEL, writer_notice
 
 if TYPE_CHECKING:
     from core.replicas import ReadReplicas, Replica
@@ -249,6 +251,7 @@ class RequestDb:
                 return
             try:
                 if commit:
+                    await self._tell_writers(session)
                     await session.commit()
                     if self.writing and self._replicas is not None:
                         self._replicas.wrote(self.caller)
@@ -256,6 +259,14 @@ class RequestDb:
                     await session.rollback()
             finally:
                 await session.close()
+
+    async def _tell_writers(self, session: AsyncSession) -> None:
+        """A mutation about to commit tells every process (their brokers) that its caller wrote,
+        in its transaction: PostgreSQL delivers it at the commit, before the caller has the answer
+        and can ask another host (`core.replicas.ReadReplicas.heard`)."""
+        if not self.writing or self.caller is None or self._replicas is None or not self._replicas.replicas:
+            return
+        await session.execute(select(func.pg_notify(CHANNEL, writer_notice(self.caller))))
 
     async def _finish_read(self) -> None:
         self._replica, self._replica_chosen = None, False

@@ -7,8 +7,10 @@ DATABASE_READ_CHECK_SECONDS, by the first request that needs it (one cheap state
 request never waits on more than one check per replica and period.
 
 Read-your-writes: a caller whose mutation committed (`wrote`) reads the primary for
-DATABASE_READ_OWN_WRITES_SECONDS (`recently_wrote`), in this process. The request's side of the
-seam is `core.db.RequestDb.read_session()`.
+DATABASE_READ_OWN_WRITES_SECONDS (`recently_wrote`) — in every process: the committing transaction
+also sends `pg_notify` on the broker's channel (topic `writer`, the caller's digest, never the
+caller itself), and each process's broker hands it to `heard`, before a caller who acted on one
+host can ask another. The request's side of the seam is `core.db.RequestDb.read_session()`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.broker import writer_digest
 from core.db import SessionFactory, make_engine, make_session_factory
 
 log = logging.getLogger("dvc")
@@ -86,15 +89,20 @@ class ReadReplicas:
 
     def wrote(self, caller: str | None) -> None:
         """`caller`'s mutation committed: its next reads go to the primary for a while."""
-        if caller is None or self.own_writes_seconds <= 0:
+        if caller is not None:
+            self.heard(writer_digest(caller))
+
+    def heard(self, digest: str) -> None:
+        """A caller's mutation committed, in this process or another (`writer_digest`)."""
+        if self.own_writes_seconds <= 0:
             return
         now = time.monotonic()
-        self._writers[caller] = now + self.own_writes_seconds
+        self._writers[digest] = now + self.own_writes_seconds
         if len(self._writers) > 10_000:  # forget the expired ones now and then
             self._writers = {key: until for key, until in self._writers.items() if until > now}
 
     def recently_wrote(self, caller: str | None) -> bool:
-        until = self._writers.get(caller) if caller is not None else None
+        until = self._writers.get(writer_digest(caller)) if caller is not None else None
         return until is not None and until > time.monotonic()
 
     async def pick(self, caller: str | None = None) -> Replica | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -31,10 +32,24 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+# A PostgreSQL advisory lock held while migrating: N app hosts start together and each migrates
+# at start (`dvc serve`, dvc-migrate.service), so the others wait, then find nothing left to do.
+MIGRATION_LOCK = 4242010
+
+
 async def _run_async() -> None:
     engine = create_async_engine(_url())
     async with engine.connect() as connection:
-        await connection.run_sync(_run)
+        # A session lock (not a transaction's): it outlives the commits of the migrations.
+        await connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        await connection.commit()
+        try:
+            await connection.run_sync(_run)
+        finally:
+            if connection.in_transaction():  # a failed migration: its transaction is rolled back
+                await connection.rollback()
+            await connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            await connection.commit()
     await engine.dispose()
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from auth.actor import Actor
 from auth.oidc import OidcClient, OidcConfig
 from auth.tokens import TokenConfig
-from core.broker import Broker
+from core.broker import WRITER_TOPIC, Broker
 from core.clock import Clock, SystemClock
 from core.db import ReadsPool, RequestDb, SessionFactory, make_engine, make_session_factory
 from core.replicas import ReadReplicas
@@ -83,6 +83,8 @@ async def open_runtime(rt: Runtime) -> None:
     if rt.store is not None:
         await rt.store.ensure_bucket()
     if rt.broker is not None:
+        if rt.replicas is not None:  # read-your-writes for callers who wrote through another host
+            rt.broker.on(WRITER_TOPIC, rt.replicas.heard)
         await rt.broker.start()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,8 +55,15 @@ log = logging.getLogger("dvc")
 # pg advisory locks: one process at a time does each job (the others skip that run)
 JOBS_LOCK = text("SELECT pg_try_advisory_xact_lock(4242001)")
 RECONCILE_LOCK = text("SELECT pg_try_advisory_xact_lock(4242002)")
-SIGNATURES_LOCK = text("SELECT pg_try_advisory_xact_lock(4242003)")
 FILES_LOCK = text("SELECT pg_try_advisory_xact_lock(4242004)")
+# The signature update is per host and folder: each host's clamd reads the folder freshclam
+# writes on that host, so one host updating its own is no reason for another to skip its run.
+SIGNATURES_LOCK = text("SELECT pg_try_advisory_xact_lock(4242003, hashtext(:place))")
+
+
+def signatures_place(settings: Settings) -> str:
+    """What the signature update's lock is taken on: this host and the folder freshclam writes."""
+    return f"{socket.gethostname()}:{signatures.database_folder(settings)}"
 
 
 @dataclass
@@ -274,7 +282,7 @@ async def signatures_loop(rt: Runtime, scanner: ClamAV) -> None:
             async with rt.session_factory() as session:
                 # Held for the run (freshclam may take minutes; read committed keeps no
                 # snapshot between statements) and gone with the connection if it is lost.
-                if await session.scalar(SIGNATURES_LOCK):
+                if await session.scalar(SIGNATURES_LOCK, {"place": signatures_place(rt.settings)}):
                     result = await signatures.update(rt.settings, scanner)
                     if result.ok:
                         log.info("clamav signatures: freshclam done, changed=%s", result.changed)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.demo import load_demo
+from cli.partitions import ensure_now
 from cli.support import console
 from core import checklist, environment, migrate
 from core.settings import Settings, get_settings, proxy_list
@@ -26,6 +27,7 @@ def serve(
     with environment.prepared() as settings:
         console.print("[bold]Áp dụng migration…[/bold]")
         migrate.upgrade(settings.database_url or "")
+        ensure_now(settings)  # the yearly partitions (services.partitions), as the daily jobs do
         if settings.load_demo_data:
             loaded = load_demo(settings)
             if loaded:

@@ -373,10 +373,13 @@ class DossierEvent(Base):
     """
 
     __tablename__ = "dossier_events"
+    # Partitioned by local year of `at` (migration 0033, core.partitions): the key is part of
+    # the primary key, as PostgreSQL requires; `seq` alone still orders and names an event.
+    __table_args__ = ({"postgresql_partition_by": "RANGE (at)"},)
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     action: Mapped[str] = mapped_column(String(40))
     actor_id: Mapped[uuid.UUID | None] = mapped_column()
     actor_label: Mapped[str] = mapped_column(String(200))

@@ -70,6 +70,7 @@ async def test_lookups_by_code_and_by_id_stay_index_only(converted: dict[str, An
     dossier = await db.scalar(select(Dossier).order_by(Dossier.code).offset(7).limit(1))
     assert dossier is not None
     code, dossier_id = dossier.code, dossier.id
+    assert code is not None
     db.expunge_all()
 
     async def by_code(session: AsyncSession) -> None:

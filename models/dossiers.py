@@ -398,6 +398,20 @@ class DossierEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(100))
 
 
+class DossierTrailAnchor(Base):
+    """Where a dossier's trail goes on after its first events were detached for the archive with
+    their year (`dvc partitions detach`, services.partitions): the last detached event's `seq`
+    and `hash` and how many events were detached. The trail check starts the chain there."""
+
+    __tablename__ = "dossier_trail_anchors"
+
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    detached_into: Mapped[str] = mapped_column(String(100))  # the last table detached with its events
+
+
 class DossierCodeCounter(Base):
     """The daily sequence of dossier codes per receiving agency (never duplicated)."""
 

@@ -17,11 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import String, any_, bindparam, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.partitions import PARTITIONED, ZONE, detached_name, partition_name, partition_year, year_start
+from models.dossiers import DossierEvent, DossierTrailAnchor
+from services.dossiers import trail
 from services.errors import Refused
 
 LOCK_TIMEOUT = "10s"  # a partition change waits this long for the parent's lock, then fails
@@ -133,9 +138,10 @@ async def _create(session: AsyncSession, table: str, key: str, year: int, *, mov
 
 async def detach_before(session: AsyncSession, *, before_year: int, now: datetime) -> list[str]:
     """Detach every yearly partition of a year before `before_year`, leaving it as a plain table
-    `<partition>_detached` for the archive. Never this year's or last year's; never a year of
-    the trail that holds an event of a dossier not archived yet (its chain would break), nor of
-    the message outbox with a message still to send. Returns the tables detached."""
+    `<partition>_detached` for the archive. Never this year's or last year's; never a trail year
+    with an event of a dossier not archived yet, nor of the message outbox with a message still
+    to send. The trails that lose their first events keep an anchor (`DossierTrailAnchor`) from
+    which their check goes on. Returns the tables detached."""
     this_year = local_year(now)
     if before_year > this_year - 1:
         raise Refused(
@@ -145,9 +151,14 @@ async def detach_before(session: AsyncSession, *, before_year: int, now: datetim
         )
     await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
     chosen = [p for p in await list_partitions(session) if p.year is not None and p.year < before_year]
-    blocked = [f"{p.name}: {reason}" for p in chosen if (reason := await _still_needed(session, p))]
+    trail_years = [p.name for p in chosen if p.table == "dossier_events"]
+    blocked = [f"{p.name}: {reason}" for p in chosen if (reason := await _unsent(session, p))]
+    if trail_years and (reason := await _trail_still_needed(session, trail_years)):
+        blocked.append(f"{', '.join(trail_years)}: {reason}")
     if blocked:
         raise Refused("PARTITION_STILL_NEEDED", "Chưa tách được: " + "; ".join(blocked))
+    if trail_years:
+        await _anchor_trails(session, trail_years)
     for p in chosen:
         assert p.year is not None
         await session.execute(text(f"ALTER TABLE {p.table} DETACH PARTITION {p.name}"))
@@ -155,18 +166,93 @@ async def detach_before(session: AsyncSession, *, before_year: int, now: datetim
     return [detached_name(p.table, p.year) for p in chosen if p.year is not None]
 
 
-async def _still_needed(session: AsyncSession, partition: Partition) -> str | None:
-    if partition.table == "dossier_events":
-        open_dossiers = await session.scalar(
-            text(
-                f"SELECT count(DISTINCT e.dossier_id) FROM {partition.name} e"  # noqa: S608
-                " JOIN dossiers d ON d.id = e.dossier_id WHERE d.archived_at IS NULL"
+async def _unsent(session: AsyncSession, partition: Partition) -> str | None:
+    if partition.table != "notification_outbox":
+        return None
+    pending = await session.scalar(
+        text(f"SELECT count(*) FROM {partition.name} WHERE sent_at IS NULL AND attempts < 10")  # noqa: S608
+    )
+    return f"{pending} tin nhắn chưa gửi" if pending else None
+
+
+async def _trail_still_needed(session: AsyncSession, names: list[str]) -> str | None:
+    """A dossier of these years not archived yet; or one whose events in them are not the first
+    ones of its chain (an event of a later year came before one of these — a backdated clock)."""
+    open_dossiers = await session.scalar(
+        text(
+            "SELECT count(DISTINCT e.dossier_id) FROM dossier_events e JOIN dossiers d ON d.id = e.dossier_id"
+            " WHERE e.tableoid::regclass::text = ANY(:names) AND d.archived_at IS NULL"
+        ),
+        {"names": names},
+    )
+    if open_dossiers:
+        return f"{open_dossiers} hồ sơ chưa lưu trữ"
+    out_of_order = await session.scalar(
+        text(
+            "SELECT count(DISTINCT e.dossier_id) FROM dossier_events e JOIN dossier_events l"
+            " ON l.dossier_id = e.dossier_id AND l.seq < e.seq WHERE e.tableoid::regclass::text = ANY(:names)"
+            " AND NOT l.tableoid::regclass::text = ANY(:names)"
+        ),
+        {"names": names},
+    )
+    return f"{out_of_order} hồ sơ có nhật ký năm sau ghi trước" if out_of_order else None
+
+
+async def _anchor_trails(session: AsyncSession, names: list[str]) -> None:
+    """Check the chain of the events about to leave (from the dossier's anchor, if an earlier
+    detach left one) and keep where each dossier's chain goes on; a broken chain refuses."""
+    where: ColumnElement[str] = literal_column("dossier_events.tableoid::regclass::text")
+    rows = await session.stream(
+        select(DossierEvent, where, DossierTrailAnchor.hash, DossierTrailAnchor.events)
+        .outerjoin(DossierTrailAnchor, DossierTrailAnchor.dossier_id == DossierEvent.dossier_id)
+        .where(where == any_(bindparam("names", names, type_=ARRAY(String()))))
+        .order_by(DossierEvent.dossier_id, DossierEvent.seq)
+        .execution_options(yield_per=2_000)
+    )
+    anchors: list[dict[str, Any]] = []
+    broken: list[str] = []
+    group: list[DossierEvent] = []
+    current: dict[str, Any] = {}
+    async for event, table, start, before in rows:
+        if group and event.dossier_id != group[0].dossier_id:
+            _close(group, current, anchors, broken)
+            group = []
+        if not group:
+            current = {"start": start or trail.GENESIS, "before": before or 0}
+        group.append(event)
+        current["into"] = table
+    if group:
+        _close(group, current, anchors, broken)
+    if broken:
+        raise Refused("TRAIL_BROKEN", f"Chuỗi nhật ký hỏng, không tách: {', '.join(broken[:10])}")
+    for at in range(0, len(anchors), 1_000):
+        upsert = insert(DossierTrailAnchor).values(anchors[at : at + 1_000])
+        await session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[DossierTrailAnchor.dossier_id],
+                set_={
+                    "seq": upsert.excluded.seq,
+                    "hash": upsert.excluded.hash,
+                    "events": DossierTrailAnchor.events + upsert.excluded.events,
+                    "detached_into": upsert.excluded.detached_into,
+                },
             )
         )
-        return f"{open_dossiers} hồ sơ chưa lưu trữ" if open_dossiers else None
-    if partition.table == "notification_outbox":
-        pending = await session.scalar(
-            text(f"SELECT count(*) FROM {partition.name} WHERE sent_at IS NULL AND attempts < 10")  # noqa: S608
-        )
-        return f"{pending} tin nhắn chưa gửi" if pending else None
-    return None
+
+
+def _close(
+    group: list[DossierEvent], current: dict[str, Any], anchors: list[dict[str, Any]], broken: list[str]
+) -> None:
+    check = trail.verify(group, None, start=current["start"], before=current["before"])
+    if not check.valid:
+        broken.append(str(group[0].dossier_id))
+        return
+    anchors.append(
+        {
+            "dossier_id": group[0].dossier_id,
+            "seq": group[-1].seq,
+            "hash": check.head,
+            "events": len(group),
+            "detached_into": detached_name("dossier_events", int(current["into"].rsplit("_y", 1)[1])),
+        }
+    )

@@ -16,6 +16,8 @@ comment and the views that read the table (`dossier_facts_source`) are put back,
 table is dropped. The keys: `dossier_events.at`, `security_events.at`,
 `notification_outbox.created_at` — each set once when the row is written and never changed. The
 other growing tables stay as they are (docs/architecture.md, "Partitions by time", says why).
+`dossier_trail_anchors` is new: where a dossier's trail goes on once its first years were
+detached for the archive (services.partitions.detach_before).
 
 Downgrade converts back the same way into plain tables with the former keys. Partitions that
 were detached for the archive (`dvc partitions detach`) are not part of the parent any more and
@@ -192,8 +194,21 @@ def _quote(text: str) -> str:
 def upgrade() -> None:
     for table in TABLES:
         _convert(table, partitioned=True)
+    op.create_table(
+        'dossier_trail_anchors',
+        sa.Column('dossier_id', sa.Uuid(), nullable=False),
+        sa.Column('seq', sa.BigInteger(), nullable=False),
+        sa.Column('hash', sa.String(length=64), nullable=False),
+        sa.Column('events', sa.Integer(), nullable=False),
+        sa.Column('detached_into', sa.String(length=100), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['dossier_id'], ['dossiers.id'], name=op.f('fk_dossier_trail_anchors_dossier_id_dossiers')
+        ),
+        sa.PrimaryKeyConstraint('dossier_id', name=op.f('pk_dossier_trail_anchors')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('dossier_trail_anchors')
     for table in TABLES:
         _convert(table, partitioned=False)

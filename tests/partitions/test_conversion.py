@@ -159,6 +159,36 @@ async def test_detach_leaves_a_plain_table_and_the_parent_no_longer_sees_its_row
     ]
     assert await db.scalar(text("SELECT count(*) FROM dossier_events")) == total - early
     assert await db.scalar(text("SELECT count(*) FROM dossier_events WHERE at < '2025-01-01 00:00+07'")) == 0
+    # The trails that lost their first years check on from their anchors, every event counted.
+    anchored = await db.scalar(text("SELECT count(*) FROM dossier_trail_anchors"))
+    assert anchored == await db.scalar(
+        text(
+            "SELECT count(DISTINCT dossier_id) FROM (SELECT dossier_id FROM dossier_events_y2023_detached"
+            " UNION ALL SELECT dossier_id FROM dossier_events_y2024_detached) d"
+        )
+    )
+    for dossier in await db.scalars(select(Dossier)):
+        check = await queries.check_trail(db, dossier)
+        assert check.valid, (dossier.id, check)
+        assert check.events == dossier.version
+
+
+async def test_detach_refuses_a_trail_year_with_a_later_event_written_before(db: AsyncSession) -> None:
+    """Issue 15 item 2: a year's trail lines leave only as the first lines of their chains — an
+    act backdated into an old year after a later one (a clock set back) keeps that year in."""
+    dossier = await db.scalar(
+        select(Dossier).where(
+            text("id NOT IN (SELECT dossier_id FROM dossier_events WHERE at < '2025-01-01 00:00+07')")
+        )
+    )
+    assert dossier is not None
+    await record_payment(
+        db, dossier, ActContext(SYSTEM, datetime(2024, 5, 1, tzinfo=UTC), CALENDAR), {"amount": 3}
+    )
+    await db.execute(text("UPDATE dossiers SET archived_at = :now"), {"now": NOW})
+    await db.execute(text("UPDATE notification_outbox SET sent_at = created_at"))
+    with pytest.raises(Refused, match="1 hồ sơ có nhật ký năm sau ghi trước"):
+        await detach_before(db, before_year=2025, now=NOW)
 
 
 async def test_migration_0033_converts_back_on_downgrade(converted: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from services.dossiers import trail
 from services.errors import Refused
 
 LOCK_TIMEOUT = "10s"  # a partition change waits this long for the parent's lock, then fails
+ADVISORY_LOCK = 0x7061727469  # one `ensure_partitions` at a time ("parti")
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ async def ensure_partitions(
     `years` (a bulk load's span), and those the DEFAULT partition's rows need (moving the rows
     in). Idempotent; returns the names created. Does nothing before migration 0033."""
     await session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+    # Two app processes starting together: the second waits here, then finds the partitions made.
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
     this_year = local_year(now)
     wanted = set(range(this_year, this_year + ahead_years + 1)) | set(years)
     created = []

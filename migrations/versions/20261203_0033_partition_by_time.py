@@ -21,7 +21,8 @@ detached for the archive (services.partitions.detach_before).
 
 Downgrade converts back the same way into plain tables with the former keys. Partitions that
 were detached for the archive (`dvc partitions detach`) are not part of the parent any more and
-stay as they are.
+stay as they are; the trail anchors go with the downgrade, so the trails that lost their first
+years no longer check after it (attach those years back first to keep them checking).
 
 Revision ID: 0033
 Revises: 0032

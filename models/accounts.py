@@ -224,6 +224,8 @@ class Notification(UUIDPk, Base):
         UniqueConstraint("seq", "created_at"),
         {"postgresql_partition_by": "RANGE (created_at)"},
     )
+    # The ORM knows a message by `id` alone (session.get(Notification, id)).
+    __mapper_args__ = {"primary_key": ["id"]}  # noqa: RUF012
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     account_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -343,3 +345,4 @@ class SecurityEvent(Base):
         Index("ix_security_events_address", "address", "at"),
         {"postgresql_partition_by": "RANGE (at)"},
     )
+    __mapper_args__ = {"primary_key": ["seq"]}  # noqa: RUF012 — the ORM knows an event by `seq` alone

@@ -376,6 +376,8 @@ class DossierEvent(Base):
     # Partitioned by local year of `at` (migration 0033, core.partitions): the key is part of
     # the primary key, as PostgreSQL requires; `seq` alone still orders and names an event.
     __table_args__ = ({"postgresql_partition_by": "RANGE (at)"},)
+    # The ORM knows an event by `seq` alone (session.get(DossierEvent, seq)).
+    __mapper_args__ = {"primary_key": ["seq"]}  # noqa: RUF012
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), index=True)

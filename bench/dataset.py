@@ -43,7 +43,7 @@ import asyncpg
 
 from bench.dataset_dossiers import Dossiers
 from bench.dataset_province import Province
-from bench.dataset_rows import COLUMNS, Spec
+from bench.dataset_rows import COLUMNS, END, START, Spec
 
 
 def pg_dsn(url: str) -> str:
@@ -75,6 +75,7 @@ async def load(dsn: str, spec: Spec, *, echo: bool = True) -> Loaded:
 
     started = time.perf_counter()
     rnd = random.Random(spec.seed)
+    await _yearly_partitions(dsn)
     conn = await asyncpg.connect(pg_dsn(dsn))
     rows_written = 0
     try:
@@ -127,6 +128,21 @@ async def load(dsn: str, spec: Spec, *, echo: bool = True) -> Loaded:
     finally:
         await engine.dispose()
     return Loaded(spec.dossiers, rows_written + rebuilt.rows, time.perf_counter() - started, gen.codes)
+
+
+async def _yearly_partitions(dsn: str) -> None:
+    """The partitions by year (migration 0033) of the data set's span, made before the COPY so
+    that no row waits in a DEFAULT partition."""
+    from core.db import make_engine, make_session_factory
+    from services.partitions import ensure_partitions, local_year
+
+    engine = make_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=1)
+    try:
+        async with make_session_factory(engine)() as session:
+            await ensure_partitions(session, now=END, years=range(local_year(START), local_year(END) + 1))
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 def sample_codes(codes: Sequence[str], n: int, seed: int = 7) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli.partitions import ensure_now
 from cli.support import console, in_session, progress_bar
 from core import environment, migrate
 from core.settings import Settings
@@ -21,6 +22,7 @@ def migrate_cmd() -> None:
     """Apply database migrations up to the latest revision."""
     with environment.prepared() as settings:
         migrate.upgrade(settings.database_url or "")
+        ensure_now(settings)  # the yearly partitions (services.partitions), as the daily jobs do
         console.print("Đã cập nhật cơ sở dữ liệu.")
 
 

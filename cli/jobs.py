@@ -6,6 +6,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cli.partitions import ensure_now
 from cli.support import console, in_session
 from core import environment
 from core.clock import SystemClock
@@ -17,7 +18,8 @@ SKIPPED = "bỏ qua — một tiến trình khác đang chạy việc này (anot
 
 def run_jobs() -> None:
     """Run the scheduled jobs once (inactivity warnings and locks, abandoned uploads, the stored
-    files' integrity check, payment reconciliation and refunds); schedule it daily."""
+    files' integrity check, the yearly partitions made ahead, payment reconciliation and
+    refunds); schedule it daily."""
     from services.accounts.inactivity import run_inactivity
 
     clock = SystemClock()
@@ -56,6 +58,8 @@ def run_jobs() -> None:
 
         console.print(f"Không hoạt động 01 năm: {in_session(settings, work, commit=True)}.")
         console.print(f"Kiểm tra tệp lưu trữ: {in_session(settings, files, commit=True)}.")
+        created = ensure_now(settings)
+        console.print(f"Phân vùng theo năm: tạo {len(created)} ({', '.join(created) or 'đủ rồi'}).")
     payments_settle()
 
 

@@ -23,6 +23,7 @@ from cli import (
     holidays,
     jobs,
     messages,
+    partitions,
     schema,
     serve,
     statistics,
@@ -59,6 +60,7 @@ COMMANDS: tuple[tuple[str, Callable[..., Any]], ...] = (
 for name, command in COMMANDS:
     app.command(name)(command)
 app.add_typer(holidays.app, name="holidays")
+app.add_typer(partitions.app, name="partitions")
 
 
 @app.callback()

@@ -7,8 +7,10 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from cli.demo import load_demo
+from cli.partitions import ensure_now
 from cli.support import console
 from core import checklist, environment, migrate
 from core.settings import Settings, get_settings, proxy_list
@@ -26,6 +28,10 @@ def serve(
     with environment.prepared() as settings:
         console.print("[bold]Áp dụng migration…[/bold]")
         migrate.upgrade(settings.database_url or "")
+        try:  # the yearly partitions (services.partitions), as the daily jobs do
+            ensure_now(settings)
+        except DBAPIError as error:  # a lock not had in time: the DEFAULT partitions take the rows
+            console.print(f"[yellow]Chưa tạo được phân vùng theo năm ({error.orig}).[/yellow]")
         if settings.load_demo_data:
             loaded = load_demo(settings)
             if loaded:

@@ -115,6 +115,12 @@ NOTIFICATIONS_AGE = Gauge(
     "Age of the oldest notification waiting.",
     registry=REGISTRY,
 )
+PARTITION_DEFAULT_ROWS = Gauge(
+    "dvc_partition_default_rows",
+    "Rows waiting in a DEFAULT partition (no yearly partition covers them; `dvc partitions ensure`).",
+    ["table"],
+    registry=REGISTRY,
+)
 OVERDUE = Gauge(
     "dvc_dossiers_overdue",
     "Dossiers in progress past their due time, per receiving agency.",

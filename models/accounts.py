@@ -26,6 +26,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, INET, JSONB
@@ -218,9 +219,15 @@ class Notification(UUIDPk, Base):
         Index(
             "ix_notification_outbox_unsent", "seq", postgresql_where=text("sent_at IS NULL AND attempts < 10")
         ),
+        # Partitioned by local year of `created_at` (migration 0033, core.partitions): the key
+        # is part of the primary key and of the unique `seq`, as PostgreSQL requires.
+        UniqueConstraint("seq", "created_at"),
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
+    # The ORM knows a message by `id` alone (session.get(Notification, id)).
+    __mapper_args__ = {"primary_key": ["id"]}  # noqa: RUF012
 
-    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True
     )
@@ -229,7 +236,7 @@ class Notification(UUIDPk, Base):
     template: Mapped[str] = mapped_column(String(80))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -323,7 +330,8 @@ class SecurityEvent(Base):
     __tablename__ = "security_events"
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Partitioned by local year of `at` (migration 0033): the key is part of the primary key.
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True, primary_key=True)
     event: Mapped[str] = mapped_column(String(60))
     outcome: Mapped[str] = mapped_column(String(20))  # SUCCESS | FAILURE | DENIED
     actor_id: Mapped[uuid.UUID | None] = mapped_column()
@@ -333,4 +341,8 @@ class SecurityEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
 
-    __table_args__ = (Index("ix_security_events_address", "address", "at"),)
+    __table_args__ = (
+        Index("ix_security_events_address", "address", "at"),
+        {"postgresql_partition_by": "RANGE (at)"},
+    )
+    __mapper_args__ = {"primary_key": ["seq"]}  # noqa: RUF012 — the ORM knows an event by `seq` alone

@@ -373,10 +373,15 @@ class DossierEvent(Base):
     """
 
     __tablename__ = "dossier_events"
+    # Partitioned by local year of `at` (migration 0033, core.partitions): the key is part of
+    # the primary key, as PostgreSQL requires; `seq` alone still orders and names an event.
+    __table_args__ = ({"postgresql_partition_by": "RANGE (at)"},)
+    # The ORM knows an event by `seq` alone (session.get(DossierEvent, seq)).
+    __mapper_args__ = {"primary_key": ["seq"]}  # noqa: RUF012
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     action: Mapped[str] = mapped_column(String(40))
     actor_id: Mapped[uuid.UUID | None] = mapped_column()
     actor_label: Mapped[str] = mapped_column(String(200))
@@ -393,6 +398,20 @@ class DossierEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # The request that made it (X-Request-Id), carried to the outbox work; not part of the hash.
     request_id: Mapped[str | None] = mapped_column(String(100))
+
+
+class DossierTrailAnchor(Base):
+    """Where a dossier's trail goes on after its first events were detached for the archive with
+    their year (`dvc partitions detach`, services.partitions): the last detached event's `seq`
+    and `hash` and how many events were detached. The trail check starts the chain there."""
+
+    __tablename__ = "dossier_trail_anchors"
+
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossiers.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    detached_into: Mapped[str] = mapped_column(String(100))  # the last table detached with its events
 
 
 class DossierCodeCounter(Base):

@@ -1,4 +1,5 @@
-"""Figures operators watch that live in the database: outbox backlogs and the overdue dossiers.
+"""Figures operators watch that live in the database: outbox backlogs, the overdue dossiers and
+the rows waiting in a DEFAULT partition.
 
 Read when `/metrics` is scraped (a few aggregate statements; the overdue count uses the partial
 index of open dossiers by due time).
@@ -18,6 +19,7 @@ from models.dossiers import Dossier
 from services.dossiers.queries import OPEN
 from services.notifications import MAX_ATTEMPTS
 from services.outbox.operations import backlog
+from services.partitions import default_rows
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Figures:
     notifications_pending: int
     notifications_oldest_seconds: float
     overdue_by_agency: dict[str, int]
+    partition_default_rows: dict[str, int]  # table -> rows in its DEFAULT partition (migration 0033)
 
 
 async def figures(session: AsyncSession, now: datetime) -> Figures:
@@ -53,4 +56,5 @@ async def figures(session: AsyncSession, now: datetime) -> Figures:
         notifications_pending=int(count),
         notifications_oldest_seconds=(now - oldest).total_seconds() if oldest else 0.0,
         overdue_by_agency={code: int(n) for code, n in overdue},
+        partition_default_rows=await default_rows(session),
     )

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core import migrate
+from core.partitions import include_name
 from models import Base
 from resolvers.root import schema
 from tests.conftest import Servers
@@ -66,7 +67,9 @@ def test_migrations_match_models_and_round_trip(servers: Servers) -> None:
         engine = create_async_engine(url)
         async with engine.connect() as conn:
             result = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"include_name": include_name}), Base.metadata
+                )
             )
         await engine.dispose()
         return list(result)

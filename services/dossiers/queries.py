@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from auth.actor import Actor
 from auth.roles import StaffRole
 from models.catalog import Agency, Procedure, ProcedureVersion
-from models.dossiers import Dossier, DossierAttachment, DossierEvent, DossierStatus, DossierStep
+from models.dossiers import (
+    Dossier,
+    DossierAttachment,
+    DossierEvent,
+    DossierStatus,
+    DossierStep,
+    DossierTrailAnchor,
+)
 from services import visibility
 from services.dossiers import trail
 from services.dossiers.workflow import FINAL
@@ -281,7 +288,14 @@ async def trail_of(session: AsyncSession, dossier_id: uuid.UUID) -> list[Dossier
 
 
 async def check_trail(session: AsyncSession, dossier: Dossier) -> trail.ChainCheck:
-    return trail.verify(await trail_of(session, dossier.id), dossier.trail_head)
+    """The dossier's chain, from its first event — or, when its first years were detached for
+    the archive (docs/operations.md, "Partitions by year"), from the anchor kept at the detach."""
+    events = await trail_of(session, dossier.id)
+    detached = events[0].prev_hash != trail.GENESIS if events else dossier.trail_head is not None
+    anchor = await session.get(DossierTrailAnchor, dossier.id) if detached else None
+    if anchor is None:
+        return trail.verify(events, dossier.trail_head)
+    return trail.verify(events, dossier.trail_head, start=anchor.hash, before=anchor.events)
 
 
 # --- batch lookups for dataloaders -------------------------------------------------------------------

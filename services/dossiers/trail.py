@@ -57,15 +57,19 @@ class ChainCheck:
     head: str
 
 
-def verify(events: Sequence[DossierEvent], expected_head: str | None) -> ChainCheck:
+def verify(
+    events: Sequence[DossierEvent], expected_head: str | None, *, start: str = GENESIS, before: int = 0
+) -> ChainCheck:
     """Recompute the chain in order; the head must also match the one kept on the dossier, so
-    that deleting the last events is caught too."""
-    previous = GENESIS
+    that deleting the last events is caught too. `start`, `before`: the hash the chain goes on
+    from and the number of events before it, when the first ones were detached for the archive
+    (`DossierTrailAnchor`)."""
+    previous, count = start, before + len(events)
     for event in events:
         if event.prev_hash != previous or event_hash(event) != event.hash:
-            return ChainCheck(False, len(events), event.seq, previous)
+            return ChainCheck(False, count, event.seq, previous)
         previous = event.hash
     if expected_head is not None and previous != expected_head:
         last = events[-1].seq if events else None
-        return ChainCheck(False, len(events), last, previous)
-    return ChainCheck(True, len(events), None, previous)
+        return ChainCheck(False, count, last, previous)
+    return ChainCheck(True, count, None, previous)

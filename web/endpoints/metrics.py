@@ -27,6 +27,7 @@ from core.observability import (
     OUTBOX_AGE,
     OUTBOX_BACKLOG,
     OVERDUE,
+    PARTITION_DEFAULT_ROWS,
     REGISTRY,
 )
 from services import monitoring
@@ -90,6 +91,9 @@ async def metrics(
         OVERDUE.clear()
         for agency, count in found.overdue_by_agency.items():
             OVERDUE.labels(agency).set(count)
+        PARTITION_DEFAULT_ROWS.clear()
+        for table, rows in found.partition_default_rows.items():
+            PARTITION_DEFAULT_ROWS.labels(table).set(rows)
     CLAMAV_SIGNATURE_AGE.clear()
     if signature_age is not None:
         dated = await signature_age()

@@ -21,7 +21,20 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, DateTime, and_, column, false, func, literal, not_, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    and_,
+    column,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,11 +224,12 @@ async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.
         fig.open_span(moment), F.received_at < moment, or_(F.finished_at.is_(None), F.finished_at >= moment)
     )
     overdue = and_(F.due_at < moment, not_(F.paused))
-    stmt = (
-        select(moment, func.count(F.dossier_id), func.count(F.dossier_id).filter(overdue))
-        .select_from(at.outerjoin(F, and_(open_then, *fig.scoped(r))))
-        .group_by(moment)
+    counts = (
+        select(func.count().label("n"), func.count().filter(overdue).label("late"))
+        .where(open_then, *fig.scoped(r))
+        .lateral("counts")
     )
+    stmt = select(moment, counts.c.n, counts.c.late).select_from(at.join(counts, true()))
     open_at = {moment: (n, late) for moment, n, late in (await session.execute(stmt)).all()}
     found: list[fig.Figures | None] = []
     for part, span in zip(parts, spans, strict=True):
@@ -238,10 +252,16 @@ def _key(keys: Any, r: fig.Resolved, group_by: fig.GroupBy) -> Any:
     if group_by is fig.GroupBy.PROCEDURE:
         return keys.procedure_id
     competent = r.scope.attribution is fig.Attribution.COMPETENT
-    agency = keys.competent_agency_id if competent else keys.agency_id
-    if group_by is fig.GroupBy.AGENCY:
-        return agency
-    return select(Agency.level_code).where(Agency.id == agency).scalar_subquery()
+    return keys.competent_agency_id if competent else keys.agency_id  # LEVEL: folded afterwards
+
+
+def _fold(found: dict[Any, Any], levels: dict[Any, Any], add: Any) -> dict[Any, Any]:
+    """Values per agency folded into values per level (`add` sums two of them)."""
+    folded: dict[Any, Any] = {}
+    for agency, value in found.items():
+        level = levels.get(agency)
+        folded[level] = add(folded[level], value) if level in folded else value
+    return folded
 
 
 async def grouped(
@@ -269,6 +289,10 @@ async def grouped(
         fig.open_at(r), *_open_span(r), *fig.scoped(r)
     )
     open_by_key = {k: (o, d) for k, o, d in (await session.execute(stmt.group_by(key))).all()}
+    if group_by is fig.GroupBy.LEVEL:  # per agency above, each agency's level here
+        levels = dict((await session.execute(select(Agency.id, Agency.level_code))).all())
+        sums = _fold(sums, levels, lambda a, b: {n: a[n] + b[n] for n in NAMES})
+        open_by_key = _fold(open_by_key, levels, lambda a, b: (a[0] + b[0], a[1] + b[1]))
     return [
         (k, _figures(sums.get(k, dict.fromkeys(NAMES, 0)), *open_by_key.get(k, (0, 0))))
         for k in set(sums) | set(open_by_key)

@@ -52,6 +52,13 @@ from services.statistics import index766
 
 ZONE = "Asia/Ho_Chi_Minh"  # the zone migration 0032 cuts the months in
 NAMES = [n for n, _ in MONTH_MEASURES]
+# What the figures show (the 766 index's own measures left out): what the groups and periods sum.
+SHOWN = [
+    n
+    for n in NAMES
+    if not n.startswith(("waiting", "offered"))
+    and n not in ("received_synced", "received_reused", "finished_electronic")
+]
 Sums = dict[str, Any]
 
 contributions = table(
@@ -213,7 +220,7 @@ async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.
     r = wanted[0][0]
     rows = rows_for(r)
     first, last = min(s[0] for _, s in wanted), max(s[1] for _, s in wanted)
-    stmt = select(rows.month, *(func.coalesce(func.sum(rows[n]), 0) for n in NAMES)).where(
+    stmt = select(rows.month, *(func.coalesce(func.sum(rows[n]), 0) for n in SHOWN)).where(
         rows.month >= first, rows.month < last, *_scope(rows, r)
     )
     by_month = {m: values for m, *values in (await session.execute(stmt.group_by(rows.month))).all()}
@@ -236,10 +243,10 @@ async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.
         if span is None:
             found.append(None)
             continue
-        sums = dict.fromkeys(NAMES, 0)
+        sums = dict.fromkeys(SHOWN, 0)
         for month, values in by_month.items():
             if span[0] <= month < span[1]:
-                for n, v in zip(NAMES, values, strict=True):
+                for n, v in zip(SHOWN, values, strict=True):
                     sums[n] += v
         found.append(_figures(sums, *open_at.get(part.reference, (0, 0))))
     return found
@@ -277,12 +284,12 @@ async def grouped(
     rows = rows_for(r, group_by)
     for keys, where in ((rows, [rows.month >= first, rows.month < last]), (C, [_edges(r, first, last)])):
         key = _key(keys, r, group_by)
-        stmt = select(key, *(func.coalesce(func.sum(keys[n]), 0) for n in NAMES)).where(
+        stmt = select(key, *(func.coalesce(func.sum(keys[n]), 0) for n in SHOWN)).where(
             *where, *_scope(keys, r)
         )
         for k, *values in (await session.execute(stmt.group_by(key))).all():
-            found = sums.setdefault(k, dict.fromkeys(NAMES, 0))
-            for n, v in zip(NAMES, values, strict=True):
+            found = sums.setdefault(k, dict.fromkeys(SHOWN, 0))
+            for n, v in zip(SHOWN, values, strict=True):
                 found[n] += v
     key = _key(F, r, group_by)
     stmt = select(key, func.count(), func.count().filter(fig.overdue_at(r))).where(
@@ -291,10 +298,10 @@ async def grouped(
     open_by_key = {k: (o, d) for k, o, d in (await session.execute(stmt.group_by(key))).all()}
     if group_by is fig.GroupBy.LEVEL:  # per agency above, each agency's level here
         levels = dict((await session.execute(select(Agency.id, Agency.level_code))).all())
-        sums = _fold(sums, levels, lambda a, b: {n: a[n] + b[n] for n in NAMES})
+        sums = _fold(sums, levels, lambda a, b: {n: a[n] + b[n] for n in SHOWN})
         open_by_key = _fold(open_by_key, levels, lambda a, b: (a[0] + b[0], a[1] + b[1]))
     return [
-        (k, _figures(sums.get(k, dict.fromkeys(NAMES, 0)), *open_by_key.get(k, (0, 0))))
+        (k, _figures(sums.get(k, dict.fromkeys(SHOWN, 0)), *open_by_key.get(k, (0, 0))))
         for k in set(sums) | set(open_by_key)
     ]
 

@@ -22,9 +22,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     DateTime,
     and_,
+    cast,
     column,
     false,
     func,
@@ -42,6 +44,7 @@ from models.catalog import Agency
 from models.statistics import (
     MONTH_KEYS,
     MONTH_MEASURES,
+    NUMERIC_MEASURES,
     fact_months,
     fact_months_agency,
     fact_months_procedure,
@@ -97,6 +100,14 @@ def rows_for(r: fig.Resolved, group_by: fig.GroupBy | None = None, *, procedures
     if by_procedure and by_agency:
         return M
     return fact_months_procedure.c if by_procedure else fact_months_agency.c
+
+
+def _sum(rows: Any, name: str) -> Any:
+    """A measure summed: counts as bigint (PostgreSQL sums bigints as numeric, which the driver
+    turns into a Decimal each — most of a group-by-procedure's time), seconds and scores as the
+    exact numerics they are."""
+    total = func.coalesce(func.sum(rows[name]), 0)
+    return total if name in NUMERIC_MEASURES else cast(total, BigInteger)
 
 
 def days(seconds: Any) -> float:
@@ -170,12 +181,10 @@ def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
 async def _sums(session: AsyncSession, r: fig.Resolved, first: date, last: date) -> Sums:
     """Every additive measure over the period: the whole months plus the edge days."""
     rows = rows_for(r)
-    in_months = select(*(func.coalesce(func.sum(rows[n]), 0) for n in NAMES)).where(
+    in_months = select(*(_sum(rows, n) for n in NAMES)).where(
         rows.month >= first, rows.month < last, *_scope(rows, r)
     )
-    on_edges = select(*(func.coalesce(func.sum(C[n]), 0) for n in NAMES)).where(
-        _edges(r, first, last), *_scope(C, r)
-    )
+    on_edges = select(*(_sum(C, n) for n in NAMES)).where(_edges(r, first, last), *_scope(C, r))
     a = (await session.execute(in_months)).one()
     b = (await session.execute(on_edges)).one()
     return {n: x + y for n, x, y in zip(NAMES, a, b, strict=True)}
@@ -220,7 +229,7 @@ async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.
     r = wanted[0][0]
     rows = rows_for(r)
     first, last = min(s[0] for _, s in wanted), max(s[1] for _, s in wanted)
-    stmt = select(rows.month, *(func.coalesce(func.sum(rows[n]), 0) for n in SHOWN)).where(
+    stmt = select(rows.month, *(_sum(rows, n) for n in SHOWN)).where(
         rows.month >= first, rows.month < last, *_scope(rows, r)
     )
     by_month = {m: values for m, *values in (await session.execute(stmt.group_by(rows.month))).all()}
@@ -284,9 +293,7 @@ async def grouped(
     rows = rows_for(r, group_by)
     for keys, where in ((rows, [rows.month >= first, rows.month < last]), (C, [_edges(r, first, last)])):
         key = _key(keys, r, group_by)
-        stmt = select(key, *(func.coalesce(func.sum(keys[n]), 0) for n in SHOWN)).where(
-            *where, *_scope(keys, r)
-        )
+        stmt = select(key, *(_sum(keys, n) for n in SHOWN)).where(*where, *_scope(keys, r))
         for k, *values in (await session.execute(stmt.group_by(key))).all():
             found = sums.setdefault(k, dict.fromkeys(SHOWN, 0))
             for n, v in zip(SHOWN, values, strict=True):

@@ -85,10 +85,13 @@ def check_disk(path: Path, need: int, what: str) -> None:
 
 def check_dataset_disk(data_dir: Path, dossiers: int) -> None:
     """Before loading: the data set's estimated size less what is already there."""
-    need = max(0, dossiers * BYTES_PER_DOSSIER - folder_size(data_dir))
+    there = folder_size(data_dir)
+    need = max(0, dossiers * BYTES_PER_DOSSIER - there)
     if need > 0:
         print(
-            f"{data_dir}: about {need / GB:.1f} GB more needed on disk for {dossiers:,} dossiers", flush=True
+            f"{data_dir}: {there / GB:.1f} GB there; about {need / GB:.1f} GB more needed on disk "
+            f"if its {dossiers:,} dossiers are still to be loaded",
+            flush=True,
         )
     check_disk(data_dir, need, f"the {dossiers:,}-dossier data set")
 
@@ -225,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="The 1M and 5M data sets: statistics, index, lookups.")
     parser.add_argument("--runs", type=int, default=30, help="timed runs of each statistics call")
     args = parser.parse_args(argv)
+    check_dataset_disk(DATA_DIR, DOSSIERS_1M)
     check_dataset_disk(DATA_5M, DOSSIERS_5M)
     replica_dir = DATA_5M.parent / f"{DATA_5M.name}-replica"
     with dataset(DATA_DIR, DOSSIERS_1M) as small, dataset(DATA_5M, DOSSIERS_5M) as large:

@@ -154,14 +154,19 @@ def _scope(keys: Any, r: fig.Resolved) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _cut(r: fig.Resolved, first: date, last: date) -> list[tuple[datetime, datetime]]:
+    """The edge days around the whole months [first, last), as ranges of moments (none, one or two)."""
+    zone = r.since.tzinfo
+    cut = [(r.since, datetime.combine(first, time(), tzinfo=zone))]
+    cut.append((datetime.combine(last, time(), tzinfo=zone), r.until))
+    return [(a, b) for a, b in cut if a < b]
+
+
 def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
     """The contributions of the edge days: before `first` and from `last` on, each moment in
     them (the facts' own columns too, so the planner probes the facts' indexes). A normal waiting
     dossier counts only received before the reference instant, as the facts path has it."""
-    zone = r.since.tzinfo
-    cut = [(r.since, datetime.combine(first, time(), tzinfo=zone))]
-    cut.append((datetime.combine(last, time(), tzinfo=zone), r.until))
-    cut = [(a, b) for a, b in cut if a < b]
+    cut = _cut(r, first, last)
 
     def within(at: Any) -> ColumnElement[bool]:
         return or_(false(), *(and_(at >= a, at < b) for a, b in cut))
@@ -186,7 +191,8 @@ async def _sums(session: AsyncSession, r: fig.Resolved, first: date, last: date)
     )
     on_edges = select(*(_sum(C, n) for n in NAMES)).where(_edges(r, first, last), *_scope(C, r))
     a = (await session.execute(in_months)).one()
-    b = (await session.execute(on_edges)).one()
+    # No edge days (whole months only): no statement for them.
+    b = (await session.execute(on_edges)).one() if _cut(r, first, last) else [0] * len(NAMES)
     return {n: x + y for n, x, y in zip(NAMES, a, b, strict=True)}
 
 
@@ -291,7 +297,10 @@ async def grouped(
     first, last = months
     sums: dict[Any, Sums] = {}
     rows = rows_for(r, group_by)
-    for keys, where in ((rows, [rows.month >= first, rows.month < last]), (C, [_edges(r, first, last)])):
+    sources: list[tuple[Any, list[ColumnElement[bool]]]] = [(rows, [rows.month >= first, rows.month < last])]
+    if _cut(r, first, last):
+        sources.append((C, [_edges(r, first, last)]))
+    for keys, where in sources:
         key = _key(keys, r, group_by)
         stmt = select(key, *(_sum(keys, n) for n in SHOWN)).where(*where, *_scope(keys, r))
         for k, *values in (await session.execute(stmt.group_by(key))).all():
@@ -356,7 +365,7 @@ async def _procedures(session: AsyncSession, r: fig.Resolved, first: date, last:
         .where(_edges(r, first, last), C.offered_online > 0, *_scope(C, r))
         .group_by(C.procedure_id),
     ]
-    for stmt in stmts:
+    for stmt in stmts if _cut(r, first, last) else stmts[:1]:
         for procedure, any_online in (await session.execute(stmt)).all():
             offered.add(procedure)
             if any_online:

@@ -4,7 +4,9 @@
 minutes for a million dossiers); `python -m bench lookup inbox` runs the ones named. Each is
 also a module of its own: `python -m bench.lookup`, `bench.catalog`, `bench.inbox`,
 `bench.submission`, `bench.scaleout`, `bench.livestatus`, `bench.statistics`, `bench.uploads`,
-`bench.soak` (memory under a long run of every public query), and `bench.dataset` loads the
+`bench.soak` (memory under a long run of every public query), `bench.scale` (the 1M and 5M
+data sets side by side: statistics, the index, lookups, a replica; it needs about 30 GB of disk
+for the 5M set and checks the space first), and `bench.dataset` loads the
 data set alone.
 """
 
@@ -15,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import catalog, inbox, livestatus, lookup, scaleout, soak, statistics, submission, uploads
+from bench import catalog, inbox, livestatus, lookup, scale, scaleout, soak, statistics, submission, uploads
 from bench.servers import dataset
 
 ON_DATASET = {
@@ -26,7 +28,9 @@ ON_DATASET = {
     "scaleout": scaleout,
     "livestatus": livestatus,
 }
-ALL = ["lookup", "catalog", "inbox", "submission", "scaleout", "livestatus", "statistics", "uploads", "soak"]
+ALL = [
+    "lookup", "catalog", "inbox", "submission", "scaleout", "livestatus", "statistics", "uploads", "soak", "scale",
+]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(uploads.main())
     if "soak" in wanted:
         soak.main([])
+    if "scale" in wanted:
+        scale.main([])
 
 
 if __name__ == "__main__":

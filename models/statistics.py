@@ -34,6 +34,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
 
+# A fact's open span: received (excluded) to finished (included; none: still open); a dossier
+# "finished" before it was received is open at no instant (migration 0034).
+OPEN_SPAN = (
+    "tstzrange(received_at, CASE WHEN (finished_at < received_at) THEN received_at ELSE finished_at END, "
+    "'(]'::text)"
+)
+
 
 class DossierFact(Base):
     __tablename__ = "dossier_facts"
@@ -89,6 +96,14 @@ class DossierFact(Base):
         Index("ix_dossier_facts_received", "received_at"),
         Index("ix_dossier_facts_finished", "finished_at"),
         Index("ix_dossier_facts_rated", "rated_at"),
+        # In progress at an instant R: the open spans holding R (migration 0034,
+        # services.statistics.figures.open_span).
+        Index(
+            "ix_dossier_facts_open_span",
+            text(OPEN_SPAN),
+            postgresql_using="gist",
+            postgresql_where=text("received_at IS NOT NULL"),
+        ),
         # The 766 formula's waiting dossiers by their pause (the monthly fast path's edge days).
         Index(
             "ix_dossier_facts_waiting",
@@ -141,4 +156,36 @@ fact_months = Table(
     PrimaryKeyConstraint("month", *MONTH_KEYS, name="pk_dossier_fact_months"),
     Index("ix_dossier_fact_months_agency", "agency_id", "month"),
     Index("ix_dossier_fact_months_competent", "competent_agency_id", "month"),
+)
+
+
+def _rollup(name: str, keys: tuple[str, str], index: Index) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("month", Date, nullable=False),
+        *(Column(k, Uuid, nullable=False) for k in keys),
+        *(
+            Column(n, Numeric if n in NUMERIC_MEASURES else BigInteger, nullable=False, server_default="0")
+            for n, _ in MONTH_MEASURES
+        ),
+        PrimaryKeyConstraint("month", *keys, name=f"pk_{name}"),
+        index,
+    )
+
+
+# Coarser rollups of the month rows (migration 0034), kept from them by a row trigger: per
+# (month, receiving agency, competent agency) and per (month, procedure, field) — what the
+# province-wide reads sum (services.statistics.months picks the coarsest that answers).
+AGENCY_ROLLUP_KEYS = ("agency_id", "competent_agency_id")
+PROCEDURE_ROLLUP_KEYS = ("procedure_id", "field_id")
+fact_months_agency = _rollup(
+    "dossier_fact_months_agency",
+    AGENCY_ROLLUP_KEYS,
+    Index("ix_dossier_fact_months_agency_competent", "competent_agency_id", "month"),
+)
+fact_months_procedure = _rollup(
+    "dossier_fact_months_procedure",
+    PROCEDURE_ROLLUP_KEYS,
+    Index("ix_dossier_fact_months_procedure_field", "field_id", "month"),
 )

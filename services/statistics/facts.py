@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.statistics import MONTH_KEYS, MONTH_MEASURES
+from models.statistics import AGENCY_ROLLUP_KEYS, MONTH_KEYS, MONTH_MEASURES, PROCEDURE_ROLLUP_KEYS
 
 _NAMES = ", ".join(n for n, _ in MONTH_MEASURES)
 _NONZERO = " OR ".join(f"{n} <> 0" for n, _ in MONTH_MEASURES)
@@ -46,6 +46,29 @@ class Rebuilt:
     differed: int  # rows that were missing, extra or different before the rebuild
     months: int = 0  # month rows (monthly pre-aggregate) after the rebuild
     months_differed: int = 0  # month rows missing, extra or different before the rebuild
+
+
+def _rollup_differs(table: str, keys: tuple[str, ...]) -> str:
+    """Rows of a rollup (migration 0034) that are not the month rows summed by its keys."""
+    group = ", ".join(("month", *keys))
+    sums = ", ".join(f"sum({n}) AS {n}" for n, _ in MONTH_MEASURES)
+    kept = f"SELECT {group}, {_NAMES} FROM {table} WHERE {_NONZERO}"  # noqa: S608 — fixed names
+    should = (
+        f"SELECT * FROM (SELECT {group}, {sums} FROM dossier_fact_months GROUP BY {group}) s"  # noqa: S608
+        f" WHERE {_NONZERO}"
+    )
+    return f"SELECT count(*) FROM (({kept} EXCEPT {should}) UNION ALL ({should} EXCEPT {kept})) d"  # noqa: S608
+
+
+async def rollups_differing(session: AsyncSession) -> int:
+    """How many rows of the two monthly rollups differ from the month rows summed."""
+    found = 0
+    for table, keys in (
+        ("dossier_fact_months_agency", AGENCY_ROLLUP_KEYS),
+        ("dossier_fact_months_procedure", PROCEDURE_ROLLUP_KEYS),
+    ):
+        found += int(await session.scalar(text(_rollup_differs(table, keys))) or 0)
+    return found
 
 
 async def months_differing(session: AsyncSession) -> int:

@@ -54,6 +54,7 @@ from services.statistics.figures import (
     ONLINE,
     PAPER,
     Resolved,
+    custom_plans,
     finished,
     received,
     relevant,
@@ -443,6 +444,7 @@ async def service_index(session: AsyncSession, r: Resolved) -> ServiceIndex:
     from core.settings import get_settings
     from services.statistics import months
 
+    await custom_plans(session)
     found = await months.index_counts(session, r) if get_settings().statistics_monthly else None
     counts = found if found is not None else await counts_from_facts(session, r)
     for d in INDICATORS:

@@ -21,17 +21,47 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, column, false, func, or_, select, table
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    and_,
+    cast,
+    column,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import Agency
-from models.statistics import MONTH_KEYS, MONTH_MEASURES, fact_months
+from models.statistics import (
+    MONTH_KEYS,
+    MONTH_MEASURES,
+    NUMERIC_MEASURES,
+    fact_months,
+    fact_months_agency,
+    fact_months_procedure,
+)
 from models.statistics import DossierFact as F
 from services.statistics import figures as fig
 from services.statistics import index766
 
 ZONE = "Asia/Ho_Chi_Minh"  # the zone migration 0032 cuts the months in
 NAMES = [n for n, _ in MONTH_MEASURES]
+# What the figures show (the 766 index's own measures left out): what the groups and periods sum.
+SHOWN = [
+    n
+    for n in NAMES
+    if not n.startswith(("waiting", "offered"))
+    and n not in ("received_synced", "received_reused", "finished_electronic")
+]
 Sums = dict[str, Any]
 
 contributions = table(
@@ -55,6 +85,29 @@ contributions = table(
 )
 C = contributions.c
 M = fact_months.c
+BY_PROCEDURE = (fig.GroupBy.FIELD, fig.GroupBy.PROCEDURE)
+BY_AGENCY = (fig.GroupBy.AGENCY, fig.GroupBy.LEVEL)
+
+
+def rows_for(r: fig.Resolved, group_by: fig.GroupBy | None = None, *, procedures: bool = False) -> Any:
+    """The coarsest month rows that answer the scope and the grouping (their columns): the
+    rollup per (month, receiving agency, competent agency) when neither a field nor a procedure
+    matters, the one per (month, procedure, field) when no agency does, else the fine rows —
+    all three hold the same sums (migration 0034)."""
+    filtered = r.field_id is not None or r.procedure_id is not None
+    by_procedure = procedures or filtered or group_by in BY_PROCEDURE
+    by_agency = r.agencies is not None or group_by in BY_AGENCY
+    if by_procedure and by_agency:
+        return M
+    return fact_months_procedure.c if by_procedure else fact_months_agency.c
+
+
+def _sum(rows: Any, name: str) -> Any:
+    """A measure summed: counts as bigint (PostgreSQL sums bigints as numeric, which the driver
+    turns into a Decimal each — most of a group-by-procedure's time), seconds and scores as the
+    exact numerics they are."""
+    total = func.coalesce(func.sum(rows[name]), 0)
+    return total if name in NUMERIC_MEASURES else cast(total, BigInteger)
 
 
 def days(seconds: Any) -> float:
@@ -81,6 +134,12 @@ def whole_months(r: fig.Resolved) -> tuple[date, date] | None:
     return (first, last) if first < last else None
 
 
+def _open_span(r: fig.Resolved) -> list[ColumnElement[bool]]:
+    """Province-wide, the open spans' GiST index finds what is in progress at the reference
+    instant; an agency's few rows are found faster through its own (agency, date) indexes."""
+    return [fig.open_span(r.reference)] if r.agencies is None else []
+
+
 def _scope(keys: Any, r: fig.Resolved) -> list[ColumnElement[bool]]:
     """The scope's conditions on the month rows or the contributions (not PROCESSING)."""
     conditions: list[ColumnElement[bool]] = []
@@ -95,14 +154,19 @@ def _scope(keys: Any, r: fig.Resolved) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _cut(r: fig.Resolved, first: date, last: date) -> list[tuple[datetime, datetime]]:
+    """The edge days around the whole months [first, last), as ranges of moments (none, one or two)."""
+    zone = r.since.tzinfo
+    cut = [(r.since, datetime.combine(first, time(), tzinfo=zone))]
+    cut.append((datetime.combine(last, time(), tzinfo=zone), r.until))
+    return [(a, b) for a, b in cut if a < b]
+
+
 def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
     """The contributions of the edge days: before `first` and from `last` on, each moment in
     them (the facts' own columns too, so the planner probes the facts' indexes). A normal waiting
     dossier counts only received before the reference instant, as the facts path has it."""
-    zone = r.since.tzinfo
-    cut = [(r.since, datetime.combine(first, time(), tzinfo=zone))]
-    cut.append((datetime.combine(last, time(), tzinfo=zone), r.until))
-    cut = [(a, b) for a, b in cut if a < b]
+    cut = _cut(r, first, last)
 
     def within(at: Any) -> ColumnElement[bool]:
         return or_(false(), *(and_(at >= a, at < b) for a, b in cut))
@@ -121,14 +185,14 @@ def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
 
 async def _sums(session: AsyncSession, r: fig.Resolved, first: date, last: date) -> Sums:
     """Every additive measure over the period: the whole months plus the edge days."""
-    in_months = select(*(func.coalesce(func.sum(M[n]), 0) for n in NAMES)).where(
-        M.month >= first, M.month < last, *_scope(M, r)
+    rows = rows_for(r)
+    in_months = select(*(_sum(rows, n) for n in NAMES)).where(
+        rows.month >= first, rows.month < last, *_scope(rows, r)
     )
-    on_edges = select(*(func.coalesce(func.sum(C[n]), 0) for n in NAMES)).where(
-        _edges(r, first, last), *_scope(C, r)
-    )
+    on_edges = select(*(_sum(C, n) for n in NAMES)).where(_edges(r, first, last), *_scope(C, r))
     a = (await session.execute(in_months)).one()
-    b = (await session.execute(on_edges)).one()
+    # No edge days (whole months only): no statement for them.
+    b = (await session.execute(on_edges)).one() if _cut(r, first, last) else [0] * len(NAMES)
     return {n: x + y for n, x, y in zip(NAMES, a, b, strict=True)}
 
 
@@ -140,23 +204,86 @@ async def figures(session: AsyncSession, r: fig.Resolved) -> fig.Figures | None:
     s = await _sums(session, r, *months)
     in_progress, overdue = (
         await session.execute(
-            select(func.count(), func.count().filter(fig.overdue_at(r))).where(fig.open_at(r), *fig.scoped(r))
+            select(func.count(), func.count().filter(fig.overdue_at(r))).where(
+                fig.open_at(r), *_open_span(r), *fig.scoped(r)
+            )
         )
     ).one()
     return _figures(s, in_progress, overdue)
 
 
+def _whole(r: fig.Resolved) -> tuple[date, date] | None:
+    """The months of a period made of whole months only (no edge days), else None."""
+    months = whole_months(r)
+    if months is None or r.agencies is not None:
+        return None
+    zone = r.since.tzinfo
+    first, last = months
+    bounds = (datetime.combine(first, time(), tzinfo=zone), datetime.combine(last, time(), tzinfo=zone))
+    return months if bounds == (r.since, r.until) else None
+
+
+async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.Figures | None]:
+    """The figures of consecutive periods (a breakdown by month, quarter or year) of one
+    province-wide scope: those made of whole months in two statements — the month rows summed
+    per month, and what was in progress and overdue at each period's reference instant through
+    the open spans — None for the others (the caller counts them alone)."""
+    spans = [_whole(part) for part in parts]
+    wanted = [(part, span) for part, span in zip(parts, spans, strict=True) if span is not None]
+    if not wanted:
+        return [None] * len(parts)
+    r = wanted[0][0]
+    rows = rows_for(r)
+    first, last = min(s[0] for _, s in wanted), max(s[1] for _, s in wanted)
+    stmt = select(rows.month, *(_sum(rows, n) for n in SHOWN)).where(
+        rows.month >= first, rows.month < last, *_scope(rows, r)
+    )
+    by_month = {m: values for m, *values in (await session.execute(stmt.group_by(rows.month))).all()}
+    refs = func.unnest(literal([p.reference for p, _ in wanted], ARRAY(DateTime(timezone=True))))
+    at = refs.table_valued("at").render_derived("refs")
+    moment = at.c.at
+    open_then = and_(
+        fig.open_span(moment), F.received_at < moment, or_(F.finished_at.is_(None), F.finished_at >= moment)
+    )
+    overdue = and_(F.due_at < moment, not_(F.paused))
+    counts = (
+        select(func.count().label("n"), func.count().filter(overdue).label("late"))
+        .where(open_then, *fig.scoped(r))
+        .lateral("counts")
+    )
+    stmt = select(moment, counts.c.n, counts.c.late).select_from(at.join(counts, true()))
+    open_at = {moment: (n, late) for moment, n, late in (await session.execute(stmt)).all()}
+    found: list[fig.Figures | None] = []
+    for part, span in zip(parts, spans, strict=True):
+        if span is None:
+            found.append(None)
+            continue
+        sums = dict.fromkeys(SHOWN, 0)
+        for month, values in by_month.items():
+            if span[0] <= month < span[1]:
+                for n, v in zip(SHOWN, values, strict=True):
+                    sums[n] += v
+        found.append(_figures(sums, *open_at.get(part.reference, (0, 0))))
+    return found
+
+
 def _key(keys: Any, r: fig.Resolved, group_by: fig.GroupBy) -> Any:
     """The group's key on the month rows, the contributions or the facts (same column names)."""
-    competent = r.scope.attribution is fig.Attribution.COMPETENT
-    agency = keys.competent_agency_id if competent else keys.agency_id
-    if group_by is fig.GroupBy.AGENCY:
-        return agency
     if group_by is fig.GroupBy.FIELD:
         return keys.field_id
     if group_by is fig.GroupBy.PROCEDURE:
         return keys.procedure_id
-    return select(Agency.level_code).where(Agency.id == agency).scalar_subquery()
+    competent = r.scope.attribution is fig.Attribution.COMPETENT
+    return keys.competent_agency_id if competent else keys.agency_id  # LEVEL: folded afterwards
+
+
+def _fold(found: dict[Any, Any], levels: dict[Any, Any], add: Any) -> dict[Any, Any]:
+    """Values per agency folded into values per level (`add` sums two of them)."""
+    folded: dict[Any, Any] = {}
+    for agency, value in found.items():
+        level = levels.get(agency)
+        folded[level] = add(folded[level], value) if level in folded else value
+    return folded
 
 
 async def grouped(
@@ -169,22 +296,28 @@ async def grouped(
         return None
     first, last = months
     sums: dict[Any, Sums] = {}
-    for keys, where in ((M, [M.month >= first, M.month < last]), (C, [_edges(r, first, last)])):
+    rows = rows_for(r, group_by)
+    sources: list[tuple[Any, list[ColumnElement[bool]]]] = [(rows, [rows.month >= first, rows.month < last])]
+    if _cut(r, first, last):
+        sources.append((C, [_edges(r, first, last)]))
+    for keys, where in sources:
         key = _key(keys, r, group_by)
-        stmt = select(key, *(func.coalesce(func.sum(keys[n]), 0) for n in NAMES)).where(
-            *where, *_scope(keys, r)
-        )
+        stmt = select(key, *(_sum(keys, n) for n in SHOWN)).where(*where, *_scope(keys, r))
         for k, *values in (await session.execute(stmt.group_by(key))).all():
-            found = sums.setdefault(k, dict.fromkeys(NAMES, 0))
-            for n, v in zip(NAMES, values, strict=True):
+            found = sums.setdefault(k, dict.fromkeys(SHOWN, 0))
+            for n, v in zip(SHOWN, values, strict=True):
                 found[n] += v
     key = _key(F, r, group_by)
     stmt = select(key, func.count(), func.count().filter(fig.overdue_at(r))).where(
-        fig.open_at(r), *fig.scoped(r)
+        fig.open_at(r), *_open_span(r), *fig.scoped(r)
     )
     open_by_key = {k: (o, d) for k, o, d in (await session.execute(stmt.group_by(key))).all()}
+    if group_by is fig.GroupBy.LEVEL:  # per agency above, each agency's level here
+        levels = dict((await session.execute(select(Agency.id, Agency.level_code))).all())
+        sums = _fold(sums, levels, lambda a, b: {n: a[n] + b[n] for n in SHOWN})
+        open_by_key = _fold(open_by_key, levels, lambda a, b: (a[0] + b[0], a[1] + b[1]))
     return [
-        (k, _figures(sums.get(k, dict.fromkeys(NAMES, 0)), *open_by_key.get(k, (0, 0))))
+        (k, _figures(sums.get(k, dict.fromkeys(SHOWN, 0)), *open_by_key.get(k, (0, 0))))
         for k in set(sums) | set(open_by_key)
     ]
 
@@ -223,15 +356,16 @@ async def _procedures(session: AsyncSession, r: fig.Resolved, first: date, last:
     online one — the union of the whole months' and the edge days' procedures."""
     offered: set[Any] = set()
     online: set[Any] = set()
+    rows = rows_for(r, procedures=True)
     stmts = [
-        select(M.procedure_id, func.bool_or(M.offered_online_online > 0))
-        .where(M.month >= first, M.month < last, M.offered_online > 0, *_scope(M, r))
-        .group_by(M.procedure_id),
+        select(rows.procedure_id, func.bool_or(rows.offered_online_online > 0))
+        .where(rows.month >= first, rows.month < last, rows.offered_online > 0, *_scope(rows, r))
+        .group_by(rows.procedure_id),
         select(C.procedure_id, func.bool_or(C.offered_online_online > 0))
         .where(_edges(r, first, last), C.offered_online > 0, *_scope(C, r))
         .group_by(C.procedure_id),
     ]
-    for stmt in stmts:
+    for stmt in stmts if _cut(r, first, last) else stmts[:1]:
         for procedure, any_online in (await session.execute(stmt)).all():
             offered.add(procedure)
             if any_online:

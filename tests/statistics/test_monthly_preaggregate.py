@@ -23,7 +23,7 @@ from models.catalog import Agency, Field, Procedure
 from models.statistics import DossierFact as F
 from services.statistics import figures as stats
 from services.statistics import index766, months
-from services.statistics.facts import adjust_months, months_differing, rebuild
+from services.statistics.facts import adjust_months, months_differing, rebuild, rollups_differing
 from tests.test_bench_dataset import loaded  # noqa: F401 — the module's own data set
 
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)
@@ -119,6 +119,7 @@ async def test_the_month_rows_say_what_the_facts_say(db: AsyncSession) -> None:
     """Kept by the triggers through the ratings and moves above: no month row differs from the
     recount of the facts (and the recount has something in every kind of moment)."""
     assert await months_differing(db) == 0
+    assert await rollups_differing(db) == 0
     totals = (
         await db.execute(
             text(
@@ -259,3 +260,63 @@ async def test_facts_written_around_the_triggers_keep_the_months_with_adjust_mon
     await db.execute(text(adjust_months(1, "dossier_id IN (SELECT dossier_id FROM kept)")))
     assert await months_differing(db) == 0
     await db.rollback()
+
+
+async def test_the_monthly_rollups_are_the_month_rows_summed(db: AsyncSession) -> None:
+    """Migration 0034: the rollups per (month, receiving agency, competent agency) and per
+    (month, procedure, field) follow every write of the month rows — the triggers' refreshes
+    above, a rebuild, and the benchmarks' restores with the other triggers off."""
+    assert await rollups_differing(db) == 0
+    await db.execute(
+        text(
+            "UPDATE dossier_fact_months SET ratings = ratings + 2 WHERE ctid = (SELECT min(ctid) FROM dossier_fact_months)"
+        )
+    )
+    await db.execute(
+        text("DELETE FROM dossier_fact_months WHERE ctid = (SELECT max(ctid) FROM dossier_fact_months)")
+    )
+    assert await rollups_differing(db) == 0
+    await rebuild(db)
+    assert await rollups_differing(db) == 0
+    await db.execute(text("SET LOCAL session_replication_role = replica"))
+    await db.execute(text(adjust_months(-1, "dossier_id IN (SELECT dossier_id FROM dossier_facts LIMIT 30)")))
+    assert await months_differing(db) > 0
+    assert await rollups_differing(db) == 0
+    await db.rollback()
+
+
+async def test_a_breakdown_by_period_through_the_months_equals_each_period_from_the_facts(
+    db: AsyncSession,
+) -> None:
+    """The months, quarters and years of a period read together through the month rows and the
+    open spans (migration 0034) = each of them counted alone from the facts — whole periods,
+    a partial first and last one, the month not yet ended, province-wide and by field."""
+    checked = 0
+    for start, end in [(date(2025, 1, 1), date(2025, 12, 31)), (date(2024, 2, 10), date(2026, 11, 30))]:
+        for scope_args in ({}, {"field_code": (await _scopes(db))[4]["field_code"]}):
+            r = await stats.resolve(db, stats.Scope(start, end, **scope_args), now=NOW, zone=ZONE)
+            for group_by in stats.PERIODS:
+                parts = stats._parts(r, group_by, now=NOW, zone=ZONE)
+                batched = await months.periods(db, [part for _, _, part in parts])
+                assert any(found is not None for found in batched)
+                for (_, _, part), found in zip(parts, batched, strict=True):
+                    if found is not None:
+                        assert found == await stats.from_facts(db, part), (part.scope, group_by)
+                        checked += 1
+                rows = await stats.breakdown(db, r, group_by, now=NOW, zone=ZONE)
+                exact = [(n, await stats.from_facts(db, p)) for n, _, p in parts]
+                assert [(row.key, row.figures) for row in rows] == [
+                    (n, f) for n, f in exact if f != stats.ZERO
+                ]
+    assert checked > 50
+
+
+async def test_in_progress_at_an_instant_through_the_open_spans_equals_the_facts(db: AsyncSession) -> None:
+    """The GiST index's open spans (migration 0034) find exactly the dossiers in progress at an
+    instant: received before it and not finished before it."""
+    for day in (date(2024, 6, 1), date(2025, 1, 1), date(2026, 10, 15), date(2026, 11, 26)):
+        r = await stats.resolve(db, stats.Scope(date(2023, 11, 1), day), now=NOW, zone=ZONE)
+        by_span = await db.scalar(select(func.count()).where(stats.open_span(r.reference)))
+        exact = await db.scalar(select(func.count()).where(stats.open_at(r)))
+        assert by_span == exact, day
+        assert exact

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -30,6 +30,7 @@ from web.runtime import Runtime
 COMMAND = re.compile(r"^\s*TRA(?:\s*CUU)?\s+(\S+)\s*$", re.IGNORECASE)
 SKEW = timedelta(minutes=10)  # how old (or early) a webhook may be
 REPLIES = uuid.UUID("6f1c2a52-54b5-4f0e-9d61-0e6a3c1c7a10")  # namespace of the replies' ids
+REPLY_LOCK = 4242101  # pg advisory lock class of a Zalo message's reply (with the reply id's hash)
 ZALO_HELP = HELP.replace("TRACUU", "TRA")
 CHALLENGE = {"WWW-Authenticate": 'ZEVENT-SHA256 realm="zalo", header="X-ZEvent-Signature"'}
 
@@ -88,20 +89,24 @@ async def zalo_webhook(rt: Runtime, request: Request) -> Response:  # noqa: PLR0
     match = COMMAND.match(event.text)
     reply = await reply_for(rt.session_factory, f"TRACUU {match.group(1)}", s.zone) if match else ZALO_HELP
     reply = reply.replace(HELP, ZALO_HELP)
+    reply_id = uuid.uuid5(REPLIES, msg_id)
     async with rt.session_factory() as session:
-        await session.execute(
-            insert(Notification)
-            .values(
-                id=uuid.uuid5(REPLIES, msg_id),
-                channel=ZALO_OA,
-                destination=sender[:320],
-                template="zalo_lookup",
-                subject="Tra cứu hồ sơ",
-                body=reply,
-                created_at=now,
-                attempts=0,
+        # Once per message, also when Zalo calls again: the outbox is partitioned by time, so its
+        # key holds `created_at` too and cannot catch a retry made later; the message's own lock
+        # orders two deliveries of it, and the second finds the first's reply.
+        await session.execute(select(func.pg_advisory_xact_lock(REPLY_LOCK, func.hashtext(str(reply_id)))))
+        if await session.scalar(select(Notification.id).where(Notification.id == reply_id)) is None:
+            session.add(
+                Notification(
+                    id=reply_id,
+                    channel=ZALO_OA,
+                    destination=sender[:320],
+                    template="zalo_lookup",
+                    subject="Tra cứu hồ sơ",
+                    body=reply,
+                    created_at=now,
+                    attempts=0,
+                )
             )
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
         await session.commit()
     return JSONResponse({"ok": True})

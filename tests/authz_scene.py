@@ -23,13 +23,12 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from auth import passwords
 from core import migrate
-from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, StaffAssignment, Vault
+from models.accounts import StaffAssignment
 from models.catalog import Agency, Field, Procedure, ProcedureComponent
 from services.files import store_bytes
 from storage.s3 import ObjectStore
-from tests.accounts.helpers import make_staff
+from tests.accounts.helpers import add_citizen, make_staff
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, NOW, Servers, seed_demo_site
 from tests.dossiers.helpers import PDF, long_token
@@ -162,21 +161,7 @@ ACT = """mutation($id: ID!) { r: %s(id: $id) { __typename ... on DossierChanged 
 
 
 async def citizen(session: AsyncSession, name: str, number: str, email: str) -> uuid.UUID:
-    account = Account(
-        id=uuid.uuid4(),
-        kind=AccountKind.CITIZEN,
-        status=AccountStatus.ACTIVE,
-        display_name=name,
-        email=email,
-        email_verified_at=NOW,
-        password_hash=passwords.hash_password("x-y-z-1234"),
-        failed_sign_ins=0,
-        token_version=1,
-    )
-    session.add(account)
-    await session.flush()
-    session.add(CitizenProfile(account_id=account.id, citizen_id=number, full_name=name))
-    session.add(Vault(account_id=account.id, created_at=NOW))
+    account = await add_citizen(session, name, number, email)
     await session.commit()
     return account.id
 

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import passwords
 from auth.tokens import issue_access
-from models.accounts import Account, AccountKind, AccountStatus, Notification, StaffAssignment
+from models.accounts import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    CitizenProfile,
+    Notification,
+    StaffAssignment,
+    Vault,
+)
 from models.catalog import Agency
 from tests.conftest import NOW, TOKENS, gql
 
@@ -115,6 +123,29 @@ async def token_for(client: httpx.AsyncClient, session: AsyncSession, n: int = 1
     signed = await sign_in(client, citizen_input(n)["email"])
     token: str = signed["session"]["accessToken"]
     return token
+
+
+async def add_citizen(
+    session: AsyncSession, name: str, citizen_id: str, email: str, password: str = "x-y-z-1234"
+) -> Account:
+    """An active, verified citizen with their profile and vault (every account has one), added
+    and flushed in `session`; the caller commits."""
+    account = Account(
+        id=uuid.uuid4(),
+        kind=AccountKind.CITIZEN,
+        status=AccountStatus.ACTIVE,
+        display_name=name,
+        email=email,
+        email_verified_at=NOW,
+        password_hash=passwords.hash_password(password),
+        failed_sign_ins=0,
+        token_version=1,
+    )
+    session.add(account)
+    await session.flush()
+    session.add(CitizenProfile(account_id=account.id, citizen_id=citizen_id, full_name=name))
+    session.add(Vault(account_id=account.id, created_at=NOW))
+    return account
 
 
 async def make_staff(

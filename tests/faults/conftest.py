@@ -203,9 +203,7 @@ async def gql(
 
 
 async def _seed(site: Site, base: str) -> None:
-    from auth import passwords
-    from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
-    from tests.accounts.helpers import make_staff
+    from tests.accounts.helpers import add_citizen, make_staff
 
     engine = site.engine()
     async with AsyncSession(engine, expire_on_commit=False) as session:
@@ -214,23 +212,7 @@ async def _seed(site: Site, base: str) -> None:
     assert saved["data"]["procedureCreate"]["__typename"] == "ProcedureSaved", saved
     await gql(base, ADMIN_TOKEN, PUBLISH, {"code": "9.999001", "number": "1/QĐ-UBND", "date": "2026-11-01"})
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        citizen = Account(
-            id=uuid.uuid4(),
-            kind=AccountKind.CITIZEN,
-            status=AccountStatus.ACTIVE,
-            display_name="Nguyễn Thị Lan",
-            email="lan@example.vn",
-            email_verified_at=NOW,
-            password_hash=passwords.hash_password("x-y-z-1234"),
-            failed_sign_ins=0,
-            token_version=1,
-        )
-        session.add(citizen)
-        await session.flush()
-        session.add(
-            CitizenProfile(account_id=citizen.id, citizen_id="025190000001", full_name="Nguyễn Thị Lan")
-        )
-        session.add(Vault(account_id=citizen.id, created_at=NOW))
+        citizen = await add_citizen(session, "Nguyễn Thị Lan", "025190000001", "lan@example.vn")
         site.citizen_id = citizen.id
         site.tokens["citizen"] = long_token(citizen.id)
         site.tokens["admin"] = ADMIN_TOKEN

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,9 +115,7 @@ async def gql(
 async def _seed(hosts: Hosts) -> None:
     """The demo catalog and admin, the factory procedure published through host A, a verified
     citizen, staff of every role the dossier path needs, and READY files."""
-    from auth import passwords
-    from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
-    from tests.accounts.helpers import make_staff
+    from tests.accounts.helpers import add_citizen, make_staff
 
     engine = create_async_engine(hosts.primary.database_url)
     try:
@@ -132,23 +129,7 @@ async def _seed(hosts: Hosts) -> None:
         )
         assert "errors" not in published, published
         async with AsyncSession(engine, expire_on_commit=False) as session:
-            citizen = Account(
-                id=uuid.uuid4(),
-                kind=AccountKind.CITIZEN,
-                status=AccountStatus.ACTIVE,
-                display_name="Nguyễn Thị Lan",
-                email="lan@example.vn",
-                email_verified_at=NOW,
-                password_hash=passwords.hash_password("x-y-z-1234"),
-                failed_sign_ins=0,
-                token_version=1,
-            )
-            session.add(citizen)
-            await session.flush()
-            session.add(
-                CitizenProfile(account_id=citizen.id, citizen_id="025190000001", full_name="Nguyễn Thị Lan")
-            )
-            session.add(Vault(account_id=citizen.id, created_at=NOW))
+            citizen = await add_citizen(session, "Nguyễn Thị Lan", "025190000001", "lan@example.vn")
             hosts.tokens["citizen"] = long_token(citizen.id)
             hosts.tokens["admin"] = ADMIN_TOKEN
             for name, email, role, agency in (

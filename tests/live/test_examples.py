@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from tests.conftest import ADMIN_TOKEN, CALENDAR, NOW, Servers
+from tests.conftest import ADMIN_TOKEN, CALENDAR, Servers
 from tests.dossiers.helpers import long_token
 from tests.live.conftest import LiveSite
 
@@ -59,13 +59,11 @@ def people(live_site: LiveSite, servers: Servers) -> People:
     officer of the receiving unit, and an app registered by the system admin."""
 
     async def make() -> tuple[list[str], uuid.UUID, uuid.UUID]:
-        from auth import passwords
-        from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
         from models.dossiers import Channel
         from services.dossiers import acts, generator, submission
         from services.files import store_bytes
         from storage.s3 import ObjectStore
-        from tests.accounts.helpers import make_staff
+        from tests.accounts.helpers import add_citizen, make_staff
 
         store = ObjectStore(servers.s3)
         await store.ensure_bucket()
@@ -73,23 +71,7 @@ def people(live_site: LiveSite, servers: Servers) -> People:
         now = datetime.now(UTC)
         try:
             async with AsyncSession(engine, expire_on_commit=False) as session:
-                citizen = Account(
-                    id=uuid.uuid4(),
-                    kind=AccountKind.CITIZEN,
-                    status=AccountStatus.ACTIVE,
-                    display_name="Trần Văn Bảy",
-                    email="bay@example.vn",
-                    email_verified_at=NOW,
-                    password_hash=passwords.hash_password(PASSWORD),
-                    failed_sign_ins=0,
-                    token_version=1,
-                )
-                session.add(citizen)
-                await session.flush()
-                session.add(
-                    CitizenProfile(account_id=citizen.id, citizen_id=CITIZEN_ID, full_name="Trần Văn Bảy")
-                )
-                session.add(Vault(account_id=citizen.id, created_at=NOW))
+                citizen = await add_citizen(session, "Trần Văn Bảy", CITIZEN_ID, "bay@example.vn", PASSWORD)
                 officer_id, _ = await make_staff(
                     session, "motcua@phutho.gov.vn", ("RECEPTION_OFFICER", "H44.99", False)
                 )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from models.catalog import Procedure, ProcedureComponent
 from services.files import store_bytes
 from storage.s3 import ObjectStore
-from tests.accounts.helpers import make_staff
+from tests.accounts.helpers import add_citizen, make_staff
 from tests.catalog.factories import CREATE, PUBLISH, procedure_input
 from tests.conftest import ADMIN_TOKEN, NOW
 from tests.dossiers.helpers import PDF, long_token
@@ -110,26 +109,7 @@ async def world(live_site: LiveSite, store: ObjectStore) -> World:
     engine = create_async_engine(live_site.database_url)
     tokens: dict[str, str] = {}
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        from auth import passwords
-        from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
-
-        citizen = Account(
-            id=uuid.uuid4(),
-            kind=AccountKind.CITIZEN,
-            status=AccountStatus.ACTIVE,
-            display_name="Nguyễn Thị Lan",
-            email="lan@example.vn",
-            email_verified_at=NOW,
-            password_hash=passwords.hash_password("x-y-z-1234"),
-            failed_sign_ins=0,
-            token_version=1,
-        )
-        session.add(citizen)
-        await session.flush()
-        session.add(
-            CitizenProfile(account_id=citizen.id, citizen_id="025190000001", full_name="Nguyễn Thị Lan")
-        )
-        session.add(Vault(account_id=citizen.id, created_at=NOW))  # every account has one
+        citizen = await add_citizen(session, "Nguyễn Thị Lan", "025190000001", "lan@example.vn")
         await session.commit()
         tokens["citizen"] = long_token(citizen.id)
         for name, email, role, agency in (

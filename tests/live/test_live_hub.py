@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from models.dossiers import Dossier as DossierRow
-from tests.conftest import NOW
+from tests.accounts.helpers import add_citizen
 from tests.dossiers.helpers import long_token
 from tests.live.test_live_dossiers import World, act, new_submitted, post, world  # noqa: F401 — a fixture
 
@@ -96,28 +96,9 @@ async def test_one_read_per_group_and_the_same_bytes_for_all(world: World) -> No
 
 
 async def another_citizen(w: World) -> str:
-    from auth import passwords
-    from models.accounts import Account, AccountKind, AccountStatus, CitizenProfile, Vault
-
     engine = create_async_engine(w.site.database_url)
     async with AsyncSession(engine, expire_on_commit=False) as session:
-        citizen = Account(
-            id=uuid.uuid4(),
-            kind=AccountKind.CITIZEN,
-            status=AccountStatus.ACTIVE,
-            display_name="Trần Văn Nam",
-            email="nam@example.vn",
-            email_verified_at=NOW,
-            password_hash=passwords.hash_password("x-y-z-5678"),
-            failed_sign_ins=0,
-            token_version=1,
-        )
-        session.add(citizen)
-        await session.flush()
-        session.add(
-            CitizenProfile(account_id=citizen.id, citizen_id="025190000002", full_name="Trần Văn Nam")
-        )
-        session.add(Vault(account_id=citizen.id, created_at=NOW))
+        citizen = await add_citizen(session, "Trần Văn Nam", "025190000002", "nam@example.vn", "x-y-z-5678")
         await session.commit()
     await engine.dispose()
     return long_token(citizen.id)

@@ -3,16 +3,20 @@ the national public service portal (`dvc reconcile-portal`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cli.support import console, in_session
+from cli.support import cli_admin, console, error_lines, fail, in_session
 from core import environment, migrate
 from core.clock import SystemClock
 from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from services.outbox.operations import ConsumerBacklog
 
 
 def outbox_cmd(
@@ -20,30 +24,36 @@ def outbox_cmd(
         str | None, typer.Option(help="Gửi lại cho bên nhận này (cùng --from-seq).")
     ] = None,
     from_seq: Annotated[int | None, typer.Option(min=1, help="Gửi lại từ sự kiện số này.")] = None,
+    pause: Annotated[
+        str | None, typer.Option(help="Tạm dừng gửi cho bên nhận này (sự kiện được giữ lại).")
+    ] = None,
+    resume: Annotated[str | None, typer.Option(help="Gửi tiếp cho bên nhận đã tạm dừng.")] = None,
+    remove: Annotated[
+        str | None, typer.Option(help="Xoá bên nhận (webhook) này; sự kiện vẫn còn trong nhật ký hồ sơ.")
+    ] = None,
 ) -> None:
-    """Show each event consumer's backlog; with --replay-consumer and --from-seq, send again."""
-    from services import outbox
-    from services.errors import NotFound
+    """Show each event consumer's backlog; with --replay-consumer and --from-seq, send again;
+    --pause, --resume or --remove a consumer (as the GraphQL eventConsumerSetActive and
+    eventConsumerRemove do, as a system administrator)."""
+    from services.errors import DomainError
 
     if (replay_consumer is None) != (from_seq is None):
-        console.print("[red]Dùng --replay-consumer cùng với --from-seq.[/red]")
-        raise typer.Exit(2)
+        fail("Dùng --replay-consumer cùng với --from-seq.", 2)
+    chosen = [o for o in (replay_consumer, pause, resume, remove) if o is not None]
+    if len(chosen) > 1:
+        fail("Mỗi lần chỉ một thao tác: --replay-consumer, --pause, --resume hoặc --remove.", 2)
     with environment.prepared() as settings:
         migrate.upgrade(settings.database_url or "")
-
-        async def work(session: AsyncSession) -> tuple[int | None, list[outbox.ConsumerBacklog]]:
-            moved = None
-            if replay_consumer is not None and from_seq is not None:
-                moved = await outbox.replay(session, replay_consumer, from_seq)
-            return moved, await outbox.backlog(session)
-
         try:
-            moved, rows = in_session(settings, work, commit=True)
-        except NotFound as error:
-            console.print(f"[red]{error.message}[/red]")
+            done, rows = in_session(
+                settings, _outbox_work(replay_consumer, from_seq, pause, resume, remove), commit=True
+            )
+        except DomainError as error:
+            for line in error_lines(error):
+                console.print(f"[red]{line}[/red]")
             raise typer.Exit(1) from None
-    if moved is not None:
-        console.print(f"Gửi lại cho {replay_consumer} từ sự kiện {from_seq}: {moved} hồ sơ.")
+    if done:
+        console.print(done)
     print("consumer\tactive\tpending_events\tpending_dossiers\tretrying_dossiers\toldest_pending_at")
     for b in rows:
         oldest = b.oldest_pending_at.isoformat() if b.oldest_pending_at else "-"
@@ -51,6 +61,34 @@ def outbox_cmd(
             f"{b.name}\t{'yes' if b.active else 'no'}\t{b.pending_events}\t{b.pending_dossiers}"
             f"\t{b.retrying_dossiers}\t{oldest}"
         )
+
+
+def _outbox_work(
+    replay_consumer: str | None,
+    from_seq: int | None,
+    pause: str | None,
+    resume: str | None,
+    remove: str | None,
+) -> Callable[[AsyncSession], Awaitable[tuple[str | None, list[ConsumerBacklog]]]]:
+    """The one operation asked for, then every consumer's backlog, in one transaction."""
+    from services import outbox
+    from services.outbox import consumers
+
+    async def work(session: AsyncSession) -> tuple[str | None, list[ConsumerBacklog]]:
+        done = None
+        if replay_consumer is not None and from_seq is not None:
+            moved = await outbox.replay(session, replay_consumer, from_seq)
+            done = f"Gửi lại cho {replay_consumer} từ sự kiện {from_seq}: {moved} hồ sơ."
+        elif pause is not None or resume is not None:
+            name = pause or resume or ""
+            await consumers.set_active(session, cli_admin(), name, resume is not None)
+            done = f"Đã {'gửi tiếp cho' if resume else 'tạm dừng'} {name}."
+        elif remove is not None:
+            removal = await consumers.remove_consumer(session, cli_admin(), remove)
+            done = f"Đã xoá {removal.name}: {removal.undelivered_events} sự kiện chưa gửi cho bên nhận này."
+        return done, await outbox.backlog(session)
+
+    return work
 
 
 def reconcile_portal(

@@ -128,7 +128,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_outbox_command(servers: Servers, tmp_path: Path) -> None:
-    """`dvc outbox` on a database of its own: the backlog, a replay, an unknown consumer."""
+    """`dvc outbox` on a database of its own: the backlog, a replay, an unknown consumer, pausing,
+    resuming and removing a consumer, one operation at a time."""
     dsn = servers.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
     async def sql(statement: str, database: str = "outbox_cli") -> None:
@@ -179,6 +180,21 @@ def test_the_outbox_command(servers: Servers, tmp_path: Path) -> None:
     assert unknown.returncode == 1
     half = dvc("--from-seq", "1")
     assert half.returncode == 2
+
+    def active(listing: subprocess.CompletedProcess[str]) -> str:
+        assert listing.returncode == 0, listing.stderr
+        (row,) = [line for line in listing.stdout.splitlines() if line.startswith("cong-quoc-gia\t")]
+        return row.split("\t")[1]
+
+    assert active(dvc("--pause", "cong-quoc-gia")) == "no"
+    assert active(dvc()) == "no"
+    assert active(dvc("--resume", "cong-quoc-gia")) == "yes"
+    assert dvc("--pause", "cong-quoc-gia", "--remove", "cong-quoc-gia").returncode == 2
+    assert dvc("--remove", "khong-co").returncode == 1
+    removed = dvc("--remove", "cong-quoc-gia")
+    assert removed.returncode == 0, removed.stderr
+    assert "Đã xoá cong-quoc-gia" in removed.stderr  # messages go to the console (stderr)
+    assert "cong-quoc-gia\t" not in removed.stdout
 
 
 async def test_delivery_rows_are_made_only_past_the_watermark_and_only_for_consumers(

@@ -45,7 +45,9 @@ from tests.replica.conftest import Cluster, caught_up
 LOOKUP_LIMIT = 8  # LOOKUP_RATE_LIMIT of both hosts: the shared limit the rate-limit test reaches
 MAX_LAG_SECONDS = 60  # DATABASE_READ_MAX_LAG_SECONDS: a paused standby stays in use for the tests
 OWN_WRITES_SECONDS = 5  # DATABASE_READ_OWN_WRITES_SECONDS: a caller reads the primary after a write
-FILES = 24  # READY files owned by the citizen, for the dossiers the tests create
+# READY files owned by the citizen, for the dossiers the tests create: the outbox-order test alone
+# may walk four rounds of three dossiers at three files each (36); the other tests take a dozen.
+FILES = 64
 
 
 @dataclass

@@ -139,6 +139,11 @@ MONTH_MEASURES: tuple[tuple[str, str], ...] = tuple(
         ),
         ("rated", "ratings rating_total unsatisfied"),
         ("waiting", "waiting waiting_good waiting_late waiting_odd"),
+        # Migration 0035: what is in progress and overdue at a month's start adds up from these
+        # (services.statistics.months.balances), each in the month of the later of its moments.
+        ("closed", "closed"),  # received and finished: greatest(received, finished)
+        ("due", "due_opened"),  # received with a deadline, not paused: greatest(received, due)
+        ("due_closed", "due_closed"),  # … and finished: greatest(received, due, finished)
     )
     for name in names.split()
 )

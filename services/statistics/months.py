@@ -4,10 +4,12 @@ pre-aggregate (`dossier_fact_months`, migration 0032), the partial edge days fro
 Exact by construction: every additive figure counts a fact row in the month of one moment of its
 own (received, finished, rated, paused for a supplement), so a period's count is the sum of its
 whole months' rows plus the count over its edge days, read from `dossier_fact_contributions` —
-the very view the month rows are kept from. What depends on a reference instant (in progress,
-overdue at the end of the period), the feedback-driven parts (complained dossiers, feedback
-answered on time) and the PROCESSING attribution are read from the facts as before; the groups
-by agency, level, field and procedure add up per key the same way. Whole
+the very view the month rows are kept from. What depends on a reference instant — in progress
+and overdue at the end of the period — adds up from the month rows' balances too when that
+instant is a month's first midnight (a period of whole months that has ended: migration 0035,
+`open_then`), and is read from the facts otherwise; the feedback-driven parts (complained
+dossiers, feedback answered on time) and the PROCESSING attribution are read from the facts as
+before; the groups by agency, level, field and procedure add up per key the same way. Whole
 months stop at the month holding the reference instant (a period not yet ended), and the fast
 path answers None — the caller counts from the facts — whenever it could differ: another zone
 than the one the months are cut in, PROCESSING, no whole month, or a dossier waiting for a
@@ -55,12 +57,17 @@ from services.statistics import index766
 
 ZONE = "Asia/Ho_Chi_Minh"  # the zone migration 0032 cuts the months in
 NAMES = [n for n, _ in MONTH_MEASURES]
+# Not figures: what in progress and overdue at a month's start add up from (migration 0035).
+BALANCES = ("closed", "due_opened", "due_closed")
+BALANCE_MOMENTS = ("closed", "due", "due_closed")
+# What a period sums: the whole months' rows plus its edge days' contributions.
+ADDITIVE = [n for n in NAMES if n not in BALANCES]
 # What the figures show (the 766 index's own measures left out): what the groups and periods sum.
 SHOWN = [
     n
     for n in NAMES
     if not n.startswith(("waiting", "offered"))
-    and n not in ("received_synced", "received_reused", "finished_electronic")
+    and n not in ("received_synced", "received_reused", "finished_electronic", *BALANCES)
 ]
 Sums = dict[str, Any]
 
@@ -173,6 +180,7 @@ def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
 
     return and_(
         within(C.at),
+        C.moment.not_in(BALANCE_MOMENTS),
         or_(
             within(C.received_at),
             within(C.finished_at),
@@ -186,14 +194,54 @@ def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
 async def _sums(session: AsyncSession, r: fig.Resolved, first: date, last: date) -> Sums:
     """Every additive measure over the period: the whole months plus the edge days."""
     rows = rows_for(r)
-    in_months = select(*(_sum(rows, n) for n in NAMES)).where(
+    in_months = select(*(_sum(rows, n) for n in ADDITIVE)).where(
         rows.month >= first, rows.month < last, *_scope(rows, r)
     )
-    on_edges = select(*(_sum(C, n) for n in NAMES)).where(_edges(r, first, last), *_scope(C, r))
+    on_edges = select(*(_sum(C, n) for n in ADDITIVE)).where(_edges(r, first, last), *_scope(C, r))
     a = (await session.execute(in_months)).one()
     # No edge days (whole months only): no statement for them.
-    b = (await session.execute(on_edges)).one() if _cut(r, first, last) else [0] * len(NAMES)
-    return {n: x + y for n, x, y in zip(NAMES, a, b, strict=True)}
+    b = (await session.execute(on_edges)).one() if _cut(r, first, last) else [0] * len(ADDITIVE)
+    return {n: x + y for n, x, y in zip(ADDITIVE, a, b, strict=True)}
+
+
+def month_start(r: fig.Resolved) -> date | None:
+    """The month whose first local midnight the reference instant is (the end of an ended period
+    of whole months), else None."""
+    zone = r.since.tzinfo
+    first = r.reference.astimezone(zone).date().replace(day=1)
+    return first if datetime.combine(first, time(), tzinfo=zone) == r.reference else None
+
+
+def _balance(rows: Any) -> list[Any]:
+    """In progress and overdue at the start of the month after the rows summed (migration 0035)."""
+    return [
+        cast(func.coalesce(func.sum(rows.received - rows.closed), 0), BigInteger),
+        cast(func.coalesce(func.sum(rows.due_opened - rows.due_closed), 0), BigInteger),
+    ]
+
+
+async def open_then(
+    session: AsyncSession, r: fig.Resolved, group_by: fig.GroupBy | None = None
+) -> dict[Any, tuple[int, int]]:
+    """In progress and overdue at the reference instant, per key of `group_by` (agency, level
+    folded by the caller, field or procedure; None: one entry under None). At a month's first
+    midnight, the balances of the month rows before it; else from the facts — province-wide
+    through the open spans' index, for an agency through its own indexes."""
+    start = month_start(r)
+    keys: list[Any]
+    if start is not None:
+        rows = rows_for(r, group_by)
+        keys = [] if group_by is None else [_key(rows, r, group_by)]
+        stmt = select(*keys, *_balance(rows)).where(rows.month < start, *_scope(rows, r))
+    else:
+        keys = [] if group_by is None else [_key(F, r, group_by)]
+        stmt = select(*keys, func.count(), func.count().filter(fig.overdue_at(r))).where(
+            fig.open_at(r), *_open_span(r), *fig.scoped(r)
+        )
+    if keys:
+        stmt = stmt.group_by(*keys)
+    found = (await session.execute(stmt)).all()
+    return {(row[0] if keys else None): (int(row[-2]), int(row[-1])) for row in found}
 
 
 async def figures(session: AsyncSession, r: fig.Resolved) -> fig.Figures | None:
@@ -202,14 +250,7 @@ async def figures(session: AsyncSession, r: fig.Resolved) -> fig.Figures | None:
     if months is None:
         return None
     s = await _sums(session, r, *months)
-    in_progress, overdue = (
-        await session.execute(
-            select(func.count(), func.count().filter(fig.overdue_at(r))).where(
-                fig.open_at(r), *_open_span(r), *fig.scoped(r)
-            )
-        )
-    ).one()
-    return _figures(s, in_progress, overdue)
+    return _figures(s, *(await open_then(session, r))[None])
 
 
 def _whole(r: fig.Resolved) -> tuple[date, date] | None:
@@ -225,9 +266,10 @@ def _whole(r: fig.Resolved) -> tuple[date, date] | None:
 
 async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.Figures | None]:
     """The figures of consecutive periods (a breakdown by month, quarter or year) of one
-    province-wide scope: those made of whole months in two statements — the month rows summed
-    per month, and what was in progress and overdue at each period's reference instant through
-    the open spans — None for the others (the caller counts them alone)."""
+    province-wide scope: those made of whole months in two or three statements — the month
+    rows summed per month; what was in progress and overdue at each ended period's end, from
+    the month rows' balances summed up to it; at the reference instant of one not yet ended,
+    through the open spans — None for the others (the caller counts them alone)."""
     spans = [_whole(part) for part in parts]
     wanted = [(part, span) for part, span in zip(parts, spans, strict=True) if span is not None]
     if not wanted:
@@ -239,20 +281,10 @@ async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.
         rows.month >= first, rows.month < last, *_scope(rows, r)
     )
     by_month = {m: values for m, *values in (await session.execute(stmt.group_by(rows.month))).all()}
-    refs = func.unnest(literal([p.reference for p, _ in wanted], ARRAY(DateTime(timezone=True))))
-    at = refs.table_valued("at").render_derived("refs")
-    moment = at.c.at
-    open_then = and_(
-        fig.open_span(moment), F.received_at < moment, or_(F.finished_at.is_(None), F.finished_at >= moment)
-    )
-    overdue = and_(F.due_at < moment, not_(F.paused))
-    counts = (
-        select(func.count().label("n"), func.count().filter(overdue).label("late"))
-        .where(open_then, *fig.scoped(r))
-        .lateral("counts")
-    )
-    stmt = select(moment, counts.c.n, counts.c.late).select_from(at.join(counts, true()))
-    open_at = {moment: (n, late) for moment, n, late in (await session.execute(stmt)).all()}
+    open_at = await _balances_at(session, r, rows, [p for p, _ in wanted])
+    probed = [p.reference for p, _ in wanted if p.reference not in open_at]
+    if probed:
+        open_at.update(await _probe(session, r, probed))
     found: list[fig.Figures | None] = []
     for part, span in zip(parts, spans, strict=True):
         if span is None:
@@ -265,6 +297,45 @@ async def periods(session: AsyncSession, parts: list[fig.Resolved]) -> list[fig.
                     sums[n] += v
         found.append(_figures(sums, *open_at.get(part.reference, (0, 0))))
     return found
+
+
+async def _balances_at(
+    session: AsyncSession, r: fig.Resolved, rows: Any, parts: list[fig.Resolved]
+) -> dict[datetime, tuple[int, int]]:
+    """In progress and overdue at the references of `parts` that are a month's first midnight:
+    the month rows' balances per month, summed up to each."""
+    starts = {p.reference: s for p in parts if (s := month_start(p)) is not None}
+    if not starts:
+        return {}
+    stmt = select(rows.month, *_balance(rows)).where(rows.month < max(starts.values()), *_scope(rows, r))
+    per_month = (await session.execute(stmt.group_by(rows.month))).all()
+    return {
+        at: (
+            sum(o for month, o, _ in per_month if month < start),
+            sum(d for month, _, d in per_month if month < start),
+        )
+        for at, start in starts.items()
+    }
+
+
+async def _probe(
+    session: AsyncSession, r: fig.Resolved, moments: list[datetime]
+) -> dict[datetime, tuple[int, int]]:
+    """In progress and overdue at each of `moments`, from the facts through the open spans."""
+    refs = func.unnest(literal(moments, ARRAY(DateTime(timezone=True))))
+    at = refs.table_valued("at").render_derived("refs")
+    moment = at.c.at
+    open_then = and_(
+        fig.open_span(moment), F.received_at < moment, or_(F.finished_at.is_(None), F.finished_at >= moment)
+    )
+    overdue = and_(F.due_at < moment, not_(F.paused))
+    counts = (
+        select(func.count().label("n"), func.count().filter(overdue).label("late"))
+        .where(open_then, *fig.scoped(r))
+        .lateral("counts")
+    )
+    stmt = select(moment, counts.c.n, counts.c.late).select_from(at.join(counts, true()))
+    return {moment: (n, late) for moment, n, late in (await session.execute(stmt)).all()}
 
 
 def _key(keys: Any, r: fig.Resolved, group_by: fig.GroupBy) -> Any:
@@ -307,11 +378,7 @@ async def grouped(
             found = sums.setdefault(k, dict.fromkeys(SHOWN, 0))
             for n, v in zip(SHOWN, values, strict=True):
                 found[n] += v
-    key = _key(F, r, group_by)
-    stmt = select(key, func.count(), func.count().filter(fig.overdue_at(r))).where(
-        fig.open_at(r), *_open_span(r), *fig.scoped(r)
-    )
-    open_by_key = {k: (o, d) for k, o, d in (await session.execute(stmt.group_by(key))).all()}
+    open_by_key = await open_then(session, r, group_by)
     if group_by is fig.GroupBy.LEVEL:  # per agency above, each agency's level here
         levels = dict((await session.execute(select(Agency.id, Agency.level_code))).all())
         sums = _fold(sums, levels, lambda a, b: {n: a[n] + b[n] for n in SHOWN})

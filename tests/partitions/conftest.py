@@ -1,6 +1,7 @@
 """The populated database the partition tests share (issue 15 item 2): at migration 0032,
 filled with three years of dossiers (the benchmark's data set, hash-chained trails, facts and
-month pre-aggregates), audit lines and outbox messages, then upgraded to 0033."""
+month pre-aggregates), audit lines and outbox messages, then upgraded to 0033 — the dumps taken
+before and after it — and on to the head."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ async def _write_audit_and_messages(url: str) -> None:
 @pytest_asyncio.fixture(scope="package")
 async def converted(servers: Servers) -> AsyncIterator[dict[str, Any]]:
     """A database at 0032 filled with three years of dossiers, audit and messages, then
-    upgraded to 0033 (and the dumps taken before and after)."""
+    upgraded to 0033 (and the dumps taken before and after), then to the head."""
     admin = pg_dsn(servers.database_url)
     conn = await asyncpg.connect(admin)
     await conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
@@ -82,8 +83,9 @@ async def converted(servers: Servers) -> AsyncIterator[dict[str, Any]]:
     await load(pg_dsn(url), SPEC, echo=False)
     await _write_audit_and_messages(url)
     before = await dumps(pg_dsn(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(migrate.upgrade, url, "0033")
     after = await dumps(pg_dsn(url))
+    await asyncio.to_thread(migrate.upgrade, url)  # and on to the head
     conn = await asyncpg.connect(pg_dsn(url))
     await conn.execute("ANALYZE")
     await conn.close()

@@ -203,5 +203,6 @@ async def test_migration_0033_converts_back_on_downgrade(converted: dict[str, An
     await conn.close()
     assert {r["relname"]: r["relkind"] for r in kinds} == dict.fromkeys(PARTITIONED, "r")
     assert await dumps(pg_dsn(url)) == converted["before"]
-    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(migrate.upgrade, url, "0033")
     assert await dumps(pg_dsn(url)) == converted["before"]
+    await asyncio.to_thread(migrate.upgrade, url)

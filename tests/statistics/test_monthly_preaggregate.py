@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -320,3 +320,48 @@ async def test_in_progress_at_an_instant_through_the_open_spans_equals_the_facts
         exact = await db.scalar(select(func.count()).where(stats.open_at(r)))
         assert by_span == exact, day
         assert exact
+
+
+async def test_in_progress_and_overdue_at_a_month_start_from_the_balances_equal_the_facts(
+    db: AsyncSession,
+) -> None:
+    """Migration 0035: at every month's first midnight of the data set, what the month rows'
+    balances say was in progress and overdue — province-wide, per scope and per grouping key —
+    is what the facts count then (received before, not finished before; of them due before and
+    not paused now), moved and paused dossiers included."""
+    paused = await db.scalar(select(func.count()).where(F.paused, F.due_at.is_not(None)))
+    assert paused, "the data set has dossiers whose clock is stopped"
+    checked = overdue = 0
+    for scope_args in await _scopes(db):
+        for year, month in [(y, m) for y in (2024, 2025, 2026) for m in range(1, 13)][:35]:
+            start = date(year, month, 1)
+            before = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
+            scope = stats.Scope(before, start - timedelta(days=1), **scope_args)
+            r = await stats.resolve(db, scope, now=NOW, zone=ZONE)
+            assert months.month_start(r) == start
+            exact = (
+                await db.execute(
+                    select(func.count(), func.count().filter(stats.overdue_at(r))).where(
+                        stats.open_at(r), *stats.scoped(r)
+                    )
+                )
+            ).one()
+            assert (await months.open_then(db, r))[None] == tuple(exact), (scope, start)
+            overdue += exact[1]
+            checked += 1
+        for group_by in (stats.GroupBy.AGENCY, stats.GroupBy.FIELD, stats.GroupBy.PROCEDURE):
+            key = months._key(F, r, group_by)
+            exact_by_key = {
+                k: (o, d)
+                for k, o, d in (
+                    await db.execute(
+                        select(key, func.count(), func.count().filter(stats.overdue_at(r)))
+                        .where(stats.open_at(r), *stats.scoped(r))
+                        .group_by(key)
+                    )
+                ).all()
+            }
+            found = {k: v for k, v in (await months.open_then(db, r, group_by)).items() if v != (0, 0)}
+            assert found == exact_by_key, (r.scope, group_by)
+    assert checked == 6 * 35
+    assert overdue > 0

@@ -59,8 +59,10 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Numeric,
+    String,
     Uuid,
     and_,
+    any_,
     cast,
     extract,
     false,
@@ -530,19 +532,25 @@ def _attributed_agency(r: Resolved) -> tuple[Any, Any, list[ColumnElement[bool]]
 
 
 async def _labels(session: AsyncSession, group_by: GroupBy, keys: list[Any]) -> dict[Any, tuple[str, str]]:
+    """The code and name of each key. The keys go as one array parameter (`= ANY`): a list
+    expanded into one parameter each cost more than the statement for 1,500 procedures."""
+
+    def among(column: Any, kind: Any) -> ColumnElement[bool]:
+        found: ColumnElement[bool] = column == any_(literal([k for k in keys if k is not None], ARRAY(kind)))
+        return found
+
     if group_by is GroupBy.AGENCY:
-        stmt: Any = select(Agency.id, Agency.code, Agency.name).where(Agency.id.in_(keys))
+        stmt: Any = select(Agency.id, Agency.code, Agency.name).where(among(Agency.id, Uuid()))
     elif group_by is GroupBy.FIELD:
-        stmt = select(Field.id, Field.code, Field.name).where(Field.id.in_(keys))
+        stmt = select(Field.id, Field.code, Field.name).where(among(Field.id, Uuid()))
     elif group_by is GroupBy.PROCEDURE:
         stmt = (
             select(Procedure.id, Procedure.code, ProcedureVersion.name)
             .join(ProcedureVersion, ProcedureVersion.id == Procedure.published_version_id, isouter=True)
-            .where(Procedure.id.in_(keys))
+            .where(among(Procedure.id, Uuid()))
         )
     else:
-        stmt = select(AdministrativeLevel.code, AdministrativeLevel.code, AdministrativeLevel.name).where(
-            AdministrativeLevel.code.in_(keys)
-        )
+        level = AdministrativeLevel.code
+        stmt = select(level, level, AdministrativeLevel.name).where(among(level, String()))
     found = {k: (code, name) for k, code, name in (await session.execute(stmt)).all()}
     return {k: found.get(k, (str(k), str(k))) for k in keys}

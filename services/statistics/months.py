@@ -18,8 +18,11 @@ supplement that the month rows cannot place (an "odd" one) paused in the period.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -109,11 +112,12 @@ def rows_for(r: fig.Resolved, group_by: fig.GroupBy | None = None, *, procedures
     return fact_months_procedure.c if by_procedure else fact_months_agency.c
 
 
-def _sum(rows: Any, name: str) -> Any:
+def _sum(rows: Any, name: str, among: ColumnElement[bool] | None = None) -> Any:
     """A measure summed: counts as bigint (PostgreSQL sums bigints as numeric, which the driver
     turns into a Decimal each — most of a group-by-procedure's time), seconds and scores as the
-    exact numerics they are."""
-    total = func.coalesce(func.sum(rows[name]), 0)
+    exact numerics they are. `among`: the rows summed, when not all."""
+    summed = func.sum(rows[name])
+    total = func.coalesce(summed if among is None else summed.filter(among), 0)
     return total if name in NUMERIC_MEASURES else cast(total, BigInteger)
 
 
@@ -191,17 +195,33 @@ def _edges(r: fig.Resolved, first: date, last: date) -> ColumnElement[bool]:
     )
 
 
-async def _sums(session: AsyncSession, r: fig.Resolved, first: date, last: date) -> Sums:
-    """Every additive measure over the period: the whole months plus the edge days."""
+async def _sums(
+    session: AsyncSession, r: fig.Resolved, first: date, last: date, *, balances: bool = False
+) -> tuple[Sums, tuple[int, int] | None]:
+    """Every additive measure over the period: the whole months plus the edge days; with
+    `balances`, in the same scan, what was in progress and overdue at the reference instant
+    when it is a month's first midnight (else None)."""
     rows = rows_for(r)
-    in_months = select(*(_sum(rows, n) for n in ADDITIVE)).where(
-        rows.month >= first, rows.month < last, *_scope(rows, r)
-    )
+    start = month_start(r) if balances else None
+    columns, where = _period_columns(rows, ADDITIVE, first, last, start)
+    a = (await session.execute(select(*columns).where(*where, *_scope(rows, r)))).one()
     on_edges = select(*(_sum(C, n) for n in ADDITIVE)).where(_edges(r, first, last), *_scope(C, r))
-    a = (await session.execute(in_months)).one()
     # No edge days (whole months only): no statement for them.
     b = (await session.execute(on_edges)).one() if _cut(r, first, last) else [0] * len(ADDITIVE)
-    return {n: x + y for n, x, y in zip(ADDITIVE, a, b, strict=True)}
+    sums = {n: x + y for n, x, y in zip(ADDITIVE, a, b, strict=False)}
+    return sums, (None if start is None else (int(a[-2]), int(a[-1])))
+
+
+def _period_columns(
+    rows: Any, names: list[str], first: date, last: date, start: date | None
+) -> tuple[list[Any], list[ColumnElement[bool]]]:
+    """The sums of `names` over the months [first, last) of `rows` and the conditions to read
+    them; with a month `start`, the balances before it too (two more columns), in one scan."""
+    if start is None:
+        return [_sum(rows, n) for n in names], [rows.month >= first, rows.month < last]
+    period = and_(rows.month >= first, rows.month < last)
+    columns = [_sum(rows, n, period) for n in names]
+    return [*columns, *_balance(rows, rows.month < start)], [rows.month < max(last, start)]
 
 
 def month_start(r: fig.Resolved) -> date | None:
@@ -212,12 +232,14 @@ def month_start(r: fig.Resolved) -> date | None:
     return first if datetime.combine(first, time(), tzinfo=zone) == r.reference else None
 
 
-def _balance(rows: Any) -> list[Any]:
+def _balance(rows: Any, among: ColumnElement[bool] | None = None) -> list[Any]:
     """In progress and overdue at the start of the month after the rows summed (migration 0035)."""
-    return [
-        cast(func.coalesce(func.sum(rows.received - rows.closed), 0), BigInteger),
-        cast(func.coalesce(func.sum(rows.due_opened - rows.due_closed), 0), BigInteger),
-    ]
+
+    def total(expression: Any) -> Any:
+        summed = func.sum(expression)
+        return cast(func.coalesce(summed if among is None else summed.filter(among), 0), BigInteger)
+
+    return [total(rows.received - rows.closed), total(rows.due_opened - rows.due_closed)]
 
 
 async def open_then(
@@ -249,8 +271,8 @@ async def figures(session: AsyncSession, r: fig.Resolved) -> fig.Figures | None:
     months = whole_months(r)
     if months is None:
         return None
-    s = await _sums(session, r, *months)
-    return _figures(s, *(await open_then(session, r))[None])
+    s, balance = await _sums(session, r, *months, balances=True)
+    return _figures(s, *(balance or (await open_then(session, r))[None]))
 
 
 def _whole(r: fig.Resolved) -> tuple[date, date] | None:
@@ -366,56 +388,67 @@ async def grouped(
     if months is None:
         return None
     first, last = months
-    sums: dict[Any, Sums] = {}
     rows = rows_for(r, group_by)
-    sources: list[tuple[Any, list[ColumnElement[bool]]]] = [(rows, [rows.month >= first, rows.month < last])]
+    key = _key(rows, r, group_by)
+    # The balances in a statement of their own (open_then): a scan of the year's rows for the
+    # sums and one of a few narrow columns back to the first month cost less than one scan of
+    # all those rows with every sum filtered (procedures on 5M dossiers: 66 against 108 ms).
+    columns, where = _period_columns(rows, SHOWN, first, last, None)
+    stmt = select(key, *columns).where(*where, *_scope(rows, r)).group_by(key)
+    # Per key: the SHOWN sums in order.
+    sums: dict[Any, list[Any]] = {k: values for k, *values in (await session.execute(stmt)).all()}
     if _cut(r, first, last):
-        sources.append((C, [_edges(r, first, last)]))
-    for keys, where in sources:
-        key = _key(keys, r, group_by)
-        stmt = select(key, *(_sum(keys, n) for n in SHOWN)).where(*where, *_scope(keys, r))
+        key = _key(C, r, group_by)
+        stmt = select(key, *(_sum(C, n) for n in SHOWN)).where(_edges(r, first, last), *_scope(C, r))
         for k, *values in (await session.execute(stmt.group_by(key))).all():
-            found = sums.setdefault(k, dict.fromkeys(SHOWN, 0))
-            for n, v in zip(SHOWN, values, strict=True):
-                found[n] += v
+            found = sums.setdefault(k, [0] * len(columns))
+            for i, v in enumerate(values):
+                found[i] += v
     open_by_key = await open_then(session, r, group_by)
     if group_by is fig.GroupBy.LEVEL:  # per agency above, each agency's level here
         levels = dict((await session.execute(select(Agency.id, Agency.level_code))).all())
-        sums = _fold(sums, levels, lambda a, b: {n: a[n] + b[n] for n in SHOWN})
+        sums = _fold(sums, levels, lambda a, b: [x + y for x, y in zip(a, b, strict=True)])
         open_by_key = _fold(open_by_key, levels, lambda a, b: (a[0] + b[0], a[1] + b[1]))
+    nothing = [0] * len(SHOWN)
     return [
-        (k, _figures(sums.get(k, dict.fromkeys(SHOWN, 0)), *open_by_key.get(k, (0, 0))))
+        (k, _figures_of(sums.get(k, nothing), *open_by_key.get(k, (0, 0))))
         for k in set(sums) | set(open_by_key)
     ]
 
 
+def _at(*names: str) -> Any:
+    """The values of `names` from a list of SHOWN sums, in one call."""
+    return itemgetter(*(SHOWN.index(n) for n in names))
+
+
+# The integer fields of fig.Figures before in_progress and overdue, and those after them up to
+# the handling time; then handling_days_total, ratings, rating_total, unsatisfied (the fast path's
+# tests compare every figure with the facts: a field moved would show there).
+_FIELDS = [f.name for f in dataclasses.fields(fig.Figures)]
+_before_open = _at(*_FIELDS[: _FIELDS.index("in_progress")])
+_after_open = _at(*_FIELDS[_FIELDS.index("overdue") + 1 : _FIELDS.index("handling_days_total")])
+_HANDLING, _RATINGS, _RATING_TOTAL, _UNSATISFIED = (
+    SHOWN.index(n) for n in ("handling_seconds", "ratings", "rating_total", "unsatisfied")
+)
+
+
+def _figures_of(values: Sequence[Any], in_progress: int, overdue: int) -> fig.Figures:
+    """The figures from the SHOWN sums in order (bigints, and numerics for seconds and scores)."""
+    ordered: list[Any] = [
+        *map(int, _before_open(values)),
+        int(in_progress),
+        int(overdue),
+        *map(int, _after_open(values)),
+        days(values[_HANDLING]),
+        int(values[_RATINGS]),
+        float(values[_RATING_TOTAL]),
+        int(values[_UNSATISFIED]),
+    ]
+    return fig.Figures(*ordered)
+
+
 def _figures(s: Sums, in_progress: int, overdue: int) -> fig.Figures:
-    return fig.Figures(
-        received=int(s["received"]),
-        received_online=int(s["received_online"]),
-        received_national_portal=int(s["received_national_portal"]),
-        received_counter=int(s["received_counter"]),
-        received_post=int(s["received_post"]),
-        finished=int(s["finished"]),
-        finished_early=int(s["finished_early"]),
-        finished_on_time=int(s["finished_on_time"]),
-        finished_late=int(s["finished_late"]),
-        refused=int(s["refused"]),
-        rejected=int(s["rejected"]),
-        withdrawn=int(s["withdrawn"]),
-        in_progress=int(in_progress),
-        overdue=int(overdue),
-        full_online_received=int(s["full_online_received"]),
-        full_online_online=int(s["full_online_online"]),
-        fee_owed=int(s["fee_owed"]),
-        paid_online=int(s["paid_online"]),
-        paper_received=int(s["paper_received"]),
-        digitised=int(s["digitised"]),
-        handling_days_total=days(s["handling_seconds"]),
-        ratings=int(s["ratings"]),
-        rating_total=float(s["rating_total"]),
-        unsatisfied=int(s["unsatisfied"]),
-    )
+    return _figures_of([s[n] for n in SHOWN], in_progress, overdue)
 
 
 async def _procedures(session: AsyncSession, r: fig.Resolved, first: date, last: date) -> tuple[int, int]:
@@ -466,7 +499,7 @@ async def index_counts(session: AsyncSession, r: fig.Resolved) -> dict[str, tupl
     months = whole_months(r)
     if months is None or from_facts != FAST_CODES:
         return None
-    s = await _sums(session, r, *months)
+    s, _ = await _sums(session, r, *months)
     if s["waiting_odd"]:
         return None
     procedures = await _procedures(session, r, *months)

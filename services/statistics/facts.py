@@ -68,26 +68,31 @@ class Rebuilt:
     months_differed: int = 0  # month rows missing, extra or different before the rebuild
 
 
-def _rollup_differs(table: str, keys: tuple[str, ...]) -> str:
-    """Rows of a rollup (migration 0034) that are not the month rows summed by its keys."""
-    group = ", ".join(("month", *keys))
+def _rollup_differs(table: str, keys: tuple[str, ...], source: str = "dossier_fact_months") -> str:
+    """Rows of a rollup (migrations 0034, 0036) that are not the rows of `source` summed by its
+    keys — per month, or per year for the yearly one (its `year`: the year's first day)."""
+    period = "year" if "years" in table else "month"
+    cut = "date_trunc('year', month)::date" if period == "year" else "month"
+    group = ", ".join((period, *keys))
     sums = ", ".join(f"sum({n}) AS {n}" for n, _ in MONTH_MEASURES)
     kept = f"SELECT {group}, {_NAMES} FROM {table} WHERE {_NONZERO}"  # noqa: S608 — fixed names
     should = (
-        f"SELECT * FROM (SELECT {group}, {sums} FROM dossier_fact_months GROUP BY {group}) s"  # noqa: S608
-        f" WHERE {_NONZERO}"
+        f"SELECT * FROM (SELECT {cut} AS {period}, {', '.join(keys)}, {sums} FROM {source}"  # noqa: S608
+        f" GROUP BY 1, {', '.join(keys)}) s WHERE {_NONZERO}"
     )
     return f"SELECT count(*) FROM (({kept} EXCEPT {should}) UNION ALL ({should} EXCEPT {kept})) d"  # noqa: S608
 
 
 async def rollups_differing(session: AsyncSession) -> int:
-    """How many rows of the two monthly rollups differ from the month rows summed."""
+    """How many rows of the rollups differ from what they sum: the two monthly ones from the
+    month rows, the yearly one from the per-procedure monthly one."""
     found = 0
-    for table, keys in (
-        ("dossier_fact_months_agency", AGENCY_ROLLUP_KEYS),
-        ("dossier_fact_months_procedure", PROCEDURE_ROLLUP_KEYS),
+    for table, keys, source in (
+        ("dossier_fact_months_agency", AGENCY_ROLLUP_KEYS, "dossier_fact_months"),
+        ("dossier_fact_months_procedure", PROCEDURE_ROLLUP_KEYS, "dossier_fact_months"),
+        ("dossier_fact_years_procedure", PROCEDURE_ROLLUP_KEYS, "dossier_fact_months_procedure"),
     ):
-        found += int(await session.scalar(text(_rollup_differs(table, keys))) or 0)
+        found += int(await session.scalar(text(_rollup_differs(table, keys, source))) or 0)
     return found
 
 

@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     table,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,9 +51,11 @@ from models.statistics import (
     MONTH_KEYS,
     MONTH_MEASURES,
     NUMERIC_MEASURES,
+    PROCEDURE_ROLLUP_KEYS,
     fact_months,
     fact_months_agency,
     fact_months_procedure,
+    fact_years_procedure,
 )
 from models.statistics import DossierFact as F
 from services.statistics import figures as fig
@@ -110,6 +113,37 @@ def rows_for(r: fig.Resolved, group_by: fig.GroupBy | None = None, *, procedures
     if by_procedure and by_agency:
         return M
     return fact_months_procedure.c if by_procedure else fact_months_agency.c
+
+
+EPOCH = date(1, 1, 1)  # "from the first month on", for the balances
+
+
+def _calendar(rows: Any, first: date, last: date, split: date | None = None) -> Any:
+    """The months [first, last) of `rows` read as coarsely as they can be: for the per-procedure
+    rollup, the whole years among them from its yearly rows (migration 0036; `month` then the
+    year's first day) and the months around them from its month rows, as one union with the
+    same columns; any other rows as they are. No yearly row straddles the month `split` (where
+    the caller's own month conditions cut: a period's first month inside the balances' span),
+    whose year is read by month. The callers keep their month conditions, which the rows meet."""
+    if rows is not fact_months_procedure.c:
+        return rows
+    years_from = first if first.month == 1 else date(first.year + 1, 1, 1)
+    years_to = date(last.year, 1, 1)
+    if years_from >= years_to:
+        return rows
+    years = fact_years_procedure.c
+    names = [*PROCEDURE_ROLLUP_KEYS, *NAMES]
+    in_years = [years.year >= years_from, years.year < years_to]
+    around = [
+        and_(rows.month >= first, rows.month < years_from),
+        and_(rows.month >= years_to, rows.month < last),
+    ]
+    if split is not None and split.month != 1 and years_from.year <= split.year < years_to.year:
+        in_years.append(years.year != date(split.year, 1, 1))
+        around.append(and_(rows.month >= date(split.year, 1, 1), rows.month < date(split.year + 1, 1, 1)))
+    by_year = select(years.year.label("month"), *(years[n] for n in names)).where(*in_years)
+    by_month = select(rows.month, *(rows[n] for n in names)).where(or_(*around))
+    return union_all(by_year, by_month).subquery("calendar").c
 
 
 def _sum(rows: Any, name: str, among: ColumnElement[bool] | None = None) -> Any:
@@ -201,8 +235,9 @@ async def _sums(
     """Every additive measure over the period: the whole months plus the edge days; with
     `balances`, in the same scan, what was in progress and overdue at the reference instant
     when it is a month's first midnight (else None)."""
-    rows = rows_for(r)
     start = month_start(r) if balances else None
+    # With the balances, the months back to the first one (no yearly row across `first`).
+    rows = _calendar(rows_for(r), *((first, last) if start is None else (EPOCH, last, first)))
     columns, where = _period_columns(rows, ADDITIVE, first, last, start)
     a = (await session.execute(select(*columns).where(*where, *_scope(rows, r)))).one()
     on_edges = select(*(_sum(C, n) for n in ADDITIVE)).where(_edges(r, first, last), *_scope(C, r))
@@ -252,7 +287,7 @@ async def open_then(
     start = month_start(r)
     keys: list[Any]
     if start is not None:
-        rows = rows_for(r, group_by)
+        rows = _calendar(rows_for(r, group_by), EPOCH, start)
         keys = [] if group_by is None else [_key(rows, r, group_by)]
         stmt = select(*keys, *_balance(rows)).where(rows.month < start, *_scope(rows, r))
     else:
@@ -388,7 +423,7 @@ async def grouped(
     if months is None:
         return None
     first, last = months
-    rows = rows_for(r, group_by)
+    rows = _calendar(rows_for(r, group_by), first, last)
     key = _key(rows, r, group_by)
     # The balances in a statement of their own (open_then): a scan of the year's rows for the
     # sums and one of a few narrow columns back to the first month cost less than one scan of

@@ -27,6 +27,7 @@ from bench.dataset_rows import END
 from core.db import make_engine, make_session_factory
 from services.statistics import figures as stats
 from services.statistics import index766
+from web.runtime import settle_heap
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = (date(2025, 1, 1), date(2025, 12, 31))
@@ -124,6 +125,10 @@ async def measure(url: str, runs: int) -> list[Timing]:
     try:
         async with factory() as session:
             agency = await busiest_agency(session)
+        # As the served process does once started (web.runtime.settle_heap): the modules, the
+        # schema and the mappers out of the collector's reach, or its full collections (100 ms
+        # and more with all of them loaded) land in some runs and make their p95.
+        settle_heap()
         timings = []
         for label, call, scope, target in cases(agency):
             ms = await _time(factory, call, scope, runs)

@@ -134,14 +134,16 @@ def _calendar(rows: Any, first: date, last: date, split: date | None = None) -> 
     years = fact_years_procedure.c
     names = [*PROCEDURE_ROLLUP_KEYS, *NAMES]
     in_years = [years.year >= years_from, years.year < years_to]
-    around = [
-        and_(rows.month >= first, rows.month < years_from),
-        and_(rows.month >= years_to, rows.month < last),
-    ]
+    spans = [(first, years_from), (years_to, last)]
     if split is not None and split.month != 1 and years_from.year <= split.year < years_to.year:
         in_years.append(years.year != date(split.year, 1, 1))
-        around.append(and_(rows.month >= date(split.year, 1, 1), rows.month < date(split.year + 1, 1, 1)))
+        spans.append((date(split.year, 1, 1), date(split.year + 1, 1, 1)))
     by_year = select(years.year.label("month"), *(years[n] for n in names)).where(*in_years)
+    # Only the spans with months in them: an empty range in an OR still has the planner read
+    # the whole month rollup.
+    around = [and_(rows.month >= a, rows.month < b) for a, b in spans if a < b]
+    if not around:
+        return by_year.subquery("calendar").c
     by_month = select(rows.month, *(rows[n] for n in names)).where(or_(*around))
     return union_all(by_year, by_month).subquery("calendar").c
 
@@ -468,16 +470,17 @@ _HANDLING, _RATINGS, _RATING_TOTAL, _UNSATISFIED = (
 
 
 def _figures_of(values: Sequence[Any], in_progress: int, overdue: int) -> fig.Figures:
-    """The figures from the SHOWN sums in order (bigints, and numerics for seconds and scores)."""
+    """The figures from the SHOWN sums in order (ints, and numerics for seconds and scores)."""
+    # The counts are ints already (bigint sums, and sums of them); the two numerics are not.
     ordered: list[Any] = [
-        *map(int, _before_open(values)),
+        *_before_open(values),
         int(in_progress),
         int(overdue),
-        *map(int, _after_open(values)),
+        *_after_open(values),
         days(values[_HANDLING]),
-        int(values[_RATINGS]),
+        values[_RATINGS],
         float(values[_RATING_TOTAL]),
-        int(values[_UNSATISFIED]),
+        values[_UNSATISFIED],
     ]
     return fig.Figures(*ordered)
 

@@ -97,6 +97,7 @@ contributions = table(
     ),
 )
 C = contributions.c
+_FIXED = (fact_months.c, fact_months_agency.c, fact_months_procedure.c, C)
 M = fact_months.c
 BY_PROCEDURE = (fig.GroupBy.FIELD, fig.GroupBy.PROCEDURE)
 BY_AGENCY = (fig.GroupBy.AGENCY, fig.GroupBy.LEVEL)
@@ -148,10 +149,24 @@ def _calendar(rows: Any, first: date, last: date, split: date | None = None) -> 
     return union_all(by_year, by_month).subquery("calendar").c
 
 
+_SUMMED: dict[tuple[int, str], Any] = {}  # (id of a fixed table's columns, measure): its sum
+
+
 def _sum(rows: Any, name: str, among: ColumnElement[bool] | None = None) -> Any:
     """A measure summed: counts as bigint (PostgreSQL sums bigints as numeric, which the driver
     turns into a Decimal each — most of a group-by-procedure's time), seconds and scores as the
-    exact numerics they are. `among`: the rows summed, when not all."""
+    exact numerics they are. `among`: the rows summed, when not all. The sums of the fixed
+    tables' columns are built once (SQLAlchemy takes about 50 µs an expression: a few ms of an
+    agency's 766 index, which sums forty measures)."""
+    if among is None and any(rows is fixed for fixed in _FIXED):
+        found = _SUMMED.get((id(rows), name))
+        if found is None:
+            found = _SUMMED[(id(rows), name)] = _build_sum(rows, name, None)
+        return found
+    return _build_sum(rows, name, among)
+
+
+def _build_sum(rows: Any, name: str, among: ColumnElement[bool] | None) -> Any:
     summed = func.sum(rows[name])
     total = func.coalesce(summed if among is None else summed.filter(among), 0)
     return total if name in NUMERIC_MEASURES else cast(total, BigInteger)

@@ -164,7 +164,16 @@ async def resolve(session: AsyncSession, scope: Scope, *, now: datetime, zone: Z
             issues.append(FieldIssue((path,), "UNKNOWN", f"Không có {what} mã “{code}”."))
         return found
 
-    agency_id = await find(Agency.code, Agency.id, scope.agency_code, "agencyCode", "cơ quan")
+    agency_id: uuid.UUID | None = None
+    tree_ids: set[uuid.UUID] = set()
+    if scope.agency_code is not None:  # the agency and its subtree in one statement
+        tree = subtree_of(scope.agency_code)
+        for found_id, root in (await session.execute(select(tree.c.id, tree.c.root))).all():
+            tree_ids.add(found_id)
+            agency_id = found_id if root else agency_id
+        if agency_id is None:
+            unknown = f"Không có cơ quan mã “{scope.agency_code}”."
+            issues.append(FieldIssue(("agencyCode",), "UNKNOWN", unknown))
     field_id = await find(Field.code, Field.id, scope.field_code, "fieldCode", "lĩnh vực")
     procedure_id = await find(Procedure.code, Procedure.id, scope.procedure_code, "procedureCode", "thủ tục")
     if scope.level_code is not None:
@@ -176,8 +185,7 @@ async def resolve(session: AsyncSession, scope: Scope, *, now: datetime, zone: Z
     until = datetime.combine(scope.end + timedelta(days=1), time(), tzinfo=zone)
     agencies: set[uuid.UUID] | None = None
     if agency_id is not None:
-        tree = subtree(agency_id)
-        agencies = set(await session.scalars(select(tree.c.id)))
+        agencies = tree_ids
     if scope.level_code is not None:
         of_level = set(await session.scalars(select(Agency.id).where(Agency.level_code == scope.level_code)))
         agencies = of_level if agencies is None else agencies & of_level
@@ -193,10 +201,10 @@ async def resolve(session: AsyncSession, scope: Scope, *, now: datetime, zone: Z
     )
 
 
-def subtree(root: uuid.UUID) -> Any:
-    """The agency and every agency below it (recursive CTE)."""
-    tree = select(Agency.id).where(Agency.id == root).cte("subtree", recursive=True)
-    return tree.union_all(select(Agency.id).where(Agency.parent_id == tree.c.id))
+def subtree_of(code: str) -> Any:
+    """The agency of `code` (`root` true) and every agency below it (recursive CTE)."""
+    tree = select(Agency.id, true().label("root")).where(Agency.code == code).cte("subtree", recursive=True)
+    return tree.union_all(select(Agency.id, false()).where(Agency.parent_id == tree.c.id))
 
 
 def scoped(r: Resolved) -> list[ColumnElement[bool]]:
